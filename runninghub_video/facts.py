@@ -1,0 +1,141 @@
+"""Every RunningHub fact the pack relies on, in one place.
+
+Sources and confidence are in ``shared/runninghub-api.md``; entries marked [U] there are
+handled defensively by the code that reads these values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- sites and endpoints -------------------------------------------------------------------
+SITES: dict[str, str] = {
+    "cn": "https://www.runninghub.cn",
+    "ai": "https://www.runninghub.ai",
+}
+DEFAULT_SITE = "cn"
+SITE_CURRENCY = {"cn": "CNY", "ai": "USD"}
+# Where a user creates an Enterprise-Shared key (the API console of each site).
+KEY_PAGES = {
+    "cn": "https://www.runninghub.cn (log in → API 控制台 / API console → create an Enterprise-Shared key)",
+    "ai": "https://www.runninghub.ai (log in → API console → create an Enterprise-Shared key)",
+}
+KEY_LENGTH = 32
+
+MODEL = "seedance-v1-lite/reference-to-video"
+UPLOAD_PATH = "/openapi/v2/media/upload/binary"
+SUBMIT_PATH = f"/openapi/v2/{MODEL}"
+QUERY_PATH = "/openapi/v2/query"
+QUEUE_STATUS_PATH = "/openapi/v2/queue/status"
+ACCOUNT_STATUS_PATH = "/uc/openapi/accountStatus"
+PRICE_PREVIEW_PATH = f"/openapi/v2/price-preview/{MODEL}"
+
+# --- request limits and enums --------------------------------------------------------------
+PROMPT_MAX_CHARS = 5000
+MIN_IMAGES = 1
+MAX_IMAGES = 4
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_FORMATS = ("png", "jpeg")
+DURATIONS = tuple(str(s) for s in range(2, 13))  # "2" … "12", sent as strings
+DEFAULT_DURATION = "5"
+RESOLUTIONS = ("720p", "480p")
+DEFAULT_RESOLUTION = "720p"
+ASPECT_RATIOS = ("16:9", "9:16", "4:3", "3:4", "21:9", "1:1")
+DEFAULT_ASPECT_RATIO = "16:9"
+
+# Output geometry. 720p 16:9 = 1248x704 is observed [S]; the others are derived the same way
+# (area of the 16:9 frame at that resolution, sides rounded to multiples of 16) and only the
+# emulator uses them — the client never assumes a size, it reads the real file.
+OUTPUT_FPS = 24
+_AREA = {"720p": 1248 * 704, "480p": 864 * 480}
+
+
+def output_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
+    """Width, height of a result video for the given options (see note above)."""
+    if resolution == "720p" and aspect_ratio == "16:9":
+        return 1248, 704
+    if resolution == "480p" and aspect_ratio == "16:9":
+        return 864, 480
+    w_ratio, h_ratio = (int(x) for x in aspect_ratio.split(":"))
+    height = (_AREA[resolution] * h_ratio / w_ratio) ** 0.5
+    width = height * w_ratio / h_ratio
+    return max(16, round(width / 16) * 16), max(16, round(height / 16) * 16)
+
+
+# --- lifetimes -----------------------------------------------------------------------------
+UPLOAD_URL_LIFETIME_S = 24 * 3600  # "about 1 day"
+RESULT_URL_LIFETIME_S = 24 * 3600
+
+# --- task states ---------------------------------------------------------------------------
+PENDING_STATES = frozenset({"CREATE", "QUEUED", "RUNNING"})
+QUEUED_STATES = frozenset({"CREATE", "QUEUED"})
+SUCCESS_STATE = "SUCCESS"
+TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
+
+# --- prices (published per-second table, used when no price preview is available) ---------
+PRICE_PER_SECOND = {"cn": {"480p": 0.07, "720p": 0.15}}  # CNY/s [S]; .ai (USD) unknown [U]
+
+# --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
+DEFAULT_TIMEOUT_S = 30 * 60
+TYPICAL_RUN_S = 60.0  # 720p x 5 s observed wall time [S]
+
+
+# --- error codes ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ErrorCode:
+    meaning: str
+    kind: str  # one of ERROR_KINDS; errors.py turns it into an exception class
+    advice: str
+
+
+ERROR_KINDS = (
+    "unknown", "invalid_request", "auth", "rate_limit", "not_found", "service", "timeout",
+    "invalid_parameters", "file_too_large", "file_processing", "key_type", "generation_failed",
+    "moderation", "balance",
+)
+
+ERROR_CODES: dict[str, ErrorCode] = {
+    "1000": ErrorCode("unknown error", "service", "A temporary server problem; try again in a minute."),
+    "1001": ErrorCode("invalid URL or path", "invalid_request",
+                      "The pack called an address RunningHub does not know; check RUNNINGHUB_BASE_URL / site."),
+    "1002": ErrorCode("invalid API key", "auth",
+                      "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
+    "1003": ErrorCode("rate limit exceeded", "rate_limit", "Too many requests; the pack backs off and retries."),
+    "1004": ErrorCode("task not found or expired", "not_found",
+                      "The task id is unknown on this site or older than 24 hours; check the id and the site."),
+    "1005": ErrorCode("internal error", "service", "A temporary server problem; try again in a minute."),
+    "1006": ErrorCode("task timed out", "timeout",
+                      "The task timed out on RunningHub. Queue the node again to pay for a new try."),
+    "1007": ErrorCode("invalid parameters", "invalid_parameters",
+                      "RunningHub rejected the request options; check prompt, images and options."),
+    "1008": ErrorCode("file too large", "file_too_large", "Each reference must be at most 10 MB."),
+    "1010": ErrorCode("service unavailable", "service", "RunningHub is unavailable; try again later."),
+    "1011": ErrorCode("service busy", "service", "RunningHub is busy; the pack backs off and retries."),
+    "1012": ErrorCode("upstream error", "service", "The model provider had a problem; try again later."),
+    "1013": ErrorCode("file processing failed", "file_processing",
+                      "RunningHub could not read an uploaded reference; queue again to re-upload it."),
+    "1014": ErrorCode("API key is not Enterprise-Shared", "key_type",
+                      "Standard models need an Enterprise-Shared API key. Create one in the API console "
+                      "of your site and use it instead."),
+    "1015": ErrorCode("generation failed", "generation_failed",
+                      "The model failed to generate this video. Queue again to pay for a new try, "
+                      "perhaps with other references or prompt."),
+    "1501": ErrorCode("content moderation failed", "moderation",
+                      "The prompt or a reference was refused by moderation (not charged). Change them."),
+    "1504": ErrorCode("model timed out", "timeout",
+                      "The model timed out. Queue the node again to pay for a new try."),
+    "1505": ErrorCode("photorealistic real people are prohibited", "moderation",
+                      "References of real people are not allowed for this model; use other images."),
+    # legacy family-B/C codes
+    "401": ErrorCode("API key verification failed", "auth",
+                     "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
+    "416": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
+    "421": ErrorCode("task queue full (concurrency limit)", "rate_limit",
+                     "Your account is running its maximum number of tasks; the pack waits and retries."),
+    "809": ErrorCode("file too large", "file_too_large", "Each reference must be at most 10 MB."),
+    "812": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
+}
+
+# Codes that mean the server did NOT create a task, so a submit may be sent again.
+SUBMIT_RETRYABLE_CODES = frozenset({"1003", "1011", "421"})
+# Codes worth retrying for idempotent calls (query, upload, status).
+IDEMPOTENT_RETRYABLE_CODES = frozenset({"1000", "1003", "1005", "1010", "1011", "1012", "421"})

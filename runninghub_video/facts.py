@@ -64,6 +64,9 @@ def output_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
 # --- lifetimes -----------------------------------------------------------------------------
 UPLOAD_URL_LIFETIME_S = 24 * 3600  # "about 1 day"
 RESULT_URL_LIFETIME_S = 24 * 3600
+# Our policy, not a RunningHub fact: reuse an uploaded URL only this long, well inside its ~1 day
+# life, so a run that starts from a cached URL still has hours before RunningHub fetches it.
+UPLOAD_CACHE_TTL_S = 20 * 3600
 
 # --- task states ---------------------------------------------------------------------------
 PENDING_STATES = frozenset({"CREATE", "QUEUED", "RUNNING"})

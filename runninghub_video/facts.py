@@ -35,6 +35,11 @@ MIN_IMAGES = 1
 MAX_IMAGES = 4
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_FORMATS = ("png", "jpeg")
+# Reference image sides, in pixels. RunningHub documents none [U]; ByteDance documents 300–6000 px
+# sides for Seedance references on its own API, so we stay inside that. Our choices:
+MIN_SIDE = 14  # smaller images carry no usable reference: refused with advice
+UPSCALE_TO_SIDE = 300  # a shorter side is upscaled (bicubic) to this, as far as MAX_SIDE allows
+MAX_SIDE = 6000  # a longer side is downscaled to this
 DURATIONS = tuple(str(s) for s in range(2, 13))  # "2" … "12", sent as strings
 DEFAULT_DURATION = "5"
 RESOLUTIONS = ("720p", "480p")

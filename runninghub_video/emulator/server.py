@@ -1,0 +1,439 @@
+"""HTTP routing and handlers: the RunningHub wire shapes of shared/runninghub-api.md."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import socket
+import struct
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .. import facts
+from . import video
+from .state import Fault, Task, price_for
+
+if TYPE_CHECKING:
+    from .control import Emulator
+
+MSG_401 = "ApiKey verification failed, please check your apiKey | ApiKey验证失败，请检查您的apiKey"
+MSG_1002 = "Invalid API key | 无效的API密钥"
+MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"
+MSG_1014 = ("Access Denied: Standard Model API is restricted to Enterprise-Shared API Keys only."
+            "|访问被拒绝：标准模型API仅限企业共享API Key调用。")
+MSG_809 = "File size exceeds the limit of 10MB | 文件大小超过10MB限制"
+MSG_421 = "TASK_QUEUE_MAXED: concurrency limit reached | 任务队列已满，请稍后再试"
+MSG_416 = "Insufficient balance | 余额不足"
+TASK_ID = re.compile(r"^\d{19}$")
+PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+OUTPUT_PREFIX, FILES_PREFIX = "/output/", "/files/"
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emu: "Emulator") -> None:
+        self.emu = emu
+        super().__init__(address, Handler)
+
+
+def invalid(message_en: str, field: str) -> str:
+    return f"Invalid parameters: {message_en} | 参数无效：{field}"
+
+
+def family_a(code: str, message: str, task_id: str = "") -> dict:
+    return {"taskId": task_id, "status": "", "errorCode": str(code), "errorMessage": message,
+            "results": None, "clientId": "", "promptTips": ""}
+
+
+def _int_code(code: Any) -> Any:
+    return int(code) if str(code).lstrip("-").isdigit() else code
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+    server_version = "RunningHubEmulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read counters, not logs
+        pass
+
+    # --- plumbing ------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    @property
+    def emu(self) -> "Emulator":
+        return self.server.emu
+
+    def _dispatch(self, method: str) -> None:
+        state = self.emu.state
+        length = int(self.headers.get("Content-Length") or 0)
+        self.body = self.rfile.read(length) if length > 0 else b""
+        path = urlsplit(self.path).path
+        endpoint, handler = self._route(method, path)
+        with state.lock:
+            state.counters.requests_total += 1
+            counter = {"upload": "uploads", "submit": "submits", "query": "queries", "download": "downloads",
+                       "file": "file_gets", "queue_status": "queue_status_calls",
+                       "account_status": "account_status_calls", "price_preview": "price_previews"}.get(endpoint)
+            if counter:
+                setattr(state.counters, counter, getattr(state.counters, counter) + 1)
+        if handler is None:
+            if path.startswith("/openapi/") and method == "POST":
+                self.send_json(family_a("1001", "Invalid URL or path | 无效的URL或路径"))
+            else:
+                self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        fault = state.take_fault(endpoint)
+        if fault is not None:
+            if fault.kind == "http_error":
+                status = int(fault.params.get("status", 503))
+                extra = {}
+                if fault.params.get("retry_after") is not None:
+                    extra["Retry-After"] = str(fault.params["retry_after"])
+                self.send_bytes(str(fault.params.get("body", "")).encode(), "text/plain", status=status,
+                                headers=extra)
+                return
+            if fault.kind == "reset":
+                self.reset()
+                return
+            if fault.kind == "error_code":
+                self.send_fault_code(endpoint, fault)
+                return
+            if fault.kind == "delay":
+                self.emu.sleep(float(fault.params.get("seconds", 2.0)))
+                fault = None
+        handler(fault)
+
+    def _route(self, method: str, path: str) -> tuple[str, Any]:
+        if method == "POST":
+            return {
+                facts.UPLOAD_PATH: ("upload", self.h_upload),
+                facts.SUBMIT_PATH: ("submit", self.h_submit),
+                facts.QUERY_PATH: ("query", self.h_query),
+                facts.ACCOUNT_STATUS_PATH: ("account_status", self.h_account_status),
+                facts.PRICE_PREVIEW_PATH: ("price_preview", self.h_price_preview),
+            }.get(path, ("", None))
+        if path == facts.QUEUE_STATUS_PATH and method == "GET":
+            return "queue_status", self.h_queue_status
+        if path.startswith(OUTPUT_PREFIX):
+            return "download", self.h_output
+        if path.startswith(FILES_PREFIX):
+            return "file", self.h_file
+        return "", None
+
+    def send_bytes(self, data: bytes, content_type: str, status: int = 200,
+                   headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_json(self, obj: Any, status: int = 200) -> None:
+        self.send_bytes(json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
+                        status=status)
+
+    def reset(self) -> None:
+        """Close with no reply (RST): what a dropped connection looks like to the client."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_fault_code(self, endpoint: str, fault: Fault) -> None:
+        code = str(fault.params.get("code", "1011"))
+        info = facts.ERROR_CODES.get(code)
+        message = fault.params.get("message") or (f"{info.meaning} | 服务错误" if info else f"error {code}")
+        if endpoint in ("submit", "query", "price_preview"):
+            self.send_json(family_a(code, message, self.json_body().get("taskId", "") if endpoint == "query" else ""))
+        elif endpoint == "upload":
+            self.send_json({"code": _int_code(code), "message": message, "data": None})
+        else:
+            self.send_json({"code": _int_code(code), "msg": message, "data": None})
+
+    def json_body(self) -> dict:
+        try:
+            obj = json.loads(self.body or b"{}")
+        except ValueError:
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
+    def authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        return secrets.compare_digest(token.encode(), self.emu.api_key.encode())
+
+    # --- upload and files ----------------------------------------------------------------
+    def h_upload(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json({"code": 401, "message": MSG_401, "data": None})
+            return
+        data = self.multipart_file()
+        if data is None:
+            self.send_json({"code": 1007, "message": invalid("multipart field 'file' is required", "file"),
+                            "data": None})
+            return
+        if len(data) > facts.MAX_UPLOAD_BYTES:
+            self.send_json({"code": 809, "message": MSG_809, "data": None})
+            return
+        ext = "png" if data.startswith(PNG_MAGIC) else "jpg" if data.startswith(JPEG_MAGIC) else ""
+        if not ext:
+            self.send_json({"code": 1007, "message": invalid("only JPG and PNG images are accepted",
+                                                             "仅支持JPG/PNG"), "data": None})
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        path = f"{FILES_PREFIX}{sha}.{ext}"
+        url = self.emu.base_url + path
+        self.emu.state.add_upload(url, path, data)
+        with self.emu.state.lock:
+            self.emu.state.counters.upload_bytes += len(data)
+        self.send_json({"code": 0, "message": "success", "data": {
+            "type": "image", "download_url": url, "fileName": f"openapi/{sha}.{ext}", "size": str(len(data))}})
+
+    def multipart_file(self) -> bytes | None:
+        match = re.search(r'boundary="?([^";]+)"?', self.headers.get("Content-Type", ""))
+        if not match:
+            return None
+        delimiter = b"--" + match.group(1).encode()
+        for part in self.body.split(delimiter)[1:]:
+            if part.startswith(b"--"):
+                break
+            head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+            if sep and re.search(rb'(?i)content-disposition:[^\r\n]*\bname="file"', head):
+                return content.removesuffix(b"\r\n")
+        return None
+
+    def h_file(self, fault: Fault | None) -> None:
+        path = urlsplit(self.path).path
+        data = self.emu.state.upload_for(path)
+        if data is None:
+            self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        self.send_media(data, "image/png" if path.endswith(".png") else "image/jpeg", fault, count=False)
+
+    def h_output(self, fault: Fault | None) -> None:
+        name = urlsplit(self.path).path[len(OUTPUT_PREFIX):]
+        self.emu.state.advance()
+        task = self.emu.state.tasks.get(name.removesuffix(".mp4"))
+        if (task is None or task.expired or not name.endswith(".mp4")
+                or task.state != facts.SUCCESS_STATE or task.video is None):
+            self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        self.send_media(task.video.result(timeout=300), "video/mp4", fault, count=True)
+
+    def send_media(self, data: bytes, content_type: str, fault: Fault | None, count: bool) -> None:
+        """Whole file or one byte range, with the download faults (slow, truncate) applied."""
+        size, status, start, end = len(data), 200, 0, len(data)
+        headers = {"Accept-Ranges": "bytes"}
+        spec = self.headers.get("Range")
+        if spec:
+            rng = parse_range(spec, size)
+            if rng is None:
+                self.send_bytes(b"", content_type, status=416, headers={"Content-Range": f"bytes */{size}"})
+                return
+            start, end = rng
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        body = data[start:end]
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        limit = len(body)
+        if fault is not None and fault.kind == "truncate":
+            limit = int(len(body) * float(fault.params.get("fraction", 0.5)))
+        rate = float(fault.params.get("bytes_per_s", 256 * 1024)) if fault and fault.kind == "slow" else 0.0
+        chunk = max(1, int(rate / 20)) if rate else 256 * 1024
+        sent = 0
+        try:
+            while sent < limit and not self.emu.stopping:
+                piece = body[sent:min(limit, sent + chunk)]
+                self.wfile.write(piece)
+                sent += len(piece)
+                if rate:
+                    time.sleep(len(piece) / rate)
+        except OSError:
+            self.close_connection = True
+        finally:
+            if count:
+                with self.emu.state.lock:
+                    self.emu.state.counters.download_bytes += sent
+        if sent < len(body):
+            self.wfile.flush()
+            self.reset()
+
+    # --- model calls ---------------------------------------------------------------------
+    def validate(self, body: Any) -> tuple[str, str, list[bytes]]:
+        """(errorCode, message, reference bytes); errorCode "" when the body is acceptable."""
+        if not isinstance(body, dict):
+            return "1007", invalid("the body must be a JSON object", "请求体"), []
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > facts.PROMPT_MAX_CHARS:
+            return "1007", invalid(f"prompt must be 1-{facts.PROMPT_MAX_CHARS} characters", "prompt"), []
+        urls = body.get("imageUrls")
+        if (not isinstance(urls, list) or not facts.MIN_IMAGES <= len(urls) <= facts.MAX_IMAGES
+                or not all(isinstance(u, str) for u in urls)):
+            return "1007", invalid(f"imageUrls must hold {facts.MIN_IMAGES}-{facts.MAX_IMAGES} URLs",
+                                   "imageUrls"), []
+        checks = (("duration", facts.DURATIONS), ("resolution", facts.RESOLUTIONS),
+                  ("aspectRatio", facts.ASPECT_RATIOS), ("cameraFixed", ("true", "false")))
+        for name, allowed in checks:
+            if body.get(name) not in allowed:
+                return "1007", invalid(f"{name} must be one of {', '.join(allowed)} (as a string)", name), []
+        references = []
+        for url in urls:
+            path = urlsplit(url).path
+            data = self.emu.state.upload_for(path)
+            if data is None:
+                if path in self.emu.state.upload_paths:
+                    return "1013", f"File processing failed: {url} has expired | 文件处理失败：链接已过期", []
+                return "1007", invalid(f"imageUrls item {url!r} is not an uploaded file", "imageUrls"), []
+            references.append(data)
+        return "", "", references
+
+    def model_call_refused(self) -> bool:
+        if not self.authorized():
+            self.send_json(family_a("1002", MSG_1002))
+            return True
+        if self.emu.key_type != "SHARED":
+            self.send_json(family_a("1014", MSG_1014))
+            return True
+        return False
+
+    def h_submit(self, fault: Fault | None) -> None:
+        if self.model_call_refused():
+            return
+        try:
+            body = json.loads(self.body or b"null")
+        except ValueError:
+            body = None
+        code, message, references = self.validate(body)
+        if code:
+            self.send_json(family_a(code, message))
+            return
+        state = self.emu.state
+        with state.lock:
+            if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
+                self.send_json(family_a("421", MSG_421))
+                return
+            if state.balance < price_for(body):
+                self.send_json(family_a("416", MSG_416))
+                return
+            task = state.create_task(body, references)
+        if not task.fail_code:
+            task.video = video.render(references, body["duration"], body["resolution"], body["aspectRatio"])
+        if fault is not None and fault.kind == "timeout_after_create":
+            self.emu.sleep(float(fault.params.get("seconds", 5.0)))
+            if fault.params.get("reset"):
+                self.reset()
+                return
+        reply = self.task_view(task)
+        reply["clientId"] = secrets.token_hex(16)
+        reply["promptTips"] = json.dumps({"result": True, "error": None, "outputs_to_execute": ["2"],
+                                          "node_errors": {}})
+        self.send_json(reply)
+
+    def h_price_preview(self, fault: Fault | None) -> None:
+        if self.model_call_refused():
+            return
+        try:
+            body = json.loads(self.body or b"null")
+        except ValueError:
+            body = None
+        code, message, _ = self.validate(body)
+        if code:
+            self.send_json(family_a(code, message))
+            return
+        price = price_for(body)
+        self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
+                        "currency": self.emu.currency, "priceText": f"{price:.2f} 元"})
+
+    def h_query(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json(family_a("1002", MSG_1002))
+            return
+        task_id = self.json_body().get("taskId")
+        if not isinstance(task_id, str) or not TASK_ID.match(task_id):
+            self.send_json(family_a("1007", invalid("taskId must be a 19-digit string", "taskId"),
+                                    task_id if isinstance(task_id, str) else ""))
+            return
+        self.emu.state.advance()
+        task = self.emu.state.tasks.get(task_id)
+        if task is None or task.expired:
+            self.send_json({"taskId": task_id, "status": "", "errorCode": "1004", "errorMessage": MSG_1004,
+                            "results": None})
+            return
+        self.send_json(self.task_view(task))
+
+    def task_view(self, task: Task) -> dict:
+        self.emu.state.advance()
+        status = task.state
+        view = {"taskId": task.task_id, "status": status, "errorCode": "", "errorMessage": "",
+                "failedReason": {}, "usage": None, "results": None, "clientId": "", "promptTips": ""}
+        if status == "FAILED":
+            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason={
+                "exception_type": "TaskFailed", "node_name": "seedance-v1-lite", "node_id": "2",
+                "exception_message": task.fail_message, "traceback": ""})
+        elif status == facts.SUCCESS_STATE:
+            view["usage"] = {"consumeMoney": f"{task.price:.2f}", "consumeCoins": None,
+                             "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
+            view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
+                                "outputType": "mp4", "text": None}]
+        return view
+
+    # --- account -------------------------------------------------------------------------
+    def h_queue_status(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json({"code": 401, "msg": MSG_401, "data": None})
+            return
+        running, queued = self.emu.state.counts()
+        self.send_json({"code": 0, "msg": "success", "data": {
+            "apiKeyType": self.emu.key_type, "concurrentLimit": self.emu.state.concurrent_limit,
+            "runningCount": str(running), "queuedCount": str(queued), "totalCurrentTasks": str(running + queued)}})
+
+    def h_account_status(self, fault: Fault | None) -> None:
+        key = self.json_body().get("apikey")
+        if not isinstance(key, str) or not secrets.compare_digest(key.encode(), self.emu.api_key.encode()):
+            self.send_json({"code": 401, "msg": MSG_401, "data": None})
+            return
+        running, queued = self.emu.state.counts()
+        self.send_json({"code": 0, "msg": "success", "data": {
+            "remainCoins": "0", "remainMoney": f"{self.emu.state.balance:.2f}", "currency": self.emu.currency,
+            "apiType": self.emu.key_type, "currentTaskCounts": str(running + queued)}})
+
+
+def parse_range(spec: str, size: int) -> tuple[int, int] | None:
+    """[start, end) of a single ``bytes=`` range, or None if unsatisfiable."""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", spec)
+    if not match or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    else:
+        start, end = max(0, size - int(last)), size
+    if start >= size or start >= end:
+        return None
+    return start, end

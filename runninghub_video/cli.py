@@ -1,0 +1,206 @@
+"""``python -m runninghub_video``: demo, generate, status, fetch, list, login, emulator."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import facts
+from .errors import RunningHubError
+from .events import ProgressEvent
+
+DEFAULT_OUTPUT = "runninghub_output"
+
+
+class TerminalProgress:
+    """One self-rewriting status line on stderr (plain lines when not a terminal)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = ""
+
+    def __call__(self, event: ProgressEvent) -> None:
+        width = 24
+        bar = ""
+        if event.fraction is not None:
+            filled = int(width * max(0.0, min(1.0, event.fraction)))
+            bar = "[" + "#" * filled + "-" * (width - filled) + "] "
+        line = f"{bar}{event.phase:<8} {event.message}"
+        if self.tty:
+            cols = shutil.get_terminal_size((100, 20)).columns
+            self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))
+        elif line != self.last and event.phase not in ("download",):
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.last = line
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _request_from(args: argparse.Namespace):
+    from .request import VideoRequest
+
+    return VideoRequest(prompt=args.prompt, duration=str(args.duration), resolution=args.resolution,
+                        aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed)
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", default=facts.DEFAULT_DURATION, choices=facts.DURATIONS, help="seconds")
+    p.add_argument("--resolution", default=facts.DEFAULT_RESOLUTION, choices=facts.RESOLUTIONS)
+    p.add_argument("--aspect-ratio", default=facts.DEFAULT_ASPECT_RATIO, choices=facts.ASPECT_RATIOS)
+    p.add_argument("--camera-fixed", action="store_true", help="keep the camera still")
+    p.add_argument("--variation", type=int, default=0, help="change to pay for a new video with the same inputs")
+    p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+    p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+
+
+def _site_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", choices=tuple(facts.SITES), default=None,
+                   help="cn (default, or RUNNINGHUB_SITE) or ai")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runninghub_video",
+                                     description="Seedance v1-lite reference-to-video on RunningHub.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline against the built-in emulator (no key needed)")
+    demo.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+    demo.add_argument("--duration", default=facts.DEFAULT_DURATION, choices=facts.DURATIONS)
+
+    gen = sub.add_parser("generate", help="make a video on RunningHub from 1-4 reference images")
+    gen.add_argument("--image", action="append", required=True, help="reference image file (repeat up to 4)")
+    gen.add_argument("--prompt", required=True)
+    _add_options(gen)
+    _site_arg(gen)
+
+    for name, text in (("status", "show a task's state"), ("fetch", "wait for a task and download its video")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("task_id")
+        _site_arg(p)
+        if name == "fetch":
+            p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+            p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+
+    lst = sub.add_parser("list", help="tasks in the local journal, newest first")
+    lst.add_argument("--limit", type=int, default=20)
+    _site_arg(lst)
+
+    login = sub.add_parser("login", help="store a key in the user config file (read from a prompt, not argv)")
+    _site_arg(login)
+    login.add_argument("--remove", action="store_true", help="forget the stored key of the site")
+
+    emu = sub.add_parser("emulator", help="serve the RunningHub emulator on 127.0.0.1")
+    emu.add_argument("--port", type=int, default=8765)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RunningHubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .images import load_image_files
+    from .pipeline import generate
+
+    images = load_image_files(args.image)
+    progress = TerminalProgress()
+    try:
+        result = generate(images, _request_from(args), site=args.site, output_dir=args.output_dir,
+                          on_progress=progress, timeout_s=args.timeout_minutes * 60, variation=args.variation)
+    finally:
+        progress.close()
+    print(result.video_path.resolve())
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .pipeline import fetch_task
+
+    progress = TerminalProgress()
+    try:
+        result = fetch_task(args.task_id, site=args.site, output_dir=args.output_dir, on_progress=progress,
+                            timeout_s=args.timeout_minutes * 60)
+    finally:
+        progress.close()
+    print(result.video_path.resolve())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .api import RunningHubClient
+    from .config import load_settings
+
+    with RunningHubClient(load_settings(args.site)) as client:
+        status = client.query(args.task_id)
+    print(f"task {status.task_id}: {status.status or '?'}")
+    if status.cost:
+        print(f"cost: {status.cost}")
+    if status.video_url:
+        print(f"video: {status.video_url}")
+    if status.error_code:
+        print(f"error {status.error_code}: {status.failure_text()}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .journal import Journal
+
+    rows = Journal().list(limit=args.limit, site=args.site)
+    if not rows:
+        print("no tasks in the journal")
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
+        prompt = str((row.request or {}).get("prompt", ""))[:40]
+        print(f"{when}  {row.site}  {row.task_id or '-':<20} {row.state:<11} {row.cost or '':>6}  "
+              f"{row.video_path or prompt}")
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from .config import mask_key, write_key
+
+    site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
+    if args.remove:
+        print(f"removed the .{site} key from {write_key(site, None)}")
+        return 0
+    key = getpass.getpass(f"RunningHub Enterprise-Shared API key for .{site}: ").strip()
+    if not key:
+        print("no key entered; nothing changed", file=sys.stderr)
+        return 1
+    path = write_key(site, key)
+    print(f"saved key {mask_key(key)} for .{site} in {path}")
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from .emulator import serve
+
+    serve(port=args.port)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(output_dir=Path(args.output_dir), duration=args.duration)
+
+
+COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "status": cmd_status, "fetch": cmd_fetch,
+            "list": cmd_list, "login": cmd_login, "emulator": cmd_emulator}

@@ -1,0 +1,238 @@
+"""The whole job: references → upload → submit → wait → download, journaled so nothing paid is lost.
+
+Everything that can be checked is checked before the first network call. The journal row is
+written before the submit and updated with the task id before the wait, so a crash, timeout or
+Cancel leaves a task that queuing the same graph again (or ``fetch``) picks up without paying twice.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from . import facts
+from .api import RunningHubClient, TaskStatus
+from .config import Settings, load_settings
+from .download import download_result, ensure_output_dir
+from .errors import AmbiguousSubmitError, ApiError, RunningHubError
+from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice
+from .request import VideoRequest
+
+AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S  # an unanswered submit blocks auto re-submits this long
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    task_id: str
+    video_path: Path
+    site: str
+    reused: bool = False
+    usage: dict = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class _Run:
+    """What one call needs along the way; keeps the step functions' signatures short."""
+    settings: Settings
+    client: RunningHubClient
+    output_dir: Path
+    on_progress: ProgressCallback | None
+    should_cancel: CancelCheck | None
+    timeout_s: float
+    started: float = field(default_factory=time.monotonic)
+
+    def say(self, phase: str, message: str, fraction: float | None = None, task_id: str = "") -> None:
+        if self.on_progress is not None:
+            self.on_progress(ProgressEvent(phase=phase, message=message, fraction=fraction, task_id=task_id,
+                                           elapsed_s=time.monotonic() - self.started))
+
+
+def generate(images: Sequence, request: VideoRequest, *, site: str | None = None,
+             output_dir: str | Path = "runninghub_output", on_progress: ProgressCallback | None = None,
+             should_cancel: CancelCheck | None = None, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
+             variation: int = 0, max_bytes: int | None = None,
+             settings: Settings | None = None) -> GenerationResult:
+    """Make (or recover) the video for these references and options. Blocking; see module doc.
+
+    ``settings`` overrides the environment/config (the demo passes the emulator's)."""
+    from .images import encode_references
+    from .journal import Journal, fingerprint
+
+    request = request.validated()
+    settings = settings or load_settings(site)
+    output_dir = ensure_output_dir(output_dir).parent
+    references = encode_references(images)
+    body_without_urls = request.body(["-"] * len(references))
+    body_without_urls.pop("imageUrls")
+    journal = Journal()
+    print_ = fingerprint(site=settings.site, request_body_without_urls=body_without_urls,
+                         image_hashes=[r.sha256 for r in references], variation=int(variation))
+
+    with RunningHubClient(settings) as client:
+        run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
+        reusable = journal.find_reusable(print_, settings.site)
+        if reusable is not None:
+            if reusable.video_path and Path(reusable.video_path).is_file():
+                run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id)
+                return GenerationResult(reusable.task_id, Path(reusable.video_path), settings.site, True,
+                                        {"consumeMoney": reusable.cost} if reusable.cost else {})
+            if reusable.task_id:
+                run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id)
+                return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes)
+        _refuse_after_ambiguous_submit(journal, print_, settings.site)
+
+        with _slot(run):
+            urls = _upload_all(run, references)
+            body = request.body(urls)
+            row = journal.begin(print_, settings.site, {**body_without_urls,
+                                                        "imageHashes": [r.sha256 for r in references]},
+                                int(variation))
+            status = _submit(run, journal, row, body, references)
+            return _finish(run, journal, status.task_id, request, initial=status, max_bytes=max_bytes)
+
+
+def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path = "runninghub_output",
+               on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
+               timeout_s: float = facts.DEFAULT_TIMEOUT_S, max_bytes: int | None = None,
+               settings: Settings | None = None) -> GenerationResult:
+    """Recover any task by id: its saved file if the journal has one, else wait and download."""
+    from .journal import Journal
+
+    task_id = str(task_id).strip()
+    if not task_id.isdigit():
+        from .errors import ValidationError
+        raise ValidationError(f"{task_id!r} is not a RunningHub task id (a long number such as 2013508786110730241).")
+    settings = settings or load_settings(site)
+    output_dir = ensure_output_dir(output_dir).parent
+    journal = Journal()
+    row = journal.get(task_id, settings.site)
+    if row is not None and row.video_path and Path(row.video_path).is_file():
+        return GenerationResult(task_id, Path(row.video_path), settings.site, True,
+                                {"consumeMoney": row.cost} if row.cost else {})
+    if row is None:
+        journal.set_task(journal.begin("", settings.site, {}, 0), task_id, "QUEUED")
+    with RunningHubClient(settings) as client:
+        run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
+        request = VideoRequest(prompt="-", **_options_of(row))
+        return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes)
+
+
+# --- steps ---------------------------------------------------------------------------------
+class _slot:
+    """Hold one of the account's concurrent-task slots from submit until the task ends."""
+
+    def __init__(self, run: _Run) -> None:
+        from .slots import limiter_for
+
+        self.run = run
+        self.limiter = limiter_for(run.settings.site, lambda: run.client.queue_status().concurrent_limit)
+        self._cm = None
+
+    def __enter__(self) -> None:
+        self._cm = self.limiter.acquire(should_cancel=self.run.should_cancel,
+                                        on_wait=lambda: self.run.say("slot", "waiting for a free slot"))
+        self._cm.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(*exc)
+
+
+def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[str]:
+    from .upload_cache import UploadCache
+
+    cache = UploadCache()
+    urls = []
+    for i, ref in enumerate(references, 1):
+        check_cancel(run.should_cancel)
+        url = cache.get(ref.sha256, run.settings.site) if use_cache else None
+        if url is None:
+            run.say("upload", f"uploading reference {i}/{len(references)} ({len(ref.data) / 1e6:.1f} MB)",
+                    (i - 1) / len(references))
+            url = run.client.upload(ref.data, ref.filename, ref.content_type, run.should_cancel)
+            cache.put(ref.sha256, run.settings.site, url, len(ref.data))
+        urls.append(url)
+    return urls
+
+
+def _submit(run: _Run, journal, row: int, body: dict, references: list) -> TaskStatus:
+    """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
+    run.say("submit", "submitting")
+    try:
+        try:
+            status = run.client.submit(body, run.should_cancel)
+        except ApiError as exc:
+            if exc.code not in ("1007", "1013"):
+                raise
+            from .upload_cache import UploadCache
+
+            cache = UploadCache()
+            for url in body["imageUrls"]:
+                cache.invalidate(url)
+            body = {**body, "imageUrls": _upload_all(run, references, use_cache=False)}
+            run.say("submit", "submitting (fresh uploads)")
+            status = run.client.submit(body, run.should_cancel)
+    except AmbiguousSubmitError as exc:
+        journal.update(row, state="ambiguous", error_message=str(exc))
+        raise
+    except RunningHubError as exc:
+        journal.update(row, state="rejected", error_code=exc.code, error_message=str(exc))
+        raise
+    journal.set_task(row, status.task_id, status.status or "QUEUED")
+    return status
+
+
+def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
+            reused: bool = False, max_bytes: int | None = None) -> GenerationResult:
+    """Wait for the task, then download its video; the journal follows every state."""
+    from .polling import expected_run_seconds, wait_for_task
+
+    expected = (journal.expected_run_seconds(run.settings.site, request.resolution, request.duration)
+                or expected_run_seconds(request.resolution, request.duration))
+    seen_running: list[float] = []
+
+    def on_state(status: TaskStatus) -> None:
+        now = time.time()
+        if status.status == "RUNNING":
+            seen_running.append(now)
+        fields: dict = {"state": status.status or "unknown"}
+        if status.status == facts.SUCCESS_STATE:
+            fields.update(result_url=status.video_url, cost=status.cost, finished_at=now,
+                          run_seconds=now - seen_running[0] if seen_running else None)
+        elif status.error_code:
+            fields.update(error_code=status.error_code, error_message=status.failure_text(), finished_at=now)
+        journal.update(task_id, **fields)
+
+    try:
+        final = wait_for_task(run.client, task_id, timeout_s=run.timeout_s, expected_run_s=expected,
+                              on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
+                              initial=initial)
+        run.say("download", "downloading the video", task_id=task_id)
+        path = download_result(run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
+                               should_cancel=run.should_cancel, on_progress=run.on_progress,
+                               **({"max_bytes": max_bytes} if max_bytes else {}))
+    except RunningHubError as exc:
+        if exc.code == "1004":
+            journal.update(task_id, state="expired")
+        exc.task_id = exc.task_id or task_id
+        raise
+    journal.update(task_id, state="downloaded", video_path=str(path))
+    run.say("done", f"saved {path.name}", 1.0, task_id)
+    return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
+                            time.monotonic() - run.started)
+
+
+def _refuse_after_ambiguous_submit(journal, print_: str, site: str) -> None:
+    row = journal.latest(print_, site)
+    if row is not None and row.state == "ambiguous" and time.time() - row.created_at < AMBIGUOUS_BLOCK_S:
+        raise AmbiguousSubmitError(
+            "An earlier submit of exactly this request got no answer, so it may already be paid for.",
+            advice="Check the task list of your RunningHub account and fetch the task by id if it is there; "
+                   "to pay for a new task anyway, change 'variation'.")
+
+
+def _options_of(row) -> dict:
+    req = (row.request if row is not None else None) or {}
+    return {k: v for k, v in (("duration", req.get("duration")), ("resolution", req.get("resolution")))
+            if v} if req else {}

@@ -46,7 +46,7 @@ SUBMITTING = "submitting"
 DOWNLOADED = "downloaded"
 EXPIRED = "expired"
 AMBIGUOUS = "ambiguous"
-_NEVER_REUSABLE = frozenset({SUBMITTING, AMBIGUOUS, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
+_NEVER_REUSABLE = frozenset({AMBIGUOUS, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
 _FINISHED = frozenset({facts.SUCCESS_STATE, DOWNLOADED, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
 
 # Reuse a result URL / pending task id only while at least this much of its 24 h life is left:
@@ -317,9 +317,7 @@ class Journal:
 
 
 def _reusable(row: Row, now: float) -> bool:
-    if row.state in _NEVER_REUSABLE and not (row.state == SUBMITTING and row.task_id):
-        return False
-    if not row.task_id:
+    if not row.task_id or row.state in _NEVER_REUSABLE:  # no task id: the submit's outcome is unknown
         return False
     life = facts.RESULT_URL_LIFETIME_S - REUSE_MARGIN_S
     if row.state == DOWNLOADED and row.has_video:

@@ -257,16 +257,19 @@ class Journal:
         ``submitting`` without a task id, ``ambiguous``, ``expired``, FAILED, CANCEL.
         """
         now = time.time() if now is None else now
+        return next((row for row in self._rows_of(fingerprint, site) if _reusable(row, now)), None)
+
+    def latest(self, fingerprint: str, site: str) -> Row | None:
+        """The newest row of this request whatever its state (e.g. an ``ambiguous`` submit)."""
+        return next(iter(self._rows_of(fingerprint, site)), None)
+
+    def _rows_of(self, fingerprint: str, site: str) -> list[Row]:
         with self._db(write=False) as conn:
             if conn is None:
-                return None
-            rows = conn.execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE fingerprint = ? AND site = ?"
+                return []
+            raws = conn.execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE fingerprint = ? AND site = ?"
                                 " ORDER BY created_at DESC, id DESC", (fingerprint, site)).fetchall()
-        for raw in rows:
-            row = _row(raw)
-            if _reusable(row, now):
-                return row
-        return None
+        return [_row(raw) for raw in raws]
 
     def get(self, task_id: str, site: str | None = None) -> Row | None:
         """The newest row for a task id (the fetch command and node start here)."""

@@ -1,0 +1,134 @@
+"""The API client against the emulator: answers typed, errors mapped, submits never double-charged."""
+from __future__ import annotations
+
+import pytest
+
+from runninghub_video import errors, facts
+from runninghub_video.api import RunningHubClient
+from runninghub_video.config import Settings, load_settings, redact, register_secret
+from runninghub_video.request import VideoRequest
+
+EXPECTED_CLASS = {
+    "service": errors.ServiceError, "invalid_request": errors.InvalidRequestError, "auth": errors.AuthError,
+    "key_type": errors.KeyTypeError, "rate_limit": errors.RateLimitError, "not_found": errors.TaskNotFoundError,
+    "timeout": errors.TaskTimedOutError, "invalid_parameters": errors.InvalidParametersError,
+    "file_too_large": errors.FileTooLargeError, "file_processing": errors.FileProcessingError,
+    "generation_failed": errors.GenerationFailedError, "moderation": errors.ModerationError,
+    "balance": errors.BalanceError,
+}
+
+
+@pytest.fixture
+def client(emulator):
+    with RunningHubClient(Settings(emulator.api_key, "cn", emulator.base_url)) as c:
+        yield c
+
+
+def _body(client, prompt="p"):
+    url = client.upload(_png(), "a.png", "image/png")
+    return VideoRequest(prompt, duration="2", resolution="480p").validated().body([url])
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("code", sorted(set(facts.ERROR_CODES) - facts.SUBMIT_RETRYABLE_CODES))
+def test_each_error_code_becomes_its_typed_error_with_advice(client, emulator, code):
+    body = _body(client)
+    emulator.inject("submit", "error_code", code=code, message=f"server says {code}")
+    with pytest.raises(errors.ApiError) as info:
+        client.submit(body)
+    assert type(info.value) is EXPECTED_CLASS[facts.ERROR_CODES[code].kind]
+    assert info.value.code == code
+    assert f"server says {code}" in str(info.value) and facts.ERROR_CODES[code].advice in str(info.value)
+    assert emulator.counters.submits_accepted == 0
+
+
+def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
+    body = _body(client)
+    emulator.inject("submit", "error_code", code="9999", message="new thing")
+    with pytest.raises(errors.ServiceError, match="9999.*new thing"):
+        client.submit(body)
+
+
+@pytest.mark.parametrize("code", sorted(facts.SUBMIT_RETRYABLE_CODES))
+def test_submit_rejected_as_busy_is_sent_again_and_charged_once(client, emulator, code, monkeypatch):
+    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
+    body = _body(client)
+    emulator.inject("submit", "error_code", count=2, code=code)
+    status = client.submit(body)
+    assert status.task_id and emulator.counters.submits == 3 and emulator.counters.submits_accepted == 1
+
+
+def test_submit_without_an_answer_is_never_sent_twice(client, emulator):
+    body = _body(client)
+    emulator.inject("submit", "timeout_after_create", seconds=0.2, reset=True)
+    with pytest.raises(errors.AmbiguousSubmitError, match="not send it again"):
+        client.submit(body)
+    assert emulator.counters.submits == 1
+
+
+def test_submit_to_a_closed_port_says_nothing_was_charged():
+    settings = Settings("k" * 32, "cn", "http://127.0.0.1:9")
+    with RunningHubClient(settings) as c, pytest.raises(errors.TransportError) as info:
+        c.submit({"prompt": "x"})
+    assert not isinstance(info.value, errors.AmbiguousSubmitError)
+    assert "Nothing was sent or charged" in str(info.value)
+
+
+def test_query_rides_out_a_burst_of_server_errors(client, emulator):
+    task = client.submit(_body(client))
+    emulator.inject("query", "http_error", count=3, status=503)
+    assert client.query(task.task_id).task_id == task.task_id
+
+
+def test_unknown_task_is_task_not_found(client):
+    with pytest.raises(errors.TaskNotFoundError, match="1004"):
+        client.query("1234567890123456789")
+
+
+def test_wrong_key_is_an_auth_error_that_never_shows_the_key(emulator):
+    wrong = "W" * 28 + "zz99"
+    register_secret(wrong)
+    with RunningHubClient(Settings(wrong, "cn", emulator.base_url)) as c, pytest.raises(errors.AuthError) as info:
+        c.upload(_png(), "a.png", "image/png")
+    assert wrong not in str(info.value)
+
+
+def test_non_enterprise_key_gets_the_enterprise_shared_explanation(client, emulator):
+    body = _body(client)
+    emulator.key_type = "PERSONAL"
+    with pytest.raises(errors.KeyTypeError, match="Enterprise-Shared"):
+        client.submit(body)
+
+
+def test_status_endpoints_are_typed(client, emulator):
+    queue = client.queue_status()
+    assert queue.concurrent_limit == 3 and queue.api_key_type == "SHARED"
+    account = client.account_status()
+    assert account.currency == "CNY" and account.remain_money
+    price = client.price_preview(_body(client))
+    assert price.estimated_price == pytest.approx(0.14) and price.currency == "CNY"
+
+
+def test_missing_key_says_where_to_get_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("RUNNINGHUB_API_KEY", raising=False)
+    monkeypatch.delenv("RUNNINGHUB_API_KEY_AI", raising=False)
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path))
+    for site in ("cn", "ai"):
+        with pytest.raises(errors.ConfigError) as info:
+            load_settings(site)
+        assert "Enterprise-Shared" in str(info.value) and f"runninghub.{site}" in str(info.value)
+
+
+def test_redact_masks_keys_and_bearer_tokens():
+    key = "0123456789abcdef0123456789abWXYZ"
+    register_secret(key)
+    text = redact(f"failed with {key} and Authorization: Bearer abcdefgh12345678")
+    assert key not in text and "****WXYZ" in text and "abcdefgh12345678" not in text

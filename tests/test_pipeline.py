@@ -1,0 +1,127 @@
+"""The whole job against the emulator: references in, a saved and decodable MP4 out."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from runninghub_video import errors
+from runninghub_video.decode import decode_video
+from runninghub_video.events import ProgressEvent
+from runninghub_video.pipeline import fetch_task, generate
+from runninghub_video.request import VideoRequest
+
+from conftest import REF_COLOURS, solid_images
+
+SHORT = dict(duration="2", resolution="480p")
+
+
+def test_references_become_a_video_whose_frames_show_them(rh_env, tmp_path):
+    events: list[ProgressEvent] = []
+    result = generate([solid_images(2), solid_images(1)[:, :, :, :]], VideoRequest("a test", **SHORT),
+                      output_dir=tmp_path, on_progress=events.append)
+    assert result.video_path.is_file()
+    assert result.video_path.parent == (tmp_path / "runninghub").resolve()
+    assert result.video_path.name.endswith(f"_{result.task_id}.mp4")
+    video = decode_video(result.video_path)
+    assert (video.fps, video.frame_count) == (24, 48)
+    frame = video.frames[len(video.frames) // 2]
+    # three references: bands of the 1st, 2nd and (repeated) 1st colour, left to right
+    width = frame.shape[1]
+    for band, colour in enumerate([REF_COLOURS[0], REF_COLOURS[1], REF_COLOURS[0]]):
+        x = int((band + 0.5) * width / 3)
+        assert np.allclose(frame[frame.shape[0] * 3 // 4, x], colour, atol=0.06)
+    assert rh_env.counters.submits == 1 and rh_env.counters.uploads == 3
+    assert result.usage.get("consumeMoney")
+
+
+def test_progress_events_follow_the_task_in_order(rh_env, tmp_path):
+    events: list[ProgressEvent] = []
+    generate([solid_images(1)], VideoRequest("order", **SHORT), output_dir=tmp_path, on_progress=events.append)
+    phases = [e.phase for e in events]
+    first = {p: phases.index(p) for p in dict.fromkeys(phases)}
+    assert first["upload"] < first["submit"] < first["queued"] < first["running"] < first["download"] < first["done"]
+    running = [e for e in events if e.phase == "running"]
+    assert all("elapsed" in e.message for e in running)
+    assert events[-1].phase == "done" and events[-1].fraction == 1.0
+
+
+def test_submit_sends_documented_body_without_seed(rh_env, tmp_path):
+    generate([solid_images(1)], VideoRequest("  body check  ", duration="3", resolution="480p",
+                                             aspect_ratio="1:1", camera_fixed=True), output_dir=tmp_path)
+    (task,) = rh_env.tasks.values()
+    body = task.body
+    assert body["prompt"] == "body check"
+    assert body["duration"] == "3" and body["cameraFixed"] == "true"
+    assert body["resolution"] == "480p" and body["aspectRatio"] == "1:1"
+    assert "seed" not in body and len(body["imageUrls"]) == 1
+
+
+def test_same_request_again_reuses_the_saved_video_without_paying(rh_env, tmp_path):
+    first = generate([solid_images(1)], VideoRequest("again", **SHORT), output_dir=tmp_path)
+    second = generate([solid_images(1)], VideoRequest("again", **SHORT), output_dir=tmp_path)
+    assert second.reused and second.video_path == first.video_path
+    assert rh_env.counters.submits == 1 and rh_env.counters.uploads == 1
+
+
+def test_variation_pays_for_a_new_video_but_reuses_uploads(rh_env, tmp_path):
+    generate([solid_images(1)], VideoRequest("vary", **SHORT), output_dir=tmp_path)
+    other = generate([solid_images(1)], VideoRequest("vary", **SHORT), output_dir=tmp_path, variation=1)
+    assert not other.reused
+    assert rh_env.counters.submits == 2 and rh_env.counters.uploads == 1
+
+
+def test_fetch_task_downloads_a_task_by_id(rh_env, tmp_path):
+    first = generate([solid_images(1)], VideoRequest("fetch me", **SHORT), output_dir=tmp_path)
+    first.video_path.unlink()
+    again = fetch_task(first.task_id, output_dir=tmp_path)
+    assert again.video_path.is_file() and again.task_id == first.task_id
+    assert rh_env.counters.submits == 1
+
+
+@pytest.mark.parametrize("phase", ["upload", "queued", "running", "download"])
+def test_cancel_stops_waiting_within_one_second(rh_env, tmp_path, phase):
+    rh_env.set_clock(queue_s=30.0 if phase == "queued" else 0.1, run_s=30.0 if phase == "running" else 0.2)
+    if phase == "upload":
+        rh_env.inject("upload", "delay", seconds=20.0)
+    if phase == "download":
+        rh_env.inject("download", "slow", bytes_per_s=20_000)
+    cancel = threading.Event()
+    seen_at: list[float] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        if event.phase == phase and not cancel.is_set():
+            seen_at.append(time.monotonic())
+            threading.Timer(0.3, cancel.set).start()
+
+    start = time.monotonic()
+    with pytest.raises(errors.Interrupted) as info:
+        generate([solid_images(1)], VideoRequest(f"cancel {phase}", **SHORT), output_dir=tmp_path,
+                 on_progress=on_progress, should_cancel=cancel.is_set)
+    assert seen_at, f"never reached {phase}"
+    assert time.monotonic() - seen_at[0] < 0.3 + 1.0
+    assert time.monotonic() - start < 15
+    if phase != "upload":
+        assert info.value.task_id and "fetch" in str(info.value)
+    assert not list((tmp_path / "runninghub").glob("*.mp4"))
+
+
+def test_interrupted_task_is_picked_up_by_queuing_again(rh_env, tmp_path):
+    rh_env.set_clock(queue_s=0.1, run_s=1.5)
+    cancel = threading.Event()
+    with pytest.raises(errors.Interrupted):
+        generate([solid_images(1)], VideoRequest("resume", **SHORT), output_dir=tmp_path,
+                 on_progress=lambda e: e.phase == "running" and cancel.set(), should_cancel=cancel.is_set)
+    result = generate([solid_images(1)], VideoRequest("resume", **SHORT), output_dir=tmp_path)
+    assert result.reused and result.video_path.is_file()
+    assert rh_env.counters.submits == 1
+
+
+def test_wait_timeout_names_the_task_and_how_to_fetch_it(rh_env, tmp_path):
+    rh_env.set_clock(queue_s=0.1, run_s=60.0)
+    with pytest.raises(errors.WaitTimeoutError) as info:
+        generate([solid_images(1)], VideoRequest("slow", **SHORT), output_dir=tmp_path, timeout_s=1.0)
+    task_id = info.value.task_id
+    assert task_id and task_id in str(info.value) and f"fetch {task_id}" in str(info.value)

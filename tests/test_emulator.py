@@ -93,6 +93,17 @@ def test_upload_accepts_jpeg_and_rejects_other_formats(emu):
     assert reply["code"] != 0 and reply["data"] is None
 
 
+def test_chunked_upload_is_accepted(emu):
+    data = image_bytes((7, 8, 9))
+    boundary = "xyzBOUNDARY"
+    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+               f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    headers = {**auth(emu), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    reply = requests.post(emu.base_url + facts.UPLOAD_PATH, headers=headers,
+                          data=iter([payload[:50], payload[50:]]), timeout=10).json()
+    assert reply["code"] == 0 and emu.uploads[reply["data"]["download_url"]] == data
+
+
 def test_upload_over_10_mb_is_refused_with_809(emu):
     data = image_bytes((1, 2, 3)) + b"\0" * facts.MAX_UPLOAD_BYTES
     assert upload(emu, data)["code"] == 809
@@ -189,6 +200,12 @@ def test_failed_tasks_report_code_and_reason_and_are_not_charged(emu, ref_url):
     assert emu.counters.money_charged == pytest.approx(0.14)
 
 
+def test_reference_that_does_not_decode_fails_the_task_with_1013(emu):
+    url = upload(emu, b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)["data"]["download_url"]
+    done = wait_done(emu, submit(emu, body_for([url]))["taskId"])
+    assert done["status"] == "FAILED" and done["errorCode"] == "1013"
+
+
 def test_set_clock_accepts_callables_of_the_body(emu, ref_url):
     emu.set_clock(queue_s=lambda body: 0.0, run_s=lambda body: 0.0 if body["duration"] == "2" else 60.0)
     assert submit(emu, body_for([ref_url]))["status"] == "SUCCESS"
@@ -222,7 +239,7 @@ def test_price_preview_uses_published_per_second_price(emu, ref_url):
 
 # --- concurrency ----------------------------------------------------------------------------
 def test_tasks_over_the_concurrency_limit_wait_in_queue():
-    with Emulator(queue_s=0.0, run_s=0.6, concurrent_limit=1) as emu:
+    with Emulator(queue_s=0.0, run_s=1.0, concurrent_limit=1) as emu:
         url = upload(emu, image_bytes((5, 5, 5)))["data"]["download_url"]
         first = submit(emu, body_for([url]))["taskId"]
         second = submit(emu, body_for([url]))["taskId"]
@@ -317,6 +334,22 @@ def test_slow_and_truncated_downloads(emu, result):
     with pytest.raises(requests.RequestException):
         requests.get(url, timeout=10).content
     assert requests.get(url, timeout=10).content == full.content
+
+
+def test_truncated_download_can_be_resumed_with_a_range(emu, result):
+    url, full = result
+    before = emu.counters.download_bytes
+    emu.inject("download", "truncate", fraction=0.5)
+    got = b""
+    with pytest.raises(requests.RequestException):
+        with requests.get(url, stream=True, timeout=10) as r:
+            assert int(r.headers["Content-Length"]) == len(full.content)
+            for chunk in r.iter_content(1024):
+                got += chunk
+    assert emu.counters.download_bytes - before == len(full.content) // 2
+    assert 0 < len(got) <= len(full.content) // 2 and full.content.startswith(got)
+    rest = requests.get(url, headers={"Range": f"bytes={len(got)}-"}, timeout=10)
+    assert rest.status_code == 206 and got + rest.content == full.content
 
 
 def test_timeout_after_create_leaves_a_task_behind(emu, ref_url):

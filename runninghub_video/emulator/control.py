@@ -5,19 +5,17 @@ import secrets
 import string
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 from .. import facts
-from .state import Counters, State, Task
-
-Seconds = "float | Callable[[dict], float]"
+from .state import Counters, Seconds, State, Task
 
 
 class Emulator:
     """A local RunningHub on 127.0.0.1, started on construction, stopped by ``close()``/``__exit__``."""
 
-    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Any = 0.2,
-                 run_s: Any = 0.5, concurrent_limit: int = 3, over_limit: str = "queue",
+    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds = 0.2,
+                 run_s: Seconds = 0.5, concurrent_limit: int = 3, over_limit: str = "queue",
                  balance: float = 100.0, currency: str = "CNY", port: int = 0) -> None:
         from .server import Server
 
@@ -125,7 +123,7 @@ class Emulator:
         with self.state.lock:
             self.state.expired_uploads = True
 
-    def set_clock(self, queue_s: Any = None, run_s: Any = None) -> None:
+    def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
         """Timing of tasks created from now on (floats, or callables taking the submit body)."""
         with self.state.lock:
             if queue_s is not None:

@@ -78,8 +78,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         state = self.emu.state
-        length = int(self.headers.get("Content-Length") or 0)
-        self.body = self.rfile.read(length) if length > 0 else b""
+        self.body = self.read_body()
         path = urlsplit(self.path).path
         endpoint, handler = self._route(method, path)
         with state.lock:
@@ -115,6 +114,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.emu.sleep(float(fault.params.get("seconds", 2.0)))
                 fault = None
         handler(fault)
+
+    def read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _route(self, method: str, path: str) -> tuple[str, Any]:
         if method == "POST":
@@ -279,9 +292,12 @@ class Handler(BaseHTTPRequestHandler):
             if count:
                 with self.emu.state.lock:
                     self.emu.state.counters.download_bytes += sent
-        if sent < len(body):
-            self.wfile.flush()
-            self.reset()
+        if sent < len(body):  # truncated or stopping: end cleanly after what was sent (FIN, not RST)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     # --- model calls ---------------------------------------------------------------------
     def validate(self, body: Any) -> tuple[str, str, list[bytes]]:
@@ -332,6 +348,13 @@ class Handler(BaseHTTPRequestHandler):
         if code:
             self.send_json(family_a(code, message))
             return
+        failure = None
+        try:
+            colours = [video.mean_rgb(r) for r in references]
+        except Exception:  # magic bytes looked right but the image does not decode
+            colours = []
+            failure = {"code": "1013", "at": "running",
+                       "message": "File processing failed: a reference image could not be decoded | 文件处理失败"}
         state = self.emu.state
         with state.lock:
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
@@ -340,9 +363,9 @@ class Handler(BaseHTTPRequestHandler):
             if state.balance < price_for(body):
                 self.send_json(family_a("416", MSG_416))
                 return
-            task = state.create_task(body, references)
+            task = state.create_task(body, references, failure)
         if not task.fail_code:
-            task.video = video.render(references, body["duration"], body["resolution"], body["aspectRatio"])
+            task.video = video.render(colours, body["duration"], body["resolution"], body["aspectRatio"])
         if fault is not None and fault.kind == "timeout_after_create":
             self.emu.sleep(float(fault.params.get("seconds", 5.0)))
             if fault.params.get("reset"):
@@ -367,7 +390,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         price = price_for(body)
         self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
-                        "currency": self.emu.currency, "priceText": f"{price:.2f} 元"})
+                        "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
 
     def h_query(self, fault: Fault | None) -> None:
         if not self.authorized():

@@ -10,11 +10,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from .. import facts
 
-Seconds = "float | Callable[[dict], float]"
+Seconds = Union[float, Callable[[dict], float]]
 
 ENDPOINTS = ("upload", "submit", "query", "download", "file", "queue_status", "account_status",
              "price_preview")
@@ -180,7 +180,8 @@ class State:
         return states.count("RUNNING"), states.count("QUEUED")
 
     # --- tasks ---------------------------------------------------------------------------
-    def create_task(self, body: dict, references: list[bytes]) -> Task:
+    def create_task(self, body: dict, references: list[bytes], failure: dict | None = None) -> Task:
+        """A new task; ``failure`` (code, message, at) forces it to fail, else queued failures apply."""
         with self.lock:
             task_id = new_task_id()
             while task_id in self.tasks:
@@ -188,7 +189,10 @@ class State:
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
                         queue_s=self.seconds(self.queue_s, body), run_s=self.seconds(self.run_s, body),
                         references=references, price=price_for(body))
-            if self.pending_failures:
+            if failure is not None:
+                task.fail_code, task.fail_message, task.fail_at = (
+                    failure["code"], failure["message"], failure["at"])
+            elif self.pending_failures:
                 failure = self.pending_failures[0]
                 failure["count"] -= 1
                 if failure["count"] <= 0:

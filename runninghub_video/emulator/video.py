@@ -7,7 +7,8 @@ Sample band colours below that zone and a few pixels away from band edges; after
 match the reference means within about ±12 per channel.
 
 Encoding is H.264 (libx264 ultrafast), yuv420p, ``facts.OUTPUT_FPS`` fps, ``duration × fps``
-frames, no audio. Results are cached by content, so identical requests reuse the same bytes.
+frames, no audio. Results are cached by (colours, options), so identical requests reuse the same
+bytes. A reference PIL cannot decode makes the task end FAILED with errorCode 1013.
 """
 from __future__ import annotations
 
@@ -36,16 +37,9 @@ def mean_rgb(image_bytes: bytes) -> tuple[int, int, int]:
     return r, g, b
 
 
-def cache_key(references: list[bytes], duration: str, resolution: str, aspect_ratio: str) -> str:
-    h = hashlib.sha256(f"{duration}|{resolution}|{aspect_ratio}|".encode())
-    for ref in references:
-        h.update(hashlib.sha256(ref).digest())
-    return h.hexdigest()
-
-
-def render(references: list[bytes], duration: str, resolution: str, aspect_ratio: str) -> Future:
+def render(colours: list[tuple[int, int, int]], duration: str, resolution: str, aspect_ratio: str) -> Future:
     """A future of the MP4 bytes; starts a daemon encoding thread unless the result is cached."""
-    key = cache_key(references, duration, resolution, aspect_ratio)
+    key = hashlib.sha256(repr((colours, duration, resolution, aspect_ratio)).encode()).hexdigest()
     with _cache_lock:
         fut = _cache.get(key)
         if fut is not None:
@@ -58,8 +52,7 @@ def render(references: list[bytes], duration: str, resolution: str, aspect_ratio
 
     def work() -> None:
         try:
-            fut.set_result(encode([mean_rgb(r) for r in references], int(duration),
-                                  *facts.output_size(resolution, aspect_ratio)))
+            fut.set_result(encode(colours, int(duration), *facts.output_size(resolution, aspect_ratio)))
         except BaseException as exc:  # surfaced to whoever downloads the result
             with _cache_lock:
                 _cache.pop(key, None)

@@ -1,0 +1,127 @@
+"""Decoding result videos into ComfyUI frames: counts, rate, colours, and clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runninghub_video.decode import contact_sheet, decode_video, probe_video
+from runninghub_video.errors import ValidationError
+
+WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 24, 30
+
+
+def frame_colour(i: int) -> tuple[int, int, int]:
+    return (8 * i, 255 - 8 * i, 40 + 4 * i)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> str:
+    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4")
+
+
+def make_video(path) -> str:
+    """A small video whose frame i is filled with frame_colour(i), lossless so colours are exact-ish."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv444p"
+        for i in range(FRAMES):
+            rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+            rgb[...] = frame_colour(i)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def test_all_frames_come_back_as_float_rgb_in_order(video):
+    result = decode_video(video)
+    assert result.frames.shape == (FRAMES, HEIGHT, WIDTH, 3)
+    assert result.frames.dtype == np.float32
+    assert (result.width, result.height, result.frame_count) == (WIDTH, HEIGHT, FRAMES)
+    assert result.fps == pytest.approx(FPS)
+    assert 0.0 <= result.frames.min() and result.frames.max() <= 1.0
+    for i in (0, 7, FRAMES - 1):
+        mean = result.frames[i].reshape(-1, 3).mean(axis=0)
+        assert mean == pytest.approx(np.array(frame_colour(i)) / 255, abs=0.03), i
+
+
+def test_max_frames_stops_early(video):
+    result = decode_video(video, max_frames=5)
+    assert result.frames.shape[0] == result.frame_count == 5
+    assert result.frames[4].mean(axis=(0, 1)) == pytest.approx(np.array(frame_colour(4)) / 255, abs=0.03)
+
+
+def test_every_nth_keeps_every_nth_frame_and_lowers_fps(video):
+    result = decode_video(video, every_nth=4)
+    assert result.frame_count == len(range(0, FRAMES, 4)) == 8
+    assert result.fps == pytest.approx(FPS / 4)
+    assert result.source_fps == pytest.approx(FPS)
+    assert result.frames[2].mean(axis=(0, 1)) == pytest.approx(np.array(frame_colour(8)) / 255, abs=0.03)
+
+
+def test_every_nth_and_max_frames_combine(video):
+    result = decode_video(video, max_frames=3, every_nth=7)
+    assert result.frame_count == 3
+    assert result.frames[2].mean(axis=(0, 1)) == pytest.approx(np.array(frame_colour(14)) / 255, abs=0.03)
+
+
+def test_max_frames_larger_than_the_video_returns_the_whole_video(video):
+    assert decode_video(video, max_frames=1000).frame_count == FRAMES
+
+
+def test_returned_array_owns_exactly_the_returned_frames(video):
+    result = decode_video(video, every_nth=3)
+    assert result.frames.base is None  # not a view of a larger buffer
+    assert result.frames.nbytes == result.frame_count * HEIGHT * WIDTH * 3 * 4
+
+
+@pytest.mark.parametrize("suffix", ["mkv", "h264"])
+def test_containers_without_a_stored_frame_count_decode_completely(tmp_path, suffix):
+    # Matroska only has a duration; a raw H.264 stream has nothing: the array must grow, then trim.
+    result = decode_video(make_video(tmp_path / f"clip.{suffix}"))
+    assert result.frames.shape == (FRAMES, HEIGHT, WIDTH, 3)
+    assert result.frames[-1].mean(axis=(0, 1)) == pytest.approx(np.array(frame_colour(FRAMES - 1)) / 255,
+                                                                abs=0.03)
+
+
+def test_probe_reads_geometry_rate_and_count_without_decoding(video):
+    assert probe_video(video) == (WIDTH, HEIGHT, pytest.approx(FPS), FRAMES)
+
+
+@pytest.mark.parametrize("kwargs", [{"every_nth": 0}, {"every_nth": -2}, {"max_frames": -1}])
+def test_bad_frame_selection_is_refused(video, kwargs):
+    with pytest.raises(ValidationError):
+        decode_video(video, **kwargs)
+
+
+def test_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(ValidationError, match="nope.mp4"):
+        decode_video(missing)
+    with pytest.raises(ValidationError, match="nope.mp4"):
+        probe_video(missing)
+
+
+def test_a_file_that_is_not_a_video_names_the_path(tmp_path):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("this is not a video")
+    with pytest.raises(ValidationError, match="notes.mp4"):
+        decode_video(bogus)
+
+
+def test_contact_sheet_is_a_grid_of_evenly_spaced_frames(video):
+    frames = decode_video(video).frames
+    sheet = contact_sheet(frames, columns=4, thumb_width=32)
+    assert sheet.size == (4 * 32, 2 * 24)  # 8 thumbnails, 4 per row, 64x48 -> 32x24
+    first = np.asarray(sheet)[12, 16] / 255
+    last = np.asarray(sheet)[36, 3 * 32 + 16] / 255
+    assert first == pytest.approx(np.array(frame_colour(0)) / 255, abs=0.04)
+    assert last == pytest.approx(np.array(frame_colour(FRAMES - 1)) / 255, abs=0.04)
+
+
+def test_contact_sheet_of_fewer_frames_than_slots(video):
+    frames = decode_video(video, max_frames=2).frames
+    assert contact_sheet(frames, columns=4, thumb_width=32).size == (2 * 32, 24)

@@ -1,0 +1,19 @@
+"""The pack's node table: one entry per node, names taken from each node's schema."""
+from __future__ import annotations
+
+from . import comfy_bridge
+from .frames import VideoToFrames
+from .seedance import FetchTask, SeedanceReferenceToVideo
+
+NODES = (SeedanceReferenceToVideo, FetchTask, VideoToFrames)
+
+NODE_CLASS_MAPPINGS = {}
+NODE_DISPLAY_NAME_MAPPINGS = {}
+for _node in NODES:
+    _schema = _node.define_schema()
+    NODE_CLASS_MAPPINGS[_schema.node_id] = _node
+    NODE_DISPLAY_NAME_MAPPINGS[_schema.node_id] = _schema.display_name
+
+comfy_bridge.use_comfy_user_dir()
+
+__all__ = ["NODES", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

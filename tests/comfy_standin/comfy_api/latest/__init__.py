@@ -1,0 +1,13 @@
+"""Test stand-in for ``comfy_api.latest`` (see tests/comfy_standin/README.md)."""
+from __future__ import annotations
+
+from . import _io as io
+from . import _ui as ui
+from ._video import VideoFromFile
+
+
+class InputImpl:
+    VideoFromFile = VideoFromFile
+
+
+__all__ = ["io", "ui", "InputImpl"]

@@ -33,7 +33,7 @@ def video_outputs() -> list:
                                 "Components, RunningHub Video to Frames…)."),
         io.String.Output("video_path", display_name="video_path",
                          tooltip="Full path of the saved MP4 (in the output folder's runninghub/ subfolder)."),
-        io.String.Output("task_id", display_name="task_id",
+        io.String.Output("result_task_id", display_name="task_id",
                          tooltip="RunningHub task id: keep it to fetch the video again within 24 hours."),
     ]
 

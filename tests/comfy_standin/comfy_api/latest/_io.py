@@ -82,6 +82,13 @@ class Schema:
     not_idempotent: bool = False
     enable_expand: bool = False
 
+    def validate(self) -> None:
+        """ComfyUI's rule: input and output ids unique, also across inputs and outputs."""
+        ids = [i.id for i in self.inputs or []] + [o.id for o in self.outputs or []]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"Ids must be unique, but {duplicates} are not.")
+
 
 class ComfyNode:
     hidden: HiddenHolder = HiddenHolder()

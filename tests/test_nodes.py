@@ -1,0 +1,331 @@
+"""The ComfyUI nodes, end to end against the emulator, without ComfyUI installed.
+
+How ComfyUI is stood in for:
+- ``comfy_api.latest`` (``io``, ``ui``, ``InputImpl.VideoFromFile``) comes from ``tests/comfy_standin/``,
+  put on ``sys.path`` below. It keeps ComfyUI's names and keyword arguments, so a schema that builds
+  here declares the same inputs in ComfyUI, but it does not convert schemas to ComfyUI's V1/V3 wire
+  format, validate graphs, cache outputs or run nodes the way ComfyUI's executor does.
+- ComfyUI's runtime modules (``folder_paths``, ``server.PromptServer``, ``comfy.utils.ProgressBar``,
+  ``comfy.model_management``) are small fakes put into ``sys.modules`` by the ``comfy`` fixture, with
+  the same function names the bridge calls; they record what the nodes send instead of talking to a
+  browser.
+- Nodes are run by calling ``execute`` with keyword arguments the way ComfyUI does (optional inputs
+  left out), with ``hidden.unique_id`` set to a node id.
+What this does not check: the real frontend, websocket delivery, ComfyUI's own thread/event-loop
+handling and interrupt plumbing — see the manual ComfyUI run in the developers' notes for those.
+"""
+from __future__ import annotations
+
+import asyncio
+import io as bytes_io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDIN = Path(__file__).resolve().parent / "comfy_standin"
+if str(STANDIN) not in sys.path:
+    sys.path.insert(0, str(STANDIN))
+
+from comfy_api.latest import InputImpl, io  # noqa: E402  (the stand-in)
+
+import nodes  # noqa: E402
+from nodes import comfy_bridge  # noqa: E402
+from nodes.frames import VideoToFrames  # noqa: E402
+from nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
+from runninghub_video import errors, facts  # noqa: E402
+from runninghub_video.emulator import Emulator  # noqa: E402
+
+from conftest import solid_images  # noqa: E402
+
+NODE_ID = "7"
+FAST = dict(duration=2, resolution="480p", aspect_ratio="16:9", camera_fixed=False, site="cn",
+            timeout_minutes=5, variation=0)
+
+
+# --- ComfyUI runtime fakes -----------------------------------------------------------------
+class FakeComfy:
+    """What ComfyUI would have in sys.modules: output/user folders, the server, bar and interrupt flag."""
+
+    class InterruptProcessingException(Exception):
+        pass
+
+    def __init__(self, root: Path) -> None:
+        self.output_dir = root / "output"
+        self.user_dir = root / "user"
+        self.output_dir.mkdir(parents=True)
+        self.texts: list[tuple[str, str]] = []
+        self.bars: list[tuple[str, int, int]] = []
+        self.flag = False
+
+    def modules(self) -> dict[str, types.ModuleType]:
+        fake = self
+        folder_paths = types.ModuleType("folder_paths")
+        folder_paths.get_output_directory = lambda: str(fake.output_dir)
+        folder_paths.get_user_directory = lambda: str(fake.user_dir)
+
+        server = types.ModuleType("server")
+
+        class Instance:
+            def send_progress_text(self, text, node_id, sid=None):
+                fake.texts.append((node_id, text))
+
+        server.PromptServer = types.SimpleNamespace(instance=Instance())
+
+        utils = types.ModuleType("comfy.utils")
+
+        class ProgressBar:
+            def __init__(self, total, node_id=None):
+                self.total, self.node_id = total, node_id
+
+            def update_absolute(self, value, total=None, preview=None):
+                fake.bars.append((self.node_id, value, self.total))
+
+        utils.ProgressBar = ProgressBar
+
+        mm = types.ModuleType("comfy.model_management")
+        mm.InterruptProcessingException = FakeComfy.InterruptProcessingException
+        mm.processing_interrupted = lambda: fake.flag
+        mm.interrupt_current_processing = lambda value=True: setattr(fake, "flag", value)
+        comfy = types.ModuleType("comfy")
+        comfy.utils, comfy.model_management = utils, mm
+        return {"folder_paths": folder_paths, "server": server, "comfy": comfy, "comfy.utils": utils,
+                "comfy.model_management": mm}
+
+
+@pytest.fixture
+def comfy(tmp_path, monkeypatch):
+    fake = FakeComfy(tmp_path / "comfyui")
+    for name, module in fake.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(io.ComfyNode, "hidden", io.HiddenHolder(unique_id=NODE_ID))
+    return fake
+
+
+def images(count: int) -> list[torch.Tensor]:
+    return [torch.from_numpy(solid_images(count))]
+
+
+def run(node, **kwargs) -> io.NodeOutput:
+    return asyncio.run(node.execute(**kwargs))
+
+
+# --- loading and schema --------------------------------------------------------------------
+def test_pack_loads_fast_without_key_network_heavy_imports_or_files(tmp_path):
+    """Loaded the way ComfyUI loads a pack (a package named after its folder path)."""
+    script = f"""
+import importlib.util, json, sys, time
+sys.path.insert(0, {str(STANDIN)!r})
+start = time.perf_counter()
+spec = importlib.util.spec_from_file_location({str(ROOT).replace('.', '_x_')!r}, {str(ROOT / '__init__.py')!r})
+pack = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = pack
+spec.loader.exec_module(pack)
+ms = (time.perf_counter() - start) * 1000
+heavy = [m for m in ("torch", "av", "numpy", "PIL", "requests", "urllib3", "socket") if m in sys.modules]
+print(json.dumps({{"ms": ms, "heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS and sorted(pack.NODE_CLASS_MAPPINGS),
+                  "names": pack.NODE_DISPLAY_NAME_MAPPINGS, "web": pack.WEB_DIRECTORY}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNINGHUB_")}
+    env["RUNNINGHUB_STATE_DIR"] = str(tmp_path / "state")
+    env["RUNNINGHUB_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens: any network use would fail
+    work = tmp_path / "cwd"
+    work.mkdir()
+    out = subprocess.run([sys.executable, "-c", script], cwd=work, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["nodes"] == ["RunningHubFetchTask", "RunningHubSeedanceReferenceToVideo", "RunningHubVideoToFrames"]
+    assert info["names"]["RunningHubSeedanceReferenceToVideo"] == "Seedance Reference to Video (RunningHub)"
+    assert info["names"]["RunningHubVideoToFrames"] == "RunningHub Video to Frames"
+    assert info["names"]["RunningHubFetchTask"] == "RunningHub Fetch Task"
+    assert info["web"] == "./js"
+    assert info["heavy"] == []
+    assert info["ms"] < 1000  # generous: ~70 ms cold here, less inside ComfyUI (stdlib already loaded)
+    assert list(work.iterdir()) == [] and not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("node", nodes.NODES, ids=lambda n: n.__name__)
+def test_every_node_input_and_output_explains_itself(node):
+    schema = node.define_schema()
+    assert schema.category == "RunningHub" and schema.description
+    for item in schema.inputs + schema.outputs:
+        assert item.tooltip and len(item.tooltip) > 10, item.id
+    schema.validate()  # ComfyUI refuses a node whose input and output ids collide
+
+
+def test_seedance_node_offers_the_documented_options_and_no_key_widget():
+    schema = SeedanceReferenceToVideo.define_schema()
+    by_id = {i.id: i for i in schema.inputs}
+    assert list(by_id) == ["image_1", "image_2", "image_3", "image_4", "prompt", "duration", "resolution",
+                           "aspect_ratio", "camera_fixed", "site", "timeout_minutes", "variation"]
+    assert not any(("key" in name or "token" in name) for name in by_id)
+    assert [by_id[f"image_{i}"].optional for i in range(1, 5)] == [False, True, True, True]
+    assert all(by_id[f"image_{i}"].io_type == "IMAGE" for i in range(1, 5))
+    assert by_id["prompt"].multiline
+    assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (2, 12, 5)
+    assert by_id["resolution"].options == list(facts.RESOLUTIONS)
+    assert by_id["aspect_ratio"].options == list(facts.ASPECT_RATIOS)
+    assert by_id["site"].options == ["cn", "ai"]
+    assert by_id["camera_fixed"].io_type == "BOOLEAN" and by_id["camera_fixed"].default is False
+    assert by_id["timeout_minutes"].default == 30 and by_id["variation"].default == 0
+    assert "new video" in by_id["variation"].tooltip
+    assert [(o.display_name, o.io_type) for o in schema.outputs] == [("video", "VIDEO"), ("video_path", "STRING"),
+                                                                    ("task_id", "STRING")]
+    assert io.Hidden.unique_id in schema.hidden and schema.is_output_node
+
+
+def test_fetch_and_frames_nodes_have_the_promised_sockets():
+    fetch = FetchTask.define_schema()
+    assert [i.id for i in fetch.inputs] == ["task_id", "site", "timeout_minutes"]
+    assert [o.io_type for o in fetch.outputs] == ["VIDEO", "STRING", "STRING"]
+    frames = VideoToFrames.define_schema()
+    assert [(i.id, i.optional) for i in frames.inputs] == [("video", True), ("video_path", True),
+                                                          ("max_frames", False), ("every_nth", False)]
+    assert [(o.id, o.io_type) for o in frames.outputs] == [("images", "IMAGE"), ("fps", "FLOAT"),
+                                                          ("frame_count", "INT")]
+
+
+# --- running -------------------------------------------------------------------------------
+def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
+    out = run(SeedanceReferenceToVideo, image_1=images(1)[0], image_2=torch.from_numpy(solid_images(2)[1:]),
+              prompt="two colours", **FAST)
+    video, video_path, task_id = out.args
+    path = Path(video_path)
+    assert path.is_file() and path.parent == (comfy.output_dir / "runninghub").resolve()
+    assert isinstance(video, InputImpl.VideoFromFile) and video.get_stream_source() == video_path
+    assert task_id.isdigit() and path.name.endswith(f"_{task_id}.mp4")
+    assert out.ui.as_dict() == {"images": [{"filename": path.name, "subfolder": "runninghub", "type": "output"}],
+                                "animated": (True,)}
+    (task,) = rh_env.tasks.values()
+    assert len(task.body["imageUrls"]) == 2 and task.body["duration"] == "2"
+    texts = [text for node_id, text in comfy.texts if node_id == NODE_ID]
+    assert len(texts) == len(comfy.texts) and sum("elapsed" in t for t in texts) >= 2  # the 1 s ticker
+    assert task_id in texts[-1] and path.name in texts[-1]
+    assert comfy.bars and comfy.bars[-1] == (NODE_ID, comfy_bridge.BAR_STEPS, comfy_bridge.BAR_STEPS)
+
+
+def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):
+    from runninghub_video import config
+
+    monkeypatch.setattr(config, "_comfy_user_dir", None)
+    monkeypatch.delenv("RUNNINGHUB_STATE_DIR", raising=False)
+    comfy_bridge.use_comfy_user_dir()
+    assert config.state_dir() == comfy.user_dir / config.APP_DIR_NAME
+    assert not comfy.user_dir.exists()  # pointing at it writes nothing
+
+
+def test_queuing_the_same_inputs_reuses_the_video_and_variation_pays_again(rh_env, comfy):
+    first = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **FAST)
+    again = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **FAST)
+    assert again.args[1:] == first.args[1:] and rh_env.counters.submits == 1
+    assert "reused" in comfy.texts[-1][1]
+    other = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **{**FAST, "variation": 1})
+    assert other.args[2] != first.args[2] and rh_env.counters.submits == 2
+
+
+def test_cancel_ends_the_node_within_one_second_as_comfy_interruption(comfy, tmp_path, monkeypatch):
+    with Emulator(queue_s=0.2, run_s=60) as emu:
+        monkeypatch.setenv("RUNNINGHUB_BASE_URL", emu.base_url)
+        monkeypatch.setenv("RUNNINGHUB_API_KEY", emu.api_key)
+        monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+        pressed: list[float] = []
+
+        def press_cancel_once_submitted():
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not any("elapsed" in t for _, t in comfy.texts):
+                time.sleep(0.05)
+            pressed.append(time.monotonic())
+            comfy.flag = True
+
+        threading.Thread(target=press_cancel_once_submitted, daemon=True).start()
+        with pytest.raises(FakeComfy.InterruptProcessingException) as caught:
+            run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="long one", **FAST)
+        assert time.monotonic() - pressed[0] < 1.0
+        (task_id,) = emu.tasks
+        assert task_id in str(caught.value)  # how to get the paid video later
+        assert comfy.flag  # left set, so other running nodes stop too
+
+
+def test_fetch_task_node_downloads_an_existing_task(rh_env, comfy, tmp_path, monkeypatch):
+    made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="fetch me", **FAST)
+    task_id = made.args[2]
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "other-state"))  # a machine without the journal
+    out = run(FetchTask, task_id=f" {task_id} ", site="cn", timeout_minutes=5)
+    video, video_path, fetched_id = out.args
+    assert fetched_id == task_id and Path(video_path).is_file() and video_path != made.args[1]
+    assert isinstance(video, InputImpl.VideoFromFile)
+    assert out.ui.as_dict()["images"][0]["subfolder"] == "runninghub"
+    assert rh_env.counters.submits == 1
+
+
+def test_fetch_task_node_rejects_what_is_not_a_task_id(rh_env, comfy):
+    with pytest.raises(errors.ValidationError, match="not a RunningHub task id"):
+        run(FetchTask, task_id="hello", site="cn", timeout_minutes=1)
+
+
+def test_seedance_node_without_key_says_where_to_put_one(comfy, tmp_path, monkeypatch):
+    for name in ("RUNNINGHUB_API_KEY", "RUNNINGHUB_API_KEY_AI", "RUNNINGHUB_BASE_URL", "RUNNINGHUB_SITE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "empty-state"))
+    with pytest.raises(errors.ConfigError, match="RUNNINGHUB_API_KEY"):
+        run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="no key", **FAST)
+
+
+def test_video_to_frames_reads_a_video_a_path_and_an_in_memory_file(rh_env, comfy):
+    made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="frames", **FAST)
+    video, video_path, _ = made.args
+    frames, fps, count = run(VideoToFrames, video=video, max_frames=0, every_nth=1).args
+    assert frames.dtype == torch.float32 and frames.shape == (48, 480, 864, 3) and count == 48 and fps == 24.0
+    assert 0.0 <= float(frames.min()) and float(frames.max()) <= 1.0
+    frames, fps, count = run(VideoToFrames, video_path=f'"{video_path}"', max_frames=5, every_nth=2).args
+    assert frames.shape[0] == count == 5 and fps == 12.0
+    in_memory = InputImpl.VideoFromFile(bytes_io.BytesIO(Path(video_path).read_bytes()))
+    frames, _, count = run(VideoToFrames, video=in_memory, video_path="", max_frames=3, every_nth=1).args
+    assert count == 3 and frames.shape[1:] == (480, 864, 3)
+
+
+def test_video_to_frames_without_a_source_says_what_to_connect(comfy):
+    with pytest.raises(errors.ValidationError, match="Connect a VIDEO or give a video_path"):
+        run(VideoToFrames, video_path="  ", max_frames=0, every_nth=1)
+
+
+# --- without ComfyUI -----------------------------------------------------------------------
+def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypatch):
+    for name in ("folder_paths", "server", "comfy", "comfy.utils", "comfy.model_management"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    from runninghub_video.events import ProgressEvent
+
+    assert comfy_bridge.output_directory() == tmp_path / "runninghub_output"
+    assert comfy_bridge.interrupted() is False
+    progress = comfy_bridge.NodeProgress(NODE_ID)
+    progress(ProgressEvent(phase="running", message="RUNNING · 0:01 elapsed", fraction=0.5))
+    exc = errors.Interrupted("Cancelled by the user.")
+    assert comfy_bridge.interruption(exc) is exc
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_example_workflow_wires_load_image_to_our_node_to_save_video():
+    workflow = json.loads((ROOT / "example_workflows" / "seedance_reference_to_video.json").read_text("utf-8"))
+    by_id = {n["id"]: n for n in workflow["nodes"]}
+    types_ = sorted(n["type"] for n in workflow["nodes"])
+    assert types_.count("LoadImage") >= 1 and "SaveVideo" in types_
+    assert "RunningHubSeedanceReferenceToVideo" in types_
+    ours = next(n for n in workflow["nodes"] if n["type"] == "RunningHubSeedanceReferenceToVideo")
+    widgets = [i.id for i in SeedanceReferenceToVideo.define_schema().inputs if i.io_type != "IMAGE"]
+    assert len(ours["widgets_values"]) == len(widgets)
+    for link_id, src, src_slot, dst, dst_slot, kind in workflow["links"]:
+        assert src in by_id and dst in by_id
+        assert by_id[src]["outputs"][src_slot]["type"] == kind
+        assert by_id[dst]["inputs"][dst_slot]["link"] == link_id
+    assert workflow["last_link_id"] >= max(link[0] for link in workflow["links"])
+    assert workflow["last_node_id"] >= max(by_id)

@@ -16,7 +16,7 @@ from . import facts
 from .config import Settings, redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
                      TransportError, error_for_code)
-from .events import CancelCheck, check_cancel, sleep_interruptibly
+from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import TIMEOUTS, cancel_scope, make_session, request_never_left
 
 SUBMIT_ATTEMPTS = 6
@@ -223,10 +223,13 @@ class RunningHubClient:
     def _call(self, method: str, path: str, kind: str, should_cancel: CancelCheck | None = None, **kw):
         headers = {**self._headers(), **kw.pop("headers", {})}
         check_cancel(should_cancel)
-        try:
+        def call():
             with cancel_scope(should_cancel):
                 return self.session.request(method, self._url(path), headers=headers,
                                             timeout=TIMEOUTS[kind], **kw)
+
+        try:
+            return run_interruptibly(call, should_cancel)
         except RunningHubError:
             raise
         except Exception as exc:

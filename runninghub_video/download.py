@@ -19,7 +19,7 @@ from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, 
 from .http import TIMEOUTS, cancel_scope
 
 SUBFOLDER = "runninghub"
-CHUNK_BYTES = 256 * 1024
+CHUNK_BYTES = 64 * 1024  # small enough that Cancel is seen between chunks of a slow download
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 ATTEMPTS = 5
 _rename_lock = threading.Lock()

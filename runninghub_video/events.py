@@ -1,9 +1,10 @@
 """Progress events and cancellation, shared by upload, polling and download."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
 from .errors import Interrupted
 
@@ -51,6 +52,34 @@ def sleep_interruptibly(seconds: float, should_cancel: CancelCheck | None, task_
         if left <= 0:
             return
         time.sleep(min(left, CANCEL_CHECK_INTERVAL_S))
+
+
+T = TypeVar("T")
+
+
+def run_interruptibly(fn: Callable[[], T], should_cancel: CancelCheck | None, task_id: str = "") -> T:
+    """Run a blocking call (a socket read can block far longer than a tick) in a helper thread and
+    give up waiting for it the moment the user cancels. The call itself finishes in the background:
+    it must be safe to abandon, or record its own outcome (as the submit does in the journal)."""
+    if should_cancel is None:
+        return fn()
+    outcome: dict = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="runninghub-call", daemon=True).start()
+    while not done.wait(CANCEL_CHECK_INTERVAL_S):
+        check_cancel(should_cancel, task_id)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def fetch_advice(task_id: str) -> str:

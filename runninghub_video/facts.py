@@ -145,5 +145,3 @@ ERROR_CODES: dict[str, ErrorCode] = {
 
 # Codes that mean the server did NOT create a task, so a submit may be sent again.
 SUBMIT_RETRYABLE_CODES = frozenset({"1003", "1011", "421"})
-# Codes worth retrying for idempotent calls (query, upload, status).
-IDEMPOTENT_RETRYABLE_CODES = frozenset({"1000", "1003", "1005", "1010", "1011", "1012", "421"})

@@ -16,7 +16,7 @@ from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import download_result, ensure_output_dir
 from .errors import AmbiguousSubmitError, ApiError, RunningHubError
-from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice
+from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, run_interruptibly
 from .request import VideoRequest
 
 AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S  # an unanswered submit blocks auto re-submits this long
@@ -157,8 +157,14 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
 
 
 def _submit(run: _Run, journal, row: int, body: dict, references: list) -> TaskStatus:
-    """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
+    """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
+    the submit finishes in the background and records its task id, so queuing again resumes it."""
     run.say("submit", "submitting")
+    return run_interruptibly(lambda: _submit_and_record(run, journal, row, body, references), run.should_cancel)
+
+
+def _submit_and_record(run: _Run, journal, row: int, body: dict, references: list) -> TaskStatus:
+    """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
             status = run.client.submit(body, run.should_cancel)
@@ -209,9 +215,10 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
                               on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
                               initial=initial)
         run.say("download", "downloading the video", task_id=task_id)
-        path = download_result(run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
-                               should_cancel=run.should_cancel, on_progress=run.on_progress,
-                               **({"max_bytes": max_bytes} if max_bytes else {}))
+        path = run_interruptibly(lambda: download_result(
+            run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
+            should_cancel=run.should_cancel, on_progress=run.on_progress,
+            **({"max_bytes": max_bytes} if max_bytes else {})), run.should_cancel, task_id)
     except RunningHubError as exc:
         if exc.code == "1004":
             journal.update(task_id, state="expired")

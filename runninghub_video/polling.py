@@ -11,8 +11,8 @@ from typing import Callable
 
 from . import facts
 from .api import RunningHubClient, TaskStatus
-from .errors import (ApiError, TaskFailedError, TaskNotFoundError, TransportError, WaitTimeoutError,
-                     error_for_code)
+from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
+                     WaitTimeoutError, error_for_code)
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, check_cancel,
                      fetch_advice, format_duration)
 
@@ -26,10 +26,14 @@ NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at 
 EMIT_EVERY_S = 1.0
 
 
-def next_query_delay(state: str, running_for: float, expected_run_s: float) -> float:
-    """Seconds until the next query, from what is known of the task so far."""
+def next_query_delay(state: str, running_for: float, expected_run_s: float, waited_s: float = 0.0) -> float:
+    """Seconds until the next query, from what is known of the task so far.
+
+    ``waited_s`` is the time since submit: a queue has no expected end, so its polls start at
+    1 s and stretch to QUEUED_POLL_S as the wait grows.
+    """
     if state in facts.QUEUED_STATES or state not in facts.PENDING_STATES:
-        return QUEUED_POLL_S
+        return min(QUEUED_POLL_S, 1.0 + waited_s / 10.0)
     remaining = expected_run_s - running_for
     if remaining > DENSE_WINDOW_S:
         # halve the distance to the dense window each time: few queries, never overshooting it
@@ -154,9 +158,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
                 if now - (submitted_at or start) > NEW_TASK_NOT_FOUND_GRACE_S or last is not None:
                     raise
                 status = None
-            except (TransportError, ApiError) as exc:
-                if isinstance(exc, ApiError) and exc.code not in facts.IDEMPOTENT_RETRYABLE_CODES:
-                    raise
+            except (TransportError, ServiceError, RateLimitError) as exc:  # passing trouble: keep waiting
                 failing_since = failing_since or now
                 if now - failing_since > QUERY_FAILURE_GRACE_S:
                     raise type(exc)(f"Lost contact while waiting for task {task_id}: {exc}", task_id=task_id,
@@ -169,6 +171,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
                 if done is not None:
                     return done
             state = last.status if last else ""
-            next_query = now + next_query_delay(state, progress.running_for(now), expected_run_s)
+            next_query = now + next_query_delay(state, progress.running_for(now), expected_run_s,
+                                                now - progress.submitted_at)
         progress.emit(now)
         time.sleep(max(0.0, min(CANCEL_CHECK_INTERVAL_S, next_query - time.monotonic())) or 0.01)

@@ -1,10 +1,18 @@
 """Shared fixtures: an emulator on loopback and an environment that points the pack at it."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from runninghub_video.emulator import Emulator
+# The repo root is the pack (it has an __init__.py), so pytest imports it as a package and with it
+# the nodes, which need ComfyUI's ``comfy_api``. ComfyUI is not on PyPI: its stand-in (see
+# tests/test_nodes.py for what it does and does not check) is put on the path for every test.
+sys.path.insert(0, str(Path(__file__).parent / "comfy_standin"))
+
+from runninghub_video.emulator import Emulator  # noqa: E402
 
 # Reference colours the emulator paints back into the video as vertical bands.
 REF_COLOURS = [(0.85, 0.15, 0.15), (0.15, 0.75, 0.25), (0.15, 0.25, 0.85), (0.9, 0.85, 0.2)]

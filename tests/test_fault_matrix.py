@@ -1,0 +1,131 @@
+"""The fault matrix: every fault the emulator can inject, with the outcome a user sees, the number
+of submits RunningHub received and the money charged. 0 double charges, 0 lost results.
+
+The README's "Fault matrix" table lists these same rows.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from runninghub_video import errors
+from runninghub_video.journal import Journal
+from runninghub_video.pipeline import fetch_task, generate
+from runninghub_video.request import VideoRequest
+
+from conftest import solid_images
+
+PRICE = 0.14  # 480p x 2 s at 0.07 CNY/s
+VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    inject: Callable
+    outcome: object  # VIDEO, or the error class the user sees
+    submits: int = 1
+    charged: float = PRICE
+
+
+FAULTS = [
+    Fault("upload: burst of 429", lambda e: e.inject("upload", "http_error", count=3, status=429, retry_after=0), VIDEO),
+    Fault("upload: burst of 500", lambda e: e.inject("upload", "http_error", count=3, status=500), VIDEO),
+    Fault("upload: burst of 503", lambda e: e.inject("upload", "http_error", count=3, status=503), VIDEO),
+    Fault("upload: connection resets", lambda e: e.inject("upload", "reset", count=2), VIDEO),
+    Fault("query: burst of 429", lambda e: e.inject("query", "http_error", count=4, status=429, retry_after=0), VIDEO),
+    Fault("query: burst of 500", lambda e: e.inject("query", "http_error", count=4, status=500), VIDEO),
+    Fault("query: burst of 503", lambda e: e.inject("query", "http_error", count=4, status=503), VIDEO),
+    Fault("query: connection resets", lambda e: e.inject("query", "reset", count=3), VIDEO),
+    Fault("query: longer outage than urllib3 retries", lambda e: e.inject("query", "http_error", count=12, status=503), VIDEO),
+    Fault("download: burst of 429", lambda e: e.inject("download", "http_error", count=3, status=429, retry_after=0), VIDEO),
+    Fault("download: burst of 500", lambda e: e.inject("download", "http_error", count=3, status=500), VIDEO),
+    Fault("download: burst of 503", lambda e: e.inject("download", "http_error", count=3, status=503), VIDEO),
+    Fault("download: connection resets", lambda e: e.inject("download", "reset", count=2), VIDEO),
+    Fault("download: truncated body (resumed with Range)", lambda e: e.inject("download", "truncate", count=2, fraction=0.4), VIDEO),
+    Fault("download: slow body", lambda e: e.inject("download", "slow", bytes_per_s=400_000), VIDEO),
+    Fault("submit: 1003 rate limit, then accepted", lambda e: e.inject("submit", "error_code", count=2, code="1003"), VIDEO, submits=3),
+    Fault("submit: 421 queue full, then accepted", lambda e: e.inject("submit", "error_code", count=2, code="421"), VIDEO, submits=3),
+    Fault("submit: 1011 busy, then accepted", lambda e: e.inject("submit", "error_code", count=1, code="1011"), VIDEO, submits=2),
+    Fault("submit: answer lost after the task was created", lambda e: e.inject("submit", "timeout_after_create", seconds=0.3, reset=True),
+          errors.AmbiguousSubmitError, charged=PRICE),
+    Fault("task FAILED 1501 moderation", lambda e: e.fail_next_tasks(code="1501"), errors.ModerationError, charged=0.0),
+    Fault("task FAILED 1504 model timeout", lambda e: e.fail_next_tasks(code="1504"), errors.TaskTimedOutError, charged=0.0),
+    Fault("task FAILED 1505 real people", lambda e: e.fail_next_tasks(code="1505"), errors.ModerationError, charged=0.0),
+    Fault("key is not Enterprise-Shared (1014)", lambda e: setattr(e, "key_type", "PERSONAL"), errors.KeyTypeError,
+          submits=1, charged=0.0),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
+    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
+    monkeypatch.setattr("runninghub_video.http.BACKOFF_FACTOR", 0.05)
+    fault.inject(rh_env)
+    run = lambda: generate([solid_images(1)], VideoRequest(f"fault {fault.name}", duration="2", resolution="480p"),
+                           output_dir=tmp_path, timeout_s=60)
+    if fault.outcome is VIDEO:
+        result = run()
+        assert result.video_path.is_file() and result.video_path.stat().st_size > 1000
+    else:
+        with pytest.raises(fault.outcome) as info:
+            run()
+        assert str(info.value)
+    time.sleep(0.8 if fault.outcome is errors.AmbiguousSubmitError else 0)  # let a created task finish
+    assert rh_env.counters.submits == fault.submits
+    assert rh_env.counters.money_charged == pytest.approx(fault.charged)
+    assert not list((tmp_path / "runninghub").glob("*.part")) and not list((tmp_path / "runninghub").glob(".*"))
+
+
+def test_ambiguous_submit_is_not_resent_by_queuing_again(rh_env, tmp_path):
+    rh_env.inject("submit", "timeout_after_create", seconds=0.2, reset=True)
+    request = VideoRequest("ambiguous", duration="2", resolution="480p")
+    for _ in range(2):
+        with pytest.raises(errors.AmbiguousSubmitError, match="variation"):
+            generate([solid_images(1)], request, output_dir=tmp_path)
+    assert rh_env.counters.submits == 1
+
+
+def test_expired_task_gives_a_clear_message(rh_env, tmp_path):
+    result = generate([solid_images(1)], VideoRequest("expire", duration="2", resolution="480p"), output_dir=tmp_path)
+    result.video_path.unlink()
+    rh_env.expire_results()
+    with pytest.raises(errors.TaskNotFoundError, match="1004.*24 hours"):
+        fetch_task(result.task_id, output_dir=tmp_path)
+    assert Journal().get(result.task_id).state == "expired"
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    sys.path[:0] = [sys.argv[1], sys.argv[2]]
+    from conftest import solid_images
+    from runninghub_video.pipeline import generate
+    from runninghub_video.request import VideoRequest
+    generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"), output_dir=sys.argv[3])
+""")
+
+
+def test_killed_mid_wait_then_same_graph_again_recovers_the_paid_video(rh_env, tmp_path):
+    rh_env.set_clock(queue_s=0.2, run_s=3.0)
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(root), str(root / "tests"), str(tmp_path)],
+                             env=dict(os.environ))
+    deadline = time.monotonic() + 20
+    while rh_env.counters.submits_accepted == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the journal gets the task id right after the submit answers
+    child.kill()  # like a crash: no clean-up code runs
+    child.wait(10)
+    assert rh_env.counters.submits == 1
+    result = generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"),
+                      output_dir=tmp_path)
+    assert result.reused and result.video_path.is_file()
+    assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)

@@ -1,0 +1,55 @@
+"""The API key is searched for in everything the pack writes or says: 0 hits."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from runninghub_video import errors
+from runninghub_video.cli import main
+from runninghub_video.pipeline import generate
+from runninghub_video.request import VideoRequest
+
+from conftest import solid_images
+
+
+def _files_under(*folders: Path):
+    for folder in folders:
+        yield from (p for p in folder.rglob("*") if p.is_file())
+
+
+def test_key_appears_in_no_file_log_error_or_output(rh_env, tmp_path, caplog, capsys):
+    key = rh_env.api_key
+    caplog.set_level(logging.DEBUG)
+    out = tmp_path / "out"
+    texts: list[str] = []
+
+    result = generate([solid_images(2)], VideoRequest("leak check", duration="2", resolution="480p"), output_dir=out)
+    rh_env.fail_next_tasks(code="1501")
+    with pytest.raises(errors.ModerationError) as failed:
+        generate([solid_images(1)], VideoRequest("leak check 2", duration="2", resolution="480p"), output_dir=out)
+    texts.append(str(failed.value))
+    rh_env.key_type = "PERSONAL"
+    with pytest.raises(errors.KeyTypeError) as denied:
+        generate([solid_images(1)], VideoRequest("leak check 3", duration="2", resolution="480p"), output_dir=out)
+    texts += [str(denied.value), repr(denied.value)]
+    rh_env.key_type = "SHARED"
+    for argv in (["list"], ["status", result.task_id], ["fetch", result.task_id, "--output-dir", str(out)]):
+        assert main(argv) == 0
+
+    captured = capsys.readouterr()
+    texts += [captured.out, captured.err, caplog.text]
+    hits = [t for t in texts if key in t]
+    state = Path(__import__("os").environ["RUNNINGHUB_STATE_DIR"])
+    files = list(_files_under(out, state))
+    assert any(f.suffix == ".mp4" for f in files) and any("journal" in f.name for f in files)
+    hits += [str(f) for f in files if key.encode() in f.read_bytes()]
+    assert hits == []
+
+
+def test_settings_repr_masks_the_key(rh_env):
+    from runninghub_video.config import load_settings
+
+    settings = load_settings()
+    assert rh_env.api_key not in repr(settings) and settings.masked_key in repr(settings)

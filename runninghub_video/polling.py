@@ -96,7 +96,7 @@ class _Progress:
             parts.append(f"~{format_duration(eta)} left" if eta > 0 else "finishing")
         if self.note:
             parts.append(self.note)
-        phase = "running" if self.state == "RUNNING" else "queued"
+        phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, message=" · ".join(parts), state=self.state,
                                        task_id=self.task_id, elapsed_s=elapsed, queued_s=queued,
                                        fraction=fraction, eta_s=eta))

@@ -6,9 +6,7 @@ dataclasses or typed errors from :mod:`runninghub_video.errors`.
 from __future__ import annotations
 
 import io
-import json
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +125,7 @@ class RunningHubClient:
         from urllib3 import encode_multipart_formdata
 
         if len(data) > facts.MAX_UPLOAD_BYTES:
-            raise error_for_code("1008", context=f"{filename}: ")
+            raise self._error("1008", context=f"{filename}: ")
         body, multipart_type = encode_multipart_formdata({"file": (filename, data, content_type)})
         payload = self._family_b(self._call(
             "POST", facts.UPLOAD_PATH, "upload", should_cancel,
@@ -177,7 +175,7 @@ class RunningHubClient:
                     return status
                 code, message = status.error_code, status.error_message
             if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == SUBMIT_ATTEMPTS:
-                raise error_for_code(code, message, context="Submit rejected (nothing charged): ")
+                raise self._error(code, message, context="Submit rejected (nothing charged): ")
             delay = retry_after or min(SUBMIT_BACKOFF_MAX_S, SUBMIT_BACKOFF_S * 2 ** (attempt - 1))
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
         raise AssertionError("unreachable")
@@ -186,7 +184,7 @@ class RunningHubClient:
         status = self._task_status(self._call("POST", facts.QUERY_PATH, "query", should_cancel,
                                               json={"taskId": task_id}), "query", task_id)
         if status.error_code and not status.status:
-            raise error_for_code(status.error_code, status.error_message, task_id=task_id)
+            raise self._error(status.error_code, status.error_message, task_id=task_id)
         return status
 
     def queue_status(self) -> QueueStatus:
@@ -207,13 +205,23 @@ class RunningHubClient:
         data = self._json(self._call("POST", facts.PRICE_PREVIEW_PATH, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):
-            raise error_for_code(code, str(data.get("errorMessage") or ""), context="Price preview: ")
+            raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")
         price = data.get("estimatedPrice")
         return PricePreview(estimated_price=float(price) if isinstance(price, (int, float, str)) and
                             str(price).replace(".", "", 1).isdigit() else None,
                             currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))
 
     # --- plumbing ------------------------------------------------------------------------
+    def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
+        """The typed error for ``code``; a rejected key also names the other site."""
+        error = error_for_code(code, server_message, **kw)
+        if isinstance(error, AuthError):
+            other = next(s for s in facts.SITES if s != self.settings.site)
+            error = AuthError(str(error), code=error.code, task_id=error.task_id,
+                              advice=f"The pack used the .{self.settings.site} site: if your key was made on "
+                                     f"runninghub.{other}, set site to '{other}'.")
+        return error
+
     def _url(self, path: str) -> str:
         return self.settings.base_url + path
 
@@ -238,13 +246,13 @@ class RunningHubClient:
 
     def _json(self, response, what: str) -> dict:
         if response.status_code == 401:
-            raise error_for_code("401", _body_text(response), context=f"{what.capitalize()}: ")
+            raise self._error("401", _body_text(response), context=f"{what.capitalize()}: ")
         if response.status_code in (404, 405):
-            raise error_for_code("1001", _body_text(response), context=f"{what.capitalize()}: ")
+            raise self._error("1001", _body_text(response), context=f"{what.capitalize()}: ")
         if response.status_code == 413:
-            raise error_for_code("1008", "", context=f"{what.capitalize()}: ")
+            raise self._error("1008", "", context=f"{what.capitalize()}: ")
         if response.status_code == 429:
-            raise error_for_code("1003", _body_text(response), context=f"{what.capitalize()}: ")
+            raise self._error("1003", _body_text(response), context=f"{what.capitalize()}: ")
         if response.status_code >= 400:
             raise ServiceError(f"{what.capitalize()}: HTTP {response.status_code} from {self.settings.base_url}.",
                                server_message=_body_text(response), advice="Try again later.")
@@ -262,7 +270,7 @@ class RunningHubClient:
         code = data.get("code")
         if code in (0, "0"):
             return data.get("data")
-        raise error_for_code(str(code), str(data.get("message") or data.get("msg") or ""),
+        raise self._error(str(code), str(data.get("message") or data.get("msg") or ""),
                              context=f"{what.capitalize()}: ")
 
     def _task_status(self, response, what: str, task_id: str = "") -> TaskStatus:
@@ -270,7 +278,7 @@ class RunningHubClient:
         if "code" in data and "errorCode" not in data:  # a family-B/C error reply on a family-A endpoint
             code = str(data.get("code"))
             if code not in ("0", ""):
-                raise error_for_code(code, str(data.get("message") or data.get("msg") or ""), task_id=task_id,
+                raise self._error(code, str(data.get("message") or data.get("msg") or ""), task_id=task_id,
                                      context=f"{what.capitalize()}: ")
         error_code = data.get("errorCode")
         error_code = "" if error_code in (None, "", 0, "0") else str(error_code)

@@ -8,6 +8,7 @@ import errno
 import ipaddress
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -21,20 +22,27 @@ from .http import TIMEOUTS, cancel_scope
 SUBFOLDER = "runninghub"
 CHUNK_BYTES = 64 * 1024  # small enough that Cancel is seen between chunks of a slow download
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
+MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave headroom
 ATTEMPTS = 5
 _rename_lock = threading.Lock()
 
 
-def ensure_output_dir(output_dir: str | os.PathLike) -> Path:
-    """The ``runninghub/`` folder inside ``output_dir``, created and proven writable (before paying)."""
+def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """The ``runninghub/`` folder inside ``output_dir``, created, proven writable and with room
+    for a video — checked before paying, so a result is never made that cannot be saved."""
     folder = Path(output_dir).expanduser() / SUBFOLDER
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
+        free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise ConfigError(f"The output folder {folder} is not writable ({exc.strerror or exc}).",
                           advice="Choose another output folder or fix its permissions; nothing was sent.") from None
+    if free < min_free_bytes:
+        raise ConfigError(f"The disk holding {folder} has only {free / 1e6:.0f} MB free.",
+                          advice=f"Free at least {min_free_bytes / 1e6:.0f} MB or choose another output folder; "
+                                 "nothing was sent.")
     return folder.resolve()
 
 

@@ -6,6 +6,7 @@ Cancel leaves a task that queuing the same graph again (or ``fetch``) picks up w
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +128,9 @@ class _slot:
         from .slots import limiter_for
 
         self.run = run
-        self.limiter = limiter_for(run.settings.site, lambda: run.client.queue_status().concurrent_limit)
+        settings = run.settings
+        account = f"{settings.site}|{settings.base_url}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
+        self.limiter = limiter_for(account, lambda: run.client.queue_status().concurrent_limit)
         self._cm = None
 
     def __enter__(self) -> None:

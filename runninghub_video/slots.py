@@ -100,15 +100,15 @@ _limiters: dict[str, SlotLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
-def limiter_for(site: str, fetch_limit: Callable[[], int]) -> SlotLimiter:
-    """The one limiter of ``site`` in this process (an account's limit is per site).
+def limiter_for(account: str, fetch_limit: Callable[[], int]) -> SlotLimiter:
+    """The one limiter of an ``account`` (any string naming site + key) in this process.
 
-    Later calls keep the slot counts but use their ``fetch_limit``, so a changed key is asked next.
+    Later calls keep the slot counts but use their ``fetch_limit``.
     """
     with _limiters_lock:
-        limiter = _limiters.get(site)
+        limiter = _limiters.get(account)
         if limiter is None:
-            limiter = _limiters[site] = SlotLimiter(fetch_limit)
+            limiter = _limiters[account] = SlotLimiter(fetch_limit)
         else:
             limiter.fetch_limit = fetch_limit
         return limiter

@@ -77,6 +77,7 @@ def download_result(session, url: str, *, output_dir: str | os.PathLike, task_id
     try:
         _fetch_into(session, url, tmp, task_id, should_cancel, on_progress, max_bytes)
         _check_mp4(tmp, task_id)
+        os.chmod(tmp, 0o644)  # mkstemp made it private; a saved video is an ordinary output file
         return _place(tmp, folder, task_id)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:

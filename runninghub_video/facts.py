@@ -82,6 +82,14 @@ TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
 # --- prices (published per-second table, used when no price preview is available) ---------
 PRICE_PER_SECOND = {"cn": {"480p": 0.07, "720p": 0.15}}  # CNY/s [S]; .ai (USD) unknown [U]
 
+
+def estimated_price(site: str, resolution: str, duration: str | int) -> str:
+    """``"≈0.75 CNY"`` from the published table, or "" where no table is known (.ai)."""
+    per_second = PRICE_PER_SECOND.get(site, {}).get(resolution)
+    if per_second is None:
+        return ""
+    return f"≈{per_second * int(duration):.2f} {SITE_CURRENCY[site]}"
+
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60
 TYPICAL_RUN_S = 60.0  # 720p x 5 s observed wall time [S]

@@ -216,7 +216,9 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
     try:
         final = wait_for_task(run.client, task_id, timeout_s=run.timeout_s, expected_run_s=expected,
                               on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
-                              initial=initial)
+                              initial=initial, currency=facts.SITE_CURRENCY[run.settings.site],
+                              price="" if reused else facts.estimated_price(run.settings.site, request.resolution,
+                                                                            request.duration))
         run.say("download", "downloading the video", task_id=task_id)
         path = run_interruptibly(lambda: download_result(
             run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,

@@ -54,8 +54,9 @@ class _Progress:
     """Turns clock and state into the one-line status the node and CLI show."""
 
     def __init__(self, task_id: str, expected_run_s: float, on_progress: ProgressCallback | None,
-                 submitted_at: float) -> None:
+                 submitted_at: float, price: str) -> None:
         self.task_id = task_id
+        self.price = price
         self.expected = expected_run_s
         self.on_progress = on_progress
         self.submitted_at = submitted_at
@@ -94,30 +95,36 @@ class _Progress:
             parts.append(f"{format_duration(queued)} in queue")
         if eta is not None:
             parts.append(f"~{format_duration(eta)} left" if eta > 0 else "finishing")
+        if self.price:
+            parts.append(self.price)
         if self.note:
             parts.append(self.note)
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, message=" · ".join(parts), state=self.state,
                                        task_id=self.task_id, elapsed_s=elapsed, queued_s=queued,
-                                       fraction=fraction, eta_s=eta))
+                                       fraction=fraction, eta_s=eta, price=self.price or None))
 
 
 def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
                   expected_run_s: float = facts.TYPICAL_RUN_S, on_progress: ProgressCallback | None = None,
                   should_cancel: CancelCheck | None = None, on_state: Callable[[TaskStatus], None] | None = None,
-                  initial: TaskStatus | None = None, submitted_at: float | None = None) -> TaskStatus:
+                  initial: TaskStatus | None = None, submitted_at: float | None = None,
+                  price: str = "", currency: str = "") -> TaskStatus:
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
-    ``on_state`` sees every answer whose state differs from the last (for the journal).
+    ``on_state`` sees every answer whose state differs from the last (for the journal). ``price``
+    is shown until the task reports what it cost (then ``usage.consumeMoney`` + ``currency``).
     """
     start = time.monotonic()
-    progress = _Progress(task_id, expected_run_s, on_progress, submitted_at or start)
+    progress = _Progress(task_id, expected_run_s, on_progress, submitted_at or start, price)
     last: TaskStatus | None = None
     failing_since: float | None = None
     next_query = start
 
     def handle(status: TaskStatus, now: float) -> TaskStatus | None:
         nonlocal last
+        if status.cost:
+            progress.price = f"{status.cost} {currency}".strip()
         if last is None or status.status != last.status:
             if on_state is not None:
                 on_state(status)

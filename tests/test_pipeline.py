@@ -128,3 +128,14 @@ def test_wait_timeout_names_the_task_and_how_to_fetch_it(rh_env, tmp_path):
         generate([solid_images(1)], VideoRequest("slow", **SHORT), output_dir=tmp_path, timeout_s=1.0)
     task_id = info.value.task_id
     assert task_id and task_id in str(info.value) and f"fetch {task_id}" in str(info.value)
+
+
+def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path):
+    rh_env.set_clock(queue_s=0.1, run_s=2.0)
+    events: list[ProgressEvent] = []
+    generate([solid_images(1)], VideoRequest("price", duration="4", resolution="720p"), output_dir=tmp_path,
+             on_progress=events.append)
+    running = [e for e in events if e.state == "RUNNING"]
+    assert running and all("≈0.60 CNY" in e.message for e in running)
+    success = [e for e in events if e.state == "SUCCESS"]
+    assert success and success[-1].price == "0.60 CNY"

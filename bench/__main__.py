@@ -1,0 +1,58 @@
+"""``python -m bench [name ...]``: run the benchmarks, print one table, write bench/results.md."""
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import NAMES, ROOT, Row, markdown_table, text_table
+
+RESULTS = Path(__file__).with_name("results.md")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(NAMES)
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}", file=sys.stderr)
+        return 2
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    rows: list[Row] = []
+    started = time.monotonic()
+    for name in names:
+        t0 = time.monotonic()
+        print(f"[bench] {name} …", flush=True)
+        result = importlib.import_module(f"bench.{name}").run()
+        new = result if isinstance(result, list) else [result]
+        rows += new
+        for row in new:
+            print(f"[bench]   {row.name}: {row.ours} vs {row.baseline}"
+                  f" ({'—' if row.ratio is None else f'{row.ratio:.2f}×'}), target {row.target}", flush=True)
+        print(f"[bench]   ({time.monotonic() - t0:.1f} s)", flush=True)
+    total = time.monotonic() - started
+    print()
+    print(text_table(rows))
+    print(f"\n{len(rows)} rows in {total:.0f} s")
+    notes = [f"- **{row.name}**: {row.note}" for row in rows if row.note]
+    if names == list(NAMES):
+        RESULTS.write_text(
+            "<!-- written by `python -m bench`; do not edit by hand -->\n"
+            + markdown_table(rows) + "\n\n"
+            + (("Notes:\n\n" + "\n".join(notes) + "\n\n") if notes else "")
+            + f"Measured on {platform.machine()} Linux {platform.release()}, Python {platform.python_version()}, "
+              f"{_cpus()} cores, in {total:.0f} s total.\n", encoding="utf-8")
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

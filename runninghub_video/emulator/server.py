@@ -337,9 +337,10 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def h_submit(self, fault: Fault | None) -> None:
+    def accepted_model_body(self) -> tuple[dict, list] | None:
+        """The submit/price-preview body and its references, or None after replying with the refusal."""
         if self.model_call_refused():
-            return
+            return None
         try:
             body = json.loads(self.body or b"null")
         except ValueError:
@@ -347,7 +348,14 @@ class Handler(BaseHTTPRequestHandler):
         code, message, references = self.validate(body)
         if code:
             self.send_json(family_a(code, message))
+            return None
+        return body, references
+
+    def h_submit(self, fault: Fault | None) -> None:
+        accepted = self.accepted_model_body()
+        if accepted is None:
             return
+        body, references = accepted
         failure = None
         try:
             colours = [video.mean_rgb(r) for r in references]
@@ -378,17 +386,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(reply)
 
     def h_price_preview(self, fault: Fault | None) -> None:
-        if self.model_call_refused():
+        accepted = self.accepted_model_body()
+        if accepted is None:
             return
-        try:
-            body = json.loads(self.body or b"null")
-        except ValueError:
-            body = None
-        code, message, _ = self.validate(body)
-        if code:
-            self.send_json(family_a(code, message))
-            return
-        price = price_for(body)
+        price = price_for(accepted[0])
         self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
                         "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
 

@@ -1,7 +1,7 @@
 """The pack's node table: one entry per node, names taken from each node's schema."""
 from __future__ import annotations
 
-from . import comfy_bridge
+from . import comfy_bridge, routes
 from .frames import VideoToFrames
 from .seedance import FetchTask, SeedanceReferenceToVideo
 
@@ -15,5 +15,6 @@ for _node in NODES:
     NODE_DISPLAY_NAME_MAPPINGS[_schema.node_id] = _schema.display_name
 
 comfy_bridge.use_comfy_user_dir()
+routes.register()  # the settings panel's key / price routes; nothing outside ComfyUI
 
 __all__ = ["NODES", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

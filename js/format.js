@@ -1,0 +1,106 @@
+// Text the RunningHub extension shows: key status, key test results, price and balance.
+// Pure (no DOM, no ComfyUI) so `node --test tests/js/` covers it; runninghub.js imports it.
+
+const TEXT = {
+  en: {
+    notSet: "not set",
+    set: "set · {mask}",
+    fromEnv: "set · {mask} (from the environment: it wins over this setting)",
+    save: "Save key",
+    remove: "Remove",
+    test: "Test key",
+    testing: "testing…",
+    saving: "saving…",
+    placeholder: "paste the API key, then Save",
+    testOk: "OK · {type} key · balance {balance} · up to {limit} task(s) at once ({running} running, {queued} queued)",
+    testFailed: "Problem: {error}",
+    estimate: "≈ {price} for {duration} s {resolution}",
+    published: "(published price)",
+    afterRun: "price shown after the run",
+    balance: "balance {balance}",
+    noKey: "no key for .{site}: set it in Settings → RunningHub",
+    unknown: "unknown",
+  },
+  zh: {
+    notSet: "未设置",
+    set: "已设置 · {mask}",
+    fromEnv: "已设置 · {mask}（来自环境变量，优先于此设置）",
+    save: "保存密钥",
+    remove: "删除",
+    test: "测试密钥",
+    testing: "测试中…",
+    saving: "保存中…",
+    placeholder: "粘贴 API 密钥后点保存",
+    testOk: "正常 · {type} 密钥 · 余额 {balance} · 最多同时 {limit} 个任务（运行 {running}，排队 {queued}）",
+    testFailed: "问题：{error}",
+    estimate: "预计 {price}（{duration} 秒 {resolution}）",
+    published: "（公开价格）",
+    afterRun: "价格在运行后显示",
+    balance: "余额 {balance}",
+    noKey: ".{site} 未设置密钥：请在 设置 → RunningHub 中填写",
+    unknown: "未知",
+  },
+};
+
+/** "zh" for any Chinese locale ("zh", "zh-CN", "zh-TW"), else "en". */
+export function languageOf(locale) {
+  return String(locale || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+/** The string `key` in `lang` with {name} placeholders filled from `vars`. */
+export function t(lang, key, vars = {}) {
+  const table = TEXT[languageOf(lang)];
+  const template = table[key] ?? TEXT.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** "0.75 CNY" / "0.75 元" / "$0.75"; numbers get two decimals, text is shown as given. */
+export function formatMoney(amount, currency, lang = "en") {
+  if (amount === null || amount === undefined || amount === "") return t(lang, "unknown");
+  const number = Number(amount);
+  const value = Number.isFinite(number) ? number.toFixed(2) : String(amount);
+  if (currency === "USD") return `$${value}`;
+  if (currency === "CNY" && languageOf(lang) === "zh") return `${value} 元`;
+  return currency ? `${value} ${currency}` : value;
+}
+
+/** The key line of one site, from GET /runninghub/key: "set · ****abcd" or "not set". */
+export function formatKeyStatus(site, lang = "en") {
+  if (!site || !site.set) return t(lang, "notSet");
+  const mask = `****${site.last4 || ""}`;
+  return t(lang, site.source === "environment" ? "fromEnv" : "set", { mask });
+}
+
+/** The answer of POST /runninghub/key/test as one line: the account, or the exact problem. */
+export function formatTestResult(result, lang = "en") {
+  if (!result) return "";
+  if (!result.ok) return t(lang, "testFailed", { error: result.error || t(lang, "unknown") });
+  return t(lang, "testOk", {
+    type: result.key_type || t(lang, "unknown"),
+    balance: formatMoney(result.balance, result.currency, lang),
+    limit: result.concurrent_limit ?? "?",
+    running: result.running ?? 0,
+    queued: result.queued ?? 0,
+  });
+}
+
+/** The price caption on the Seedance node, from GET /runninghub/price. */
+export function formatPrice(info, lang = "en") {
+  if (!info) return "";
+  const parts = [];
+  if (info.price === null || info.price === undefined) {
+    parts.push(t(lang, "afterRun"));
+  } else {
+    let line = t(lang, "estimate", {
+      price: formatMoney(info.price, info.currency, lang),
+      duration: info.duration,
+      resolution: info.resolution,
+    });
+    if (info.source === "table") line += ` ${t(lang, "published")}`;
+    parts.push(line);
+  }
+  if (info.balance !== null && info.balance !== undefined && info.balance !== "") {
+    parts.push(t(lang, "balance", { balance: formatMoney(info.balance, info.balance_currency || info.currency, lang) }));
+  }
+  return parts.join(" · ");
+}

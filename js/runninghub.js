@@ -1,0 +1,169 @@
+// RunningHub pack extension: API key entries in Settings → RunningHub, and the price and balance
+// above the Seedance node. The key goes to the pack's route (/runninghub/key), which stores it in
+// ComfyUI's user folder; it is never a setting value, a widget, or in browser storage.
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import { formatKeyStatus, formatPrice, formatTestResult, languageOf, t } from "./format.js";
+
+const NODE = "RunningHubSeedanceReferenceToVideo";
+const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
+const PRICE_WIDGETS = ["duration", "resolution", "site"];
+
+const lang = () => languageOf(app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language);
+
+async function call(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await api.fetchApi(`/runninghub${path}`, options);
+  return response.json();
+}
+
+// --- settings: one entry per site --------------------------------------------------------
+function element(tag, props = {}, style = "") {
+  const el = Object.assign(document.createElement(tag), props);
+  el.style.cssText = style;
+  return el;
+}
+
+const BUTTON = "padding:4px 10px;border-radius:6px;border:1px solid var(--border-color);" +
+  "background:var(--comfy-input-bg);color:var(--input-text);cursor:pointer";
+
+function keyPanel(site) {
+  const root = element("div", { className: "runninghub-key" }, "display:flex;flex-direction:column;gap:6px;min-width:340px");
+  const status = element("div", { className: "runninghub-key-status" }, "font-size:0.9em;opacity:0.85");
+  const row = element("div", {}, "display:flex;gap:6px;align-items:center");
+  const input = element("input", {
+    type: "password", autocomplete: "off", spellcheck: false, placeholder: t(lang(), "placeholder"),
+    className: "runninghub-key-input",
+  }, "flex:1;padding:4px 8px;border-radius:6px;border:1px solid var(--border-color);" +
+     "background:var(--comfy-input-bg);color:var(--input-text)");
+  input.setAttribute("data-1p-ignore", "");  // no password-manager prompts for an API key
+  const save = element("button", { type: "button", textContent: t(lang(), "save"), className: "runninghub-key-save" }, BUTTON);
+  const remove = element("button", { type: "button", textContent: t(lang(), "remove"), className: "runninghub-key-remove" }, BUTTON);
+  const test = element("button", { type: "button", textContent: t(lang(), "test"), className: "runninghub-key-test" }, BUTTON);
+  const result = element("div", { className: "runninghub-key-result" }, "font-size:0.9em;white-space:pre-wrap;max-width:520px");
+  row.append(input, save, remove, test);
+  root.append(status, row, result);
+
+  const show = (data) => {
+    if (data?.sites) status.textContent = formatKeyStatus(data.sites[site], lang());
+    else if (data?.error) result.textContent = t(lang(), "testFailed", { error: data.error });
+  };
+  const store = async (key) => {
+    status.textContent = t(lang(), "saving");
+    result.textContent = "";
+    input.value = "";  // the key leaves the page with this request and is never shown again
+    show(await call("/key", { site, key }));
+    refreshAllPrices();
+  };
+  save.onclick = () => input.value.trim() && store(input.value.trim());
+  input.onkeydown = (event) => { if (event.key === "Enter") save.onclick(); };
+  remove.onclick = () => store("");
+  test.onclick = async () => {
+    result.textContent = t(lang(), "testing");
+    result.style.color = "";
+    const answer = await call("/key/test", { site });
+    result.textContent = formatTestResult(answer, lang());
+    result.style.color = answer.ok ? "var(--p-green-400, #4ade80)" : "var(--error-text, #f87171)";
+  };
+  call("/key").then(show).catch(() => { status.textContent = "?"; });
+  return root;
+}
+
+// --- price above the Seedance node -------------------------------------------------------
+function widgetValue(node, name) {
+  return node.widgets?.find((w) => w.name === name)?.value;
+}
+
+function refreshPrice(node, fresh = false) {
+  clearTimeout(node.__runninghubTimer);
+  node.__runninghubTimer = setTimeout(async () => {
+    const query = new URLSearchParams({
+      site: widgetValue(node, "site") ?? "cn",
+      duration: String(widgetValue(node, "duration") ?? 5),
+      resolution: widgetValue(node, "resolution") ?? "720p",
+    });
+    if (fresh) query.set("fresh", "1");
+    try {
+      const response = await api.fetchApi(`/runninghub/price?${query}`);
+      node.__runninghubPrice = await response.json();
+    } catch {
+      node.__runninghubPrice = null;
+    }
+    node.setDirtyCanvas?.(true, false);
+  }, 300);  // a slider sends many changes; ask once it settles
+}
+
+function refreshAllPrices(fresh = false) {
+  for (const node of app.graph?.nodes ?? []) {
+    if (node.comfyClass === NODE || node.type === NODE) refreshPrice(node, fresh);
+  }
+}
+
+function watchPriceWidgets(node) {
+  for (const widget of node.widgets ?? []) {
+    if (!PRICE_WIDGETS.includes(widget.name) || widget.__runninghubWatched) continue;
+    const callback = widget.callback;
+    widget.callback = function (...args) {
+      const r = callback?.apply(this, args);
+      refreshPrice(node);
+      return r;
+    };
+    widget.__runninghubWatched = true;
+  }
+  refreshPrice(node);
+}
+
+function drawPrice(node, ctx) {
+  const info = node.__runninghubPrice;
+  if (!info || node.flags?.collapsed) return;
+  const text = info.error ? t(lang(), "testFailed", { error: info.error }) : formatPrice(info, lang());
+  if (!text) return;
+  ctx.save();
+  ctx.font = "12px sans-serif";
+  ctx.fillStyle = info.error ? "#f87171" : "#9bd49b";
+  ctx.textAlign = "left";
+  ctx.fillText(text, 4, -(globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30) - 6);
+  ctx.restore();
+}
+
+app.registerExtension({
+  name: "RunningHub.Seedance",
+  settings: Object.entries(SITES).map(([site, label]) => ({
+    id: `RunningHub.ApiKey.${site}`,
+    category: ["RunningHub", "API key", site],
+    name: `API key for ${label}`,
+    tooltip: "Kept by the RunningHub pack in ComfyUI's user folder (file mode 0600), never in a workflow or " +
+      "the browser. Seedance needs an Enterprise-Shared key; .cn and .ai keys do not cross.",
+    type: () => keyPanel(site),  // a custom panel: the setting's own value is never the key
+    defaultValue: "",
+  })),
+
+  async beforeRegisterNodeDef(nodeType, nodeData) {
+    if (nodeData.name !== NODE) return;
+    const proto = nodeType.prototype;
+    const onNodeCreated = proto.onNodeCreated;
+    proto.onNodeCreated = function (...args) {
+      const r = onNodeCreated?.apply(this, args);
+      watchPriceWidgets(this);
+      return r;
+    };
+    const onConfigure = proto.onConfigure;
+    proto.onConfigure = function (...args) {
+      const r = onConfigure?.apply(this, args);
+      refreshPrice(this);  // a loaded workflow brings its own duration / resolution / site
+      return r;
+    };
+    const onDrawForeground = proto.onDrawForeground;
+    proto.onDrawForeground = function (ctx, ...args) {
+      const r = onDrawForeground?.apply(this, [ctx, ...args]);
+      drawPrice(this, ctx);
+      return r;
+    };
+  },
+
+  setup() {
+    api.addEventListener("execution_success", () => refreshAllPrices(true));  // the balance moved
+  },
+});

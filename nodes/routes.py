@@ -1,0 +1,250 @@
+"""The pack's few HTTP routes for its ComfyUI extension (js/runninghub.js): key, key test, price.
+
+The key travels browser → this route → the config file (0600) and never back: answers carry only
+"set / not set", where it came from and its last 4 characters. Each route's logic is a plain
+function (``key_status``, ``save_key``, ``test_key``, ``price``) so tests run it without a server;
+the aiohttp handlers only parse the request and run that function in a thread.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from .client import config, errors, facts, load
+from .client import request as client_request
+
+log = logging.getLogger("RunningHub")
+
+PREFIX = "/runninghub"
+KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
+PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
+BALANCE_CACHE_S = 60.0
+PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
+PREVIEW_PROMPT = "price preview"
+
+_cache: dict[tuple, tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+
+
+# --- plain logic ---------------------------------------------------------------------------
+def _key_source(site: str) -> str:
+    """Where ``find_key`` takes the key from: "environment", "settings" (the config file) or ""."""
+    import os
+
+    if site == "ai" and os.environ.get("RUNNINGHUB_API_KEY_AI", "").strip():
+        return "environment"
+    if os.environ.get("RUNNINGHUB_API_KEY", "").strip():
+        return "environment"
+    return "settings" if str(config.read_config_file().get("keys", {}).get(site, "")).strip() else ""
+
+
+def key_status() -> dict:
+    """Per site: whether a key is set, its source and last 4 characters (never more)."""
+    sites = {}
+    for site in facts.SITES:
+        key = config.find_key(site)
+        sites[site] = {"set": bool(key), "last4": key[-4:] if len(key) >= 8 else "",
+                       "source": _key_source(site) if key else "", "currency": facts.SITE_CURRENCY[site]}
+    return {"sites": sites}
+
+
+def save_key(site: str, key: str | None) -> dict:
+    """Store (or with an empty key remove) the key of ``site`` in the config file, mode 0600."""
+    config.check_site(site)
+    key = (key or "").strip()
+    if key and not KEY_SHAPE.match(key):
+        raise errors.ValidationError(
+            f"That does not look like a RunningHub API key (letters and digits, {facts.KEY_LENGTH} characters "
+            "for an Enterprise-Shared key). Copy it again from the API console.")
+    config.write_key(site, key or None)
+    _forget(site)
+    return key_status()
+
+
+def _client(site: str):
+    return load("api").RunningHubClient(config.load_settings(site))
+
+
+def test_key(site: str) -> dict:
+    """Account status + queue status with the stored key, or the exact problem as text."""
+    config.check_site(site)
+    try:
+        with _client(site) as client:
+            account = client.account_status()
+            queue = client.queue_status()
+            problem = _key_type_problem(client, site)
+    except errors.RunningHubError as exc:
+        return {"ok": False, "site": site, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}
+    _remember(("balance", site), {"balance": account.remain_money, "currency": account.currency})
+    result = {"ok": problem is None, "site": site, "key_type": queue.api_key_type or account.api_type,
+              "balance": account.remain_money, "coins": account.remain_coins,
+              "currency": account.currency or facts.SITE_CURRENCY[site],
+              "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
+    if problem is not None:
+        result.update(error=str(problem), code=problem.code, kind=type(problem).__name__)
+    return result
+
+
+def _key_type_problem(client, site: str) -> errors.RunningHubError | None:
+    """1014 shows only on a model call: a price preview is the cheapest one (nothing is charged)."""
+    try:
+        _preview(client, site, facts.DEFAULT_DURATION, facts.DEFAULT_RESOLUTION)
+    except errors.KeyTypeError as exc:
+        return exc
+    except errors.RunningHubError:
+        return None  # any other trouble is the price's, not the key's
+    return None
+
+
+def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dict:
+    """The estimated price of one run and the balance when known.
+
+    ``source``: "preview" (RunningHub's price preview, needs a key), "table" (the published
+    per-second price) or "none" (no published price for this site: shown after the run).
+    ``fresh`` asks for the balance again (after a run)."""
+    config.check_site(site)
+    if fresh:
+        with _cache_lock:
+            _cache.pop(("balance", site), None)
+    request = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=str(duration),
+                                          resolution=resolution).validated()
+    currency = facts.SITE_CURRENCY[site]
+    out: dict[str, Any] = {"site": site, "duration": request.duration, "resolution": request.resolution,
+                           "currency": currency, "price": None, "source": "none", "balance": None}
+    per_second = facts.PRICE_PER_SECOND.get(site, {}).get(request.resolution)
+    if per_second is not None:
+        out.update(price=round(per_second * int(request.duration), 4), source="table")
+    if not config.find_key(site):
+        return out
+    try:
+        key = ("price", site, request.duration, request.resolution)
+        preview = _cached(key, PRICE_CACHE_S)
+        balance = _cached(("balance", site), BALANCE_CACHE_S)
+        if preview is None or balance is None:
+            with _client(site) as client:
+                if preview is None:
+                    preview = _remember(key, _preview(client, site, request.duration, request.resolution))
+                if balance is None:
+                    account = client.account_status()
+                    balance = _remember(("balance", site), {"balance": account.remain_money,
+                                                            "currency": account.currency})
+    except errors.RunningHubError as exc:
+        out["note"] = str(exc)
+        return out
+    if preview.get("price") is not None:
+        out.update(price=preview["price"], currency=preview.get("currency") or currency, source="preview",
+                   text=preview.get("text", ""))
+    out["balance"] = balance.get("balance") or None
+    out["balance_currency"] = balance.get("currency") or currency
+    return out
+
+
+def _preview(client, site: str, duration: str, resolution: str) -> dict:
+    """RunningHub's price preview for these options, with a placeholder reference uploaded once."""
+    cache = load("upload_cache").UploadCache()
+    image = _placeholder()
+    url = cache.get(image.sha256, site)
+    if url is None:
+        url = client.upload(image.data, image.filename, image.content_type)
+        cache.put(image.sha256, site, url, len(image.data))
+    body = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration,
+                                       resolution=resolution).validated().body([url])
+    try:
+        answer = client.price_preview(body)
+    except (errors.InvalidParametersError, errors.FileProcessingError):
+        cache.invalidate(url)  # an expired placeholder: upload it again next time
+        raise
+    return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
+
+
+def _placeholder():
+    import numpy as np
+
+    grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
+    return load("images").encode_one(grey, name="price preview placeholder")
+
+
+def _cached(key: tuple, max_age_s: float) -> Any:
+    with _cache_lock:
+        hit = _cache.get(key)
+    return hit[1] if hit is not None and time.monotonic() - hit[0] < max_age_s else None
+
+
+def _remember(key: tuple, value: Any) -> Any:
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), value)
+    return value
+
+
+def _forget(site: str) -> None:
+    """A new key may belong to another account: drop its cached balance and prices."""
+    with _cache_lock:
+        for key in [k for k in _cache if site in k[1:2]]:
+            del _cache[key]
+
+
+# --- aiohttp -------------------------------------------------------------------------------
+def _json(data: dict, status: int = 200):
+    from aiohttp import web
+
+    return web.json_response(data, status=status)
+
+
+async def _run(fn: Callable[..., dict], *args: Any) -> Any:
+    """``fn`` in a thread (it may block on the network); a user-facing error becomes a 400 answer."""
+    import asyncio
+
+    try:
+        return _json(await asyncio.to_thread(fn, *args))
+    except errors.RunningHubError as exc:
+        return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
+
+
+async def _body(request) -> dict:
+    try:
+        data = await request.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def add_routes(routes) -> None:
+    """Add the pack's handlers to an aiohttp ``RouteTableDef`` (ComfyUI's ``PromptServer.instance.routes``)."""
+
+    @routes.get(f"{PREFIX}/key")
+    async def get_key(request):
+        return await _run(key_status)
+
+    @routes.post(f"{PREFIX}/key")
+    async def post_key(request):
+        data = await _body(request)
+        return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
+
+    @routes.post(f"{PREFIX}/key/test")
+    async def post_key_test(request):
+        data = await _body(request)
+        return await _run(test_key, str(data.get("site", "")))
+
+    @routes.get(f"{PREFIX}/price")
+    async def get_price(request):
+        q = request.query
+        return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration", facts.DEFAULT_DURATION),
+                          q.get("resolution", facts.DEFAULT_RESOLUTION), q.get("fresh") == "1")
+
+
+def register() -> bool:
+    """Add the routes to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
+    server = sys.modules.get("server")
+    instance = getattr(getattr(server, "PromptServer", None), "instance", None)
+    if instance is None or not hasattr(instance, "routes"):
+        return False
+    try:
+        add_routes(instance.routes)
+    except Exception:  # a route problem must not stop the nodes from loading
+        log.warning("RunningHub: could not add the settings routes", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,210 @@
+"""The settings panel's routes (nodes/routes.py) against the emulator: key storage, key test, price.
+
+The route logic is called as plain functions; the aiohttp layer is checked for its paths and for
+registering only inside ComfyUI (aiohttp is ComfyUI's, not a test dependency).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+import types
+
+import pytest
+
+from nodes import routes
+from runninghub_video import config, facts
+from runninghub_video.emulator import Emulator
+
+OTHER_KEY = "AnotherFakeKey0123456789abcdefWXYZ"[:32]
+
+
+@pytest.fixture(autouse=True)
+def fresh_route_cache():
+    routes._cache.clear()
+    yield
+    routes._cache.clear()
+
+
+@pytest.fixture
+def settings_only(emulator, tmp_path, monkeypatch):
+    """The emulator with no key in the environment: the key must come from the settings route."""
+    for name in ("RUNNINGHUB_API_KEY", "RUNNINGHUB_API_KEY_AI", "RUNNINGHUB_SITE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RUNNINGHUB_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+    return emulator
+
+
+def test_saved_key_is_reported_only_as_set_and_last_four(settings_only):
+    key = settings_only.api_key
+    status = routes.save_key("cn", key)
+    assert status["sites"]["cn"] == {"set": True, "last4": key[-4:], "source": "settings", "currency": "CNY"}
+    assert status["sites"]["ai"]["set"] is False
+    assert key not in json.dumps(status)
+    assert key not in json.dumps(routes.key_status())
+    assert config.find_key("cn") == key
+    if os.name == "posix":
+        assert stat.S_IMODE(config.config_path().stat().st_mode) == 0o600
+
+
+def test_removing_a_key_reports_not_set(settings_only):
+    routes.save_key("ai", OTHER_KEY)
+    assert routes.key_status()["sites"]["ai"]["set"] is True
+    status = routes.save_key("ai", "")
+    assert status["sites"]["ai"] == {"set": False, "last4": "", "source": "", "currency": "USD"}
+
+
+def test_a_key_from_the_environment_is_reported_as_such(rh_env):
+    status = routes.key_status()["sites"]
+    assert status["cn"]["source"] == "environment" and status["ai"]["source"] == "environment"
+
+
+def test_something_that_is_not_a_key_is_refused_and_not_stored(settings_only):
+    with pytest.raises(routes.errors.ValidationError, match="does not look like"):
+        routes.save_key("cn", "my key with spaces")
+    with pytest.raises(routes.errors.ConfigError, match="Unknown site"):
+        routes.save_key("eu", OTHER_KEY)
+    assert routes.key_status()["sites"]["cn"]["set"] is False
+
+
+def test_key_test_shows_type_balance_currency_and_concurrency(settings_only):
+    routes.save_key("cn", settings_only.api_key)
+    result = routes.test_key("cn")
+    assert result["ok"] is True
+    assert result["key_type"] == "SHARED"
+    assert result["balance"] == "100.00" and result["currency"] == "CNY"
+    assert result["concurrent_limit"] == settings_only.concurrent_limit
+    assert settings_only.counters.money_charged == 0
+
+
+def test_key_test_with_a_rejected_key_suggests_the_other_site(settings_only):
+    routes.save_key("cn", OTHER_KEY)
+    result = routes.test_key("cn")
+    assert result["ok"] is False
+    assert "runninghub.ai" in result["error"] and "'ai'" in result["error"]
+    assert OTHER_KEY not in json.dumps(result)
+
+
+def test_key_test_without_a_key_says_where_to_put_one(settings_only):
+    result = routes.test_key("ai")
+    assert result["ok"] is False and "No RunningHub API key for the .ai site" in result["error"]
+
+
+def test_key_test_with_a_non_enterprise_shared_key_explains_1014(tmp_path, monkeypatch):
+    with Emulator(key_type="PERSONAL") as emu:
+        monkeypatch.delenv("RUNNINGHUB_API_KEY", raising=False)
+        monkeypatch.setenv("RUNNINGHUB_BASE_URL", emu.base_url)
+        monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+        routes.save_key("cn", emu.api_key)
+        result = routes.test_key("cn")
+    assert result["ok"] is False and result["code"] == "1014"
+    assert "Enterprise-Shared" in result["error"]
+    assert result["key_type"] == "PERSONAL"  # the account itself is fine: only the key type is wrong
+
+
+def test_price_without_a_key_uses_the_published_table(settings_only):
+    cn = routes.price("cn", "5", "720p")
+    assert cn["source"] == "table" and cn["currency"] == "CNY"
+    assert cn["price"] == pytest.approx(5 * facts.PRICE_PER_SECOND["cn"]["720p"])
+    assert cn["balance"] is None
+    ai = routes.price("ai", "5", "720p")
+    assert ai["source"] == "none" and ai["price"] is None and ai["currency"] == "USD"
+    assert settings_only.counters.requests_total == 0
+
+
+def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_only):
+    routes.save_key("cn", settings_only.api_key)
+    info = routes.price("cn", "2", "480p")
+    assert info["source"] == "preview"
+    assert info["price"] == pytest.approx(2 * facts.PRICE_PER_SECOND["cn"]["480p"])
+    assert info["balance"] == "100.00"
+    assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
+
+
+def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
+    routes.save_key("cn", settings_only.api_key)
+    for duration in ("5", "6", "5", "6", "5"):
+        routes.price("cn", duration, "720p")
+    assert settings_only.counters.price_previews == 2
+    assert settings_only.counters.uploads == 1  # the placeholder reference is uploaded once
+
+
+def test_price_after_a_run_shows_the_new_balance(settings_only):
+    routes.save_key("cn", settings_only.api_key)
+    assert routes.price("cn", "5", "720p")["balance"] == "100.00"
+    settings_only.balance = 99.25
+    assert routes.price("cn", "5", "720p")["balance"] == "100.00"  # cached while nothing ran
+    assert routes.price("cn", "5", "720p", fresh=True)["balance"] == "99.25"
+
+
+def test_price_preview_trouble_falls_back_to_the_table(settings_only):
+    routes.save_key("cn", settings_only.api_key)
+    settings_only.inject("price_preview", "error_code", count=5, code="1000")
+    info = routes.price("cn", "5", "720p")
+    assert info["source"] == "table" and info["price"] == pytest.approx(0.75)
+    assert "1000" in info["note"]
+
+
+def test_bad_price_options_are_refused(settings_only):
+    with pytest.raises(routes.errors.ValidationError):
+        routes.price("cn", "40", "720p")
+
+
+# --- aiohttp layer -------------------------------------------------------------------------
+class RouteRecorder:
+    """What ``add_routes`` needs of aiohttp's RouteTableDef: ``get``/``post`` decorators."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[tuple[str, str], object] = {}
+
+    def _add(self, method: str, path: str):
+        def decorator(fn):
+            self.handlers[(method, path)] = fn
+            return fn
+        return decorator
+
+    def get(self, path):
+        return self._add("GET", path)
+
+    def post(self, path):
+        return self._add("POST", path)
+
+
+class FakeRequest:
+    def __init__(self, body=None, query=None) -> None:
+        self._body, self.query = body, query or {}
+
+    async def json(self):
+        if self._body is None:
+            raise ValueError("no body")
+        return self._body
+
+
+def test_routes_are_added_only_inside_comfyui(monkeypatch):
+    monkeypatch.delitem(sys.modules, "server", raising=False)
+    assert routes.register() is False
+    recorder = RouteRecorder()
+    fake = types.ModuleType("server")
+    fake.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=recorder))
+    monkeypatch.setitem(sys.modules, "server", fake)
+    assert routes.register() is True
+    assert set(recorder.handlers) == {("GET", "/runninghub/key"), ("POST", "/runninghub/key"),
+                                      ("POST", "/runninghub/key/test"), ("GET", "/runninghub/price")}
+
+
+def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch):
+    monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
+    recorder = RouteRecorder()
+    routes.add_routes(recorder)
+    key = settings_only.api_key
+    status, data = asyncio.run(recorder.handlers[("POST", "/runninghub/key")](
+        FakeRequest({"site": "cn", "key": key})))
+    assert status == 200 and data["sites"]["cn"]["last4"] == key[-4:] and key not in json.dumps(data)
+    status, data = asyncio.run(recorder.handlers[("POST", "/runninghub/key")](FakeRequest({"site": "xx"})))
+    assert status == 400 and "Unknown site" in data["error"]
+    status, data = asyncio.run(recorder.handlers[("GET", "/runninghub/price")](
+        FakeRequest(query={"site": "cn", "duration": "3", "resolution": "480p"})))
+    assert status == 200 and data["source"] == "preview"

@@ -1,0 +1,79 @@
+// The text of the RunningHub extension (js/format.js), run by `node --test tests/js/*.test.mjs`
+// (tests/test_frontend.py runs it from pytest). js/format.js is an ES module served by ComfyUI
+// without a package.json, so it is imported here from its source as a data: URL.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+
+const source = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
+const format = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
+const { formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, t } = format;
+
+test("any Chinese locale reads Chinese, everything else English", () => {
+  assert.equal(languageOf("zh"), "zh");
+  assert.equal(languageOf("zh-CN"), "zh");
+  assert.equal(languageOf("zh-TW"), "zh");
+  assert.equal(languageOf("en-US"), "en");
+  assert.equal(languageOf("ja"), "en");
+  assert.equal(languageOf(undefined), "en");
+});
+
+test("a set key shows only its last four characters", () => {
+  assert.equal(formatKeyStatus({ set: true, last4: "abcd", source: "settings" }), "set · ****abcd");
+  assert.equal(formatKeyStatus({ set: true, last4: "abcd", source: "settings" }, "zh"), "已设置 · ****abcd");
+  assert.match(formatKeyStatus({ set: true, last4: "wxyz", source: "environment" }), /\*\*\*\*wxyz \(from the environment/);
+});
+
+test("a missing key reads not set", () => {
+  assert.equal(formatKeyStatus({ set: false, last4: "" }), "not set");
+  assert.equal(formatKeyStatus(undefined, "zh-CN"), "未设置");
+});
+
+test("money is shown with two decimals in the site's currency", () => {
+  assert.equal(formatMoney(0.75, "CNY"), "0.75 CNY");
+  assert.equal(formatMoney("98.5", "CNY", "zh"), "98.50 元");
+  assert.equal(formatMoney(0.4, "USD"), "$0.40");
+  assert.equal(formatMoney(null, "CNY"), "unknown");
+});
+
+test("a working key shows type, balance, currency and concurrency limit", () => {
+  const line = formatTestResult({ ok: true, key_type: "SHARED", balance: "100.00", currency: "CNY",
+    concurrent_limit: 3, running: 1, queued: 0 });
+  assert.equal(line, "OK · SHARED key · balance 100.00 CNY · up to 3 task(s) at once (1 running, 0 queued)");
+  const zh = formatTestResult({ ok: true, key_type: "SHARED", balance: "100.00", currency: "CNY",
+    concurrent_limit: 3, running: 0, queued: 0 }, "zh");
+  assert.match(zh, /余额 100\.00 元/);
+  assert.match(zh, /最多同时 3 个任务/);
+});
+
+test("a failing key shows the server's exact problem", () => {
+  const error = "RunningHub error 1014 (API key is not Enterprise-Shared). Standard models need an Enterprise-Shared API key.";
+  assert.equal(formatTestResult({ ok: false, error }), `Problem: ${error}`);
+  assert.equal(formatTestResult({ ok: false, error: "x" }, "zh"), "问题：x");
+});
+
+test("the node shows the published price with its source and the balance", () => {
+  const info = { price: 0.75, currency: "CNY", duration: "5", resolution: "720p", source: "table", balance: null };
+  assert.equal(formatPrice(info), "≈ 0.75 CNY for 5 s 720p (published price)");
+  assert.equal(formatPrice({ ...info, source: "preview", balance: "98.50", balance_currency: "CNY" }),
+    "≈ 0.75 CNY for 5 s 720p · balance 98.50 CNY");
+  assert.equal(formatPrice({ ...info, source: "preview", balance: "98.50" }, "zh"),
+    "预计 0.75 元（5 秒 720p） · 余额 98.50 元");
+});
+
+test("a site without a published price says it is shown after the run", () => {
+  const info = { price: null, currency: "USD", duration: "5", resolution: "720p", source: "none", balance: null };
+  assert.equal(formatPrice(info), "price shown after the run");
+  assert.equal(formatPrice(info, "zh"), "价格在运行后显示");
+  assert.equal(formatPrice({ ...info, balance: "12.3" }), "price shown after the run · balance $12.30");
+});
+
+test("every English string has a Chinese one with the same placeholders", () => {
+  const keys = ["notSet", "set", "fromEnv", "save", "remove", "test", "testing", "saving", "placeholder",
+    "testOk", "testFailed", "estimate", "published", "afterRun", "balance", "noKey", "unknown"];
+  for (const key of keys) {
+    const en = t("en", key), zh = t("zh", key);
+    assert.notEqual(zh, en, `${key} is not translated`);
+    assert.deepEqual((zh.match(/\{\w+\}/g) || []).sort(), (en.match(/\{\w+\}/g) || []).sort(), key);
+  }
+});

@@ -5,6 +5,8 @@ CI has node 20; a missing ``node`` fails here on purpose (the JS would otherwise
 from __future__ import annotations
 
 import re
+
+import pytest
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,3 +44,61 @@ def test_key_never_goes_into_a_setting_value_or_browser_storage():
     assert "localStorage" not in source and "sessionStorage" not in source
     assert "setting.set(" not in source and "settingStore" not in source
     assert 'type: "password"' in source
+
+
+# --- locales (ComfyUI: locales/<lang>/main.json, nodeDefs.json, settings.json) ---------------
+import json  # noqa: E402
+
+import nodes  # noqa: E402
+
+LOCALES = ROOT / "locales"
+
+
+def _locale(lang: str, name: str) -> dict:
+    return json.loads((LOCALES / lang / name).read_text(encoding="utf-8"))
+
+
+def _keys(data, prefix=""):
+    if isinstance(data, dict):
+        return {k for key, value in data.items() for k in _keys(value, f"{prefix}{key}.")} | {prefix.rstrip(".")}
+    return {prefix.rstrip(".")}
+
+
+def test_english_node_texts_match_every_input_and_output_of_our_schemas():
+    defs = _locale("en", "nodeDefs.json")
+    assert set(defs) == {node.define_schema().node_id for node in nodes.NODES}
+    for node in nodes.NODES:
+        schema = node.define_schema()
+        entry = defs[schema.node_id]
+        assert entry["display_name"] == schema.display_name
+        assert entry["description"] == schema.description
+        assert set(entry["inputs"]) == {i.id for i in schema.inputs}, schema.node_id
+        for i in schema.inputs:
+            assert entry["inputs"][i.id] == {"name": i.display_name or i.id, "tooltip": i.tooltip}, \
+                f"{schema.node_id}.{i.id}: locales/en/nodeDefs.json is stale (update it, and zh)"
+        assert set(entry["outputs"]) == {str(k) for k in range(len(schema.outputs))}
+        for k, o in enumerate(schema.outputs):
+            assert entry["outputs"][str(k)] == {"name": o.display_name or o.io_type, "tooltip": o.tooltip}, \
+                f"{schema.node_id} output {k}: locales/en/nodeDefs.json is stale (update it, and zh)"
+
+
+@pytest.mark.parametrize("name", ["main.json", "nodeDefs.json", "settings.json"])
+def test_chinese_has_every_english_text(name):
+    en, zh = _locale("en", name), _locale("zh", name)
+    assert _keys(zh) == _keys(en)
+    assert zh != en
+
+
+def test_settings_texts_cover_every_setting_of_the_extension():
+    source = (JS / "runninghub.js").read_text(encoding="utf-8")
+    sites = re.search(r"const SITES = \{([^}]*)\}", source).group(1)
+    ids = {f"RunningHub_ApiKey_{site}" for site in re.findall(r"(\w+):", sites)}
+    assert ids == {"RunningHub_ApiKey_cn", "RunningHub_ApiKey_ai"}
+    for lang in ("en", "zh"):
+        assert set(_locale(lang, "settings.json")) == ids
+
+
+def test_template_names_are_translated_for_every_example():
+    names = {p.stem for p in (ROOT / "example_workflows").glob("*.json")}
+    for lang in ("en", "zh"):
+        assert set(_locale(lang, "main.json")["templateWorkflows"]["name"]) == names

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from . import facts
 from .api import RunningHubClient, TaskStatus
@@ -75,10 +76,9 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
         run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
         reusable = journal.find_reusable(print_, settings.site)
         if reusable is not None:
-            if reusable.video_path and Path(reusable.video_path).is_file():
+            if reusable.has_video:
                 run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id)
-                return GenerationResult(reusable.task_id, Path(reusable.video_path), settings.site, True,
-                                        {"consumeMoney": reusable.cost} if reusable.cost else {})
+                return _saved_result(reusable)
             if reusable.task_id:
                 run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id)
                 return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes)
@@ -109,37 +109,34 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
     output_dir = ensure_output_dir(output_dir).parent
     journal = Journal()
     row = journal.get(task_id, settings.site)
-    if row is not None and row.video_path and Path(row.video_path).is_file():
-        return GenerationResult(task_id, Path(row.video_path), settings.site, True,
-                                {"consumeMoney": row.cost} if row.cost else {})
+    if row is not None and row.has_video:
+        return _saved_result(row)
     if row is None:
         journal.set_task(journal.begin("", settings.site, {}, 0), task_id, "QUEUED")
+    options = row.request if row is not None else {}
+    request = VideoRequest(prompt="-", duration=str(options.get("duration", facts.DEFAULT_DURATION)),
+                           resolution=options.get("resolution", facts.DEFAULT_RESOLUTION))  # paces polling
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        request = VideoRequest(prompt="-", **_options_of(row))
         return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes)
 
 
+def _saved_result(row) -> GenerationResult:
+    return GenerationResult(row.task_id, Path(row.video_path), row.site, True,
+                            {"consumeMoney": row.cost} if row.cost else {})
+
+
 # --- steps ---------------------------------------------------------------------------------
-class _slot:
+@contextmanager
+def _slot(run: _Run) -> Iterator[None]:
     """Hold one of the account's concurrent-task slots from submit until the task ends."""
+    from .slots import limiter_for
 
-    def __init__(self, run: _Run) -> None:
-        from .slots import limiter_for
-
-        self.run = run
-        settings = run.settings
-        account = f"{settings.site}|{settings.base_url}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
-        self.limiter = limiter_for(account, lambda: run.client.queue_status().concurrent_limit)
-        self._cm = None
-
-    def __enter__(self) -> None:
-        self._cm = self.limiter.acquire(should_cancel=self.run.should_cancel,
-                                        on_wait=lambda: self.run.say("slot", "waiting for a free slot"))
-        self._cm.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
+    settings = run.settings
+    account = f"{settings.site}|{settings.base_url}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
+    limiter = limiter_for(account, lambda: run.client.queue_status().concurrent_limit)
+    with limiter.acquire(should_cancel=run.should_cancel, on_wait=lambda: run.say("slot", "waiting for a free slot")):
+        yield
 
 
 def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[str]:
@@ -242,9 +239,3 @@ def _refuse_after_ambiguous_submit(journal, print_: str, site: str) -> None:
             "An earlier submit of exactly this request got no answer, so it may already be paid for.",
             advice="Check the task list of your RunningHub account and fetch the task by id if it is there; "
                    "to pay for a new task anyway, change 'variation'.")
-
-
-def _options_of(row) -> dict:
-    req = (row.request if row is not None else None) or {}
-    return {k: v for k, v in (("duration", req.get("duration")), ("resolution", req.get("resolution")))
-            if v} if req else {}

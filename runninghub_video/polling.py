@@ -18,9 +18,16 @@ from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, Pro
 
 QUEUED_POLL_S = 3.0
 DENSE_POLL_S = 0.4  # near the expected end: mean added latency ~0.2 s
-DENSE_WINDOW_S = 3.0  # start dense polling this long before the expected end
+DENSE_WINDOW_S = 2.0  # start dense polling this long before the expected end
 MAX_POLL_S = 10.0
-LATE_GROWTH = 1.25  # past the expected end, back off gently from DENSE_POLL_S
+# The expectation may be a cold prior (no journal history yet) that is off by a third either way,
+# so between BAND_START × expected and the dense window, and after the expected end until
+# LATE_UNTIL × expected, steps stay short; a 60 s task still costs ≤ 25 queries (see bench/).
+BAND_START = 0.7
+BAND_POLL_S = 2.0
+LATE_SLOPE = 0.4  # past the expected end the step grows 0.4 s per second of lateness …
+LATE_POLL_S = 3.0  # … up to this, until LATE_UNTIL × expected; then up to MAX_POLL_S
+LATE_UNTIL = 1.6
 QUERY_FAILURE_GRACE_S = 120.0  # keep trying queries that fail for this long in a row
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
@@ -37,10 +44,14 @@ def next_query_delay(state: str, running_for: float, expected_run_s: float, wait
     remaining = expected_run_s - running_for
     if remaining > DENSE_WINDOW_S:
         # halve the distance to the dense window each time: few queries, never overshooting it
-        return min(MAX_POLL_S, max(DENSE_POLL_S, (remaining - DENSE_WINDOW_S) / 2 + DENSE_POLL_S))
+        step = (remaining - DENSE_WINDOW_S) / 2 + DENSE_POLL_S
+        if running_for >= BAND_START * expected_run_s:
+            step = min(step, BAND_POLL_S)
+        return min(MAX_POLL_S, max(DENSE_POLL_S, step))
     late = max(0.0, -remaining)
-    # the estimate was short: widen the step as lateness grows, 0.4 s → … → MAX_POLL_S
-    return min(MAX_POLL_S, DENSE_POLL_S * LATE_GROWTH ** (late / 2.0))
+    # the estimate was short: widen the step as lateness grows, 0.4 s → … → LATE_POLL_S → MAX_POLL_S
+    cap = LATE_POLL_S if running_for < LATE_UNTIL * expected_run_s else MAX_POLL_S
+    return min(cap, DENSE_POLL_S + LATE_SLOPE * late)
 
 
 def expected_run_seconds(resolution: str, duration: str) -> float:

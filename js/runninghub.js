@@ -124,7 +124,7 @@ function drawPrice(node, ctx) {
   ctx.font = "12px sans-serif";
   ctx.fillStyle = info.error ? "#f87171" : "#9bd49b";
   ctx.textAlign = "left";
-  ctx.fillText(text, 4, -(globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30) - 6);
+  ctx.fillText(text, 4, node.size[1] + 16);  // under the node: above it sits ComfyUI's source badge
   ctx.restore();
 }
 
@@ -138,6 +138,7 @@ app.registerExtension({
       "the browser. Seedance needs an Enterprise-Shared key; .cn and .ai keys do not cross.",
     type: () => keyPanel(site),  // a custom panel: the setting's own value is never the key
     defaultValue: "",
+    sortOrder: site === "cn" ? 2 : 1,  // .cn first: most RunningHub users are there
   })),
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
@@ -164,6 +165,9 @@ app.registerExtension({
   },
 
   setup() {
-    api.addEventListener("execution_success", () => refreshAllPrices(true));  // the balance moved
+    // A finished run moved the balance (also when a later node of the prompt failed).
+    api.addEventListener("executed", (event) => {
+      if (event.detail?.node && app.graph?.getNodeById(event.detail.node)?.comfyClass === NODE) refreshAllPrices(true);
+    });
   },
 });

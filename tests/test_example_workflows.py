@@ -39,7 +39,9 @@ def our_definitions() -> dict:
     out = {}
     for node in nodes.NODES:
         schema = node.define_schema()
-        inputs = [(i.id, i.io_type, i.io_type in WIDGET_TYPES, bool(i.optional)) for i in schema.inputs]
+        # ComfyUI sends required inputs first, then optional ones: widgets_values follow that order.
+        ordered = [i for i in schema.inputs if not i.optional] + [i for i in schema.inputs if i.optional]
+        inputs = [(i.id, i.io_type, i.io_type in WIDGET_TYPES, bool(i.optional)) for i in ordered]
         outputs = [(o.display_name or o.io_type, o.io_type) for o in schema.outputs]
         out[schema.node_id] = (inputs, outputs, sum(1 for i in inputs if i[2]), schema)
     return out
@@ -121,7 +123,8 @@ def test_our_widget_values_are_ones_our_nodes_accept(path):
         schema = definition[3]
         if schema is None:
             continue
-        widgets = [i for i in schema.inputs if i.io_type in WIDGET_TYPES]
+        ordered = [i for i in schema.inputs if not i.optional] + [i for i in schema.inputs if i.optional]
+        widgets = [i for i in ordered if i.io_type in WIDGET_TYPES]
         for spec, value in zip(widgets, node["widgets_values"]):
             where = f"{path.name} node {node['id']} {spec.id}={value!r}"
             if spec.io_type == "COMBO":

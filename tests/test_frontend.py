@@ -97,8 +97,3 @@ def test_settings_texts_cover_every_setting_of_the_extension():
     for lang in ("en", "zh"):
         assert set(_locale(lang, "settings.json")) == ids
 
-
-def test_template_names_are_translated_for_every_example():
-    names = {p.stem for p in (ROOT / "example_workflows").glob("*.json")}
-    for lang in ("en", "zh"):
-        assert set(_locale(lang, "main.json")["templateWorkflows"]["name"]) == names

@@ -109,6 +109,9 @@ def test_cancel_stops_waiting_within_one_second(rh_env, tmp_path, phase):
     if phase != "upload":
         assert info.value.task_id and "fetch" in str(info.value)
     assert not list((tmp_path / "runninghub").glob("*.mp4"))
+    # nothing is paid twice: one submit at most, charged only once the task itself finished
+    assert rh_env.counters.submits == (0 if phase == "upload" else 1)
+    assert rh_env.counters.money_charged == pytest.approx(0.14 if phase == "download" else 0.0)
 
 
 def test_interrupted_task_is_picked_up_by_queuing_again(rh_env, tmp_path):

@@ -9,7 +9,7 @@ from typing import Callable, Optional, TypeVar
 from .errors import Interrupted
 
 # phases, in the order a run goes through them
-PHASES = ("validate", "slot", "upload", "submit", "queued", "running", "download", "decode", "done")
+PHASES = ("slot", "upload", "submit", "queued", "running", "download", "done")
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
 
 CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the 0.5 s promise
-
-
-def never_cancel() -> bool:
-    return False
 
 
 def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:

@@ -34,7 +34,6 @@ PROMPT_MAX_CHARS = 5000
 MIN_IMAGES = 1
 MAX_IMAGES = 4
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UPLOAD_FORMATS = ("png", "jpeg")
 # Reference image sides, in pixels. RunningHub documents none [U]; ByteDance documents 300–6000 px
 # sides for Seedance references on its own API, so we stay inside that. Our choices:
 MIN_SIDE = 14  # smaller images carry no usable reference: refused with advice
@@ -99,15 +98,9 @@ TYPICAL_RUN_S = 60.0  # 720p x 5 s observed wall time [S]
 @dataclass(frozen=True)
 class ErrorCode:
     meaning: str
-    kind: str  # one of ERROR_KINDS; errors.py turns it into an exception class
+    kind: str  # errors.py turns each kind into an exception class
     advice: str
 
-
-ERROR_KINDS = (
-    "unknown", "invalid_request", "auth", "rate_limit", "not_found", "service", "timeout",
-    "invalid_parameters", "file_too_large", "file_processing", "key_type", "generation_failed",
-    "moderation", "balance",
-)
 
 ERROR_CODES: dict[str, ErrorCode] = {
     "1000": ErrorCode("unknown error", "service", "A temporary server problem; try again in a minute."),

@@ -81,7 +81,8 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                 return _saved_result(reusable)
             if reusable.task_id:
                 run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id)
-                return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes)
+                return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
+                               submitted_epoch=reusable.submitted_at)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
 
         with _slot(run):
@@ -118,7 +119,8 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
                            resolution=options.get("resolution", facts.DEFAULT_RESOLUTION))  # paces polling
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes)
+        return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes,
+                       submitted_epoch=row.submitted_at if row is not None else None)
 
 
 def _saved_result(row) -> GenerationResult:
@@ -190,8 +192,11 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
 
 
 def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
-            reused: bool = False, max_bytes: int | None = None) -> GenerationResult:
-    """Wait for the task, then download its video; the journal follows every state."""
+            reused: bool = False, max_bytes: int | None = None,
+            submitted_epoch: float | None = None) -> GenerationResult:
+    """Wait for the task, then download its video; the journal follows every state.
+
+    ``submitted_epoch`` (a resumed task's journal time) keeps "elapsed" counting from the real submit."""
     from .polling import expected_run_seconds, wait_for_task
 
     expected = (journal.expected_run_seconds(run.settings.site, request.resolution, request.duration)
@@ -214,6 +219,8 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         final = wait_for_task(run.client, task_id, timeout_s=run.timeout_s, expected_run_s=expected,
                               on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
                               initial=initial, currency=facts.SITE_CURRENCY[run.settings.site],
+                              submitted_at=None if submitted_epoch is None else
+                              time.monotonic() - max(0.0, time.time() - submitted_epoch),
                               price="" if reused else facts.estimated_price(run.settings.site, request.resolution,
                                                                             request.duration))
         run.say("download", "downloading the video", task_id=task_id)

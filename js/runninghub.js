@@ -27,7 +27,7 @@ function element(tag, props = {}, style = "") {
 }
 
 const BUTTON = "padding:4px 10px;border-radius:6px;border:1px solid var(--border-color);" +
-  "background:var(--comfy-input-bg);color:var(--input-text);cursor:pointer";
+  "background:var(--comfy-input-bg);color:var(--input-text);cursor:pointer;white-space:nowrap";
 
 function keyPanel(site) {
   const root = element("div", { className: "runninghub-key" }, "display:flex;flex-direction:column;gap:6px;min-width:340px");

@@ -97,3 +97,14 @@ def test_settings_texts_cover_every_setting_of_the_extension():
     for lang in ("en", "zh"):
         assert set(_locale(lang, "settings.json")) == ids
 
+
+
+def test_registry_package_leaves_development_files_out():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    comfy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["comfy"]
+    for field in ("PublisherId", "DisplayName", "Icon", "includes", "requires-comfyui"):
+        assert comfy.get(field), f"[tool.comfy] {field} is empty"
+    ignored = (ROOT / ".comfyignore").read_text(encoding="utf-8").split()
+    assert {"tests/", "bench/", ".ci/"} <= set(ignored)
+    assert not {"js/", "locales/", "example_workflows/", "nodes/", "runninghub_video/"} & set(ignored)

@@ -31,24 +31,13 @@ _cache_lock = threading.Lock()
 
 
 # --- plain logic ---------------------------------------------------------------------------
-def _key_source(site: str) -> str:
-    """Where ``find_key`` takes the key from: "environment", "settings" (the config file) or ""."""
-    import os
-
-    if site == "ai" and os.environ.get("RUNNINGHUB_API_KEY_AI", "").strip():
-        return "environment"
-    if os.environ.get("RUNNINGHUB_API_KEY", "").strip():
-        return "environment"
-    return "settings" if str(config.read_config_file().get("keys", {}).get(site, "")).strip() else ""
-
-
 def key_status() -> dict:
     """Per site: whether a key is set, its source and last 4 characters (never more)."""
     sites = {}
     for site in facts.SITES:
-        key = config.find_key(site)
+        key, source = config.key_and_source(site)
         sites[site] = {"set": bool(key), "last4": key[-4:] if len(key) >= 8 else "",
-                       "source": _key_source(site) if key else "", "currency": facts.SITE_CURRENCY[site]}
+                       "source": source, "currency": facts.SITE_CURRENCY[site]}
     return {"sites": sites}
 
 

@@ -124,16 +124,21 @@ def check_site(site: str) -> str:
     return site
 
 
-def find_key(site: str) -> str:
-    """The key for ``site`` or "" (no error: callers decide whether a key is needed)."""
-    candidates = [os.environ.get("RUNNINGHUB_API_KEY_AI", "")] if site == "ai" else []
-    candidates.append(os.environ.get("RUNNINGHUB_API_KEY", ""))
-    candidates.append(str(read_config_file().get("keys", {}).get(site, "")))
-    for key in candidates:
+def key_and_source(site: str) -> tuple[str, str]:
+    """The key for ``site`` and where it came from ("environment" or "settings"), or ("", "")."""
+    candidates = [("environment", os.environ.get("RUNNINGHUB_API_KEY_AI", ""))] if site == "ai" else []
+    candidates.append(("environment", os.environ.get("RUNNINGHUB_API_KEY", "")))
+    candidates.append(("settings", str(read_config_file().get("keys", {}).get(site, ""))))
+    for source, key in candidates:
         if key.strip():
             register_secret(key.strip())
-            return key.strip()
-    return ""
+            return key.strip(), source
+    return "", ""
+
+
+def find_key(site: str) -> str:
+    """The key for ``site`` or "" (no error: callers decide whether a key is needed)."""
+    return key_and_source(site)[0]
 
 
 @dataclass(frozen=True)

@@ -87,12 +87,3 @@ def photo_like(count: int, size: int, seed: int = 0):
         out[i] += np.roll(noise, 97 * i, axis=(0, 1))  # same texture statistics, different pixels
     np.clip(out, 0.0, 1.0, out=out)
     return out
-
-
-def forget_slot_limits() -> None:
-    """Each benchmark starts its own emulator, but the slot limiter caches an account's limit per
-    site for the process (right for ComfyUI, one RunningHub per site): drop it between emulators."""
-    from runninghub_video import slots
-
-    with slots._limiters_lock:
-        slots._limiters.clear()

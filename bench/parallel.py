@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 
-from . import Row, forget_slot_limits, photo_like, settings_for, state_dir
+from . import Row, photo_like, settings_for, state_dir
 
 QUEUE_S, RUN_S, TASKS = 0.5, 5.0, 4
 
@@ -30,7 +30,6 @@ def _batch(emu, images, count: int, out: str) -> float:
             errors.append(exc)
 
     with state_dir():
-        forget_slot_limits()
         threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
         t0 = time.perf_counter()
         for t in threads:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 
-from . import Row, forget_slot_limits, photo_like, settings_for, state_dir
+from . import Row, photo_like, settings_for, state_dir
 
 COUNT, SIDE = 4, 1024
 
@@ -19,7 +19,6 @@ def run() -> Row:
     from runninghub_video.pipeline import generate
     from runninghub_video.request import VideoRequest
 
-    forget_slot_limits()
     images = photo_like(COUNT, SIDE, seed=3)
     request = VideoRequest("bench upload cache", duration="2", resolution="480p")
     with state_dir(), tempfile.TemporaryDirectory(prefix="rh-bench-out-") as out, \

@@ -65,7 +65,7 @@ def test_key(site: str) -> dict:
         with _client(site) as client:
             account = client.account_status()
             queue = client.queue_status()
-            problem = _key_type_problem(client, site)
+            problem = _key_type_problem(client)
     except errors.RunningHubError as exc:
         return {"ok": False, "site": site, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}
     _remember(("balance", site), {"balance": account.remain_money, "currency": account.currency})
@@ -78,10 +78,10 @@ def test_key(site: str) -> dict:
     return result
 
 
-def _key_type_problem(client, site: str) -> errors.RunningHubError | None:
+def _key_type_problem(client) -> errors.RunningHubError | None:
     """1014 shows only on a model call: a price preview is the cheapest one (nothing is charged)."""
     try:
-        _preview(client, site, facts.DEFAULT_DURATION, facts.DEFAULT_RESOLUTION)
+        _preview(client, facts.DEFAULT_DURATION, facts.DEFAULT_RESOLUTION)
     except errors.KeyTypeError as exc:
         return exc
     except errors.RunningHubError:
@@ -116,7 +116,7 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
         if preview is None or balance is None:
             with _client(site) as client:
                 if preview is None:
-                    preview = _remember(key, _preview(client, site, request.duration, request.resolution))
+                    preview = _remember(key, _preview(client, request.duration, request.resolution))
                 if balance is None:
                     account = client.account_status()
                     balance = _remember(("balance", site), {"balance": account.remain_money,
@@ -132,14 +132,14 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
     return out
 
 
-def _preview(client, site: str, duration: str, resolution: str) -> dict:
+def _preview(client, duration: str, resolution: str) -> dict:
     """RunningHub's price preview for these options, with a placeholder reference uploaded once."""
     cache = load("upload_cache").UploadCache()
     image = _placeholder()
-    url = cache.get(image.sha256, site)
+    url = cache.get(image.sha256, client.settings.endpoint)
     if url is None:
         url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, site, url, len(image.data))
+        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
     body = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration,
                                        resolution=resolution).validated().body([url])
     try:

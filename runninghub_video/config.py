@@ -154,6 +154,11 @@ class Settings:
     def masked_key(self) -> str:
         return mask_key(self.api_key)
 
+    @property
+    def endpoint(self) -> str:
+        """Which RunningHub this is (site and address): upload URLs are only valid there."""
+        return f"{self.site}|{self.base_url}"
+
 
 def missing_key_message(site: str) -> str:
     env = "RUNNINGHUB_API_KEY_AI (or RUNNINGHUB_API_KEY)" if site == "ai" else "RUNNINGHUB_API_KEY"

@@ -135,7 +135,7 @@ def _slot(run: _Run) -> Iterator[None]:
     from .slots import limiter_for
 
     settings = run.settings
-    account = f"{settings.site}|{settings.base_url}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
+    account = f"{settings.endpoint}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
     limiter = limiter_for(account, lambda: run.client.queue_status().concurrent_limit)
     with limiter.acquire(should_cancel=run.should_cancel, on_wait=lambda: run.say("slot", "waiting for a free slot")):
         yield
@@ -148,12 +148,12 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
     urls = []
     for i, ref in enumerate(references, 1):
         check_cancel(run.should_cancel)
-        url = cache.get(ref.sha256, run.settings.site) if use_cache else None
+        url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
         if url is None:
             run.say("upload", f"uploading reference {i}/{len(references)} ({len(ref.data) / 1e6:.1f} MB)",
                     (i - 1) / len(references))
             url = run.client.upload(ref.data, ref.filename, ref.content_type, run.should_cancel)
-            cache.put(ref.sha256, run.settings.site, url, len(ref.data))
+            cache.put(ref.sha256, run.settings.endpoint, url, len(ref.data))
         urls.append(url)
     return urls
 

@@ -118,13 +118,14 @@ def contact_sheet(frames: Any, columns: int = 4, thumb_width: int = 320, count: 
     thumb_height = max(1, round(height * thumb_width / width))
     cols = min(columns, len(picks))
     rows = -(-len(picks) // cols)
-    sheet = Image.new("RGB", (cols * thumb_width, rows * thumb_height))
+    gap = 6  # a dark gutter, so neighbouring frames read as separate pictures
+    sheet = Image.new("RGB", (cols * (thumb_width + gap) + gap, rows * (thumb_height + gap) + gap), (24, 24, 24))
     for slot, i in enumerate(picks):
         frame = np.asarray(frames[i])
         if frame.dtype != np.uint8:
             frame = (np.clip(np.nan_to_num(frame), 0, 1) * 255 + 0.5).astype(np.uint8)
         thumb = Image.fromarray(frame[..., :3]).resize((thumb_width, thumb_height), Image.Resampling.BILINEAR)
-        sheet.paste(thumb, ((slot % cols) * thumb_width, (slot // cols) * thumb_height))
+        sheet.paste(thumb, (gap + (slot % cols) * (thumb_width + gap), gap + (slot // cols) * (thumb_height + gap)))
     return sheet
 
 

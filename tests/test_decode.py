@@ -115,13 +115,14 @@ def test_a_file_that_is_not_a_video_names_the_path(tmp_path):
 def test_contact_sheet_is_a_grid_of_evenly_spaced_frames(video):
     frames = decode_video(video).frames
     sheet = contact_sheet(frames, columns=4, thumb_width=32)
-    assert sheet.size == (4 * 32, 2 * 24)  # 8 thumbnails, 4 per row, 64x48 -> 32x24
-    first = np.asarray(sheet)[12, 16] / 255
-    last = np.asarray(sheet)[36, 3 * 32 + 16] / 255
+    gap = 6
+    assert sheet.size == (4 * 32 + 5 * gap, 2 * 24 + 3 * gap)  # 8 thumbnails, 4 per row, 64x48 -> 32x24
+    first = np.asarray(sheet)[gap + 12, gap + 16] / 255
+    last = np.asarray(sheet)[2 * gap + 24 + 12, 4 * gap + 3 * 32 + 16] / 255
     assert first == pytest.approx(np.array(frame_colour(0)) / 255, abs=0.04)
     assert last == pytest.approx(np.array(frame_colour(FRAMES - 1)) / 255, abs=0.04)
 
 
 def test_contact_sheet_of_fewer_frames_than_slots(video):
     frames = decode_video(video, max_frames=2).frames
-    assert contact_sheet(frames, columns=4, thumb_width=32).size == (2 * 32, 24)
+    assert contact_sheet(frames, columns=4, thumb_width=32).size == (2 * 32 + 3 * 6, 24 + 2 * 6)

@@ -1,5 +1,5 @@
-// RunningHub pack extension: API key entries in Settings → RunningHub, and the price and balance
-// above the Seedance node. The key goes to the pack's route (/runninghub/key), which stores it in
+// RunningHub pack extension: API key entries in Settings → RunningHub, the price and balance
+// above the Seedance node, and the UI language the server uses for the nodes' live status text. The key goes to the pack's route (/runninghub/key), which stores it in
 // ComfyUI's user folder; it is never a setting value, a widget, or in browser storage.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -9,7 +9,8 @@ const NODE = "RunningHubSeedanceReferenceToVideo";
 const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
 const PRICE_WIDGETS = ["duration", "resolution", "site"];
 
-const lang = () => languageOf(app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language);
+const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
+const lang = () => languageOf(locale());
 
 async function call(path, body) {
   const options = body === undefined ? {} : {
@@ -69,6 +70,11 @@ function keyPanel(site) {
   };
   call("/key").then(show).catch(() => { status.textContent = "?"; });
   return root;
+}
+
+// --- status language: the server writes the nodes' live status in it ------------------------
+function tellLocale(value = locale()) {
+  call("/locale", { locale: value }).catch(() => {});  // an older server: status stays English
 }
 
 // --- price above the Seedance node -------------------------------------------------------
@@ -165,6 +171,9 @@ app.registerExtension({
   },
 
   setup() {
+    tellLocale();
+    app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => tellLocale(event.detail?.value));
+    api.addEventListener("reconnected", () => tellLocale());  // a restarted server starts in English
     // A finished run moved the balance (also when a later node of the prompt failed).
     api.addEventListener("executed", (event) => {
       if (event.detail?.node && app.graph?.getNodeById(event.detail.node)?.comfyClass === NODE) refreshAllPrices(true);

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, TypeVar
 
+from . import status_text
 from .client import config, errors, events, load
 
 log = logging.getLogger("RunningHub")
@@ -74,7 +75,8 @@ async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
-    """Turns client progress events into the node's status text and progress bar.
+    """Turns client progress events into the node's status text (in the browser's ComfyUI language,
+    see status_text) and progress bar; the log keeps the client's English message.
 
     Called from the worker thread; both ComfyUI channels hand messages to the server loop
     thread-safely.
@@ -87,7 +89,7 @@ class NodeProgress:
 
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
-            self.text(event.message or event.phase)
+            self.text(status_text.describe(event))
             if event.fraction is not None:
                 self.bar(event.fraction)
             if event.phase != self._phase:

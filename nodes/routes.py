@@ -1,9 +1,11 @@
-"""The pack's few HTTP routes for its ComfyUI extension (js/runninghub.js): key, key test, price.
+"""The pack's few HTTP routes for its ComfyUI extension (js/runninghub.js): key, key test, price,
+and the UI language for the node's status text.
 
 The key travels browser → this route → the config file (0600) and never back: answers carry only
 "set / not set", where it came from and its last 4 characters. Each route's logic is a plain
-function (``key_status``, ``save_key``, ``test_key``, ``price``) so tests run it without a server;
-the aiohttp handlers only parse the request and run that function in a thread.
+function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
+without a server; the aiohttp handlers only parse the request and run that function (in a thread
+when it may block).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from . import status_text
 from .client import config, errors, facts, load
 from .client import request as client_request
 
@@ -52,6 +55,11 @@ def save_key(site: str, key: str | None) -> dict:
     config.write_key(site, key or None)
     _forget(site)
     return key_status()
+
+
+def set_locale(locale: Any) -> dict:
+    """The browser's "Comfy.Locale": later status lines on the nodes are in its language (en or zh)."""
+    return {"language": status_text.set_language(locale)}
 
 
 def _client(site: str):
@@ -217,6 +225,11 @@ def add_routes(routes) -> None:
     async def post_key_test(request):
         data = await _body(request)
         return await _run(test_key, str(data.get("site", "")))
+
+    @routes.post(f"{PREFIX}/locale")
+    async def post_locale(request):
+        data = await _body(request)
+        return _json(set_locale(data.get("locale")))
 
     @routes.get(f"{PREFIX}/price")
     async def get_price(request):

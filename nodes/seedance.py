@@ -6,7 +6,8 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from .client import events, facts, load
+from . import status_text
+from .client import facts, load
 from .client import request as client_request
 
 CATEGORY = "RunningHub"
@@ -42,12 +43,9 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     """The three outputs plus the on-node preview, and a closing status line with id and cost."""
     path = Path(result.video_path)
     cost = result.usage.get("consumeMoney") if isinstance(result.usage, dict) else None
-    parts = ["reused saved video" if result.reused else "done", f"task {result.task_id}"]
-    if cost:
-        parts.append(f"{cost} {facts.SITE_CURRENCY.get(result.site, '')}".strip())
-    if result.elapsed_s:
-        parts.append(events.format_duration(result.elapsed_s))
-    progress.text(" · ".join(parts) + f"\n{path.name}")
+    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=cost or "",
+                                       currency=facts.SITE_CURRENCY.get(result.site, ""),
+                                       elapsed_s=result.elapsed_s))
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id),
                          ui=bridge.preview_of(path))
 

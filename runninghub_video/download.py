@@ -128,7 +128,8 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                         if on_progress is not None:
                             on_progress(ProgressEvent(phase="download", task_id=task_id,
                                                       message=_download_text(out.tell(), total),
-                                                      fraction=out.tell() / total if total else None))
+                                                      fraction=out.tell() / total if total else None,
+                                                      extra={"bytes_done": out.tell(), "bytes_total": total}))
                 if total is None or out.tell() == total:
                     out.flush()
                     return

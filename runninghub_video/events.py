@@ -23,6 +23,9 @@ class ProgressEvent:
     fraction: Optional[float] = None  # 0..1 estimate of overall progress, None if unknown
     eta_s: Optional[float] = None
     price: Optional[str] = None  # e.g. "0.75 CNY", once known
+    # the details of ``message`` as data, so a UI can say the same in its own language:
+    # upload {index, count, bytes}; download {bytes_done, bytes_total}; submit {fresh_uploads};
+    # queued {resumed}; done {reused} or {file}; queued/running {note: "retrying" | "unknown_state"}
     extra: dict = field(default_factory=dict)
 
 

@@ -45,10 +45,11 @@ class _Run:
     timeout_s: float
     started: float = field(default_factory=time.monotonic)
 
-    def say(self, phase: str, message: str, fraction: float | None = None, task_id: str = "") -> None:
+    def say(self, phase: str, message: str, fraction: float | None = None, task_id: str = "", **extra) -> None:
+        """``extra``: the details of ``message`` as data (see ProgressEvent.extra)."""
         if self.on_progress is not None:
             self.on_progress(ProgressEvent(phase=phase, message=message, fraction=fraction, task_id=task_id,
-                                           elapsed_s=time.monotonic() - self.started))
+                                           elapsed_s=time.monotonic() - self.started, extra=extra))
 
 
 def generate(images: Sequence, request: VideoRequest, *, site: str | None = None,
@@ -77,10 +78,12 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
         reusable = journal.find_reusable(print_, settings.site)
         if reusable is not None:
             if reusable.has_video:
-                run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id)
+                run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id,
+                        reused=True)
                 return _saved_result(reusable)
             if reusable.task_id:
-                run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id)
+                run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id,
+                        resumed=True)
                 return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
                                submitted_epoch=reusable.submitted_at)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
@@ -151,7 +154,7 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
         url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
         if url is None:
             run.say("upload", f"uploading reference {i}/{len(references)} ({len(ref.data) / 1e6:.1f} MB)",
-                    (i - 1) / len(references))
+                    (i - 1) / len(references), index=i, count=len(references), bytes=len(ref.data))
             url = run.client.upload(ref.data, ref.filename, ref.content_type, run.should_cancel)
             cache.put(ref.sha256, run.settings.endpoint, url, len(ref.data))
         urls.append(url)
@@ -179,7 +182,7 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
             for url in body["imageUrls"]:
                 cache.invalidate(url)
             body = {**body, "imageUrls": _upload_all(run, references, use_cache=False)}
-            run.say("submit", "submitting (fresh uploads)")
+            run.say("submit", "submitting (fresh uploads)", fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel)
     except AmbiguousSubmitError as exc:
         journal.update(row, state="ambiguous", error_message=str(exc))
@@ -234,7 +237,7 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         exc.task_id = exc.task_id or task_id
         raise
     journal.update(task_id, state="downloaded", video_path=str(path))
-    run.say("done", f"saved {path.name}", 1.0, task_id)
+    run.say("done", f"saved {path.name}", 1.0, task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
                             time.monotonic() - run.started)
 

@@ -31,6 +31,7 @@ LATE_UNTIL = 1.6
 QUERY_FAILURE_GRACE_S = 120.0  # keep trying queries that fail for this long in a row
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
+NOTES = {"retrying": "connection trouble, retrying", "unknown_state": "unknown state {state!r}, still waiting"}
 
 
 def next_query_delay(state: str, running_for: float, expected_run_s: float, waited_s: float = 0.0) -> float:
@@ -75,7 +76,7 @@ class _Progress:
         self.queued_s = 0.0
         self.state_since = submitted_at
         self.running_since: float | None = None
-        self.note = ""
+        self.note = ""  # a key of NOTES
         self.last_emit = 0.0
 
     def set_state(self, state: str, now: float) -> bool:
@@ -109,11 +110,12 @@ class _Progress:
         if self.price:
             parts.append(self.price)
         if self.note:
-            parts.append(self.note)
+            parts.append(NOTES[self.note].format(state=self.state))
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, message=" · ".join(parts), state=self.state,
                                        task_id=self.task_id, elapsed_s=elapsed, queued_s=queued,
-                                       fraction=fraction, eta_s=eta, price=self.price or None))
+                                       fraction=fraction, eta_s=eta, price=self.price or None,
+                                       extra={"note": self.note} if self.note else {}))
 
 
 def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
@@ -152,7 +154,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
                 raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
             raise error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
                                  context=f"Task {task_id} failed: ")
-        progress.note = "" if status.is_pending else f"unknown state {status.status!r}, still waiting"
+        progress.note = "" if status.is_pending else "unknown_state"
         return None
 
     if initial is not None:
@@ -181,7 +183,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
                 if now - failing_since > QUERY_FAILURE_GRACE_S:
                     raise type(exc)(f"Lost contact while waiting for task {task_id}: {exc}", task_id=task_id,
                                     advice=fetch_advice(task_id)) from None
-                progress.note = "connection trouble, retrying"
+                progress.note = "retrying"
                 status = None
             now = time.monotonic()
             if status is not None:

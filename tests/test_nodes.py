@@ -20,6 +20,7 @@ import asyncio
 import io as bytes_io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -211,6 +212,36 @@ def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
     assert len(texts) == len(comfy.texts) and sum("elapsed" in t for t in texts) >= 2  # the 1 s ticker
     assert task_id in texts[-1] and path.name in texts[-1]
     assert comfy.bars and comfy.bars[-1] == (NODE_ID, comfy_bridge.BAR_STEPS, comfy_bridge.BAR_STEPS)
+
+
+def test_after_the_browser_says_zh_the_live_status_on_the_node_is_chinese(rh_env, comfy, monkeypatch):
+    from nodes import routes, status_text
+
+    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+    monkeypatch.setattr(routes, "_json", lambda data, status=200: data)
+    handlers: dict = {}
+    routes.add_routes(types.SimpleNamespace(get=lambda path: lambda fn: fn,
+                                            post=lambda path: lambda fn: handlers.setdefault(path, fn)))
+
+    class Request:
+        async def json(self):
+            return {"locale": "zh-CN"}
+
+    assert asyncio.run(handlers["/runninghub/locale"](Request())) == {"language": "zh"}
+    rh_env.set_clock(queue_s=1.2, run_s=1.5)  # long enough to be seen queued and running
+    out = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
+    task_id, path = out.args[2], Path(out.args[1])
+    texts = [text for node_id, text in comfy.texts if node_id == NODE_ID]
+    assert len(texts) == len(comfy.texts) and sum("已用" in t for t in texts) >= 2  # the 1 s ticker, in Chinese
+    assert any(t.startswith("正在上传参考图 1/1") for t in texts) and "正在提交" in texts
+    assert any(t.startswith(("排队中 · ", "已提交 · ")) for t in texts)
+    assert any(t.startswith("运行中 · ") for t in texts)
+    assert re.fullmatch(rf"完成 · 任务 {task_id} · 0\.14 元 · 0:\d\d\n{re.escape(path.name)}", texts[-1])
+    english = ("elapsed", "in queue", "uploading", "submitting", "downloading", "RUNNING", "QUEUED", "done", "CNY")
+    assert not [t for t in texts if any(word in t for word in english)]  # one channel, and it is Chinese
+    status_text.set_language("en")
+    run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
+    assert comfy.texts[-1][1].startswith(f"reused saved video · task {task_id}")
 
 
 def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):

@@ -192,7 +192,8 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
     monkeypatch.setitem(sys.modules, "server", fake)
     assert routes.register() is True
     assert set(recorder.handlers) == {("GET", "/runninghub/key"), ("POST", "/runninghub/key"),
-                                      ("POST", "/runninghub/key/test"), ("GET", "/runninghub/price")}
+                                      ("POST", "/runninghub/key/test"), ("GET", "/runninghub/price"),
+                                      ("POST", "/runninghub/locale")}
 
 
 def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch):
@@ -208,3 +209,19 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
     status, data = asyncio.run(recorder.handlers[("GET", "/runninghub/price")](
         FakeRequest(query={"site": "cn", "duration": "3", "resolution": "480p"})))
     assert status == 200 and data["source"] == "preview"
+
+
+def test_the_browser_locale_sets_the_status_language(monkeypatch):
+    from nodes import status_text
+
+    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+    monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
+    recorder = RouteRecorder()
+    routes.add_routes(recorder)
+    post = recorder.handlers[("POST", "/runninghub/locale")]
+    assert asyncio.run(post(FakeRequest({"locale": "zh-CN"}))) == (200, {"language": "zh"})
+    assert status_text.language() == "zh"
+    assert asyncio.run(post(FakeRequest({"locale": "ja"}))) == (200, {"language": "en"})
+    assert asyncio.run(post(FakeRequest({"locale": "zh"}))) == (200, {"language": "zh"})
+    assert asyncio.run(post(FakeRequest())) == (200, {"language": "en"})  # no body: English, never an error
+    assert status_text.language() == "en"

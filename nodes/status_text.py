@@ -1,0 +1,172 @@
+"""The node's live status line in the user's ComfyUI language (en, zh).
+
+The client describes a run as structured :class:`ProgressEvent` data and keeps its own English
+``message`` for the CLI and logs; this module says the same in the language the browser reported
+(``POST /runninghub/locale``). English is built from the same data and equals the client's message,
+so both languages take one path and a client detail missing from the event data shows up in tests.
+One ComfyUI server has one language: the browser that spoke last decides.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .client import events
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+SEP = " · "
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "SUBMITTED": "SUBMITTED",
+        "elapsed": "{t} elapsed",
+        "in_queue": "{t} in queue",
+        "left": "~{t} left",
+        "finishing": "finishing",
+        "retrying": "connection trouble, retrying",
+        "unknown_state": "unknown state {state!r}, still waiting",
+        "slot": "waiting for a free slot",
+        "upload": "uploading reference {index}/{count} ({mb:.1f} MB)",
+        "submit": "submitting",
+        "submit_fresh": "submitting (fresh uploads)",
+        "resumed": "resuming task {task_id} (already paid)",
+        "download": "downloading the video",
+        "download_of": "downloading {done:.1f}/{total:.1f} MB",
+        "download_mb": "downloading {done:.1f} MB",
+        "reused": "reused the saved video of task {task_id}",
+        "saved": "saved {file}",
+        "finished": "done",
+        "finished_reused": "reused saved video",
+        "task": "task {task_id}",
+    },
+    "zh": {
+        "SUBMITTED": "已提交",
+        "CREATE": "已创建",
+        "QUEUED": "排队中",
+        "RUNNING": "运行中",
+        "SUCCESS": "已完成",
+        "FAILED": "失败",
+        "CANCEL": "已取消",
+        "elapsed": "已用 {t}",
+        "in_queue": "排队 {t}",
+        "left": "约剩 {t}",
+        "finishing": "即将完成",
+        "retrying": "连接不稳定，正在重试",
+        "unknown_state": "未知状态 {state}，继续等待",
+        "slot": "等待空闲的任务名额",
+        "upload": "正在上传参考图 {index}/{count}（{mb:.1f} MB）",
+        "submit": "正在提交",
+        "submit_fresh": "正在提交（参考图已重新上传）",
+        "resumed": "继续任务 {task_id}（已付费）",
+        "download": "正在下载视频",
+        "download_of": "正在下载 {done:.1f}/{total:.1f} MB",
+        "download_mb": "正在下载 {done:.1f} MB",
+        "reused": "已复用任务 {task_id} 保存的视频",
+        "saved": "已保存 {file}",
+        "finished": "完成",
+        "finished_reused": "已复用保存的视频",
+        "task": "任务 {task_id}",
+    },
+}
+
+_language = DEFAULT_LANGUAGE
+
+
+def language_of(locale: Any) -> str:
+    """"zh" for any Chinese locale ("zh", "zh-CN", "zh-TW"), else "en" — as js/format.js decides."""
+    return "zh" if str(locale or "").strip().lower().startswith("zh") else "en"
+
+
+def set_language(locale: Any) -> str:
+    """Remember the browser's ComfyUI locale for every later status line; returns the language used."""
+    global _language
+    _language = language_of(locale)
+    return _language
+
+
+def language() -> str:
+    return _language
+
+
+def _t(lang: str, key: str, **values: Any) -> str:
+    table = TEXT.get(lang, TEXT[DEFAULT_LANGUAGE])
+    return table.get(key, TEXT[DEFAULT_LANGUAGE][key]).format(**values)
+
+
+def money(amount: str, lang: str) -> str:
+    """"≈0.75 CNY" as the client writes it; in Chinese "≈0.75 元" and "$0.05" (as js/format.js)."""
+    if lang != "zh":
+        return amount
+    number, _, currency = amount.rpartition(" ")
+    if currency == "CNY" and number:
+        return f"{number} 元"
+    if currency == "USD" and number:
+        sign = "≈" if number.startswith("≈") else ""
+        return f"{sign}${number.removeprefix('≈')}"
+    return amount
+
+
+def state_name(state: str, lang: str) -> str:
+    """A RunningHub state in ``lang``; a state this pack does not know stays as RunningHub sent it."""
+    state = state or "SUBMITTED"
+    return TEXT.get(lang, TEXT[DEFAULT_LANGUAGE]).get(state, state)
+
+
+def _waiting(event: events.ProgressEvent, lang: str) -> str:
+    """The 1 s ticker while queued or running, e.g. "RUNNING · 0:41 elapsed · ~0:19 left · ≈0.75 CNY"."""
+    duration = events.format_duration
+    parts = [state_name(event.state, lang), _t(lang, "elapsed", t=duration(event.elapsed_s))]
+    if event.queued_s >= 1:
+        parts.append(_t(lang, "in_queue", t=duration(event.queued_s)))
+    if event.eta_s is not None:
+        parts.append(_t(lang, "left", t=duration(event.eta_s)) if event.eta_s > 0 else _t(lang, "finishing"))
+    if event.price:
+        parts.append(money(event.price, lang))
+    note = (event.extra or {}).get("note")
+    if note:
+        parts.append(_t(lang, note, state=event.state))
+    return SEP.join(parts)
+
+
+def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
+    """The status line for ``event`` in ``lang`` (default: the browser's); the client's message when
+    the event is of a kind this module does not know."""
+    lang = lang or _language
+    extra, phase = event.extra or {}, event.phase
+    try:
+        if phase in ("queued", "running"):
+            if extra.get("resumed"):
+                return _t(lang, "resumed", task_id=event.task_id)
+            return _waiting(event, lang)
+        if phase == "slot":
+            return _t(lang, "slot")
+        if phase == "upload" and "index" in extra:
+            return _t(lang, "upload", index=extra["index"], count=extra["count"], mb=extra["bytes"] / 1e6)
+        if phase == "submit":
+            return _t(lang, "submit_fresh" if extra.get("fresh_uploads") else "submit")
+        if phase == "download":
+            if "bytes_done" not in extra:
+                return _t(lang, "download")
+            done, total = extra["bytes_done"] / 1e6, extra.get("bytes_total")
+            if total:
+                return _t(lang, "download_of", done=done, total=total / 1e6)
+            return _t(lang, "download_mb", done=done)
+        if phase == "done" and extra.get("reused"):
+            return _t(lang, "reused", task_id=event.task_id)
+        if phase == "done" and "file" in extra:
+            return _t(lang, "saved", file=extra["file"])
+    except (KeyError, TypeError, ValueError):
+        pass  # an event with partial details: its English message still says what happens
+    return event.message or phase
+
+
+def finished(task_id: str, filename: str, *, reused: bool = False, cost: str = "", currency: str = "",
+             elapsed_s: float = 0.0, lang: str | None = None) -> str:
+    """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below."""
+    lang = lang or _language
+    parts = [_t(lang, "finished_reused" if reused else "finished"), _t(lang, "task", task_id=task_id)]
+    if cost:
+        parts.append(money(f"{cost} {currency}".strip(), lang))
+    if elapsed_s:
+        parts.append(events.format_duration(elapsed_s))
+    return SEP.join(parts) + f"\n{filename}"

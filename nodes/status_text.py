@@ -1,10 +1,9 @@
 """The node's live status line in the user's ComfyUI language (en, zh).
 
-The client describes a run as structured :class:`ProgressEvent` data and keeps its own English
-``message`` for the CLI and logs; this module says the same in the language the browser reported
-(``POST /runninghub/locale``). English is built from the same data and equals the client's message,
-so both languages take one path and a client detail missing from the event data shows up in tests.
-One ComfyUI server has one language: the browser that spoke last decides.
+The client describes a run as structured :class:`ProgressEvent` data plus its own English
+``message`` (also used by the CLI and logs); in Chinese this module says the same from the data,
+in the language the browser reported (``POST /runninghub/locale``). One ComfyUI server has one
+language: the browser that spoke last decides.
 """
 from __future__ import annotations
 
@@ -17,24 +16,7 @@ DEFAULT_LANGUAGE = "en"
 SEP = " · "
 
 TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "SUBMITTED": "SUBMITTED",
-        "elapsed": "{t} elapsed",
-        "in_queue": "{t} in queue",
-        "left": "~{t} left",
-        "finishing": "finishing",
-        "retrying": "connection trouble, retrying",
-        "unknown_state": "unknown state {state!r}, still waiting",
-        "slot": "waiting for a free slot",
-        "upload": "uploading reference {index}/{count} ({mb:.1f} MB)",
-        "submit": "submitting",
-        "submit_fresh": "submitting (fresh uploads)",
-        "resumed": "resuming task {task_id} (already paid)",
-        "download": "downloading the video",
-        "download_of": "downloading {done:.1f}/{total:.1f} MB",
-        "download_mb": "downloading {done:.1f} MB",
-        "reused": "reused the saved video of task {task_id}",
-        "saved": "saved {file}",
+    "en": {  # the client's own messages are English already; these are the node's closing line
         "finished": "done",
         "finished_reused": "reused saved video",
         "task": "task {task_id}",
@@ -89,8 +71,7 @@ def language() -> str:
 
 
 def _t(lang: str, key: str, **values: Any) -> str:
-    table = TEXT.get(lang, TEXT[DEFAULT_LANGUAGE])
-    return table.get(key, TEXT[DEFAULT_LANGUAGE][key]).format(**values)
+    return TEXT[lang][key].format(**values)
 
 
 def money(amount: str, lang: str) -> str:
@@ -109,11 +90,11 @@ def money(amount: str, lang: str) -> str:
 def state_name(state: str, lang: str) -> str:
     """A RunningHub state in ``lang``; a state this pack does not know stays as RunningHub sent it."""
     state = state or "SUBMITTED"
-    return TEXT.get(lang, TEXT[DEFAULT_LANGUAGE]).get(state, state)
+    return TEXT[lang].get(state, state)
 
 
 def _waiting(event: events.ProgressEvent, lang: str) -> str:
-    """The 1 s ticker while queued or running, e.g. "RUNNING · 0:41 elapsed · ~0:19 left · ≈0.75 CNY"."""
+    """The 1 s ticker while queued or running, e.g. "运行中 · 已用 0:41 · 约剩 0:19 · ≈0.75 元"."""
     duration = events.format_duration
     parts = [state_name(event.state, lang), _t(lang, "elapsed", t=duration(event.elapsed_s))]
     if event.queued_s >= 1:
@@ -133,6 +114,8 @@ def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
     the event is of a kind this module does not know."""
     lang = lang or _language
     extra, phase = event.extra or {}, event.phase
+    if lang != "zh":
+        return event.message or phase
     try:
         if phase in ("queued", "running"):
             if extra.get("resumed"):

@@ -1,6 +1,7 @@
 // RunningHub pack extension: API key entries in Settings → RunningHub, the price and balance
-// above the Seedance node, and the UI language the server uses for the nodes' live status text. The key goes to the pack's route (/runninghub/key), which stores it in
-// ComfyUI's user folder; it is never a setting value, a widget, or in browser storage.
+// under the Seedance node, and the UI language the server uses for the nodes' live status text.
+// The key goes to the pack's route (/runninghub/key), which stores it in ComfyUI's user folder;
+// it is never a setting value, a widget, or in browser storage.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { formatKeyStatus, formatPrice, formatTestResult, languageOf, t } from "./format.js";

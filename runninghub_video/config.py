@@ -64,6 +64,11 @@ def state_dir() -> Path:
         return Path(os.environ["RUNNINGHUB_STATE_DIR"])
     if _comfy_user_dir is not None:
         return _comfy_user_dir
+    return user_config_dir()
+
+
+def user_config_dir() -> Path:
+    """The platform's per-user config folder for the pack (where the CLI keeps its state)."""
     if sys.platform == "win32":
         base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
     elif sys.platform == "darwin":
@@ -77,12 +82,20 @@ def config_path() -> Path:
     return state_dir() / CONFIG_FILE
 
 
-def read_config_file() -> dict:
+def read_config_file(path: Path | None = None) -> dict:
     try:
-        data = json.loads(config_path().read_text(encoding="utf-8"))
+        data = json.loads((path or config_path()).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _stored_key(site: str) -> str:
+    """The key in the config file; inside ComfyUI, a key saved by the CLI's ``login`` counts too."""
+    paths = [config_path()]
+    if not os.environ.get("RUNNINGHUB_STATE_DIR") and user_config_dir() / CONFIG_FILE not in paths:
+        paths.append(user_config_dir() / CONFIG_FILE)
+    return next((str(key) for path in paths if (key := read_config_file(path).get("keys", {}).get(site))), "")
 
 
 def write_key(site: str, key: str | None) -> Path:
@@ -128,7 +141,7 @@ def key_and_source(site: str) -> tuple[str, str]:
     """The key for ``site`` and where it came from ("environment" or "settings"), or ("", "")."""
     candidates = [("environment", os.environ.get("RUNNINGHUB_API_KEY_AI", ""))] if site == "ai" else []
     candidates.append(("environment", os.environ.get("RUNNINGHUB_API_KEY", "")))
-    candidates.append(("settings", str(read_config_file().get("keys", {}).get(site, ""))))
+    candidates.append(("settings", _stored_key(site)))
     for source, key in candidates:
         if key.strip():
             register_secret(key.strip())

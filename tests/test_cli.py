@@ -94,3 +94,16 @@ def test_login_reads_the_key_at_a_prompt_and_stores_it_privately(tmp_path, monke
         config.load_settings("cn")
     assert main(["login", "--site", "ai", "--remove"]) == 0
     assert config.find_key("ai") == ""
+
+
+def test_a_key_saved_by_login_is_found_inside_comfyui_too(tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNNINGHUB_STATE_DIR", raising=False)
+    monkeypatch.delenv("RUNNINGHUB_API_KEY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("APPDATA", str(tmp_path / "xdg"))
+    monkeypatch.setattr(config.Path, "home", lambda: tmp_path / "home")
+    key = "LoginKeyForComfy0123456789abcdEF"
+    config.write_key("cn", key)  # what `login` does outside ComfyUI
+    monkeypatch.setattr(config, "_comfy_user_dir", tmp_path / "comfy-user" / "runninghub-video")
+    assert config.state_dir() == tmp_path / "comfy-user" / "runninghub-video"
+    assert config.find_key("cn") == key

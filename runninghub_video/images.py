@@ -32,24 +32,42 @@ class EncodedImage:
     sha256: str  # of the pixels we were given (uint8 RGB + shape): the upload-cache key
 
 
+@dataclass(frozen=True)
+class Reference:
+    """One sanitised reference, hashed but not yet encoded: a re-run that finds its video in the
+    journal, or its upload in the cache, never pays for the encode."""
+    pixels: Any = field(repr=False)  # uint8 [H,W,3]
+    name: str
+    sha256: str  # of the pixels (uint8 RGB + shape): the journal's and upload cache's key
+
+    def encode(self) -> EncodedImage:
+        return encode_one(self.pixels, name=self.name, digest=self.sha256)
+
+
 # --- public API ----------------------------------------------------------------------------
-def encode_references(images: Sequence[Any]) -> list[EncodedImage]:
-    """One upload-ready file per batch item of every IMAGE, in order.
+def prepare_references(images: Sequence[Any]) -> list[Reference]:
+    """One sanitised, hashed reference per batch item of every IMAGE, in order.
 
     Shapes and the 1–4 count are checked for all inputs first, so a mistake is reported before
-    any time is spent encoding. ``None`` entries (unconnected optional inputs) are skipped.
+    any time is spent on pixels. ``None`` entries (unconnected optional inputs) are skipped.
     """
     inputs = [(i, value) for i, value in enumerate(images, start=1) if value is not None]
     total = sum(_batch_size(value, f"image {i}") for i, value in inputs)
     check_image_count(total)
-    encoded: list[EncodedImage] = []
+    references: list[Reference] = []
     for i, value in inputs:
         array = _to_numpy(value)
         items = array if array.ndim == 4 else array[None]
         for b in range(items.shape[0]):
             name = f"image {i}" if items.shape[0] == 1 else f"image {i} (batch item {b + 1})"
-            encoded.append(encode_one(to_uint8_rgb(items[b], name=name), name=name))
-    return encoded
+            pixels = to_uint8_rgb(items[b], name=name)
+            references.append(Reference(pixels, name, _pixel_sha256(pixels)))
+    return references
+
+
+def encode_references(images: Sequence[Any]) -> list[EncodedImage]:
+    """One upload-ready file per batch item of every IMAGE, in order (see prepare_references)."""
+    return [reference.encode() for reference in prepare_references(images)]
 
 
 def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
@@ -96,7 +114,7 @@ def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
     return out
 
 
-def encode_one(rgb_uint8: Any, *, name: str = "image") -> EncodedImage:
+def encode_one(rgb_uint8: Any, *, name: str = "image", digest: str = "") -> EncodedImage:
     """PNG if it fits the upload limit, else the best JPEG that does; downscale only as a last resort."""
     import numpy as np
     from PIL import Image
@@ -105,7 +123,7 @@ def encode_one(rgb_uint8: Any, *, name: str = "image") -> EncodedImage:
     if rgb.dtype != np.uint8:
         raise ValidationError(f"{name}: expected uint8 RGB pixels, got {rgb.dtype}; use to_uint8_rgb first.")
     _check_shape(rgb.shape, name, rank=3, channels=(3,))
-    digest = _pixel_sha256(rgb)
+    digest = digest or _pixel_sha256(rgb)
     image = _fit_sides(Image.fromarray(rgb, "RGB"))
     limit = facts.MAX_UPLOAD_BYTES
 

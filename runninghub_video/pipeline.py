@@ -60,13 +60,13 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
     ``settings`` overrides the environment/config (the demo passes the emulator's)."""
-    from .images import encode_references
+    from .images import prepare_references
     from .journal import Journal, fingerprint
 
     request = request.validated()
     settings = settings or load_settings(site)
     output_dir = ensure_output_dir(output_dir).parent
-    references = encode_references(images)
+    references = prepare_references(images)
     body_without_urls = request.body(["-"] * len(references))
     body_without_urls.pop("imageUrls")
     journal = Journal()
@@ -153,10 +153,11 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
         check_cancel(run.should_cancel)
         url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
         if url is None:
-            run.say("upload", f"uploading reference {i}/{len(references)} ({len(ref.data) / 1e6:.1f} MB)",
-                    (i - 1) / len(references), index=i, count=len(references), bytes=len(ref.data))
-            url = run.client.upload(ref.data, ref.filename, ref.content_type, run.should_cancel)
-            cache.put(ref.sha256, run.settings.endpoint, url, len(ref.data))
+            encoded = ref.encode()
+            run.say("upload", f"uploading reference {i}/{len(references)} ({len(encoded.data) / 1e6:.1f} MB)",
+                    (i - 1) / len(references), index=i, count=len(references), bytes=len(encoded.data))
+            url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel)
+            cache.put(ref.sha256, run.settings.endpoint, url, len(encoded.data))
         urls.append(url)
     return urls
 

@@ -142,3 +142,14 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
     assert running and all("≈0.60 CNY" in e.message for e in running)
     success = [e for e in events if e.state == "SUCCESS"]
     assert success and success[-1].price == "0.60 CNY"
+
+
+def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatch):
+    generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
+    from runninghub_video import images
+
+    encoded: list[str] = []
+    original = images.encode_one
+    monkeypatch.setattr(images, "encode_one", lambda *a, **kw: encoded.append(kw.get("name")) or original(*a, **kw))
+    again = generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
+    assert again.reused and encoded == []

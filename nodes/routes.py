@@ -112,9 +112,9 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
     currency = facts.SITE_CURRENCY[site]
     out: dict[str, Any] = {"site": site, "duration": request.duration, "resolution": request.resolution,
                            "currency": currency, "price": None, "source": "none", "balance": None}
-    per_second = facts.PRICE_PER_SECOND.get(site, {}).get(request.resolution)
-    if per_second is not None:
-        out.update(price=round(per_second * int(request.duration), 4), source="table")
+    table = facts.table_price(site, request.resolution, request.duration)
+    if table is not None:
+        out.update(price=table, source="table")
     if not config.find_key(site):
         return out
     try:

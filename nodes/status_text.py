@@ -11,7 +11,6 @@ from typing import Any
 
 from .client import events
 
-LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 SEP = " · "
 

@@ -82,12 +82,16 @@ TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
 PRICE_PER_SECOND = {"cn": {"480p": 0.07, "720p": 0.15}}  # CNY/s [S]; .ai (USD) unknown [U]
 
 
+def table_price(site: str, resolution: str, duration: str | int) -> float | None:
+    """The published price of one run in the site's currency, or None where no table is known (.ai)."""
+    per_second = PRICE_PER_SECOND.get(site, {}).get(resolution)
+    return None if per_second is None else round(per_second * int(duration), 4)
+
+
 def estimated_price(site: str, resolution: str, duration: str | int) -> str:
     """``"≈0.75 CNY"`` from the published table, or "" where no table is known (.ai)."""
-    per_second = PRICE_PER_SECOND.get(site, {}).get(resolution)
-    if per_second is None:
-        return ""
-    return f"≈{per_second * int(duration):.2f} {SITE_CURRENCY[site]}"
+    price = table_price(site, resolution, duration)
+    return "" if price is None else f"≈{price:.2f} {SITE_CURRENCY[site]}"
 
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60

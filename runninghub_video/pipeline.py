@@ -16,8 +16,8 @@ from typing import Iterator, Sequence
 from . import facts
 from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
-from .download import download_result, ensure_output_dir
-from .errors import AmbiguousSubmitError, ApiError, RunningHubError
+from .download import DEFAULT_MAX_BYTES, download_result, ensure_output_dir
+from .errors import AmbiguousSubmitError, ApiError, RunningHubError, ValidationError
 from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, run_interruptibly
 from .request import VideoRequest
 
@@ -55,7 +55,7 @@ class _Run:
 def generate(images: Sequence, request: VideoRequest, *, site: str | None = None,
              output_dir: str | Path = "runninghub_output", on_progress: ProgressCallback | None = None,
              should_cancel: CancelCheck | None = None, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
-             variation: int = 0, max_bytes: int | None = None,
+             variation: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
              settings: Settings | None = None) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
@@ -100,14 +100,13 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
 
 def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path = "runninghub_output",
                on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-               timeout_s: float = facts.DEFAULT_TIMEOUT_S, max_bytes: int | None = None,
+               timeout_s: float = facts.DEFAULT_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_BYTES,
                settings: Settings | None = None) -> GenerationResult:
     """Recover any task by id: its saved file if the journal has one, else wait and download."""
     from .journal import Journal
 
     task_id = str(task_id).strip()
     if not task_id.isdigit():
-        from .errors import ValidationError
         raise ValidationError(f"{task_id!r} is not a RunningHub task id (a long number such as 2013508786110730241).")
     settings = settings or load_settings(site)
     output_dir = ensure_output_dir(output_dir).parent
@@ -196,7 +195,7 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
 
 
 def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
-            reused: bool = False, max_bytes: int | None = None,
+            reused: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
             submitted_epoch: float | None = None) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
 
@@ -213,10 +212,10 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
             seen_running.append(now)
         fields: dict = {"state": status.status or "unknown"}
         if status.status == facts.SUCCESS_STATE:
-            fields.update(result_url=status.video_url, cost=status.cost, finished_at=now,
+            fields.update(result_url=status.video_url, cost=status.cost,
                           run_seconds=now - seen_running[0] if seen_running else None)
-        elif status.error_code:
-            fields.update(error_code=status.error_code, error_message=status.failure_text(), finished_at=now)
+        elif status.error_code:  # the journal stamps finished_at on finished states itself
+            fields.update(error_code=status.error_code, error_message=status.failure_text())
         journal.update(task_id, **fields)
 
     try:
@@ -230,8 +229,8 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         run.say("download", "downloading the video", task_id=task_id)
         path = run_interruptibly(lambda: download_result(
             run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
-            should_cancel=run.should_cancel, on_progress=run.on_progress,
-            **({"max_bytes": max_bytes} if max_bytes else {})), run.should_cancel, task_id)
+            should_cancel=run.should_cancel, on_progress=run.on_progress, max_bytes=max_bytes),
+            run.should_cancel, task_id)
     except RunningHubError as exc:
         if exc.code == "1004":
             journal.update(task_id, state="expired")

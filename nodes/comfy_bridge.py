@@ -23,7 +23,7 @@ from .client import config, errors, events, load
 log = logging.getLogger("RunningHub")
 
 FALLBACK_OUTPUT_DIR = "runninghub_output"
-BAR_STEPS = 1000
+BAR_STEPS = 10_000  # fine enough that a late task's slowing bar still moves every second
 T = TypeVar("T")
 
 
@@ -70,6 +70,9 @@ async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
     except errors.Interrupted as exc:
+        progress = kwargs.get("on_progress")
+        if isinstance(progress, NodeProgress):  # say what became of the task: it is not lost
+            progress.text(status_text.cancelled(exc.task_id))
         raise interruption(exc) from None
 
 
@@ -86,6 +89,7 @@ class NodeProgress:
         self.node_id = node_id
         self._phase = ""
         self._bar = None
+        self._position = -1  # the bar's last step: it never moves back within one run
 
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
@@ -108,10 +112,14 @@ class NodeProgress:
         utils, mm = _comfy("comfy.utils"), _comfy("comfy.model_management")
         if utils is None or mm is None or mm.processing_interrupted():
             return  # ComfyUI's bar hook clears the interrupt flag; leave it for should_cancel
+        position = round(min(1.0, max(0.0, fraction)) * BAR_STEPS)
+        if position <= self._position:
+            return
         if self._bar is None:
             self._bar = utils.ProgressBar(BAR_STEPS, node_id=self.node_id)
+        self._position = position
         try:
-            self._bar.update_absolute(round(min(1.0, max(0.0, fraction)) * BAR_STEPS))
+            self._bar.update_absolute(position)
         except mm.InterruptProcessingException:
             mm.interrupt_current_processing(True)  # raced with Cancel: put the flag back
 

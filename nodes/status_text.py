@@ -17,8 +17,11 @@ SEP = " · "
 TEXT: dict[str, dict[str, str]] = {
     "en": {  # the client's own messages are English already; these are the node's closing line
         "finished": "done",
-        "finished_reused": "reused saved video",
+        "finished_reused": "reused the saved video",
+        "finished_resumed": "resumed",
         "task": "task {task_id}",
+        "cancelled": "cancelled",
+        "cancelled_task": "cancelled · task {task_id} keeps running · queue again to pick it up",
     },
     "zh": {
         "SUBMITTED": "已提交",
@@ -31,22 +34,27 @@ TEXT: dict[str, dict[str, str]] = {
         "elapsed": "已用 {t}",
         "in_queue": "排队 {t}",
         "left": "约剩 {t}",
+        "left_range": "约剩 {lo}–{hi}",
+        "late": "比平时慢 · 已运行 {t}",
         "finishing": "即将完成",
         "retrying": "连接不稳定，正在重试",
         "unknown_state": "未知状态 {state}，继续等待",
         "slot": "等待空闲的任务名额",
-        "upload": "正在上传参考图 {index}/{count}（{mb:.1f} MB）",
+        "upload": "正在上传参考图 {index}/{count}（{size}）",
         "submit": "正在提交",
         "submit_fresh": "正在提交（参考图已重新上传）",
-        "resumed": "继续任务 {task_id}（已付费）",
+        "resumed": "继续任务 {task_id}",
         "download": "正在下载视频",
-        "download_of": "正在下载 {done:.1f}/{total:.1f} MB",
-        "download_mb": "正在下载 {done:.1f} MB",
+        "download_of": "正在下载 {done}/{total}",
+        "download_mb": "正在下载 {done}",
         "reused": "已复用任务 {task_id} 保存的视频",
         "saved": "已保存 {file}",
         "finished": "完成",
         "finished_reused": "已复用保存的视频",
+        "finished_resumed": "已继续完成",
         "task": "任务 {task_id}",
+        "cancelled": "已取消",
+        "cancelled_task": "已取消 · 任务 {task_id} 仍在运行 · 再次排队即可取回",
     },
 }
 
@@ -98,8 +106,14 @@ def _waiting(event: events.ProgressEvent, lang: str) -> str:
     parts = [state_name(event.state, lang), _t(lang, "elapsed", t=duration(event.elapsed_s))]
     if event.queued_s >= 1:
         parts.append(_t(lang, "in_queue", t=duration(event.queued_s)))
-    if event.eta_s is not None:
-        parts.append(_t(lang, "left", t=duration(event.eta_s)) if event.eta_s > 0 else _t(lang, "finishing"))
+    extra = event.extra or {}
+    if "late_s" in extra:
+        parts.append(_t(lang, "late", t=duration(extra["late_s"])))
+    elif "eta_range" in extra:
+        lo, hi = extra["eta_range"]
+        parts.append(_t(lang, "left_range", lo=duration(lo), hi=duration(hi)))
+    elif event.eta_s is not None:
+        parts.append(_t(lang, "left", t=duration(event.eta_s)) if event.eta_s >= 1 else _t(lang, "finishing"))
     if event.price:
         parts.append(money(event.price, lang))
     note = (event.extra or {}).get("note")
@@ -123,15 +137,16 @@ def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
         if phase == "slot":
             return _t(lang, "slot")
         if phase == "upload" and "index" in extra:
-            return _t(lang, "upload", index=extra["index"], count=extra["count"], mb=extra["bytes"] / 1e6)
+            return _t(lang, "upload", index=extra["index"], count=extra["count"],
+                      size=events.format_size(extra["bytes"]))
         if phase == "submit":
             return _t(lang, "submit_fresh" if extra.get("fresh_uploads") else "submit")
         if phase == "download":
             if "bytes_done" not in extra:
                 return _t(lang, "download")
-            done, total = extra["bytes_done"] / 1e6, extra.get("bytes_total")
+            done, total = events.format_size(extra["bytes_done"]), extra.get("bytes_total")
             if total:
-                return _t(lang, "download_of", done=done, total=total / 1e6)
+                return _t(lang, "download_of", done=done, total=events.format_size(total))
             return _t(lang, "download_mb", done=done)
         if phase == "done" and extra.get("reused"):
             return _t(lang, "reused", task_id=event.task_id)
@@ -142,13 +157,21 @@ def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
     return event.message or phase
 
 
-def finished(task_id: str, filename: str, *, reused: bool = False, cost: str = "", currency: str = "",
-             elapsed_s: float = 0.0, lang: str | None = None) -> str:
-    """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below."""
+def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False, cost: str = "",
+             currency: str = "", elapsed_s: float = 0.0, lang: str | None = None) -> str:
+    """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below;
+    "resumed" when an earlier run's task was waited for, "reused the saved video" when nothing was."""
     lang = lang or _language
-    parts = [_t(lang, "finished_reused" if reused else "finished"), _t(lang, "task", task_id=task_id)]
+    word = "finished_reused" if reused else "finished_resumed" if resumed else "finished"
+    parts = [_t(lang, word), _t(lang, "task", task_id=task_id)]
     if cost:
         parts.append(money(f"{cost} {currency}".strip(), lang))
     if elapsed_s:
         parts.append(events.format_duration(elapsed_s))
     return SEP.join(parts) + f"\n{filename}"
+
+
+def cancelled(task_id: str = "", lang: str | None = None) -> str:
+    """The node's line after ComfyUI's Cancel: a submitted task is not lost, queuing again resumes it."""
+    lang = lang or _language
+    return _t(lang, "cancelled_task", task_id=task_id) if task_id else _t(lang, "cancelled")

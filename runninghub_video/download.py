@@ -16,7 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, DownloadError, RunningHubError
-from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, sleep_interruptibly
+from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
+                     format_size, sleep_interruptibly)
 from .http import TIMEOUTS, cancel_scope
 
 SUBFOLDER = "runninghub"
@@ -128,7 +129,8 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                         if on_progress is not None:
                             on_progress(ProgressEvent(phase="download", task_id=task_id,
                                                       message=_download_text(out.tell(), total),
-                                                      fraction=out.tell() / total if total else None,
+                                                      fraction=bar_position("download", out.tell() / total)
+                                                      if total else None,
                                                       extra={"bytes_done": out.tell(), "bytes_total": total}))
                 if total is None or out.tell() == total:
                     out.flush()
@@ -144,8 +146,7 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
 
 
 def _download_text(have: int, total: int | None) -> str:
-    mb = have / 1e6
-    return f"downloading {mb:.1f}/{total / 1e6:.1f} MB" if total else f"downloading {mb:.1f} MB"
+    return f"downloading {format_size(have)}/{format_size(total)}" if total else f"downloading {format_size(have)}"
 
 
 def _check_mp4(path: Path, task_id: str) -> None:

@@ -10,6 +10,11 @@ from .errors import Interrupted
 
 # phases, in the order a run goes through them
 PHASES = ("slot", "upload", "submit", "queued", "running", "download", "done")
+# Where each phase sits on the one bar a node shows, so the bar only ever moves forward; it
+# reaches 1.0 only with "done" (a saved video).
+BAR_SPANS = {"slot": (0.0, 0.02), "upload": (0.02, 0.08), "submit": (0.08, 0.10), "queued": (0.10, 0.20),
+             "running": (0.20, 0.95), "download": (0.95, 0.995)}
+APPROACH_AT_ESTIMATE = 0.8  # share of a phase's span reached when its estimated time is up
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,24 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
 
-CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the 0.5 s promise
+CANCEL_CHECK_INTERVAL_S = 0.25  # Cancel stops any wait within a second
+
+
+def bar_position(phase: str, within: float) -> float:
+    """The bar's position ``within`` (0..1) the span of ``phase``; 1.0 for "done"."""
+    if phase == "done":
+        return 1.0
+    lo, hi = BAR_SPANS[phase]
+    return lo + (hi - lo) * min(1.0, max(0.0, within))
+
+
+def approach(elapsed: float, expected: float) -> float:
+    """Progress through a wait of ``expected`` seconds: 0.8 when the time is up, and still growing
+    after it (asymptotically towards 1, never reaching it), so a late task's bar keeps moving."""
+    if elapsed <= 0:
+        return 0.0
+    c = max(expected, 1e-3) * (1 - APPROACH_AT_ESTIMATE) / APPROACH_AT_ESTIMATE
+    return elapsed / (elapsed + c)
 
 
 def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:
@@ -92,3 +114,10 @@ def format_duration(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
         f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_size(size: int) -> str:
+    """"12.3 MB", "340 KB", "512 B": a small file is never "0.0 MB"."""
+    if size >= 1e6:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.0f} KB" if size >= 1e3 else f"{int(size)} B"

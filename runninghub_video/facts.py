@@ -96,6 +96,7 @@ def estimated_price(site: str, resolution: str, duration: str | int) -> str:
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60
 TYPICAL_RUN_S = 60.0  # 720p x 5 s observed wall time [S]
+TYPICAL_QUEUE_S = 20.0  # our prior only: "queueing can double" a run [S]; the journal replaces it
 
 
 # --- error codes ---------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import statistics
 import threading
 import time
 from contextlib import contextmanager
@@ -53,7 +52,6 @@ _FINISHED = frozenset({facts.SUCCESS_STATE, DOWNLOADED, EXPIRED}) | facts.TERMIN
 # enough time to finish waiting and download a large file before RunningHub forgets it.
 REUSE_MARGIN_S = 2 * 3600
 BUSY_TIMEOUT_MS = 10_000
-RUN_TIME_SAMPLES = 20  # the median of the newest N comparable runs follows recent server speed
 _FINGERPRINT_VERSION = 1
 
 # Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
@@ -83,12 +81,14 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, site);
     CREATE INDEX IF NOT EXISTS tasks_task_id ON tasks (task_id);
     """,
+    # when the task started RUNNING (epoch, best guess between two answers): queue time = running_at - submitted_at
+    "ALTER TABLE tasks ADD COLUMN running_at REAL",
 )
 
 # Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
 _UPDATABLE = frozenset({
     "task_id", "state", "request", "submitted_at", "finished_at", "result_url", "video_path",
-    "cost", "currency", "error_code", "error_message", "run_seconds", "variation",
+    "cost", "currency", "error_code", "error_message", "run_seconds", "variation", "running_at",
 })
 _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
@@ -127,6 +127,7 @@ class Row:
     error_message: str | None
     run_seconds: float | None
     variation: int
+    running_at: float | None = None
 
     @property
     def has_video(self) -> bool:
@@ -297,26 +298,27 @@ class Journal:
             raws = conn.execute(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*params, int(limit))).fetchall()
         return [_row(raw) for raw in raws]
 
-    def expected_run_seconds(self, site: str, resolution: str, duration: str | int) -> float | None:
-        """Median RunningHub run time of recent successes with these options, to pace polling.
-
-        Reads ``resolution``/``duration`` from the stored request (the submit body's keys).
-        """
+    def finished_tasks(self, site: str, limit: int = 200) -> list[FinishedTask]:
+        """Queue and run times of the newest ``limit`` successful tasks on ``site``, oldest first
+        (what :mod:`estimate` learns from)."""
         with self._db(write=False) as conn:
             if conn is None:
-                return None
+                return []
             raws = conn.execute(
-                "SELECT request_json, run_seconds FROM tasks WHERE site = ? AND run_seconds IS NOT NULL"
-                " AND state IN (?, ?) ORDER BY created_at DESC, id DESC",
-                (site, facts.SUCCESS_STATE, DOWNLOADED)).fetchall()
-        samples: list[float] = []
-        for raw in raws:
-            request = _load_request(raw["request_json"])
-            if request.get("resolution") == resolution and str(request.get("duration")) == str(duration):
-                samples.append(float(raw["run_seconds"]))
-                if len(samples) >= RUN_TIME_SAMPLES:
-                    break
-        return statistics.median(samples) if samples else None
+                "SELECT request_json, submitted_at, running_at, run_seconds FROM tasks WHERE site = ?"
+                " AND run_seconds IS NOT NULL AND state IN (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+                (site, facts.SUCCESS_STATE, DOWNLOADED, int(limit))).fetchall()
+        return [FinishedTask(_load_request(raw["request_json"]),
+                             None if raw["running_at"] is None or raw["submitted_at"] is None
+                             else max(0.0, raw["running_at"] - raw["submitted_at"]),
+                             float(raw["run_seconds"])) for raw in reversed(raws)]
+
+
+@dataclass(frozen=True)
+class FinishedTask:
+    request: dict
+    queue_s: float | None
+    run_s: float | None
 
 
 def _reusable(row: Row, now: float) -> bool:

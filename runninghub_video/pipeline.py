@@ -18,7 +18,8 @@ from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, download_result, ensure_output_dir
 from .errors import AmbiguousSubmitError, ApiError, RunningHubError, ValidationError
-from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, run_interruptibly
+from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, format_size,
+                     run_interruptibly)
 from .request import VideoRequest
 
 AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S  # an unanswered submit blocks auto re-submits this long
@@ -29,9 +30,10 @@ class GenerationResult:
     task_id: str
     video_path: Path
     site: str
-    reused: bool = False
+    reused: bool = False  # the saved video (or result) of an earlier run: nothing was waited for
     usage: dict = field(default_factory=dict)
     elapsed_s: float = 0.0
+    resumed: bool = False  # an earlier run's task (already submitted) was waited for and downloaded
 
 
 @dataclass
@@ -78,20 +80,18 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
         reusable = journal.find_reusable(print_, settings.site)
         if reusable is not None:
             if reusable.has_video:
-                run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id,
-                        reused=True)
+                run.say("done", f"reused the saved video of task {reusable.task_id}", bar_position("done", 1),
+                        reusable.task_id, reused=True)
                 return _saved_result(reusable)
             if reusable.task_id:
-                run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id,
-                        resumed=True)
-                return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
-                               submitted_epoch=reusable.submitted_at)
+                run.say("queued", f"resuming task {reusable.task_id}", task_id=reusable.task_id, resumed=True)
+                return _finish(run, journal, reusable.task_id, request, resumed=reusable, max_bytes=max_bytes)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
 
         with _slot(run):
             urls = _upload_all(run, references)
             body = request.body(urls)
-            row = journal.begin(print_, settings.site, {**body_without_urls,
+            row = journal.begin(print_, settings.site, {**body_without_urls, "model": facts.MODEL,
                                                         "imageHashes": [r.sha256 for r in references]},
                                 int(variation))
             status = _submit(run, journal, row, body, references)
@@ -121,8 +121,7 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
                            resolution=options.get("resolution", facts.DEFAULT_RESOLUTION))  # paces polling
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes,
-                       submitted_epoch=row.submitted_at if row is not None else None)
+        return _finish(run, journal, task_id, request, resumed=row or True, max_bytes=max_bytes)
 
 
 def _saved_result(row) -> GenerationResult:
@@ -153,8 +152,9 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
         url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
         if url is None:
             encoded = ref.encode()
-            run.say("upload", f"uploading reference {i}/{len(references)} ({len(encoded.data) / 1e6:.1f} MB)",
-                    (i - 1) / len(references), index=i, count=len(references), bytes=len(encoded.data))
+            run.say("upload", f"uploading reference {i}/{len(references)} ({format_size(len(encoded.data))})",
+                    bar_position("upload", (i - 1) / len(references)), index=i, count=len(references),
+                    bytes=len(encoded.data))
             url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel)
             cache.put(ref.sha256, run.settings.endpoint, url, len(encoded.data))
         urls.append(url)
@@ -164,7 +164,7 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
 def _submit(run: _Run, journal, row: int, body: dict, references: list) -> TaskStatus:
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
     the submit finishes in the background and records its task id, so queuing again resumes it."""
-    run.say("submit", "submitting")
+    run.say("submit", "submitting", bar_position("submit", 0))
     return run_interruptibly(lambda: _submit_and_record(run, journal, row, body, references), run.should_cancel)
 
 
@@ -182,7 +182,7 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
             for url in body["imageUrls"]:
                 cache.invalidate(url)
             body = {**body, "imageUrls": _upload_all(run, references, use_cache=False)}
-            run.say("submit", "submitting (fresh uploads)", fresh_uploads=True)
+            run.say("submit", "submitting (fresh uploads)", bar_position("submit", 0), fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel)
     except AmbiguousSubmitError as exc:
         journal.update(row, state="ambiguous", error_message=str(exc))
@@ -195,38 +195,39 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
 
 
 def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
-            reused: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-            submitted_epoch: float | None = None) -> GenerationResult:
+            resumed=None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
 
-    ``submitted_epoch`` (a resumed task's journal time) keeps "elapsed" counting from the real submit."""
-    from .polling import expected_run_seconds, wait_for_task
+    ``resumed``: the journal row of an earlier run's task (or True when there is none): its
+    submit and start times keep "elapsed" and "in queue" counting from the real moments."""
+    from .estimate import from_journal
+    from .polling import Timing, wait_for_task
 
-    expected = (journal.expected_run_seconds(run.settings.site, request.resolution, request.duration)
-                or expected_run_seconds(request.resolution, request.duration))
-    seen_running: list[float] = []
+    estimate = from_journal(journal, run.settings.site, facts.MODEL, request.resolution, request.duration)
+    row = resumed if resumed is not True else None
+    epoch_to_monotonic = time.monotonic() - time.time()
 
-    def on_state(status: TaskStatus) -> None:
-        now = time.time()
-        if status.status == "RUNNING":
-            seen_running.append(now)
+    def on_state(status: TaskStatus, timing: Timing) -> None:
         fields: dict = {"state": status.status or "unknown"}
+        if status.status == "RUNNING" and timing.running_at is not None:
+            fields["running_at"] = timing.running_at
         if status.status == facts.SUCCESS_STATE:
-            fields.update(result_url=status.video_url, cost=status.cost,
-                          run_seconds=now - seen_running[0] if seen_running else None)
+            fields.update(result_url=status.video_url, cost=status.cost, run_seconds=timing.run_seconds)
         elif status.error_code:  # the journal stamps finished_at on finished states itself
             fields.update(error_code=status.error_code, error_message=status.failure_text())
         journal.update(task_id, **fields)
 
     try:
-        final = wait_for_task(run.client, task_id, timeout_s=run.timeout_s, expected_run_s=expected,
+        final = wait_for_task(run.client, task_id, estimate=estimate, timeout_s=run.timeout_s,
                               on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
                               initial=initial, currency=facts.SITE_CURRENCY[run.settings.site],
-                              submitted_at=None if submitted_epoch is None else
-                              time.monotonic() - max(0.0, time.time() - submitted_epoch),
-                              price="" if reused else facts.estimated_price(run.settings.site, request.resolution,
-                                                                            request.duration))
-        run.say("download", "downloading the video", task_id=task_id)
+                              submitted_at=row.submitted_at + epoch_to_monotonic
+                              if row is not None and row.submitted_at else None,
+                              running_since=row.running_at + epoch_to_monotonic
+                              if row is not None and row.running_at else None,
+                              price="" if resumed else facts.estimated_price(run.settings.site, request.resolution,
+                                                                             request.duration))
+        run.say("download", "downloading the video", bar_position("download", 0), task_id=task_id)
         path = run_interruptibly(lambda: download_result(
             run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
             should_cancel=run.should_cancel, on_progress=run.on_progress, max_bytes=max_bytes),
@@ -237,9 +238,9 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         exc.task_id = exc.task_id or task_id
         raise
     journal.update(task_id, state="downloaded", video_path=str(path))
-    run.say("done", f"saved {path.name}", 1.0, task_id, file=path.name)
-    return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
-                            time.monotonic() - run.started)
+    run.say("done", f"saved {path.name}", bar_position("done", 1), task_id, file=path.name)
+    return GenerationResult(task_id, path, run.settings.site, False, dict(final.usage),
+                            time.monotonic() - run.started, resumed=bool(resumed))
 
 
 def _refuse_after_ambiguous_submit(journal, print_: str, site: str) -> None:

@@ -1,147 +1,281 @@
-"""Waiting for a task: adaptive query schedule, live progress, prompt cancel.
+"""Waiting for a task: a query schedule with a hard bound, an honest status line, prompt cancel.
 
-The loop ticks every CANCEL_CHECK_INTERVAL_S: each tick checks Cancel and, once a second, emits
-a progress event computed from the clock. Queries happen only when :func:`next_query_delay`
-says so — sparse while the task is far from its expected end, dense near it.
+The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
+
+1. **Bound.** Once the task is RUNNING, queries are at most ``MAX_GAP_S`` (2 s) apart, whatever the
+   estimate says, so a finished task is noticed within 2 s (1 s on average). While the budget
+   allows, the gap also leaves room for the query's own round trip.
+2. **Budget.** Across a task, at most one query per ``1 / BUDGET_PER_S`` = 2 s of task time
+   (30 per task-minute): a bucket fills at that rate from submit and every query takes one.
+   Rule 1 at exactly 2 s costs exactly the budget, so the bound never breaks it.
+3. **Queue.** While QUEUED the gaps fall off (2 s, 2.5 s, … up to 5 s, never sparser than the
+   official pack's 5 s poll), which is where the budget saves.
+4. **Estimate.** Between the earliest and latest moments the task may end (when it started
+   running, give or take the gap around it, plus the run-time estimate's range), the saved
+   budget is spent evenly, down to ``DENSE_GAP_S``. The estimate only ever adds queries.
+
+The loop ticks every CANCEL_CHECK_INTERVAL_S to honour Cancel and emits a status event once a
+second; the status line and bar come from the clock and the estimate (:class:`_Progress`).
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from . import facts
 from .api import RunningHubClient, TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError, error_for_code)
-from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, check_cancel,
-                     fetch_advice, format_duration)
+from .estimate import Estimate, TaskEstimate
+from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
+                     check_cancel, fetch_advice, format_duration)
 
-QUEUED_POLL_S = 3.0
-DENSE_POLL_S = 0.4  # near the expected end: mean added latency ~0.2 s
-DENSE_WINDOW_S = 2.0  # start dense polling this long before the expected end
-MAX_POLL_S = 10.0
-# The expectation may be a cold prior (no journal history yet) that is off by a third either way,
-# so between BAND_START × expected and the dense window, and after the expected end until
-# LATE_UNTIL × expected, steps stay short; a 60 s task still costs ≤ 25 queries (see bench/).
-BAND_START = 0.7
-BAND_POLL_S = 2.0
-LATE_SLOPE = 0.4  # past the expected end the step grows 0.4 s per second of lateness …
-LATE_POLL_S = 3.0  # … up to this, until LATE_UNTIL × expected; then up to MAX_POLL_S
-LATE_UNTIL = 1.6
-QUERY_FAILURE_GRACE_S = 120.0  # keep trying queries that fail for this long in a row
+MAX_GAP_S = 2.0  # rule 1: remote completion → noticed, once RUNNING
+NOTICE_MARGIN_S = 0.05  # at least this much of the gap is left for the answer's way back
+BUDGET_PER_S = 0.5  # rule 2: 30 queries per task-minute
+BUDGET_BANK = 8.0  # at most this many saved queries (a task resumed hours later gets no burst)
+QUEUED_FIRST_GAP_S = 2.0  # rule 3
+QUEUED_GAP_GROWTH_S = 0.5
+QUEUED_MAX_GAP_S = 5.0
+DENSE_GAP_S = 0.5  # rule 4: the closest two queries ever are
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
 NOTES = {"retrying": "connection trouble, retrying", "unknown_state": "unknown state {state!r}, still waiting"}
 
 
-def next_query_delay(state: str, running_for: float, expected_run_s: float, waited_s: float = 0.0) -> float:
-    """Seconds until the next query, from what is known of the task so far.
+class QuerySchedule:
+    """When to ask about a task next. Every time here is seconds since submit."""
 
-    ``waited_s`` is the time since submit: a queue has no expected end, so its polls start at
-    1 s and stretch to QUEUED_POLL_S as the wait grows.
-    """
-    if state in facts.QUEUED_STATES or state not in facts.PENDING_STATES:
-        return min(QUEUED_POLL_S, 1.0 + waited_s / 10.0)
-    remaining = expected_run_s - running_for
-    if remaining > DENSE_WINDOW_S:
-        # halve the distance to the dense window each time: few queries, never overshooting it
-        step = (remaining - DENSE_WINDOW_S) / 2 + DENSE_POLL_S
-        if running_for >= BAND_START * expected_run_s:
-            step = min(step, BAND_POLL_S)
-        return min(MAX_POLL_S, max(DENSE_POLL_S, step))
-    late = max(0.0, -remaining)
-    # the estimate was short: widen the step as lateness grows, 0.4 s → … → LATE_POLL_S → MAX_POLL_S
-    cap = LATE_POLL_S if running_for < LATE_UNTIL * expected_run_s else MAX_POLL_S
-    return min(cap, DENSE_POLL_S + LATE_SLOPE * late)
+    def __init__(self, run: Estimate, now: float = 0.0, running_since: float | None = None) -> None:
+        """``now``: when waiting starts (a resumed task starts late); ``running_since``: when it is
+        known to have started running (the journal's best guess), if it is."""
+        self.run = run
+        self.queries = 0
+        self._bank, self._bank_at = 0.0, now
+        self.last_queued_at = now if running_since is None else running_since
+        self.first_running_at = running_since
+        self._queued_answers = 0
+        self.state = ""
+
+    def budget(self, t: float) -> float:
+        """Saved queries at ``t`` (may be below zero after the bound outran the budget for a moment)."""
+        return min(BUDGET_BANK, self._bank + BUDGET_PER_S * max(0.0, t - self._bank_at))
+
+    def sent(self, t: float) -> None:
+        self._bank, self._bank_at = self.budget(t) - 1.0, t
+        self.queries += 1
+
+    def answered(self, t: float, state: str) -> None:
+        """The answer to the query sent at ``t`` said ``state``."""
+        self.state = state
+        if state in facts.QUEUED_STATES:
+            self.last_queued_at = t
+            self._queued_answers += 1
+        elif state and self.first_running_at is None:
+            self.first_running_at = t
+
+    def start_window(self) -> tuple[float, float] | None:
+        """Earliest and latest moment the run can have started, once it is known to have."""
+        if self.first_running_at is None:
+            return None
+        return min(self.last_queued_at, self.first_running_at), self.first_running_at
+
+    def end_window(self) -> tuple[float, float] | None:
+        """Earliest and latest moment the task is expected to end."""
+        start = self.start_window()
+        return None if start is None else (start[0] + self.run.lo, start[1] + self.run.hi)
+
+    def next_query_at(self, t: float, round_trip_s: float = 0.0) -> float:
+        """When to send the next query, given that the last one went out at ``t``."""
+        if self.first_running_at is None:  # submitted or queued: no end in sight yet
+            return t + min(QUEUED_MAX_GAP_S, QUEUED_FIRST_GAP_S + QUEUED_GAP_GROWTH_S * self._queued_answers)
+        margin = min(0.5, max(NOTICE_MARGIN_S, round_trip_s)) if self.budget(t) > 0 else 0.0
+        cap = MAX_GAP_S - margin
+        end_lo, end_hi = self.end_window()
+        if t + cap <= end_lo:
+            return t + cap
+        if t < end_lo:  # land the first dense query where the window opens, if the budget has it
+            return end_lo if self.budget(end_lo) >= 1 else t + cap
+        if t < end_hi:  # spend what is saved evenly over the rest of the window
+            left = end_hi - t
+            affordable = self.budget(t) + BUDGET_PER_S * left
+            if affordable < 1:
+                return t + cap
+            return t + min(cap, max(DENSE_GAP_S, left / affordable))
+        return t + cap  # later than expected: the bound alone
 
 
-def expected_run_seconds(resolution: str, duration: str) -> float:
-    """A prior for RUNNING time when the journal has no history (720p × 5 s ≈ 60 s observed [S])."""
-    seconds = float(duration or facts.DEFAULT_DURATION)
-    scale = 1.0 if resolution == "720p" else 0.6
-    return max(15.0, facts.TYPICAL_RUN_S * scale * seconds / 5.0)
+@dataclass
+class Timing:
+    """What waiting learnt about a task, for the journal (epoch seconds)."""
+    running_at: float | None = None  # best guess: halfway between the last QUEUED and first RUNNING answer
+    run_seconds: float | None = None  # from then to halfway between the last RUNNING and the SUCCESS answer
 
 
 class _Progress:
-    """Turns clock and state into the one-line status the node and CLI show."""
+    """Turns clock, state and estimate into the status line and the bar position."""
 
-    def __init__(self, task_id: str, expected_run_s: float, on_progress: ProgressCallback | None,
-                 submitted_at: float, price: str) -> None:
+    def __init__(self, task_id: str, estimate: TaskEstimate, on_progress: ProgressCallback | None,
+                 submitted_at: float, price: str, queued_s: float | None = None,
+                 running_since: float | None = None) -> None:
         self.task_id = task_id
         self.price = price
-        self.expected = expected_run_s
+        self.estimate = estimate
         self.on_progress = on_progress
         self.submitted_at = submitted_at
         self.state = ""
+        self.known_queued_s = queued_s  # a resumed task's queue time, from the journal
         self.queued_s = 0.0
         self.state_since = submitted_at
-        self.running_since: float | None = None
+        self.running_since = running_since
         self.note = ""  # a key of NOTES
         self.last_emit = 0.0
+        self.last_fraction = 0.0
 
-    def set_state(self, state: str, now: float) -> bool:
+    def set_state(self, state: str, now: float, started_at: float | None = None) -> bool:
+        """``started_at``: the best guess of when RUNNING began (defaults to ``now``)."""
         if state == self.state:
             return False
-        if self.state in facts.QUEUED_STATES:
+        if not self.state or self.state in facts.QUEUED_STATES:  # submitted counts as queued
             self.queued_s += now - self.state_since
-        if state == "RUNNING":
-            self.running_since = now
+        if state == "RUNNING" and self.running_since is None:
+            self.running_since = now if started_at is None else min(now, started_at)
         self.state, self.state_since = state, now
         return True
 
     def running_for(self, now: float) -> float:
-        return now - self.running_since if self.running_since is not None else 0.0
+        return max(0.0, now - self.running_since) if self.running_since is not None else 0.0
+
+    def queued_for(self, now: float) -> float:
+        if self.known_queued_s is not None:
+            return self.known_queued_s
+        waiting = not self.state or self.state in facts.QUEUED_STATES
+        return self.queued_s + (now - self.state_since if waiting else 0.0)
+
+    def outlook(self, now: float) -> tuple[str, float | None, dict]:
+        """("~0:19 left" / "~0:20–0:40 left" / "taking longer than usual · 1:05 so far", eta, data)."""
+        run = self.estimate.run
+        if self.state == "RUNNING":
+            so_far = self.running_for(now)
+            if so_far > run.hi:
+                return f"taking longer than usual · {format_duration(so_far)} so far", None, {"late_s": so_far}
+            lo, hi, mid = max(0.0, run.lo - so_far), run.hi - so_far, max(0.0, run.mid - so_far)
+        elif not self.state or self.state in facts.QUEUED_STATES:
+            queue, queued = self.estimate.queue, self.queued_for(now)
+            lo = max(0.0, queue.lo - queued) + run.lo
+            hi = max(0.0, queue.hi - queued) + run.hi
+            mid = max(0.0, queue.mid - queued) + run.mid
+        else:
+            return "", None, {}
+        if run.sure and (self.state == "RUNNING" or self.estimate.queue.sure):
+            return (f"~{format_duration(mid)} left" if mid >= 1 else "finishing"), mid, {}
+        return f"~{format_duration(lo)}–{format_duration(hi)} left", mid, {"eta_range": [lo, hi]}
+
+    def fraction(self, now: float) -> float | None:
+        """Where the bar stands: grows with time against the estimate, never back, never full."""
+        if self.state == "RUNNING":
+            position = bar_position("running", approach(self.running_for(now), self.estimate.run.mid))
+        elif not self.state or self.state in facts.QUEUED_STATES:
+            position = bar_position("queued", approach(self.queued_for(now), self.estimate.queue.mid))
+        else:
+            return None
+        self.last_fraction = max(self.last_fraction, position)
+        return self.last_fraction
 
     def emit(self, now: float, force: bool = False) -> None:
         if self.on_progress is None or (not force and now - self.last_emit < EMIT_EVERY_S):
             return
         self.last_emit = now
-        queued = self.queued_s + (now - self.state_since if self.state in facts.QUEUED_STATES else 0.0)
+        queued = self.queued_for(now)
         elapsed = now - self.submitted_at
-        eta = fraction = None
-        if self.state == "RUNNING":
-            eta = max(0.0, self.expected - self.running_for(now))
-            fraction = min(0.97, self.running_for(now) / self.expected) if self.expected else None
+        outlook, eta, extra = self.outlook(now)
         parts = [self.state or "SUBMITTED", f"{format_duration(elapsed)} elapsed"]
         if queued >= 1:
             parts.append(f"{format_duration(queued)} in queue")
-        if eta is not None:
-            parts.append(f"~{format_duration(eta)} left" if eta > 0 else "finishing")
+        if outlook:
+            parts.append(outlook)
         if self.price:
             parts.append(self.price)
         if self.note:
             parts.append(NOTES[self.note].format(state=self.state))
+            extra = {**extra, "note": self.note}
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, message=" · ".join(parts), state=self.state,
                                        task_id=self.task_id, elapsed_s=elapsed, queued_s=queued,
-                                       fraction=fraction, eta_s=eta, price=self.price or None,
-                                       extra={"note": self.note} if self.note else {}))
+                                       fraction=self.fraction(now), eta_s=eta, price=self.price or None,
+                                       extra=extra))
 
 
-def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
-                  expected_run_s: float = facts.TYPICAL_RUN_S, on_progress: ProgressCallback | None = None,
-                  should_cancel: CancelCheck | None = None, on_state: Callable[[TaskStatus], None] | None = None,
+class QueryGrace:
+    """How long queries may fail in a row before waiting gives up (one of the retry policies).
+
+    A passing outage must not cost a paid video, so transport errors, 5xx and rate limits are
+    tolerated for ``seconds`` in a row; the first answer resets the clock.
+    """
+    ERRORS = (TransportError, ServiceError, RateLimitError)
+
+    def __init__(self, seconds: float = 120.0) -> None:
+        self.seconds = seconds
+        self.failing_since: float | None = None
+
+    def succeeded(self) -> None:
+        self.failing_since = None
+
+    def failed(self, exc: Exception, now: float, task_id: str) -> None:
+        """Raise if the failures have lasted too long; else return and let the caller retry."""
+        self.failing_since = self.failing_since or now
+        if now - self.failing_since > self.seconds:
+            raise type(exc)(f"Lost contact while waiting for task {task_id}: {exc}", task_id=task_id,
+                            advice=fetch_advice(task_id)) from None
+
+
+def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstimate,
+                  timeout_s: float = facts.DEFAULT_TIMEOUT_S, on_progress: ProgressCallback | None = None,
+                  should_cancel: CancelCheck | None = None,
+                  on_state: Callable[[TaskStatus, Timing], None] | None = None,
                   initial: TaskStatus | None = None, submitted_at: float | None = None,
-                  price: str = "", currency: str = "") -> TaskStatus:
+                  running_since: float | None = None, price: str = "", currency: str = "",
+                  grace: QueryGrace | None = None) -> TaskStatus:
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
-    ``on_state`` sees every answer whose state differs from the last (for the journal). ``price``
-    is shown until the task reports what it cost (then ``usage.consumeMoney`` + ``currency``).
+    Times are ``time.monotonic()``: ``submitted_at`` is the real submit (earlier for a resumed
+    task), ``running_since`` when a resumed task is known to have started running. ``on_state``
+    sees every answer whose state differs from the last, with what is known of the timing (for the
+    journal). ``price`` is shown until the task reports what it cost (then ``cost`` + ``currency``).
     """
     start = time.monotonic()
-    progress = _Progress(task_id, expected_run_s, on_progress, submitted_at or start, price)
+    submitted = submitted_at if submitted_at is not None else start
+    wall = time.time() - start  # monotonic → epoch, for the journal
+    progress = _Progress(task_id, estimate, on_progress, submitted, price,
+                         queued_s=None if running_since is None else max(0.0, running_since - submitted),
+                         running_since=running_since)
+    schedule = QuerySchedule(estimate.run, start - submitted,
+                             None if running_since is None else running_since - submitted)
+    grace = grace or QueryGrace()
+    timing = Timing(running_at=None if running_since is None else running_since + wall)
     last: TaskStatus | None = None
-    failing_since: float | None = None
-    next_query = start
+    last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
 
-    def handle(status: TaskStatus, now: float) -> TaskStatus | None:
-        nonlocal last
+    def handle(status: TaskStatus, sent: float, now: float) -> TaskStatus | None:
+        nonlocal last, last_running_sent
         if status.cost:
             progress.price = f"{status.cost} {currency}".strip()
+        schedule.answered(sent - submitted, status.status)
+        if status.status == "RUNNING":
+            if timing.running_at is None:
+                window = schedule.start_window()
+                began = submitted + (window[0] + window[1]) / 2 if window else sent
+                timing.running_at = began + wall
+            last_running_sent = sent
+        elif status.status == facts.SUCCESS_STATE and timing.running_at is not None:
+            ended = (sent + (last_running_sent if last_running_sent is not None else sent)) / 2
+            timing.run_seconds = max(0.0, ended + wall - timing.running_at)
         if last is None or status.status != last.status:
             if on_state is not None:
-                on_state(status)
-            progress.set_state(status.status, now)
+                on_state(status, timing)
+            progress.set_state(status.status, now,
+                               None if timing.running_at is None else timing.running_at - wall)
             progress.emit(now, force=True)
         last = status
         if status.status == facts.SUCCESS_STATE:
@@ -157,11 +291,12 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
         progress.note = "" if status.is_pending else "unknown_state"
         return None
 
+    next_query = start
     if initial is not None:
-        done = handle(initial, start)
+        done = handle(initial, start, start)
         if done is not None:
             return done
-        next_query = start + next_query_delay(initial.status, 0.0, expected_run_s)
+        next_query = submitted + schedule.next_query_at(start - submitted)
 
     while True:
         check_cancel(should_cancel, task_id)
@@ -170,28 +305,25 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
             raise WaitTimeoutError(f"Stopped waiting for task {task_id} after {format_duration(timeout_s)}.",
                                    task_id=task_id, advice=fetch_advice(task_id))
         if now >= next_query:
+            sent = now
+            schedule.sent(sent - submitted)
             try:
                 status = client.query(task_id, should_cancel)
-                failing_since = None
+                grace.succeeded()
                 progress.note = ""
             except TaskNotFoundError:
-                if now - (submitted_at or start) > NEW_TASK_NOT_FOUND_GRACE_S or last is not None:
+                if now - submitted > NEW_TASK_NOT_FOUND_GRACE_S or last is not None:
                     raise
                 status = None
-            except (TransportError, ServiceError, RateLimitError) as exc:  # passing trouble: keep waiting
-                failing_since = failing_since or now
-                if now - failing_since > QUERY_FAILURE_GRACE_S:
-                    raise type(exc)(f"Lost contact while waiting for task {task_id}: {exc}", task_id=task_id,
-                                    advice=fetch_advice(task_id)) from None
+            except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
+                grace.failed(exc, now, task_id)
                 progress.note = "retrying"
                 status = None
             now = time.monotonic()
             if status is not None:
-                done = handle(status, now)
+                done = handle(status, sent, now)
                 if done is not None:
                     return done
-            state = last.status if last else ""
-            next_query = now + next_query_delay(state, progress.running_for(now), expected_run_s,
-                                                now - progress.submitted_at)
+            next_query = submitted + schedule.next_query_at(sent - submitted, now - sent)
         progress.emit(now)
         time.sleep(max(0.0, min(CANCEL_CHECK_INTERVAL_S, next_query - time.monotonic())) or 0.01)

@@ -127,5 +127,5 @@ def test_killed_mid_wait_then_same_graph_again_recovers_the_paid_video(rh_env, t
     assert rh_env.counters.submits == 1
     result = generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"),
                       output_dir=tmp_path)
-    assert result.reused and result.video_path.is_file()
+    assert result.resumed and not result.reused and result.video_path.is_file()
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)

@@ -69,7 +69,7 @@ def test_reference_order_matters_for_the_fingerprint():
 def test_nothing_is_created_until_the_first_write(state):
     journal = Journal()
     assert journal.list() == [] and journal.get("1") is None and journal.find_reusable("fp", "cn") is None
-    assert journal.expected_run_seconds("cn", "720p", "5") is None
+    assert journal.finished_tasks("cn") == []
     assert not state.exists()
     journal.begin("fp", "cn", _request(), 0)
     assert (state / JOURNAL_FILE).is_file()
@@ -171,18 +171,19 @@ def test_newest_reusable_row_wins_over_older_ones(journal):
     assert journal.find_reusable("fp1", "cn").task_id == "new"
 
 
-# --- adaptive polling ----------------------------------------------------------------------
-def test_expected_run_time_is_the_median_of_matching_successes(journal):
-    for n, (seconds, resolution, duration, state) in enumerate([
-        ("50", "720p", "5", "SUCCESS"), ("60", "720p", "5", DOWNLOADED), ("90", "720p", "5", "SUCCESS"),
-        ("10", "480p", "5", "SUCCESS"), ("20", "720p", "10", "SUCCESS"), ("999", "720p", "5", "FAILED"),
-    ]):
-        _submitted(journal, fp=f"fp{n}", task_id=f"t{n}", request=_request(resolution=resolution, duration=duration))
+# --- what the estimate learns from --------------------------------------------------------
+def test_finished_tasks_are_the_successes_of_the_site_oldest_first_with_queue_and_run_time(journal):
+    for n, (seconds, state, site) in enumerate([("50", "SUCCESS", "cn"), ("60", DOWNLOADED, "cn"),
+                                                ("999", "FAILED", "cn"), ("70", "SUCCESS", "ai")]):
+        row = journal.begin(f"fp{n}", site, _request(), 0)
+        journal.set_task(row, f"t{n}", "QUEUED")
+        submitted = journal.get(f"t{n}").submitted_at
+        journal.update(f"t{n}", state="RUNNING", running_at=submitted + 10 * n)
         journal.update(f"t{n}", state=state, run_seconds=seconds)
-    assert journal.expected_run_seconds("cn", "720p", "5") == 60.0
-    assert journal.expected_run_seconds("cn", "720p", 10) == 20.0
-    assert journal.expected_run_seconds("cn", "480p", "2") is None
-    assert journal.expected_run_seconds("ai", "720p", "5") is None
+    finished = journal.finished_tasks("cn")
+    assert [(t.queue_s, t.run_s) for t in finished] == [(0.0, 50.0), (10.0, 60.0)]
+    assert finished[0].request["resolution"] == _request()["resolution"]
+    assert [t.run_s for t in journal.finished_tasks("ai")] == [70.0]
 
 
 # --- secrets -------------------------------------------------------------------------------

@@ -241,7 +241,7 @@ def test_after_the_browser_says_zh_the_live_status_on_the_node_is_chinese(rh_env
     assert not [t for t in texts if any(word in t for word in english)]  # one channel, and it is Chinese
     status_text.set_language("en")
     run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
-    assert comfy.texts[-1][1].startswith(f"reused saved video · task {task_id}")
+    assert comfy.texts[-1][1].startswith(f"reused the saved video · task {task_id}")
 
 
 def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):

@@ -121,7 +121,7 @@ def test_interrupted_task_is_picked_up_by_queuing_again(rh_env, tmp_path):
         generate([solid_images(1)], VideoRequest("resume", **SHORT), output_dir=tmp_path,
                  on_progress=lambda e: e.phase == "running" and cancel.set(), should_cancel=cancel.is_set)
     result = generate([solid_images(1)], VideoRequest("resume", **SHORT), output_dir=tmp_path)
-    assert result.reused and result.video_path.is_file()
+    assert result.resumed and not result.reused and result.video_path.is_file()
     assert rh_env.counters.submits == 1
 
 
@@ -134,7 +134,7 @@ def test_wait_timeout_names_the_task_and_how_to_fetch_it(rh_env, tmp_path):
 
 
 def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path):
-    rh_env.set_clock(queue_s=0.1, run_s=2.0)
+    rh_env.set_clock(queue_s=0.1, run_s=3.0)
     events: list[ProgressEvent] = []
     generate([solid_images(1)], VideoRequest("price", duration="4", resolution="720p"), output_dir=tmp_path,
              on_progress=events.append)

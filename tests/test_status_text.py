@@ -13,6 +13,7 @@ from nodes import status_text
 from runninghub_video import download, errors
 from runninghub_video.events import ProgressEvent
 from runninghub_video.pipeline import generate
+from runninghub_video.estimate import Estimate, TaskEstimate
 from runninghub_video.polling import _Progress
 from runninghub_video.request import VideoRequest
 
@@ -32,7 +33,8 @@ def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", n
            expected: float = 48.0) -> ProgressEvent:
     """The client's own 1 s status event: submitted at t=100, then each (state, at) in turn."""
     events: list[ProgressEvent] = []
-    progress = _Progress("2013508786110730241", expected, events.append, submitted_at=100.0, price=price)
+    sure = TaskEstimate(queue=Estimate(0.0, 0.0, 0.0, 10), run=Estimate(expected, expected * 0.95, expected * 1.05, 10))
+    progress = _Progress("2013508786110730241", sure, events.append, submitted_at=100.0, price=price)
     for state, at in states:
         progress.set_state(state, at)
     progress.note = note
@@ -41,12 +43,13 @@ def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", n
 
 
 TICKS = {
-    "submitted": (ticker(now=101.0), "已提交 · 已用 0:01 · ≈0.75 元"),
-    "queued": (ticker(("QUEUED", 100.0), now=112.0), "排队中 · 已用 0:12 · 排队 0:12 · ≈0.75 元"),
-    "created": (ticker(("CREATE", 100.0), now=100.5, price=""), "已创建 · 已用 0:00"),
+    "submitted": (ticker(now=101.0), "已提交 · 已用 0:01 · 排队 0:01 · 约剩 0:48 · ≈0.75 元"),
+    "queued": (ticker(("QUEUED", 100.0), now=112.0), "排队中 · 已用 0:12 · 排队 0:12 · 约剩 0:48 · ≈0.75 元"),
+    "created": (ticker(("CREATE", 100.0), now=100.5, price=""), "已创建 · 已用 0:00 · 约剩 0:48"),
     "running": (ticker(("QUEUED", 100.0), ("RUNNING", 112.0), now=141.0),
                 "运行中 · 已用 0:41 · 排队 0:12 · 约剩 0:19 · ≈0.75 元"),
-    "finishing": (ticker(("RUNNING", 100.0), now=160.0), "运行中 · 已用 1:00 · 即将完成 · ≈0.75 元"),
+    "finishing": (ticker(("RUNNING", 100.0), now=148.5), "运行中 · 已用 0:48 · 即将完成 · ≈0.75 元"),
+    "late": (ticker(("RUNNING", 100.0), now=165.0), "运行中 · 已用 1:05 · 比平时慢 · 已运行 1:05 · ≈0.75 元"),
     "charged": (ticker(("RUNNING", 100.0), ("SUCCESS", 130.0), now=130.0, price="0.75 CNY"),
                 "已完成 · 已用 0:30 · 0.75 元"),
     "usd": (ticker(("RUNNING", 100.0), now=110.0, price="0.05 USD"),
@@ -72,20 +75,23 @@ def test_the_example_running_line_reads_as_promised():
 
 STEPS = [  # (event as the client sends it, English, Chinese)
     (ProgressEvent("slot", "waiting for a free slot"), "waiting for a free slot", "等待空闲的任务名额"),
-    (ProgressEvent("upload", "uploading reference 1/2 (0.3 MB)", extra={"index": 1, "count": 2, "bytes": 312_000}),
-     "uploading reference 1/2 (0.3 MB)", "正在上传参考图 1/2（0.3 MB）"),
+    (ProgressEvent("upload", "uploading reference 1/2 (312 KB)", extra={"index": 1, "count": 2, "bytes": 312_000}),
+     "uploading reference 1/2 (312 KB)", "正在上传参考图 1/2（312 KB）"),
     (ProgressEvent("submit", "submitting"), "submitting", "正在提交"),
     (ProgressEvent("submit", "submitting (fresh uploads)", extra={"fresh_uploads": True}),
      "submitting (fresh uploads)", "正在提交（参考图已重新上传）"),
-    (ProgressEvent("queued", "resuming task 42 (already paid)", task_id="42", extra={"resumed": True}),
-     "resuming task 42 (already paid)", "继续任务 42（已付费）"),
+    (ProgressEvent("queued", "resuming task 42", task_id="42", extra={"resumed": True}),
+     "resuming task 42", "继续任务 42"),
     (ProgressEvent("download", "downloading the video", task_id="42"), "downloading the video", "正在下载视频"),
     (ProgressEvent("download", download._download_text(1_200_000, 3_400_000), task_id="42",
                    extra={"bytes_done": 1_200_000, "bytes_total": 3_400_000}),
-     "downloading 1.2/3.4 MB", "正在下载 1.2/3.4 MB"),
+     "downloading 1.2 MB/3.4 MB", "正在下载 1.2 MB/3.4 MB"),
     (ProgressEvent("download", download._download_text(1_200_000, None), task_id="42",
                    extra={"bytes_done": 1_200_000, "bytes_total": None}),
      "downloading 1.2 MB", "正在下载 1.2 MB"),
+    (ProgressEvent("download", download._download_text(3_400, 52_000), task_id="42",
+                   extra={"bytes_done": 3_400, "bytes_total": 52_000}),
+     "downloading 3 KB/52 KB", "正在下载 3 KB/52 KB"),
     (ProgressEvent("done", "reused the saved video of task 42", task_id="42", extra={"reused": True}),
      "reused the saved video of task 42", "已复用任务 42 保存的视频"),
     (ProgressEvent("done", "saved a.mp4", task_id="42", extra={"file": "a.mp4"}), "saved a.mp4", "已保存 a.mp4"),
@@ -131,8 +137,10 @@ def test_closing_line_names_task_cost_and_time_in_the_users_language():
         "done · task 42 · 0.75 CNY · 0:12\na.mp4"
     assert status_text.finished("42", "a.mp4", cost="0.75", currency="CNY", elapsed_s=12.4, lang="zh") == \
         "完成 · 任务 42 · 0.75 元 · 0:12\na.mp4"
-    assert status_text.finished("42", "a.mp4", reused=True, lang="en") == "reused saved video · task 42\na.mp4"
+    assert status_text.finished("42", "a.mp4", reused=True, lang="en") == "reused the saved video · task 42\na.mp4"
     assert status_text.finished("42", "a.mp4", reused=True, lang="zh") == "已复用保存的视频 · 任务 42\na.mp4"
+    assert status_text.finished("42", "a.mp4", resumed=True, cost="0.75", currency="CNY", elapsed_s=70,
+                                lang="en") == "resumed · task 42 · 0.75 CNY · 1:10\na.mp4"
 
 
 @pytest.mark.parametrize("locale,language", [("zh", "zh"), ("zh-CN", "zh"), ("zh-TW", "zh"), ("ZH", "zh"),

@@ -90,7 +90,8 @@ class QuerySchedule:
         """When to send the next query, given that the last one went out at ``t``."""
         if self.first_running_at is None:  # submitted or queued: no end in sight yet
             return t + min(QUEUED_MAX_GAP_S, QUEUED_FIRST_GAP_S + QUEUED_GAP_GROWTH_S * self._queued_answers)
-        margin = min(0.5, max(NOTICE_MARGIN_S, round_trip_s)) if self.budget(t) > 0 else 0.0
+        # a gap shorter than 2 s by m costs m/2 of the budget: take the margin only from savings
+        margin = min(0.5, max(NOTICE_MARGIN_S, round_trip_s), 2 * max(0.0, self.budget(t)))
         cap = MAX_GAP_S - margin
         end_lo, end_hi = self.end_window()
         if t + cap <= end_lo:

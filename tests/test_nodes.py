@@ -284,6 +284,16 @@ def test_cancel_ends_the_node_within_one_second_as_comfy_interruption(comfy, tmp
         (task_id,) = emu.tasks
         assert task_id in str(caught.value)  # how to get the paid video later
         assert comfy.flag  # left set, so other running nodes stop too
+        assert comfy.texts[-1] == (NODE_ID, f"cancelled · task {task_id} keeps running · queue again to pick it up")
+
+
+def test_the_bar_only_moves_forward_and_is_full_only_with_the_video(rh_env, comfy):
+    rh_env.set_clock(queue_s=1.0, run_s=3.0)
+    run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="bar", **FAST)
+    steps = [value for node_id, value, total in comfy.bars if node_id == NODE_ID]
+    total = comfy.bars[0][2]
+    assert len(steps) >= 4 and steps == sorted(set(steps))  # strictly forward
+    assert steps[-1] == total and all(step < total for step in steps[:-1])
 
 
 def test_fetch_task_node_downloads_an_existing_task(rh_env, comfy, tmp_path, monkeypatch):

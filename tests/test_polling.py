@@ -1,0 +1,191 @@
+"""The waiting rules: the query schedule's bound and budget, the estimate, the bar, the status line.
+
+The schedule is a pure function of what the task answered, so these tests drive it through whole
+simulated tasks (any queue time, any run time, any estimate) instead of waiting on a clock.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from runninghub_video import estimate as est
+from runninghub_video.estimate import Estimate, TaskEstimate
+from runninghub_video.events import ProgressEvent, bar_position
+from runninghub_video.pipeline import generate
+from runninghub_video.polling import MAX_GAP_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
+from runninghub_video.request import VideoRequest
+
+from conftest import solid_images
+
+
+def simulate(queue_s: float, run_s: float, run_estimate: Estimate, round_trip_s: float = 0.0,
+             resumed_at: float = 0.0) -> list[tuple[float, str]]:
+    """Every query of one task, as (seconds since submit, state answered), until SUCCESS is seen."""
+    schedule = QuerySchedule(run_estimate, now=resumed_at)
+    schedule.answered(resumed_at, "QUEUED" if resumed_at < queue_s else "RUNNING")
+    t, asked = resumed_at, []
+    t = schedule.next_query_at(t)
+    while True:
+        schedule.sent(t)
+        state = "QUEUED" if t < queue_s else "RUNNING" if t < queue_s + run_s else "SUCCESS"
+        schedule.answered(t, state)
+        asked.append((t, state))
+        if state == "SUCCESS":
+            return asked
+        t = schedule.next_query_at(t, round_trip_s)
+
+
+def estimates(true_run: float) -> list[Estimate]:
+    """Right, too short, too long, unsure, and absurd estimates of ``true_run``."""
+    return [Estimate(true_run, true_run * 0.93, true_run * 1.08, 10),
+            Estimate(true_run / 4, true_run / 5, true_run / 3, 5),
+            Estimate(true_run * 4, true_run * 3, true_run * 5, 5),
+            est.learn([], true_run),
+            Estimate(0.0, 0.0, 0.0), Estimate(1e6, 1e5, 1e7)]
+
+
+CASES = list(itertools.product((0.3, 4.0, 25.0), (3.0, 20.0, 75.0), range(6), (0.0, 0.03, 0.3)))
+
+
+@pytest.mark.parametrize("queue_s,run_s,which,round_trip_s", CASES)
+def test_a_finished_task_is_noticed_within_2_s_whatever_the_estimate(queue_s, run_s, which, round_trip_s):
+    asked = simulate(queue_s, run_s, estimates(run_s)[which], round_trip_s)
+    running = [t for t, state in asked if state != "QUEUED"]
+    assert all(later - earlier <= MAX_GAP_S + 1e-9 for earlier, later in zip(running, running[1:]))
+    end = queue_s + run_s
+    if asked[-2][1] == "RUNNING":  # seen running before it ended: the bound applies in full
+        assert asked[-1][0] - end <= MAX_GAP_S
+
+
+@pytest.mark.parametrize("queue_s,run_s,which,round_trip_s", CASES)
+def test_never_more_than_30_queries_per_minute_of_task_time(queue_s, run_s, which, round_trip_s):
+    asked = simulate(queue_s, run_s, estimates(run_s)[which], round_trip_s)
+    for count, (t, _) in enumerate(asked, 1):
+        assert count <= t * 30 / 60 + 1e-9  # at every moment, not only on average
+
+
+def test_queries_fall_off_while_queued_down_to_the_official_5_s():
+    asked = simulate(queue_s=60.0, run_s=20.0, run_estimate=est.learn([], 20.0))
+    queued = [t for t, state in asked if state == "QUEUED"]
+    gaps = [b - a for a, b in zip(queued, queued[1:])]
+    assert gaps == sorted(gaps) and gaps[0] < gaps[-1] == QUEUED_MAX_GAP_S
+
+
+def test_the_estimate_only_adds_queries_near_the_expected_end():
+    """A right estimate notices the end sooner than a useless one, with the same bound elsewhere."""
+    def latency(run_estimate: Estimate) -> float:
+        return sum(simulate(20.0, 20.0 + phase / 10, run_estimate)[-1][0] - (40.0 + phase / 10)
+                   for phase in range(20)) / 20
+
+    right, useless = latency(Estimate(20.0, 19.0, 21.5, 10)), latency(Estimate(1e6, 1e5, 1e7))
+    assert right < 0.5 < useless <= MAX_GAP_S
+
+
+def test_a_resumed_task_gets_no_burst_of_queries():
+    asked = simulate(queue_s=3590.0, run_s=60.0, run_estimate=est.learn([], 30.0), resumed_at=3600.0)
+    assert [round(b - a, 6) for (a, _), (b, _) in zip(asked, asked[1:])][:3] == [MAX_GAP_S] * 3
+
+
+# --- the estimate ----------------------------------------------------------------------------------
+def test_estimate_follows_a_3x_change_in_run_time_within_a_few_tasks():
+    history = [20.0] * 10
+    errors = {}
+    for after in (1, 3, 10):
+        mid = est.learn(history + [60.0] * after, 60.0).mid
+        errors[after] = abs(mid - 60.0) / 60.0
+    assert errors[1] < 0.5 and errors[3] < 0.15 and errors[10] < 0.01
+
+
+def test_estimate_is_a_range_until_tasks_agree_then_one_figure():
+    assert not est.learn([], 60.0).sure and not est.learn([60.0], 60.0).sure
+    assert est.learn([60.0, 61.0, 59.0, 60.0, 60.5, 60.0], 60.0).sure
+    assert not est.learn([30.0, 90.0, 40.0, 80.0, 35.0, 85.0], 60.0).sure
+
+
+class Row:
+    def __init__(self, model: str, resolution: str, duration: str, queue_s: float, run_s: float) -> None:
+        self.request = {"model": model, "resolution": resolution, "duration": duration}
+        self.queue_s, self.run_s = queue_s, run_s
+
+
+def test_estimate_is_per_model_resolution_and_duration_and_apart_for_queue_and_run():
+    history = [Row("m1", "720p", "5", 100.0, 40.0), Row("m1", "480p", "5", 1.0, 20.0),
+               Row("m2", "720p", "5", 5.0, 300.0), Row("m1", "720p", "10", 7.0, 90.0)]
+    guess = est.estimate(history, "m1", "720p", "5")
+    assert (round(guess.queue.mid), round(guess.run.mid)) == (100, 40)
+    assert round(est.estimate(history, "m2", "720p", 5).run.mid) == 300
+    assert est.estimate(history, "m3", "720p", "5").run.samples == 0
+
+
+# --- the status line and the bar ---------------------------------------------------------------------
+def ticks(estimate: TaskEstimate, run_s: float, queue_s: float = 5.0) -> list[ProgressEvent]:
+    """One event per second of a task that queues ``queue_s`` and runs ``run_s`` (submitted at 0)."""
+    events: list[ProgressEvent] = []
+    progress = _Progress("42", estimate, events.append, submitted_at=0.0, price="")
+    progress.set_state("QUEUED", 0.0)
+    for second in range(int(queue_s + run_s)):
+        if second == queue_s:
+            progress.set_state("RUNNING", float(second))
+        progress.emit(float(second), force=True)
+    return events
+
+
+SURE = TaskEstimate(Estimate(5.0, 4.6, 5.4, 10), Estimate(20.0, 19.0, 21.5, 10))
+
+
+def test_past_the_estimate_the_line_says_taking_longer_than_usual_with_the_time_so_far():
+    events = ticks(SURE, run_s=70.0)
+    assert events[-1].message == "RUNNING · 1:14 elapsed · 0:05 in queue · taking longer than usual · 1:09 so far"
+    lines = [e.message for e in events if e.state == "RUNNING"]
+    late = [i for i, line in enumerate(lines) if "taking longer than usual" in line]
+    assert late and all("left" not in line for line in lines[late[0]:])  # no countdown to a time it passed
+    assert all("taking longer" not in line for line in lines[:21])
+
+
+def test_an_unsure_estimate_is_shown_as_a_range():
+    unsure = TaskEstimate(est.learn([], 20.0), est.learn([60.0], 60.0))
+    running = [e for e in ticks(unsure, run_s=10.0) if e.state == "RUNNING"]
+    assert "~0:" in running[0].message and "–" in running[0].message.split("~")[1]
+    assert running[0].extra["eta_range"][0] < running[0].eta_s < running[0].extra["eta_range"][1]
+
+
+@pytest.mark.parametrize("run_s", [5.0, 20.0, 200.0])
+def test_the_bar_moves_every_second_and_never_reaches_the_end_while_waiting(run_s):
+    fractions = [e.fraction for e in ticks(SURE, run_s=run_s)]
+    assert all(b > a for a, b in zip(fractions, fractions[1:]))  # never still, never back
+    assert fractions[-1] < bar_position("download", 0) < 1.0
+
+
+def test_a_resumed_task_keeps_its_queue_time():
+    events: list[ProgressEvent] = []
+    progress = _Progress("42", SURE, events.append, submitted_at=0.0, price="", queued_s=12.0, running_since=12.0)
+    progress.set_state("RUNNING", 100.0)
+    progress.emit(100.0, force=True)
+    assert events[-1].message.startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
+
+
+def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
+    """A run cancelled while running, then resumed by queuing again."""
+    import threading
+
+    from runninghub_video import errors
+
+    rh_env.set_clock(queue_s=0.5, run_s=4.0)
+    cancel = threading.Event()
+    seen: list[ProgressEvent] = []
+
+    def cancel_once_running(event: ProgressEvent) -> None:
+        seen.append(event)
+        if event.state == "RUNNING":
+            cancel.set()
+
+    request = VideoRequest("paid?", duration="2", resolution="480p")
+    with pytest.raises(errors.Interrupted):
+        generate([solid_images(1)], request, output_dir=tmp_path, on_progress=cancel_once_running,
+                 should_cancel=cancel.is_set)
+    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
+    assert result.resumed and not result.reused
+    before_done = [e.message for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]
+    assert any(m.startswith("resuming task") for m in before_done)
+    assert not [m for m in before_done if "paid" in m]

@@ -1,13 +1,15 @@
-"""Row 1: added latency after a task finishes, and queries per task.
+"""Row 1: waiting for a task. Added latency after it finishes, queries spent, and how fast the ETA learns.
 
-Ours: ``polling.wait_for_task`` (adaptive schedule). Baseline: sleep 5 s before every query, as
-the official pack does. Every task of every policy runs at once in its own thread against one
-emulator (waiting is idle time), with task lengths 8, 20 and 60 s, each at several start phases
-so the fixed 5 s schedule is sampled fairly. Latency = our return moment minus the emulator's
-SUCCESS moment (the same monotonic clock: the emulator runs in this process).
+Ours: ``polling.wait_for_task`` with the estimate the pipeline would have. Baseline: the official
+pack's loop, sleep 5 s before every query. Both wait for the same kinds of task at once, each in its
+own thread against one emulator (waiting is idle time): every task queues QUEUE_S (queueing about
+as long as the run, as on RunningHub) and then runs 0.25×, 1× or 4× the estimate of ESTIMATE_S, or
+ESTIMATE_S with no history at all (the prior for 480p × 5 s is 36 s). Each case runs at PHASES
+offsets so the fixed 5 s grid is sampled fairly. Latency = our return moment minus the emulator's
+SUCCESS moment (one monotonic clock: the emulator runs in this process).
 
-"warm": the expected run time is known (the journal has history: the pipeline passes it).
-"cold": no history, so the prior is off; we pass expected = 0.7 × and 1.3 × the true run time.
+The ETA rows need no waiting: they feed a journal the finished tasks of a kind whose run time
+triples, and compare our estimate with the median of the last 20 runs (what this pack used before).
 """
 from __future__ import annotations
 
@@ -15,13 +17,14 @@ import statistics
 import threading
 import time
 
-from . import Row, settings_for
+from . import Row, settings_for, state_dir
 
-LENGTHS = (8.0, 20.0, 60.0)
-PHASES = (0.0, 1.25, 2.5, 3.75)  # extra run seconds: spreads finish times across the 5 s grid
-QUEUE_S = 0.5
+ESTIMATE_S = 20.0
+QUEUE_S = 20.0
+PHASES = tuple(i * 0.55 for i in range(8))  # spreads finish times across the 5 s grid
+CASES = {"0.25×": 0.25, "1×": 1.0, "4×": 4.0, "no history": None}
 BASELINE_SLEEP_S = 5.0
-POLICIES = {"warm": 1.0, "cold-short": 0.7, "cold-long": 1.3, "baseline": None}
+HISTORY = 10  # finished tasks behind the estimate
 
 
 def _counting_client(settings):
@@ -37,25 +40,67 @@ def _counting_client(settings):
     return Counting(settings)
 
 
-def _one(emu, url: str, run_s: float, factor: float | None, out: list) -> None:
+def _estimate(factor: float | None, phase: float):
+    """What the journal would say: HISTORY runs of ESTIMATE_S (+phase, so "1×" is exactly right)."""
+    from runninghub_video import estimate as est
+
+    if factor is None:
+        return est.TaskEstimate(est.learn([], 20.0), est.learn([], est.prior_run_seconds("", "480p", "5")))
+    return est.TaskEstimate(est.learn([QUEUE_S] * HISTORY, 20.0), est.learn([ESTIMATE_S + phase] * HISTORY, 60.0))
+
+
+def _one(emu, url: str, case: str, phase: float, ours: bool, out: list) -> None:
     from runninghub_video import facts
     from runninghub_video.polling import wait_for_task
     from runninghub_video.request import VideoRequest
 
+    factor = CASES[case]
+    run_s = ESTIMATE_S * (factor or 1.0) + phase
     body = VideoRequest(f"bench polling {run_s}", duration="5", resolution="480p").validated().body([url])
     with _counting_client(settings_for(emu)) as client:
         submitted = time.monotonic()
         status = client.submit(body)
-        if factor is None:  # the official pack's loop
+        if not ours:  # the official pack's loop
             while status.status != facts.SUCCESS_STATE:
                 time.sleep(BASELINE_SLEEP_S)
                 status = client.query(status.task_id)
         else:
-            status = wait_for_task(client, status.task_id, expected_run_s=run_s * factor, initial=status,
+            status = wait_for_task(client, status.task_id, estimate=_estimate(factor, phase), initial=status,
                                    submitted_at=submitted)
         returned = time.monotonic()
         end = emu.tasks[status.task_id].end
-        out.append((run_s, returned - end, client.queries))
+        out.append({"case": case, "latency": returned - end, "queries": client.queries,
+                    "per_minute": client.queries / ((returned - submitted) / 60)})
+
+
+def eta_errors(after: tuple[int, ...] = (1, 3, 10), before_s: float = 20.0, factor: float = 3.0) -> dict:
+    """Relative ETA error, ours and the old median's, after n finished tasks of the new run time."""
+    import statistics as stats
+
+    from runninghub_video import estimate as est
+    from runninghub_video.journal import Journal
+
+    with state_dir("rh-bench-eta-") as tmp:
+        journal = Journal(tmp / "journal.sqlite3")
+        request = {"model": "m", "resolution": "720p", "duration": "5"}
+
+        def finish(run_s: float) -> None:
+            row = journal.begin("", "cn", request, 0)
+            journal.set_task(row, str(row), "QUEUED")
+            journal.update(str(row), state="SUCCESS", run_seconds=run_s)
+
+        for _ in range(HISTORY):
+            finish(before_s)
+        new, errors, seen = before_s * factor, {}, 0
+        for n in after:
+            while seen < n:
+                finish(new)
+                seen += 1
+            runs = [t.run_s for t in journal.finished_tasks("cn")]
+            ours = est.from_journal(journal, "cn", "m", "720p", "5").run.mid
+            median = stats.median(runs[-20:])
+            errors[n] = (abs(ours - new) / new, abs(median - new) / new)
+    return errors
 
 
 def run() -> list[Row]:
@@ -63,54 +108,55 @@ def run() -> list[Row]:
 
     from . import photo_like
 
-    n_tasks = len(LENGTHS) * len(PHASES) * len(POLICIES)
-    with Emulator(queue_s=QUEUE_S, run_s=lambda body: float(body["prompt"].split()[-1]),
-                  concurrent_limit=n_tasks, balance=1e6) as emu:
+    n_tasks = 2 * len(CASES) * len(PHASES)
+    with state_dir(), Emulator(queue_s=QUEUE_S, run_s=lambda body: float(body["prompt"].split()[-1]),
+                               concurrent_limit=n_tasks, balance=1e6) as emu:
         from runninghub_video.api import RunningHubClient
         from runninghub_video.images import encode_references
 
         (ref,) = encode_references([photo_like(1, 256)])
         with RunningHubClient(settings_for(emu)) as client:
             url = client.upload(ref.data, ref.filename, ref.content_type)
-        results: dict[str, list] = {p: [] for p in POLICIES}
-        threads = [threading.Thread(target=_one, args=(emu, url, length + phase, factor, results[policy]),
-                                    daemon=True)
-                   for length in LENGTHS for phase in PHASES for policy, factor in POLICIES.items()]
+        results: dict[bool, list] = {True: [], False: []}
+        threads = [threading.Thread(target=_one, args=(emu, url, case, phase, ours, results[ours]), daemon=True)
+                   for case in CASES for phase in PHASES for ours in (True, False)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    missing = [p for p, r in results.items() if len(r) != len(LENGTHS) * len(PHASES)]
-    if missing:
-        raise RuntimeError(f"polling benchmark: some tasks of {missing} did not finish (see errors above)")
+    if any(len(r) != len(CASES) * len(PHASES) for r in results.values()):
+        raise RuntimeError("polling benchmark: some tasks did not finish (see errors above)")
 
-    def mean_latency(policy: str) -> float:
-        return statistics.fmean(lat for _, lat, _ in results[policy])
+    def stat(ours: bool, key: str, fn, case: str | None = None) -> float:
+        return fn([r[key] for r in results[ours] if case is None or r["case"] == case])
 
-    def queries(policy: str, length: float) -> float:
-        return statistics.fmean(q for run_s, _, q in results[policy] if length <= run_s < length + 5)
-
-    def by_length(policy: str) -> str:
-        return ", ".join(f"{length:.0f} s: {statistics.fmean(lat for r, lat, _ in results[policy] if length <= r < length + 5):.2f} s"
-                         f" / {queries(policy, length):.1f} q" for length in LENGTHS)
-
-    warm, base = mean_latency("warm"), mean_latency("baseline")
-    cold = statistics.fmean([mean_latency("cold-short"), mean_latency("cold-long")])
-    q60 = {p: max(q for run_s, _, q in results[p] if run_s >= 60.0) for p in POLICIES}  # worst 60 s task
-    q60_cold = max(q60["cold-short"], q60["cold-long"])
-    detail = "; ".join(f"{p}: {by_length(p)}" for p in POLICIES)
+    worst = {o: stat(o, "latency", max) for o in (True, False)}
+    right = {o: stat(o, "latency", statistics.fmean, "1×") for o in (True, False)}
+    mean = {o: stat(o, "latency", statistics.fmean) for o in (True, False)}
+    rate = {o: stat(o, "per_minute", max) for o in (True, False)}
+    detail = "; ".join(
+        f"{case}: " + ", ".join(f"{'ours' if o else '5 s poll'} {stat(o, 'latency', statistics.fmean, case):.2f} s "
+                                f"(worst {stat(o, 'latency', max, case):.2f}) / "
+                                f"{stat(o, 'queries', statistics.fmean, case):.1f} q" for o in (True, False))
+        for case in CASES)
+    setting = (f"{len(PHASES)} tasks per case and policy, all at once; queue {QUEUE_S:.0f} s, estimate "
+               f"{ESTIMATE_S:.0f} s run. Mean latency (worst) / queries per case: {detail}.")
+    errors = eta_errors()
+    ours_eta = " / ".join(f"{errors[n][0]:.0%}" for n in errors)
+    median_eta = " / ".join(f"{errors[n][1]:.0%}" for n in errors)
     return [
-        Row("1a added latency after SUCCESS (expected run time known)", f"{warm:.2f} s", f"{base:.2f} s",
-            warm / base, "≤ 0.5 s", warm <= 0.5,
-            f"mean over {len(results['warm'])} tasks per policy (8, 20, 60 s, 4 phases each), all at once. "
-            f"Per length, latency / queries: {detail}."),
-        Row("1b queries for a 60 s task, worst phase (run time known)", f"{q60['warm']}",
-            f"{q60['baseline']}", q60["warm"] / q60["baseline"], "≤ 25", q60["warm"] <= 25),
-        Row("1c cold start: prior off by ±30 %, latency / queries for 60 s",
-            f"{cold:.2f} s / {q60_cold:.0f}", f"{base:.2f} s / {q60['baseline']:.0f}", cold / base,
-            "report (≤ 25 queries)", q60_cold <= 25,
-            f"expected = 0.7× true run: {mean_latency('cold-short'):.2f} s mean latency; "
-            f"1.3×: {mean_latency('cold-long'):.2f} s; the journal replaces the prior after one run."),
+        Row("1a added latency after SUCCESS, worst task (all cases)", f"{worst[True]:.2f} s",
+            f"{worst[False]:.2f} s", worst[True] / worst[False], "≤ 2.0 s", worst[True] <= 2.0, setting),
+        Row("1b added latency, mean, estimate right (1×)", f"{right[True]:.2f} s", f"{right[False]:.2f} s",
+            right[True] / right[False], "≤ 0.5 s", right[True] <= 0.5),
+        Row("1c added latency, mean over 0.25×, 1×, 4×, no history", f"{mean[True]:.2f} s", f"{mean[False]:.2f} s",
+            mean[True] / mean[False], "≤ 1.0 s", mean[True] <= 1.0),
+        Row("1d queries per task-minute, worst task", f"{rate[True]:.1f}", f"{rate[False]:.1f}",
+            rate[True] / rate[False], "≤ 30", rate[True] <= 30.0,
+            "task-minute: from submit until the task is seen done."),
+        Row("1e ETA error after 1 / 3 / 10 tasks once run time triples", ours_eta, f"{median_eta} (median of 20)",
+            None, "below the median's", all(o < m for o, m in errors.values()),
+            f"{HISTORY} tasks of 20 s, then tasks of 60 s; error = |estimate − 60 s| / 60 s, through the journal."),
     ]
 
 

@@ -41,6 +41,7 @@ class VideoToFrames(io.ComfyNode):
                 io.Int.Output("frame_count", display_name="frame_count",
                               tooltip="Number of frames returned."),
             ],
+            hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
@@ -51,9 +52,11 @@ class VideoToFrames(io.ComfyNode):
             path, temporary = Path(video_path.strip().strip('"')).expanduser(), False
         else:
             raise errors.ValidationError("Connect a VIDEO or give a video_path to read frames from.")
+        progress = bridge.NodeProgress(cls.hidden.unique_id)
         try:
             decoded = await bridge.run_blocking(load("decode").decode_video, path, max_frames=max_frames,
-                                                every_nth=every_nth)
+                                                every_nth=every_nth, should_cancel=bridge.interrupted,
+                                                on_progress=lambda done, total: total and progress.bar(done / total))
         finally:
             if temporary:
                 path.unlink(missing_ok=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from . import facts
-from .errors import ValidationError
+from . import facts, memory
+from .errors import ResourceError, ValidationError
+from .events import CancelCheck, check_cancel
 
 _GROW_MIN = 16  # frames added when the container under-reported its length
 _CONVERT_THREADS = 2  # float conversion is bound by first-touch page faults, which parallelise
@@ -29,8 +30,16 @@ class DecodedVideo:
     source_fps: float = 0.0  # rate of the file itself
 
 
-def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1) -> DecodedVideo:
-    """All frames (or every n-th, at most ``max_frames`` when > 0) as float32 RGB in 0–1."""
+def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 should_cancel: CancelCheck | None = None) -> DecodedVideo:
+    """All frames (or every n-th, at most ``max_frames`` when > 0) as float32 RGB in 0–1.
+
+    ``on_progress(done, expected)`` is called after each returned frame (``expected`` from the
+    headers, 0 when they do not say); ``should_cancel`` is checked before each frame and raises
+    :class:`~.errors.Interrupted`. Refuses, before allocating, when the frames do not fit in the
+    memory available, naming a ``max_frames`` or ``every_nth`` that would.
+    """
     import av
     import numpy as np
 
@@ -41,32 +50,36 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1) -> D
     container, stream = _open(path)
     try:
         estimate, exact = _frame_estimate(container, stream)
-        wanted = -(-estimate // every_nth)
-        if not exact:
-            wanted += wanted // 32 + 2  # over-estimate a little: trimming is cheap, growing is not
-        if not estimate:  # nothing in the headers: start small and grow
-            capacity = min(max_frames, _GROW_MIN) if max_frames else _GROW_MIN
-        else:
-            capacity = max(1, min(wanted, max_frames) if max_frames else wanted)
+        expected = -(-estimate // every_nth)  # frames to return, as far as the headers tell
+        if max_frames:
+            expected = min(expected, max_frames)
+        wanted = expected if exact else expected + expected // 32 + 2  # trimming is cheap, growing is not
+        capacity = max(1, wanted) if estimate else min(max_frames or _GROW_MIN, _GROW_MIN)
+        ctx = stream.codec_context
+        _check_room(path, expected, every_nth, int(ctx.width), int(ctx.height), estimate)
         stream.thread_type = "AUTO"  # frame + slice threads: the decoder is the bottleneck
         scale = np.float32(1 / 255)
-        frames = None
+        frames = pager = None
         width = height = 0
         count = index = 0
         # Converting to float (and first-touching the fresh ~1.3 GB array) costs more than decoding,
-        # so it runs in worker threads (numpy releases the GIL) while this thread keeps decoding.
+        # so it runs in worker threads (numpy releases the GIL) while this thread keeps decoding,
+        # and the pager makes the next pages ready before the converter reaches them.
         converter = _Converter()
         try:
             for frame in container.decode(stream):
+                check_cancel(should_cancel)
                 index += 1
                 if (index - 1) % every_nth:
                     continue
                 if frames is None:
                     width, height = frame.width, frame.height
-                    frames = _frame_array(capacity, height, width)
+                    frames, pager = memory.buffer((capacity, height, width, 3))
                 elif count == frames.shape[0]:  # the headers under-counted (MKV, raw streams): rare
                     converter.drain()  # nothing may be writing into the old block
-                    bigger = _frame_array(count + max(_GROW_MIN, count // 4), height, width)
+                    if pager is not None:
+                        pager.close()
+                    bigger, pager = memory.buffer((count + max(_GROW_MIN, count // 4), height, width, 3))
                     bigger[:count] = frames[:count]
                     frames = bigger
                 if frame.width == width and frame.height == height:
@@ -75,6 +88,10 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1) -> D
                     rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
                 converter.submit(np.multiply, rgb, scale, out=frames[count], casting="unsafe")
                 count += 1
+                if pager is not None:
+                    pager.reached(count * frames[0].nbytes)
+                if on_progress is not None:
+                    on_progress(count, expected)
                 if max_frames and count >= max_frames:
                     break
             converter.drain()
@@ -82,15 +99,40 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1) -> D
             raise ValidationError(f"The video {path} could not be decoded after {count} frames ({exc}).") from None
         finally:
             converter.close()
+            if pager is not None:
+                pager.close(used_bytes=count * frames[0].nbytes)
         source_fps = _fps(stream)
     finally:
         container.close()
     if frames is None or count == 0:
         raise ValidationError(f"The video {path} contains no decodable frames.")
     if count < frames.shape[0]:
-        frames = frames[:count]  # the tail was never touched, so it holds no memory
+        frames = frames[:count]  # the tail was never touched (or was given back), so it holds no memory
     return DecodedVideo(frames=frames, fps=source_fps / every_nth, width=width, height=height,
                         frame_count=count, source_fps=source_fps)
+
+
+def _check_room(path: str | Path, frames: int, every_nth: int, width: int, height: int, in_file: int) -> None:
+    """Refuse before allocating if ``frames`` frames cannot fit in the memory available right now
+    (a bare "Cannot allocate memory", or the OOM killer once overcommit let the map succeed, would
+    be all the user got otherwise)."""
+    available = memory.available_bytes()
+    frame_bytes = width * height * 3 * 4
+    if available is None or not frame_bytes or not frames:
+        return
+    room = int(available * memory.HEADROOM)
+    if frames * frame_bytes <= room:
+        return
+    fit = room // frame_bytes
+    if fit < 1:
+        raise ResourceError(f"Not enough memory to decode even one {width}×{height} frame of {path}: "
+                            f"{frame_bytes / 1e9:.2f} GB needed, {available / 1e9:.2f} GB available.")
+    nth = max(-(-in_file // fit), every_nth + 1)
+    raise ResourceError(
+        f"Decoding {frames} frames of {width}×{height} needs {frames * frame_bytes / 1e9:.1f} GB of memory, "
+        f"but only {available / 1e9:.1f} GB is available.",
+        advice=f"Set max_frames to {fit} or less, or every_nth to {nth} or more "
+               f"(or close other programs).")
 
 
 def probe_video(path: str | Path) -> tuple[int, int, float, int]:
@@ -131,23 +173,6 @@ def contact_sheet(frames: Any, columns: int = 4, thumb_width: int = 320, count: 
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _frame_array(capacity: int, height: int, width: int) -> Any:
-    """A float32 [capacity,H,W,3] array in fresh anonymous memory, not from numpy's allocator.
-
-    numpy asks Linux for transparent huge pages on large arrays; where THP defrag is "madvise"
-    (Debian/Ubuntu's default) the first touch of each huge page may compact memory, and filling
-    1.3 GB took 2.8 s instead of 0.5 s on the test machine. Pages of an anonymous map are only
-    backed once written, so over-estimating the frame count costs no memory.
-    """
-    import mmap
-
-    import numpy as np
-
-    items = max(1, capacity * height * width * 3)
-    return np.frombuffer(mmap.mmap(-1, items * 4), dtype=np.float32, count=items).reshape(
-        capacity, height, width, 3)
-
-
 class _Converter:
     """A small thread pool with at most _IN_FLIGHT queued jobs; drain() waits for all of them."""
 

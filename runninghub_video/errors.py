@@ -34,6 +34,10 @@ class ConfigError(RunningHubError):
     """Missing key, unknown site, unwritable output folder: fix the set-up."""
 
 
+class ResourceError(RunningHubError, MemoryError):
+    """Not enough memory on this machine for what was asked; the message says what would fit."""
+
+
 class ValidationError(RunningHubError, ValueError):
     """Bad input, found before any network call (nothing was charged)."""
 

@@ -127,3 +127,45 @@ def test_contact_sheet_is_a_grid_of_evenly_spaced_frames(video):
 def test_contact_sheet_of_fewer_frames_than_slots(video):
     frames = decode_video(video, max_frames=2).frames
     assert contact_sheet(frames, columns=4, thumb_width=32).size == (2 * 32 + 3 * 6, 24 + 2 * 6)
+
+
+# --- progress, cancel, memory -----------------------------------------------------------------
+def test_progress_counts_every_returned_frame_against_the_expected_total(video):
+    seen: list[tuple[int, int]] = []
+    decode_video(video, every_nth=3, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(n, FRAMES // 3) for n in range(1, FRAMES // 3 + 1)]
+
+
+def test_cancel_stops_decoding_between_frames(video):
+    from runninghub_video.errors import Interrupted
+
+    seen: list[int] = []
+    with pytest.raises(Interrupted):
+        decode_video(video, on_progress=lambda done, total: seen.append(done), should_cancel=lambda: len(seen) >= 4)
+    assert seen == [1, 2, 3, 4]
+
+
+def test_frames_that_do_not_fit_in_memory_are_refused_with_what_would_fit(video, monkeypatch):
+    from runninghub_video import memory
+    from runninghub_video.errors import ResourceError
+
+    frame_bytes = WIDTH * HEIGHT * 3 * 4
+    monkeypatch.setattr(memory, "available_bytes", lambda: int(10 * frame_bytes / memory.HEADROOM) + 1)
+    with pytest.raises(ResourceError) as refused:
+        decode_video(video)
+    message = str(refused.value)
+    assert f"Decoding {FRAMES} frames of {WIDTH}×{HEIGHT} needs" in message
+    assert "Set max_frames to 10 or less, or every_nth to 3 or more" in message
+    assert decode_video(video, max_frames=10).frame_count == 10  # what it suggests does fit
+    assert decode_video(video, every_nth=3).frame_count == 10
+
+
+def test_where_anonymous_maps_are_not_cheaper_frames_are_a_plain_numpy_array(video, monkeypatch):
+    import sys
+
+    from runninghub_video import memory
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    array, pager = memory.buffer((2, 4, 4, 3))
+    assert pager is None and array.base is None and array.dtype == np.float32
+    assert decode_video(video, max_frames=3).frames.shape == (3, HEIGHT, WIDTH, 3)

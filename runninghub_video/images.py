@@ -16,7 +16,8 @@ from .errors import ValidationError
 from .request import check_image_count
 
 PNG_COMPRESS_LEVEL = 1  # level 1 is several times faster than PIL's default 6 and only a little larger
-JPEG_QUALITIES = (95, 90, 85)  # tried in order; below 85 we would rather downscale
+JPEG_BEST_QUALITY = 100
+JPEG_MIN_QUALITY = 85  # below this we would rather send fewer pixels
 _ESTIMATE_MARGIN = 0.9  # only attempt a full encode whose estimate is under 90 % of the limit
 _SAMPLE_STRIPS = 16
 _SAMPLE_ROWS = 16  # a multiple of 16 keeps JPEG blocks aligned, so the sample behaves like the image
@@ -138,25 +139,50 @@ def encode_one(rgb_uint8: Any, *, name: str = "image", digest: str = "") -> Enco
         if sample is None:
             sample = _sample_strips(image)
 
-    estimate = 0.0
-    for quality in JPEG_QUALITIES:
-        estimate = len(_jpeg(sample, quality)) * image.height / sample.height
-        if estimate > limit * _ESTIMATE_MARGIN:
-            continue
-        data = _jpeg(image, quality)
-        if len(data) <= limit:
-            return _result(data, "jpeg", image, digest)
-        estimate = len(data)
+    fitted = _best_jpeg(image, sample, limit)
+    if fitted is not None:
+        return _result(fitted, "jpeg", image, digest)
     # Last resort: fewer pixels at the lowest quality we accept. Size is roughly proportional to area.
-    quality = JPEG_QUALITIES[-1]
+    estimate = len(_jpeg(sample, JPEG_MIN_QUALITY)) * image.height / sample.height
     scale = math.sqrt(limit * _ESTIMATE_MARGIN / estimate)
     while True:
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
         smaller = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-        data = _jpeg(smaller, quality)
+        data = _jpeg(smaller, JPEG_MIN_QUALITY)
         if len(data) <= limit:
             return _result(data, "jpeg", smaller, digest)
         scale *= math.sqrt(limit * _ESTIMATE_MARGIN / len(data))
+
+
+def _best_jpeg(image: Any, sample: Any, limit: int) -> bytes | None:
+    """The JPEG at the highest quality (JPEG_MIN_QUALITY..JPEG_BEST_QUALITY) that fits ``limit``, or None.
+
+    A bisection on quality against the encoded size of the sample strips (cheap), scaled to the
+    whole image and corrected by each full encode; usually one or two full encodes in all.
+    """
+    scale = image.height / sample.height
+    sample_sizes: dict[int, float] = {}
+    correction = 1 / _ESTIMATE_MARGIN  # until a full encode says how the sample compares
+
+    def fits(quality: int) -> bool:
+        if quality not in sample_sizes:
+            sample_sizes[quality] = len(_jpeg(sample, quality)) * scale
+        return sample_sizes[quality] * correction <= limit
+
+    best: bytes | None = None
+    lo, hi = JPEG_MIN_QUALITY, JPEG_BEST_QUALITY  # the answer, if any, lies in [lo, hi]
+    while lo <= hi and fits(lo):
+        low, high = lo, hi  # the highest quality the estimate lets through
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle - 1)
+        data = _jpeg(image, low)
+        correction = len(data) / sample_sizes[low]
+        if len(data) <= limit:
+            best, lo = data, low + 1
+        else:
+            hi = low - 1
+    return best
 
 
 def load_image_files(paths: Iterable[str | Path]) -> list[Any]:

@@ -119,6 +119,20 @@ def test_large_noise_image_becomes_a_jpeg_under_the_limit():
     assert Image.open(io.BytesIO(ref.data)).format == "JPEG"
 
 
+def test_a_photo_too_big_for_png_is_a_jpeg_of_the_highest_quality_that_fits(monkeypatch):
+    from runninghub_video import images
+
+    monkeypatch.setattr(facts, "MAX_UPLOAD_BYTES", 600_000)
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:1024, 0:1024] / 1024
+    photo = np.stack([np.sin(xx * 20) * 0.4 + 0.5, yy, (xx + yy) / 2], -1) + rng.normal(0, 0.03, (1024, 1024, 3))
+    rgb = to_uint8_rgb(photo)
+    ref = encode_one(rgb)
+    quality = next(q for q in range(100, 0, -1) if images._jpeg(Image.fromarray(rgb), q) == ref.data)
+    assert images.JPEG_MIN_QUALITY <= quality < 100 and (ref.width, ref.height) == (1024, 1024)
+    assert len(images._jpeg(Image.fromarray(rgb), quality + 1)) > facts.MAX_UPLOAD_BYTES  # one more does not fit
+
+
 def test_four_big_references_all_fit_the_upload_limit():
     torch = pytest.importorskip("torch")
     gen = torch.Generator().manual_seed(0)

@@ -38,6 +38,7 @@ function el(tag, props = {}, style = "", children = []) {
 const BUTTON = "padding:2px 8px;border-radius:6px;border:1px solid var(--border-color);font-size:12px;" +
   "background:var(--comfy-input-bg);color:var(--input-text);cursor:pointer;white-space:nowrap";
 const MUTED = "opacity:0.75;font-size:12px";
+const SETTING_BUTTON = ";padding:4px 10px;font-size:inherit";  // as the key panel's buttons
 
 function button(text, onclick, extra = "") {
   return el("button", { type: "button", textContent: text, onclick }, BUTTON + extra);
@@ -85,7 +86,7 @@ function taskCard(task, inbox) {
   if (options) body.append(el("div", { textContent: options }, MUTED));
   const meta = el("div", { className: "runninghub-meta", textContent: metaLine(task, L) }, MUTED);
   body.append(meta);
-  if (task.error && task.phase !== "ambiguous") body.append(el("div", { textContent: task.error }, "color:#f87171;font-size:12px"));
+  if (task.error && !["ambiguous", "saved"].includes(task.phase)) body.append(el("div", { textContent: task.error }, "color:#f87171;font-size:12px"));
   if (task.recover_error) body.append(el("div", { textContent: tt(L, "failedRecover", { error: task.recover_error }) }, "color:#f87171;font-size:12px"));
 
   const actions = el("div", {}, "display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-top:2px");
@@ -278,9 +279,9 @@ function budgetPanel(site) {
     input.value = info?.budget ?? "";
   };
   const store = async (amount) => show(await call("/budget", { site, amount }));
-  const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)));
+  const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)), SETTING_BUTTON);
   save.className = "runninghub-budget-save";
-  const off = button(tt(L, "turnOff"), () => store(null));
+  const off = button(tt(L, "turnOff"), () => store(null), SETTING_BUTTON);
   input.onkeydown = (event) => { if (event.key === "Enter") save.onclick(); };
   call("/budget").then(show).catch(() => { status.textContent = "?"; });
   return el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [

@@ -142,7 +142,7 @@ def _claim(site: str, task_id: str, row: Any) -> None:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
     journal = load("journal").Journal()
     if journal.get(task_id, site) is None:
-        journal.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"])
+        journal.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
 
 
 def _recover(site: str, task_id: str) -> None:

@@ -1,4 +1,4 @@
-"""HTTP routing and handlers: the RunningHub wire shapes of shared/runninghub-api.md."""
+"""HTTP routing and handlers: the RunningHub wire shapes of docs/runninghub-api.md."""
 from __future__ import annotations
 
 import hashlib

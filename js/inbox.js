@@ -194,8 +194,8 @@ class Inbox {
   renderTotals(data) {
     const L = this.lang;
     const lines = [
-      `${tt(L, "today")}: ${totalsText(data.totals?.today, L)}`,
-      `${tt(L, "month")}: ${totalsText(data.totals?.month, L)}`,
+      tt(L, "today", { spent: totalsText(data.totals?.today, L) }),
+      tt(L, "month", { spent: totalsText(data.totals?.month, L) }),
       ...Object.values(data.budgets || {}).map((b) => budgetText(b, L)).filter(Boolean),
     ];
     this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })));

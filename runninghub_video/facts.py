@@ -1,6 +1,6 @@
 """Every RunningHub fact the pack relies on, in one place.
 
-Sources and confidence are in ``shared/runninghub-api.md``; entries marked [U] there are
+Sources and confidence are in ``docs/runninghub-api.md``; entries marked [U] there are
 handled defensively by the code that reads these values.
 """
 from __future__ import annotations
@@ -20,6 +20,9 @@ KEY_PAGES = {
     "ai": "https://www.runninghub.ai (log in → API console → create an Enterprise-Shared key)",
 }
 KEY_LENGTH = 32
+# Where a person finds one task on the site: its call record [S]. The list of call records has no
+# documented address [U]: without a task id the user is sent to the site and told where to look.
+CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/"
 
 MODEL = "seedance-v1-lite/reference-to-video"
 UPLOAD_PATH = "/openapi/v2/media/upload/binary"

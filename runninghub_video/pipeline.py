@@ -85,7 +85,8 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                 return _saved_result(reusable)
             if reusable.task_id:
                 run.say("queued", f"resuming task {reusable.task_id}", task_id=reusable.task_id, resumed=True)
-                return _finish(run, journal, reusable.task_id, request, resumed=reusable, max_bytes=max_bytes)
+                return _finish(run, journal, reusable.task_id, request, resumed=True, row=reusable,
+                               max_bytes=max_bytes)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
         spend.check_budget(client, settings.site, request, journal)  # before any upload
 
@@ -122,7 +123,7 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
                            resolution=options.get("resolution", facts.DEFAULT_RESOLUTION))  # paces polling
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, request, resumed=row or True, max_bytes=max_bytes)
+        return _finish(run, journal, task_id, request, resumed=True, row=row, max_bytes=max_bytes)
 
 
 def _saved_result(row) -> GenerationResult:
@@ -197,16 +198,15 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
 
 @inbox.follows  # while it waits, the inbox offers no second recovery of the task
 def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
-            resumed=None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
+            resumed: bool = False, row=None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
 
-    ``resumed``: the journal row of an earlier run's task (or True when there is none): its
-    submit and start times keep "elapsed" and "in queue" counting from the real moments."""
+    ``resumed``: an earlier run's task; its journal ``row`` (if any) has the submit and start
+    times that keep "elapsed" and "in queue" counting from the real moments."""
     from .estimate import from_journal
     from .polling import Timing, wait_for_task
 
     estimate = from_journal(journal, run.settings.site, facts.MODEL, request.resolution, request.duration)
-    row = resumed if resumed is not True else None
     epoch_to_monotonic = time.monotonic() - time.time()
 
     def on_state(status: TaskStatus, timing: Timing) -> None:
@@ -242,7 +242,7 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
     journal.update(task_id, state="downloaded", video_path=str(path))
     run.say("done", f"saved {path.name}", bar_position("done", 1), task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, False, dict(final.usage),
-                            time.monotonic() - run.started, resumed=bool(resumed))
+                            time.monotonic() - run.started, resumed=resumed)
 
 
 def _refuse_after_ambiguous_submit(journal, print_: str, site: str) -> None:

@@ -303,7 +303,7 @@ def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy
     progress(ProgressEvent(phase="download", message="downloading", fraction=0.25))
     comfy.flag = True
     progress(ProgressEvent(phase="download", message="downloading", fraction=0.5))
-    assert comfy.flag and comfy.bars == [(NODE_ID, 250, comfy_bridge.BAR_STEPS)]
+    assert comfy.flag and comfy.bars == [(NODE_ID, comfy_bridge.BAR_STEPS // 4, comfy_bridge.BAR_STEPS)]
 
 
 def test_a_broken_status_display_never_costs_the_paid_video(rh_env, comfy, monkeypatch):

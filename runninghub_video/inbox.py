@@ -121,6 +121,8 @@ def view(raw: dict, now: float | None = None) -> dict:
     finished = raw.get("finished_at")
     cost = money(raw.get("cost"))
     young = now - float(started) < facts.RESULT_URL_LIFETIME_S
+    if not young and kind in ("pending", "ready", "unknown"):
+        kind = "expired"  # RunningHub keeps a task and its result 24 h: past that no id recovers it
     prompt = str(request.get("prompt") or "")
     return {
         "row": raw.get("id"),
@@ -143,8 +145,7 @@ def view(raw: dict, now: float | None = None) -> dict:
         "error": raw.get("error_message") or "",
         "error_code": raw.get("error_code") or "",
         "followed": is_followed(task_id),
-        "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and young
-        and not is_followed(task_id),
+        "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and not is_followed(task_id),
         "lookup_url": lookup_url(site, task_id),
     }
 

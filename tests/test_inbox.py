@@ -94,6 +94,13 @@ def test_a_task_whose_file_was_deleted_can_be_recovered(rh_env, tmp_path):
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
 
 
+def test_a_lost_file_older_than_a_day_reads_expired_not_recoverable(rh_env, tmp_path):
+    done = run(tmp_path, "long ago")
+    done.video_path.unlink()
+    (task,) = inbox.page(now=time.time() + facts.RESULT_URL_LIFETIME_S + 60)["tasks"]
+    assert task["phase"] == "expired" and task["recoverable"] is False
+
+
 def test_an_ambiguous_submit_shows_when_what_and_where_to_look(rh_env, tmp_path):
     rh_env.inject("submit", "timeout_after_create", seconds=0.1, reset=True)
     before = time.time()

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from . import _io as io
 from . import _ui as ui
-from ._video import VideoFromFile
+from ._video import VideoCodec, VideoContainer, VideoFromFile
 
 
 class InputImpl:
     VideoFromFile = VideoFromFile
 
 
-__all__ = ["io", "ui", "InputImpl"]
+class Types:
+    VideoCodec = VideoCodec
+    VideoContainer = VideoContainer
+
+
+__all__ = ["io", "ui", "InputImpl", "Types"]

@@ -63,6 +63,7 @@ String = _type("STRING")
 Combo = _type("COMBO")
 Image = _type("IMAGE")
 Video = _type("VIDEO")
+Audio = _type("AUDIO")
 
 
 @dataclass

@@ -35,7 +35,7 @@ class VideoRequest:
     def spec(self) -> models.Model:
         return models.get(self.model)
 
-    def validated(self) -> "VideoRequest":
+    def validated(self) -> VideoRequest:
         """A normalised copy (prompt stripped, model defaults filled in), or a ValidationError."""
         spec = self.spec
         prompt = (self.prompt or "").strip()

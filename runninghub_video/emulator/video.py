@@ -34,7 +34,7 @@ class Rendered:
     mp4: bytes = field(repr=False)
     last_frame_png: bytes = field(repr=False)
 _CACHE_MAX = 16
-_cache: "OrderedDict[str, Future]" = OrderedDict()
+_cache: OrderedDict[str, Future] = OrderedDict()
 _cache_lock = threading.Lock()
 
 

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from . import _io as io
 from . import _ui as ui
-from ._video import VideoCodec, VideoContainer, VideoFromFile
+from ._video import VideoCodec, VideoComponents, VideoContainer, VideoFromComponents, VideoFromFile
 
 
 class InputImpl:
     VideoFromFile = VideoFromFile
+    VideoFromComponents = VideoFromComponents
 
 
 class Types:
-    VideoCodec = VideoCodec
+    VideoComponents = VideoComponents
     VideoContainer = VideoContainer
+    VideoCodec = VideoCodec
 
 
 __all__ = ["io", "ui", "InputImpl", "Types"]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 import nodes
-from runninghub_video import facts
 from runninghub_video.models import V1_LITE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,7 +46,7 @@ import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
 from nodes.frames import VideoToFrames  # noqa: E402
 from nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
-from runninghub_video import errors, facts  # noqa: E402
+from runninghub_video import errors  # noqa: E402
 from runninghub_video.models import V1_LITE  # noqa: E402
 from runninghub_video.emulator import Emulator  # noqa: E402
 

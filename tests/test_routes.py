@@ -15,7 +15,7 @@ import types
 import pytest
 
 from nodes import routes
-from runninghub_video import config, facts
+from runninghub_video import config
 from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 

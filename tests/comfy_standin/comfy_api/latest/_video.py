@@ -26,7 +26,7 @@ class VideoCodec(str, Enum):
     H264 = "h264"
 
 
-def _encode_h264(components: "VideoComponents", path: str) -> None:
+def _encode_h264(components: VideoComponents, path: str) -> None:
     import av
 
     images = components.images

@@ -65,7 +65,7 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                 io.String.Input("prompt", multiline=True, default="",
                                 tooltip=f"What should happen in the video (1-{FIRST.prompt_max_chars} characters). "
                                         "Refer to the references by what they show."),
-                io.Combo.Input("resolution", options=list(models.all_choices("resolution")),
+                io.Combo.Input("resolution", options=list(models.all_choices("resolution", FAMILY)),
                                default=FIRST.default("resolution"),
                                tooltip="Output resolution; the price per second grows with it. native1080p: "
                                        "Seedance 2.0 only."),

@@ -8,7 +8,7 @@ family is an entry in ``MODELS`` plus its tests. Sources and confidence ([C]/[S]
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 # How an option travels on the wire.
 AS_STRING = "string"  # enum values as strings ("5", "720p")
@@ -183,10 +183,11 @@ def get(model: str | Model | None) -> Model:
     return MODELS[key]
 
 
-def all_choices(name: str) -> tuple[str, ...]:
-    """Every value of an option across the models, in first-seen order (node combos, CLI choices)."""
+def all_choices(name: str, among: Iterable[Model] | None = None) -> tuple[str, ...]:
+    """Every value of an option across the models (all, or ``among``), in first-seen order: the
+    choices of a node combo or CLI flag that serves several models."""
     seen: dict[str, None] = {}
-    for model in MODELS.values():
+    for model in MODELS.values() if among is None else among:
         for value in model.choices(name):
             seen.setdefault(value, None)
     return tuple(seen)

@@ -140,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == facts.QUEUE_STATUS_PATH and method == "GET":
             return "queue_status", self.h_queue_status
         if path.startswith(OUTPUT_PREFIX):
-            return "download", self.h_output
+            return ("last_frame" if path.endswith(".png") else "download"), self.h_output
         if path.startswith(FILES_PREFIX):
             return "file", self.h_file
         return "", None

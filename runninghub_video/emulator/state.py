@@ -16,7 +16,7 @@ from .. import facts, models
 
 Seconds = float | Callable[[dict], float]
 
-ENDPOINTS = ("upload", "submit", "query", "download", "file", "queue_status", "account_status",
+ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create")
 

@@ -126,7 +126,9 @@ def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
     fault.inject(rh_env)
     request = VideoRequest(f"fault {fault.name}", model="seedance-2.0", duration="4", resolution="480p",
                            last_frame=True)
-    run = lambda: generate([], request, videos=[clip], audios=[audio], output_dir=tmp_path, timeout_s=60)
+    def run():
+        return generate([], request, videos=[clip], audios=[audio], output_dir=tmp_path, timeout_s=60)
+
     if fault.outcome is VIDEO:
         result = run()
         assert result.video_path.is_file() and result.last_frame_path.is_file()

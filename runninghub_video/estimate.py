@@ -66,15 +66,23 @@ def learn(samples: Iterable[float], prior: float) -> Estimate:
 
 
 def prior_run_seconds(model: str, resolution: str, duration: str | int) -> float:
-    """Run time with no history: the observed 720p × 5 s ≈ 60 s [S], scaled by pixels and seconds."""
-    seconds = float(duration or facts.DEFAULT_DURATION)
-    scale = 1.0 if resolution == "720p" else 0.6
-    return max(15.0, facts.TYPICAL_RUN_S * scale * seconds / 5.0)
+    """Run time with no history: the model's typical 720p × 5 s time (models.py), scaled by pixels
+    (480p ≈ 0.6×, above 720p 1.5×) and seconds."""
+    from .models import MODELS, V1_LITE
+
+    typical = MODELS.get(str(model), V1_LITE).typical_run_s
+    seconds = float(duration or 5)
+    if seconds <= 0:  # "-1": the model chooses the length [U]
+        seconds = 5.0
+    scale = {"480p": 0.6, "720p": 1.0}.get(resolution, 1.5)
+    return max(15.0, typical * scale * seconds / 5.0)
 
 
 def kind_of(request: dict) -> tuple[str, str, str]:
     """(model, resolution, duration) of a stored request; rows from before the model was stored are v1-lite."""
-    return (str(request.get("model") or facts.MODEL), str(request.get("resolution") or ""),
+    from .models import V1_LITE
+
+    return (str(request.get("model") or V1_LITE.id), str(request.get("resolution") or ""),
             str(request.get("duration") or ""))
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from . import config, facts
+from .models import V1_LITE
 
 JOURNAL_FILE = "journal.sqlite3"
 
@@ -94,7 +95,7 @@ _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
 
 def fingerprint(*, site: str, request_body_without_urls: dict, image_hashes: list[str], variation: int,
-                model: str = facts.MODEL) -> str:
+                model: str = V1_LITE.path) -> str:
     """Identity of "the same video request": upload URLs change per upload, content hashes do not.
 
     Reference order is kept (a prompt may say "the first image"); ``variation`` lets a user ask

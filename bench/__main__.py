@@ -21,6 +21,7 @@ def main(argv: list[str]) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     rows: list[Row] = []
+    load_before = _load()
     started = time.monotonic()
     for name in names:
         t0 = time.monotonic()
@@ -38,14 +39,37 @@ def main(argv: list[str]) -> int:
     print(f"\n{len(rows)} rows in {total:.0f} s")
     notes = [f"- **{row.name}**: {row.note}" for row in rows if row.note]
     if names == list(NAMES):
-        RESULTS.write_text(
-            "<!-- written by `python -m bench`; do not edit by hand -->\n"
-            + markdown_table(rows) + "\n\n"
-            + (("Notes:\n\n" + "\n".join(notes) + "\n\n") if notes else "")
-            + f"Measured on {platform.machine()} Linux {platform.release()}, Python {platform.python_version()}, "
-              f"{_cpus()} cores, in {total:.0f} s total.\n", encoding="utf-8")
+        report = (markdown_table(rows) + "\n\n"
+                  + (("Notes:\n\n" + "\n".join(notes) + "\n\n") if notes else "")
+                  + f"Measured on {platform.machine()} Linux {platform.release()}, Python {platform.python_version()}, "
+                    f"{_cpus()} cores, in {total:.0f} s total; load average {load_before} before, {_load()} after "
+                    "(other work shares the machine: timings move with it).\n")
+        RESULTS.write_text("<!-- written by `python -m bench`; do not edit by hand -->\n" + report, encoding="utf-8")
         print(f"wrote {RESULTS.relative_to(ROOT)}")
+        if _replace_between(README, README_START, README_END, report):
+            print(f"updated the table in {README.relative_to(ROOT)}")
     return 0
+
+
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _replace_between(path: Path, start: str, end: str, text: str) -> bool:
+    """Put ``text`` between the two marker lines of ``path``; False when the markers are missing."""
+    content = path.read_text(encoding="utf-8")
+    head, found, rest = content.partition(start + "\n")
+    _, found_end, tail = rest.partition(end)
+    if not (found and found_end):
+        return False
+    path.write_text(head + start + "\n" + text + end + tail, encoding="utf-8")
+    return True
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
 def _cpus() -> int:

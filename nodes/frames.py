@@ -6,8 +6,8 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from .client import errors, load
-from .seedance import CATEGORY
+from . import schema, status_text
+from .client_package import errors
 
 
 class VideoToFrames(io.ComfyNode):
@@ -16,14 +16,14 @@ class VideoToFrames(io.ComfyNode):
         return io.Schema(
             node_id="RunningHubVideoToFrames",
             display_name="RunningHub Video to Frames",
-            category=CATEGORY,
+            category=schema.CATEGORY,
             description=("Decodes a video into an IMAGE batch (float32 RGB, 0-1) plus its frame rate. "
-                         "A 5 s 720p result is ~120 frames and ~1.3 GB of memory: use max_frames or "
-                         "every_nth to take less."),
+                         "A trim or crop set on the VIDEO (newer Load Video) is applied. A 5 s 720p result "
+                         "is ~120 frames and ~1.3 GB of memory: use max_frames or every_nth to take less."),
             inputs=[
                 io.Video.Input("video", optional=True,
-                               tooltip="A VIDEO, e.g. from the Seedance node. Wins over video_path when both "
-                                       "are given."),
+                               tooltip="A VIDEO, e.g. from the Seedance node or Load Video (its trim and crop "
+                                       "are applied). Wins over video_path when both are given."),
                 io.String.Input("video_path", optional=True, default="",
                                 tooltip="Path of an MP4 to read when no VIDEO is connected (e.g. the Seedance "
                                         "node's video_path output)."),
@@ -41,22 +41,51 @@ class VideoToFrames(io.ComfyNode):
                 io.Int.Output("frame_count", display_name="frame_count",
                               tooltip="Number of frames returned."),
             ],
+            hidden=[io.Hidden.unique_id],
+            **schema.search_aliases("video to images", "extract frames", "decode video", "视频转帧"),
         )
 
     @classmethod
     async def execute(cls, max_frames: int, every_nth: int, video=None, video_path: str = "") -> io.NodeOutput:
+        progress = bridge.NodeProgress(cls.hidden.unique_id)
+        progress.start()
         if video is not None:
-            path, temporary = bridge.video_file_of(video)
+            direct = await bridge.run_blocking(bridge.unedited_file_of, video, progress=progress)
+            if direct is None:  # trimmed, cropped or in memory: ComfyUI applies its own edits
+                return await cls._from_components(video, max_frames, every_nth, progress)
+            path, temporary = direct
         elif (video_path or "").strip():
             path, temporary = Path(video_path.strip().strip('"')).expanduser(), False
         else:
             raise errors.ValidationError("Connect a VIDEO or give a video_path to read frames from.")
+        from .client_package import decode
+
         try:
-            decoded = await bridge.run_blocking(load("decode").decode_video, path, max_frames=max_frames,
-                                                every_nth=every_nth)
+            decoded = await bridge.run_blocking(decode.decode_video, path, max_frames=max_frames,
+                                                every_nth=every_nth, progress=progress)
         finally:
             if temporary:
                 path.unlink(missing_ok=True)
         import torch
 
+        progress.text(status_text.frames_done(decoded.frame_count, decoded.fps, progress.lang), kind="done")
         return io.NodeOutput(torch.from_numpy(decoded.frames), float(decoded.fps), int(decoded.frame_count))
+
+    @classmethod
+    async def _from_components(cls, video, max_frames: int, every_nth: int,
+                               progress: bridge.NodeProgress) -> io.NodeOutput:
+        """ComfyUI decodes the VIDEO as it is (trim and crop applied); every_nth / max_frames follow."""
+        if max_frames < 0 or every_nth < 1:
+            raise errors.ValidationError("max_frames must be ≥ 0 and every_nth ≥ 1.")
+        progress.text(status_text.decoding_edited(progress.lang))
+        components = await bridge.run_blocking(video.get_components, progress=progress)
+        if bridge.interrupted():
+            raise bridge.interruption(errors.Interrupted("Cancelled while ComfyUI decoded the video."))
+        images = components.images[::every_nth]
+        if max_frames:
+            images = images[:max_frames]
+        if len(images) == 0:
+            raise errors.ValidationError("The VIDEO has no frames in its trim window.")
+        fps = float(components.frame_rate) / every_nth
+        progress.text(status_text.frames_done(len(images), fps, progress.lang), kind="done")
+        return io.NodeOutput(images.contiguous(), fps, int(len(images)))

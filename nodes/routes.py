@@ -17,8 +17,8 @@ import time
 from typing import Any, Callable
 
 from . import status_text
-from .client import config, errors, facts, load
-from .client import request as client_request
+from .client_package import config, errors, facts
+from .client_package import request as client_request
 
 log = logging.getLogger("RunningHub")
 
@@ -57,13 +57,15 @@ def save_key(site: str, key: str | None) -> dict:
     return key_status()
 
 
-def set_locale(locale: Any) -> dict:
-    """The browser's "Comfy.Locale": later status lines on the nodes are in its language (en or zh)."""
-    return {"language": status_text.set_language(locale)}
+def set_locale(locale: Any, client_id: Any = None) -> dict:
+    """The browser's "Comfy.Locale" and websocket client id: prompts it queues speak its language."""
+    return {"language": status_text.set_language(locale, client_id)}
 
 
 def _client(site: str):
-    return load("api").RunningHubClient(config.load_settings(site))
+    from .client_package import api
+
+    return api.RunningHubClient(config.load_settings(site))
 
 
 def test_key(site: str) -> dict:
@@ -142,7 +144,9 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
 
 def _preview(client, duration: str, resolution: str) -> dict:
     """RunningHub's price preview for these options, with a placeholder reference uploaded once."""
-    cache = load("upload_cache").UploadCache()
+    from .client_package import upload_cache
+
+    cache = upload_cache.UploadCache()
     image = _placeholder()
     url = cache.get(image.sha256, client.settings.endpoint)
     if url is None:
@@ -162,7 +166,9 @@ def _placeholder():
     import numpy as np
 
     grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
-    return load("images").encode_one(grey, name="price preview placeholder")
+    from .client_package import images
+
+    return images.encode_one(grey, name="price preview placeholder")
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:
@@ -229,7 +235,7 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/locale")
     async def post_locale(request):
         data = await _body(request)
-        return _json(set_locale(data.get("locale")))
+        return _json(set_locale(data.get("locale"), data.get("client_id")))
 
     @routes.get(f"{PREFIX}/price")
     async def get_price(request):

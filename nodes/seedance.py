@@ -6,37 +6,9 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from . import status_text
-from .client import facts, load
-from .client import request as client_request
-
-CATEGORY = "RunningHub"
-SITE_TOOLTIP = ("Which RunningHub site to use: cn = www.runninghub.cn (CNY), ai = www.runninghub.ai (USD). "
-                "Keys do not cross sites; the key comes from ComfyUI's settings, RUNNINGHUB_API_KEY or "
-                "`python -m runninghub_video login`.")
-TIMEOUT_TOOLTIP = ("How long to wait for the video before giving up (the task keeps running on RunningHub "
-                   "and can be fetched later by its task id).")
-
-
-def site_input() -> io.Combo.Input:
-    return io.Combo.Input("site", options=list(facts.SITES), default=facts.DEFAULT_SITE, tooltip=SITE_TOOLTIP)
-
-
-def timeout_input() -> io.Int.Input:
-    return io.Int.Input("timeout_minutes", default=facts.DEFAULT_TIMEOUT_S // 60, min=1, max=24 * 60,
-                        tooltip=TIMEOUT_TOOLTIP)
-
-
-def video_outputs() -> list:
-    return [
-        io.Video.Output("video", display_name="video",
-                        tooltip="The generated MP4 as a ComfyUI VIDEO (connect to Save Video, Get Video "
-                                "Components, RunningHub Video to Frames…)."),
-        io.String.Output("video_path", display_name="video_path",
-                         tooltip="Full path of the saved MP4 (in the output folder's runninghub/ subfolder)."),
-        io.String.Output("result_task_id", display_name="task_id",
-                         tooltip="RunningHub task id: keep it to fetch the video again within 24 hours."),
-    ]
+from . import schema, status_text
+from .client_package import facts
+from .client_package import request as client_request
 
 
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
@@ -45,7 +17,7 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     cost = result.usage.get("consumeMoney") if isinstance(result.usage, dict) else None
     progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=cost or "",
                                        currency=facts.SITE_CURRENCY.get(result.site, ""),
-                                       elapsed_s=result.elapsed_s))
+                                       elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id),
                          ui=bridge.preview_of(path))
 
@@ -59,7 +31,7 @@ class SeedanceReferenceToVideo(io.ComfyNode):
         return io.Schema(
             node_id="RunningHubSeedanceReferenceToVideo",
             display_name="Seedance Reference to Video (RunningHub)",
-            category=CATEGORY,
+            category=schema.CATEGORY,
             description=("Makes a video with RunningHub's Seedance v1-lite reference-to-video model from 1-4 "
                          "reference images and a prompt. Paid per second of video; queuing the same inputs "
                          "again reuses the saved video instead of paying twice."),
@@ -81,15 +53,14 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                                default=facts.DEFAULT_ASPECT_RATIO, tooltip="Width:height of the video."),
                 io.Boolean.Input("camera_fixed", default=False,
                                  tooltip="Keep the camera still (no pans or zooms)."),
-                site_input(),
-                timeout_input(),
-                io.Int.Input("variation", default=0, min=0, max=2**31 - 1,
-                             tooltip="Change to pay for a new video with the same inputs; keep it to reuse "
-                                     "the video already made for them."),
+                schema.site_input(),
+                schema.timeout_input(),
+                schema.variation_input(),
             ],
-            outputs=video_outputs(),
+            outputs=schema.video_outputs(),
             hidden=[io.Hidden.unique_id],
             is_output_node=True,
+            **schema.search_aliases("seedance", "reference to video", "image to video", "runninghub", "即梦"),
         )
 
     @classmethod
@@ -100,10 +71,13 @@ class SeedanceReferenceToVideo(io.ComfyNode):
         request = client_request.VideoRequest(prompt=prompt, duration=str(duration), resolution=resolution,
                                               aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed))
         progress = bridge.NodeProgress(cls.hidden.unique_id)
+        progress.start()
+        from .client_package import pipeline
+
         result = await bridge.run_blocking(
-            load("pipeline").generate, images, request, site=site, output_dir=bridge.output_directory(),
+            pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
             on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
-            variation=variation)
+            variation=variation, progress=progress)
         return video_result(result, progress)
 
 
@@ -115,25 +89,30 @@ class FetchTask(io.ComfyNode):
         return io.Schema(
             node_id="RunningHubFetchTask",
             display_name="RunningHub Fetch Task",
-            category=CATEGORY,
+            category=schema.CATEGORY,
             description=("Waits for and downloads the video of an existing RunningHub task by its id, "
                          "without paying again. Results stay downloadable for 24 hours."),
             inputs=[
                 io.String.Input("task_id", default="",
                                 tooltip="The task id shown by the Seedance node, an error message or the CLI "
                                         "(a long number such as 2013508786110730241)."),
-                site_input(),
-                timeout_input(),
+                schema.site_input(),
+                schema.timeout_input(),
             ],
-            outputs=video_outputs(),
+            outputs=schema.video_outputs(),
             hidden=[io.Hidden.unique_id],
             is_output_node=True,
+            **schema.search_aliases("fetch task", "download task", "recover video", "task id"),
         )
 
     @classmethod
     async def execute(cls, task_id: str, site: str, timeout_minutes: int) -> io.NodeOutput:
         progress = bridge.NodeProgress(cls.hidden.unique_id)
+        progress.start()
+        from .client_package import pipeline
+
         result = await bridge.run_blocking(
-            load("pipeline").fetch_task, task_id, site=site, output_dir=bridge.output_directory(),
-            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60)
+            pipeline.fetch_task, task_id, site=site, output_dir=bridge.output_directory(),
+            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
+            progress=progress)
         return video_result(result, progress)

@@ -211,17 +211,21 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
     assert status == 200 and data["source"] == "preview"
 
 
-def test_the_browser_locale_sets_the_status_language(monkeypatch):
+def test_each_browser_sets_the_language_of_the_prompts_it_queues(monkeypatch):
     from nodes import status_text
 
-    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+    monkeypatch.setattr(status_text, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
     recorder = RouteRecorder()
     routes.add_routes(recorder)
     post = recorder.handlers[("POST", "/runninghub/locale")]
-    assert asyncio.run(post(FakeRequest({"locale": "zh-CN"}))) == (200, {"language": "zh"})
-    assert status_text.language() == "zh"
-    assert asyncio.run(post(FakeRequest({"locale": "ja"}))) == (200, {"language": "en"})
-    assert asyncio.run(post(FakeRequest({"locale": "zh"}))) == (200, {"language": "zh"})
+    assert asyncio.run(post(FakeRequest({"locale": "zh-CN", "client_id": "browser-a"}))) == (200, {"language": "zh"})
+    assert asyncio.run(post(FakeRequest({"locale": "ja", "client_id": "browser-b"}))) == (200, {"language": "en"})
+    assert status_text.language_for("browser-a") == "zh"  # the last browser does not win for everyone
+    assert status_text.language_for("browser-b") == "en"
+    assert status_text.language_for("a-script") == status_text.language_for(None) == "en"
+    assert asyncio.run(post(FakeRequest({"locale": "zh", "client_id": "browser-b"}))) == (200, {"language": "zh"})
+    assert status_text.language_for("browser-b") == "zh"
     assert asyncio.run(post(FakeRequest())) == (200, {"language": "en"})  # no body: English, never an error
-    assert status_text.language() == "en"
+
+

@@ -68,23 +68,38 @@ def _client(site: str):
     return api.RunningHubClient(config.load_settings(site))
 
 
-def test_key(site: str) -> dict:
-    """Account status + queue status with the stored key, or the exact problem as text."""
+def _key_health(exc: errors.RunningHubError) -> dict:
+    """What a failed call says about the key: rejected, of the wrong type, or nothing (another problem)."""
+    if isinstance(exc, errors.KeyTypeError):
+        return {"state": "wrong_type", "code": exc.code}
+    if isinstance(exc, errors.AuthError) or exc.code in status_text.KEY_CODES:
+        return {"state": "rejected", "code": exc.code}
+    return {"state": "unknown"}
+
+
+def test_key(site: str, locale: Any = None) -> dict:
+    """Account status + queue status with the stored key, or the problem in plain words (in the
+    browser's language when the code is a key problem, else RunningHub's own message)."""
     config.check_site(site)
+    lang = status_text.language_of(locale)
     try:
         with _client(site) as client:
             account = client.account_status()
             queue = client.queue_status()
             problem = _key_type_problem(client)
     except errors.RunningHubError as exc:
-        return {"ok": False, "site": site, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}
+        no_key = isinstance(exc, errors.ConfigError) and not config.find_key(site)
+        error = status_text.key_advice(exc.code, site, lang) or status_text.error_line(
+            exc, lang, site=site, no_key=no_key)
+        return {"ok": False, "site": site, "error": error, "code": exc.code, "kind": type(exc).__name__}
     _remember(("balance", site), {"balance": account.remain_money, "currency": account.currency})
     result = {"ok": problem is None, "site": site, "key_type": queue.api_key_type or account.api_type,
               "balance": account.remain_money, "coins": account.remain_coins,
               "currency": account.currency or facts.SITE_CURRENCY[site],
               "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
     if problem is not None:
-        result.update(error=str(problem), code=problem.code, kind=type(problem).__name__)
+        result.update(error=status_text.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
+                      kind=type(problem).__name__)
     return result
 
 
@@ -118,6 +133,7 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
     if table is not None:
         out.update(price=table, source="table")
     if not config.find_key(site):
+        out["key"] = {"state": "none"}
         return out
     try:
         key = ("price", site, request.duration, request.resolution)
@@ -133,7 +149,9 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
                                                             "currency": account.currency})
     except errors.RunningHubError as exc:
         out["note"] = str(exc)
+        out["key"] = _key_health(exc)
         return out
+    out["key"] = {"state": "ok"}
     if preview.get("price") is not None:
         out.update(price=preview["price"], currency=preview.get("currency") or currency, source="preview",
                    text=preview.get("text", ""))
@@ -230,7 +248,7 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/key/test")
     async def post_key_test(request):
         data = await _body(request)
-        return await _run(test_key, str(data.get("site", "")))
+        return await _run(test_key, str(data.get("site", "")), data.get("locale"))
 
     @routes.post(f"{PREFIX}/locale")
     async def post_locale(request):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client_package import events
+from .client_package import events, facts
 
 DEFAULT_LANGUAGE = "en"
 SEP = " · "
@@ -71,6 +71,30 @@ ERRORS_ZH = {
     "ValidationError": "输入有误：{detail}",
     "RunningHubError": "出错：{detail}",
     "Exception": "出错：{detail}",
+}
+
+# Test key: the codes that mean "this key", in plain words with the fix. 802 and 806 are legacy
+# codes; 806 (APIKEY_USER_NOT_FOUND) is typically a key of the other site [S]; 802's exact meaning
+# is undocumented [U], so it is worded as a key the site does not accept.
+KEY_CODES = ("401", "802", "806", "1002", "1014")
+KEY_ADVICE = {
+    "en": {
+        "401": "The .{site} site does not accept this key ({code}): copy it again from {page} and save it here.",
+        "802": "The .{site} site does not accept this key ({code}): copy it again from {page} and save it here.",
+        "806": "No .{site} account has this key ({code}): it is probably a key of the other site. Save it under "
+               "the other site, or create a .{site} key at {page}.",
+        "1002": "The key is wrong ({code}): copy it again from {page}; .cn and .ai keys do not cross.",
+        "1014": "This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at {page} "
+                "and save it here.",
+    },
+    "zh": {
+        "401": ".{site} 站点不接受此密钥（{code}）：请从 {page} 重新复制后保存。",
+        "802": ".{site} 站点不接受此密钥（{code}）：请从 {page} 重新复制后保存。",
+        "806": ".{site} 上没有使用此密钥的账户（{code}）：它可能是另一个站点的密钥。请把它保存到另一个站点，"
+               "或在 {page} 创建 .{site} 的密钥。",
+        "1002": "密钥错误（{code}）：请从 {page} 重新复制；.cn 与 .ai 的密钥不通用。",
+        "1014": "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。",
+    },
 }
 
 TEXT: dict[str, dict[str, str]] = {
@@ -276,3 +300,11 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
 def failed(exc: BaseException, lang: str = DEFAULT_LANGUAGE, **kwargs: Any) -> str:
     """The node's status after an error: "failed: …" / "失败：…"."""
     return _t(lang, "failed", line=error_line(exc, lang, **kwargs))
+
+
+def key_advice(code: Any, site: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Plain advice for an error code that is about the key itself; "" for any other code."""
+    template = KEY_ADVICE[lang].get(str(code or ""))
+    if template is None:
+        return ""
+    return template.format(code=code, site=site, page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))

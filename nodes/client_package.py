@@ -18,13 +18,17 @@ else:  # nodes/ imported as a top-level package (tests, scripts)
     from runninghub_video import config, errors, events, facts, request
 
 PACKAGE = facts.__name__.rpartition(".")[0]
-HEAVY = ("api", "decode", "download", "images", "pipeline", "upload_cache")
 
-__all__ = ["PACKAGE", "config", "errors", "events", "facts", "request", *HEAVY]
+__all__ = ["PACKAGE", "config", "errors", "events", "facts", "request"]
 
 
 def __getattr__(name: str) -> ModuleType:
     """``from .client_package import pipeline`` imports ``runninghub_video.pipeline`` then, not at load."""
-    if name in HEAVY:
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
         return importlib.import_module(f"{PACKAGE}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{PACKAGE}.{name}":
+            raise  # a dependency of that module is missing: say which
+        raise AttributeError(f"{PACKAGE} has no module {name!r}") from None

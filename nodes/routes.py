@@ -26,7 +26,6 @@ PREFIX = "/runninghub"
 KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
 PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
 BALANCE_CACHE_S = 60.0
-PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
 PREVIEW_PROMPT = "price preview"
 
 _cache: dict[tuple, tuple[float, Any]] = {}
@@ -161,32 +160,10 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
 
 
 def _preview(client, duration: str, resolution: str) -> dict:
-    """RunningHub's price preview for these options, with a placeholder reference uploaded once."""
-    from .client_package import upload_cache
+    """RunningHub's price preview for these options (a placeholder reference is uploaded once)."""
+    from .client_package import spend
 
-    cache = upload_cache.UploadCache()
-    image = _placeholder()
-    url = cache.get(image.sha256, client.settings.endpoint)
-    if url is None:
-        url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
-    body = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration,
-                                       resolution=resolution).validated().body([url])
-    try:
-        answer = client.price_preview(body)
-    except (errors.InvalidParametersError, errors.FileProcessingError):
-        cache.invalidate(url)  # an expired placeholder: upload it again next time
-        raise
-    return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
-
-
-def _placeholder():
-    import numpy as np
-
-    grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
-    from .client_package import images
-
-    return images.encode_one(grey, name="price preview placeholder")
+    return spend.preview_price(client, duration, resolution)
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:

@@ -79,23 +79,23 @@ ERRORS_ZH = {
 KEY_CODES = ("401", "802", "806", "1002", "1014")
 KEY_ADVICE = {
     "en": {
-        "401": "The .{site} site does not accept this key ({code}): copy it again from {page} and save it here.",
-        "802": "The .{site} site does not accept this key ({code}): copy it again from {page} and save it here.",
-        "806": "No .{site} account has this key ({code}): it is probably a key of the other site. Save it under "
-               "the other site, or create a .{site} key at {page}.",
-        "1002": "The key is wrong ({code}): copy it again from {page}; .cn and .ai keys do not cross.",
+        "401": "The .{site} site does not accept this key ({code}). Copy it again from {page}; if it was made "
+               "on runninghub.{other}, save it under .{other} instead.",
+        "806": "No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
+               "under .{other}, or create a .{site} key at {page}.",
         "1014": "This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at {page} "
                 "and save it here.",
     },
     "zh": {
-        "401": ".{site} 站点不接受此密钥（{code}）：请从 {page} 重新复制后保存。",
-        "802": ".{site} 站点不接受此密钥（{code}）：请从 {page} 重新复制后保存。",
-        "806": ".{site} 上没有使用此密钥的账户（{code}）：它可能是另一个站点的密钥。请把它保存到另一个站点，"
+        "401": ".{site} 站点不接受此密钥（{code}）。请从 {page} 重新复制；如果它是在 runninghub.{other} 上创建的，"
+               "请改存到 .{other}。",
+        "806": ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
                "或在 {page} 创建 .{site} 的密钥。",
-        "1002": "密钥错误（{code}）：请从 {page} 重新复制；.cn 与 .ai 的密钥不通用。",
         "1014": "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。",
     },
 }
+for _lang in KEY_ADVICE.values():  # 802 [U] and 1002 read like 401: the site does not take this key
+    _lang["802"] = _lang["1002"] = _lang["401"]
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {  # the client's own messages are English already; these are the node's closing line
@@ -307,4 +307,5 @@ def key_advice(code: Any, site: str, lang: str = DEFAULT_LANGUAGE) -> str:
     template = KEY_ADVICE[lang].get(str(code or ""))
     if template is None:
         return ""
-    return template.format(code=code, site=site, page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))
+    other = next((s for s in facts.SITES if s != site), site)
+    return template.format(code=code, site=site, other=other, page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))

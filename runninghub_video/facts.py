@@ -20,6 +20,9 @@ KEY_PAGES = {
     "ai": "https://www.runninghub.ai (log in → API console → create an Enterprise-Shared key)",
 }
 KEY_LENGTH = 32
+# Where a person finds one task on the site: its call record [S]. The list of call records has no
+# documented address [U]: without a task id the user is sent to the site and told where to look.
+CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/"
 
 MODEL = "seedance-v1-lite/reference-to-video"
 UPLOAD_PATH = "/openapi/v2/media/upload/binary"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import facts
+from . import facts, inbox, spend
 from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, download_result, ensure_output_dir
@@ -87,6 +87,7 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                 return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
                                submitted_epoch=reusable.submitted_at)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
+        spend.check_budget(client, settings.site, request, journal)  # before any upload
 
         with _slot(run):
             urls = _upload_all(run, references)
@@ -194,6 +195,7 @@ def _submit_and_record(run: _Run, journal, row: int, body: dict, references: lis
     return status
 
 
+@inbox.follows  # while it waits, the inbox offers no second recovery of the task
 def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
             reused: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
             submitted_epoch: float | None = None) -> GenerationResult:

@@ -85,7 +85,7 @@ def test_registry_package_leaves_development_files_out():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     comfy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["comfy"]
-    for field in ("PublisherId", "DisplayName", "Icon", "includes", "requires-comfyui"):
+    for field in ("PublisherId", "DisplayName", "includes", "requires-comfyui"):
         assert comfy.get(field), f"[tool.comfy] {field} is empty"
     ignored = (ROOT / ".comfyignore").read_text(encoding="utf-8").split()
     assert {"tests/", "bench/", ".ci/"} <= set(ignored)

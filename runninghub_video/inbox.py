@@ -121,6 +121,8 @@ def view(raw: dict, now: float | None = None) -> dict:
     finished = raw.get("finished_at")
     cost = money(raw.get("cost"))
     young = now - float(started) < facts.RESULT_URL_LIFETIME_S
+    if not young and kind in ("pending", "ready", "unknown"):
+        kind = "expired"  # RunningHub keeps a task and its result 24 h: past that no id recovers it
     prompt = str(request.get("prompt") or "")
     return {
         "row": raw.get("id"),
@@ -143,8 +145,7 @@ def view(raw: dict, now: float | None = None) -> dict:
         "error": raw.get("error_message") or "",
         "error_code": raw.get("error_code") or "",
         "followed": is_followed(task_id),
-        "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and young
-        and not is_followed(task_id),
+        "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and not is_followed(task_id),
         "lookup_url": lookup_url(site, task_id),
     }
 
@@ -283,7 +284,7 @@ def spent_today(site: str, journal: Journal | None = None, now: float | None = N
 
 
 def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:
-    """Today's tasks on ``site`` that may still be charged: pending (or just submitted) with no cost yet."""
+    """Today's tasks on ``site`` that may still be charged: running or being submitted, no cost yet."""
     journal = journal or Journal()
     now = time.time() if now is None else now
     with _reading(journal) as conn:
@@ -291,4 +292,14 @@ def unpriced_today(site: str, journal: Journal | None = None, now: float | None 
             "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')",
             (site, day_start(now))).fetchall()
     rows = [_as_dict(raw) for raw in raws]
-    return [row for row in rows if row.get("task_id") and (row.get("state") in facts.PENDING_STATES)]
+    return [row for row in rows if (row.get("task_id") and row.get("state") in facts.PENDING_STATES)
+            or (row.get("state") == SUBMITTING and now - float(row.get("created_at") or 0) < STALE_SUBMIT_S)]
+
+
+def journaled_since(fingerprint: str, site: str, since: float, journal: Journal | None = None) -> bool:
+    """True when a run of this request has a journal row written at or after ``since``."""
+    journal = journal or Journal()
+    with _reading(journal) as conn:
+        return conn is not None and conn.execute(
+            "SELECT 1 FROM tasks WHERE fingerprint = ? AND site = ? AND created_at >= ? LIMIT 1",
+            (fingerprint, site, since)).fetchone() is not None

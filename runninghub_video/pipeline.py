@@ -87,7 +87,7 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                 return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
                                submitted_epoch=reusable.submitted_at)
         _refuse_after_ambiguous_submit(journal, print_, settings.site)
-        spend.check_budget(client, settings.site, request, journal)  # before any upload
+        spend.check_budget(client, settings.site, request, journal, fingerprint=print_)  # before any upload
 
         with _slot(run):
             urls = _upload_all(run, references)

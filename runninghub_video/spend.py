@@ -2,7 +2,9 @@
 
 A run is refused when today's recorded spend on its site, plus the estimated price of today's
 tasks that are still running (not charged yet), plus this run's price would pass the budget.
-This run's price is RunningHub's price preview when it can be asked without uploading a
+Runs that passed the check but are still uploading count too (a reservation of their price,
+held in this process until their journal row exists): the nodes of one prompt run in parallel
+and must not all pass against the same spend. This run's price is RunningHub's price preview when it can be asked without uploading a
 reference (the placeholder of the price caption is in the upload cache), else the published
 table; on a site without a table (.ai) the placeholder is uploaded once to ask — never the
 user's references. Budgets live in ``budget.json`` in the state folder; none is set by default.
@@ -13,6 +15,8 @@ import json
 import math
 import os
 import tempfile
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,11 @@ BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
 PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
 PREVIEW_PROMPT = "price preview"
+RESERVATION_S = 900.0  # a run that passed the check has this long to reach its journal row (uploads)
+
+_reservations: dict[str, list[tuple[str, float, Decimal]]] = {}  # site -> [(fingerprint, at, price)]
+_reservations_lock = threading.Lock()
+_check_lock = threading.Lock()
 
 
 class BudgetExceededError(RunningHubError):
@@ -94,16 +103,29 @@ def status(site: str, journal=None, now: float | None = None) -> dict:
 
 
 def _running_estimate(site: str, journal, now: float | None) -> tuple[Decimal, int]:
-    """Published price of today's tasks that run but have no cost yet (0 where no table is known)."""
+    """Published price of today's tasks that run but have no cost yet (0 where no table is known),
+    plus the runs of this process that passed the check and are still uploading."""
     total, count = Decimal(0), 0
     for row in inbox.unpriced_today(site, journal, now):
         request = row.get("request") or {}
-        price = facts.table_price(site, str(request.get("resolution", "")), request.get("duration") or 0) \
-            if request.get("resolution") in facts.RESOLUTIONS and str(request.get("duration")) in facts.DURATIONS \
-            else None
+        known = request.get("resolution") in facts.RESOLUTIONS and str(request.get("duration")) in facts.DURATIONS
+        price = facts.table_price(site, request["resolution"], request["duration"]) if known else None
         total += Decimal(str(price or 0))
         count += 1
+    for price in _reserved(site, journal):
+        total += price
+        count += 1
     return total, count
+
+
+def _reserved(site: str, journal) -> list[Decimal]:
+    """Prices of this process's runs that passed the check and have no journal row yet."""
+    now = time.time()
+    with _reservations_lock:
+        live = [r for r in _reservations.get(site, []) if now - r[1] < RESERVATION_S
+                and not (r[0] and inbox.journaled_since(r[0], site, r[1], journal))]
+        _reservations[site] = live
+        return [price for _, _, price in live]
 
 
 # --- the price of one run ------------------------------------------------------------------
@@ -156,31 +178,36 @@ def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
     return None, "none"
 
 
-def check_budget(client, site: str, request, journal=None, now: float | None = None) -> None:
+def check_budget(client, site: str, request, journal=None, now: float | None = None, *,
+                 fingerprint: str = "") -> None:
     """Refuse (BudgetExceededError) a run that would pass the site's daily budget; no budget: no-op.
 
-    Called by the pipeline after the journal found nothing to reuse and before any upload."""
+    Called by the pipeline after the journal found nothing to reuse and before any upload; a run
+    that passes holds a reservation of its price until its journal row (``fingerprint``) exists."""
     budget = daily_budgets().get(site)
     if budget is None:
         return
-    figures = status(site, journal, now)
     price, source = run_price(client, site, request)
     currency = facts.SITE_CURRENCY[site]
-    figures.update(price=None if price is None else float(price), price_source=source)
-    committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
-    if price is None:
-        raise BudgetExceededError(
-            f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
-            f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
-            "uploaded or charged.", figures=figures)
-    if committed + price > Decimal(str(budget)):
-        running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
-                   "task(s) still running" if figures["running_tasks"] else "")
-        raise BudgetExceededError(
-            f"Refused before uploading anything: this run costs {_amount(price, currency)} "
-            f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
-            f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
-            f"{_amount(budget, currency)}.", figures=figures)
+    with _check_lock:  # one check at a time: parallel nodes see each other's reservations
+        figures = status(site, journal, now)
+        figures.update(price=None if price is None else float(price), price_source=source)
+        committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
+        if price is None:
+            raise BudgetExceededError(
+                f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
+                f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
+                "uploaded or charged.", figures=figures)
+        if committed + price > Decimal(str(budget)):
+            running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
+                       "task(s) still running" if figures["running_tasks"] else "")
+            raise BudgetExceededError(
+                f"Refused before uploading anything: this run costs {_amount(price, currency)} "
+                f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
+                f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
+                f"{_amount(budget, currency)}.", figures=figures)
+        with _reservations_lock:
+            _reservations.setdefault(site, []).append((fingerprint, time.time(), price))
 
 
 def _amount(value: Any, currency: str) -> str:

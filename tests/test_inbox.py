@@ -13,6 +13,13 @@ from runninghub_video.journal import Journal
 from runninghub_video.request import VideoRequest
 
 
+@pytest.fixture(autouse=True)
+def no_reservations():
+    spend._reservations.clear()
+    yield
+    spend._reservations.clear()
+
+
 def run(tmp_path, prompt: str, count: int = 1, duration: str = "2", resolution: str = "480p", **kw):
     return pipeline.generate(solid_images(count), VideoRequest(prompt=prompt, duration=duration,
                                                                resolution=resolution),
@@ -85,6 +92,13 @@ def test_a_task_whose_file_was_deleted_can_be_recovered(rh_env, tmp_path):
     assert again.video_path.is_file()
     assert inbox.page()["tasks"][0]["phase"] == "saved"
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
+
+
+def test_a_lost_file_older_than_a_day_reads_expired_not_recoverable(rh_env, tmp_path):
+    done = run(tmp_path, "long ago")
+    done.video_path.unlink()
+    (task,) = inbox.page(now=time.time() + facts.RESULT_URL_LIFETIME_S + 60)["tasks"]
+    assert task["phase"] == "expired" and task["recoverable"] is False
 
 
 def test_an_ambiguous_submit_shows_when_what_and_where_to_look(rh_env, tmp_path):
@@ -162,6 +176,23 @@ def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
     spend.set_daily_budget("cn", 1.0)
     with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
         run(tmp_path, "second", duration="5", resolution="720p")
+    assert rh_env.counters.submits == 0
+
+
+def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
+    """Nodes of one prompt run at once: a run that passed holds its price until its journal row exists."""
+    from runninghub_video.api import RunningHubClient
+    from runninghub_video.config import load_settings
+
+    spend.set_daily_budget("cn", 1.0)
+    request = VideoRequest(prompt="x", duration="5", resolution="720p").validated()
+    with RunningHubClient(load_settings()) as client:
+        spend.check_budget(client, "cn", request, fingerprint="first")
+        with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
+            spend.check_budget(client, "cn", request, fingerprint="second")
+        row = Journal().begin("first", "cn", {"prompt": "x", "duration": "5", "resolution": "720p"}, 0)
+        Journal().set_task(row, "2000000000000000005", "QUEUED")  # now the journal counts it, once
+        assert spend.status("cn")["running"] == 0.75 and spend.status("cn")["running_tasks"] == 1
     assert rh_env.counters.submits == 0
 
 

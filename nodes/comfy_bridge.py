@@ -7,6 +7,7 @@ never cancelled, output into ``./runninghub_output``, the client's own state fol
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 from . import status_text
 from .client_package import config, errors, events
@@ -74,31 +75,43 @@ def interruption(exc: errors.Interrupted) -> BaseException:
     return mm.InterruptProcessingException(str(exc))
 
 
-async def run_blocking(fn: Callable[..., T], *args: Any, progress: NodeProgress | None = None, **kwargs: Any) -> T:
-    """Run blocking client work in a thread so several nodes overlap.
-
-    Cancel becomes ComfyUI's interruption and the node says what became of the task; any other
-    error of the pack leaves a short line in the prompt's language on the node and in the dialog."""
+async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking client work in a thread so several nodes overlap."""
     import asyncio  # loaded by ComfyUI anyway; kept out of the pack's cold import
 
-    lang = progress.lang if progress is not None else status_text.DEFAULT_LANGUAGE
-    site = str(kwargs.get("site") or "")
+    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+
+@contextlib.asynccontextmanager
+async def node_status(node_id: str | None, *, site: str = "", paid: bool = True) -> AsyncIterator[NodeProgress]:
+    """A node's run as its status line tells it: the previous run's line (and preview) go at once;
+    whatever ends the run leaves the last word.
+
+    Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
+    running and how to fetch it; an error of the pack becomes one short line in the prompt's
+    language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub)."""
+    progress = NodeProgress(node_id)
+    progress.start()
+    lang = progress.lang
     try:
-        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+        yield progress
     except errors.Interrupted as exc:
-        if progress is not None:
-            progress.text(status_text.cancelled(exc.task_id, lang), kind="cancelled")
+        progress.text(status_text.cancelled(exc.task_id, lang) if paid else status_text.stopped(lang),
+                      kind="cancelled")
         raise interruption(exc) from None
     except errors.RunningHubError as exc:
         no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
         log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
-        if progress is not None:
-            progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
+        progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
         exc.args = (status_text.error_line(exc, lang, site=site, no_key=no_key),)
         raise
     except Exception as exc:
-        if progress is not None:
-            progress.text(status_text.failed(exc, lang), kind="error")
+        progress.text(status_text.failed(exc, lang), kind="error")
+        raise
+    except BaseException as exc:  # ComfyUI's own interruption (a BaseException in newer ComfyUI)
+        mm = _comfy("comfy.model_management")
+        if mm is not None and isinstance(exc, mm.InterruptProcessingException):
+            progress.text(status_text.stopped(lang), kind="cancelled")
         raise
 
 
@@ -226,3 +239,26 @@ def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
                 path.unlink(missing_ok=True)
             return None
     return path, temporary
+
+
+def videos_as_mp4(videos: list) -> list[tuple[Path, bool]]:
+    """Each connected VIDEO as an MP4 file (second item True: a temp file the caller deletes).
+
+    Written by the VIDEO's own ``save_to`` as H.264 MP4: ComfyUI applies the VIDEO's trim and crop
+    there (re-encoding), and merely remuxes an untouched H.264 MP4, so the bytes stay the source's."""
+    from comfy_api.latest import Types
+
+    files: list[tuple[Path, bool]] = []
+    try:
+        for video in videos:
+            if video is None:
+                continue
+            fd, name = tempfile.mkstemp(prefix="runninghub_reference_", suffix=".mp4")
+            os.close(fd)
+            files.append((Path(name), True))
+            video.save_to(name, format=Types.VideoContainer.MP4, codec=Types.VideoCodec.H264)
+    except BaseException:
+        for path, _ in files:
+            path.unlink(missing_ok=True)
+        raise
+    return files

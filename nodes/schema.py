@@ -56,7 +56,14 @@ def variation_input() -> io.Int.Input:
                                 "the video already made for them.", **advanced())
 
 
+def last_frame_output() -> io.Image.Output:
+    return io.Image.Output("last_frame", display_name="last_frame",
+                           tooltip="The video's last frame as an IMAGE: connect it as the first reference of the "
+                                   "next clip to chain clips.")
+
+
 def video_outputs() -> list:
+    """video, video_path, task_id, then last_frame: appended last, so saved workflows keep their links."""
     return [
         io.Video.Output("video", display_name="video",
                         tooltip="The generated MP4 as a ComfyUI VIDEO (connect to Save Video, Get Video "
@@ -65,4 +72,5 @@ def video_outputs() -> list:
                          tooltip="Full path of the saved MP4 (in the output folder's runninghub/ subfolder)."),
         io.String.Output("result_task_id", display_name="task_id",
                          tooltip="RunningHub task id: keep it to fetch the video again within 24 hours."),
+        last_frame_output(),
     ]

@@ -1,4 +1,5 @@
-"""Seedance v1-lite reference-to-video on RunningHub, and fetching a task's video by id."""
+"""Seedance v1-lite reference-to-video on RunningHub, fetching a task's video by id, and the
+result every RunningHub video node returns."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,18 +8,24 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema, status_text
-from .client_package import facts
+from .client_package import facts, models
 from .client_package import request as client_request
 
 
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
-    """The three outputs plus the on-node preview, and a closing status line with id and cost."""
+    """The four outputs plus the on-node preview, and a closing status line with id and cost."""
+    import torch
+
+    from .client_package import last_frame
+
     path = Path(result.video_path)
+    frame_path = result.last_frame_path or last_frame.save(path)
+    frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
     cost = result.usage.get("consumeMoney") if isinstance(result.usage, dict) else None
     progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=cost or "",
                                        currency=facts.SITE_CURRENCY.get(result.site, ""),
                                        elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
-    return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id),
+    return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
 
 
@@ -27,7 +34,9 @@ class SeedanceReferenceToVideo(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        first, last = int(facts.DURATIONS[0]), int(facts.DURATIONS[-1])
+        spec = models.V1_LITE
+        durations = spec.choices("duration")
+        first, last = int(durations[0]), int(durations[-1])
         return io.Schema(
             node_id="RunningHubSeedanceReferenceToVideo",
             display_name="Seedance Reference to Video (RunningHub)",
@@ -42,15 +51,16 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                 io.Image.Input("image_3", optional=True, tooltip="Optional third reference image."),
                 io.Image.Input("image_4", optional=True, tooltip="Optional fourth reference image."),
                 io.String.Input("prompt", multiline=True, default="",
-                                tooltip=f"What should happen in the video (1-{facts.PROMPT_MAX_CHARS} "
+                                tooltip=f"What should happen in the video (1-{spec.prompt_max_chars} "
                                         "characters). Refer to the references by what they show."),
-                io.Int.Input("duration", default=int(facts.DEFAULT_DURATION), min=first, max=last, step=1,
+                io.Int.Input("duration", default=int(spec.default("duration")), min=first, max=last, step=1,
                              display_mode=io.NumberDisplay.slider,
                              tooltip=f"Video length in seconds ({first}-{last}); the price grows with it."),
-                io.Combo.Input("resolution", options=list(facts.RESOLUTIONS), default=facts.DEFAULT_RESOLUTION,
+                io.Combo.Input("resolution", options=list(spec.choices("resolution")),
+                               default=spec.default("resolution"),
                                tooltip="Output resolution; 720p costs about twice as much as 480p."),
-                io.Combo.Input("aspect_ratio", options=list(facts.ASPECT_RATIOS),
-                               default=facts.DEFAULT_ASPECT_RATIO, tooltip="Width:height of the video."),
+                io.Combo.Input("aspect_ratio", options=list(spec.choices("aspect_ratio")),
+                               default=spec.default("aspect_ratio"), tooltip="Width:height of the video."),
                 io.Boolean.Input("camera_fixed", default=False,
                                  tooltip="Keep the camera still (no pans or zooms)."),
                 schema.site_input(),
@@ -69,16 +79,16 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                       image_2=None, image_3=None, image_4=None) -> io.NodeOutput:
         images = [image for image in (image_1, image_2, image_3, image_4) if image is not None]
         request = client_request.VideoRequest(prompt=prompt, duration=str(duration), resolution=resolution,
-                                              aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed))
-        progress = bridge.NodeProgress(cls.hidden.unique_id)
-        progress.start()
-        from .client_package import pipeline
+                                              aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed),
+                                              last_frame=True)
+        async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+            from .client_package import pipeline
 
-        result = await bridge.run_blocking(
-            pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
-            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
-            variation=variation, progress=progress)
-        return video_result(result, progress)
+            result = await bridge.run_blocking(
+                pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
+                on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
+                variation=variation)
+            return video_result(result, progress)
 
 
 class FetchTask(io.ComfyNode):
@@ -107,12 +117,11 @@ class FetchTask(io.ComfyNode):
 
     @classmethod
     async def execute(cls, task_id: str, site: str, timeout_minutes: int) -> io.NodeOutput:
-        progress = bridge.NodeProgress(cls.hidden.unique_id)
-        progress.start()
-        from .client_package import pipeline
+        async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+            from .client_package import pipeline
 
-        result = await bridge.run_blocking(
-            pipeline.fetch_task, task_id, site=site, output_dir=bridge.output_directory(),
-            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
-            progress=progress)
-        return video_result(result, progress)
+            result = await bridge.run_blocking(
+                pipeline.fetch_task, task_id, site=site, output_dir=bridge.output_directory(),
+                on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
+                want_last_frame=True)
+            return video_result(result, progress)

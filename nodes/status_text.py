@@ -109,6 +109,7 @@ TEXT: dict[str, dict[str, str]] = {
         "cancelled": "cancelled · task {task_id} keeps running on RunningHub: fetch it with RunningHub Fetch "
                      "Task within 24 h",
         "cancelled_early": "cancelled before anything was submitted (nothing charged)",
+        "stopped": "cancelled",
         "failed": "failed: {line}",
         **ERRORS_EN,
     },
@@ -145,6 +146,7 @@ TEXT: dict[str, dict[str, str]] = {
         "frames_done": "{count} 帧 · {fps:g} fps",
         "cancelled": "已取消 · 任务 {task_id} 仍在 RunningHub 上运行：24 小时内可用 RunningHub Fetch Task 节点取回",
         "cancelled_early": "已取消，尚未提交（未扣费）",
+        "stopped": "已取消",
         "failed": "失败：{line}",
         **ERRORS_ZH,
     },
@@ -278,6 +280,11 @@ def frames_done(count: int, fps: float, lang: str = DEFAULT_LANGUAGE) -> str:
 def cancelled(task_id: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
     """After Cancel: the task keeps running (and is paid), so say how to pick it up."""
     return _t(lang, "cancelled", task_id=task_id) if task_id else _t(lang, "cancelled_early")
+
+
+def stopped(lang: str = DEFAULT_LANGUAGE) -> str:
+    """Cancel of work that costs nothing (decoding, a wait for the bar)."""
+    return _t(lang, "stopped")
 
 
 def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = "", no_key: bool = False) -> str:

@@ -49,12 +49,16 @@ def bar_position(phase: str, within: float) -> float:
 
 
 def approach(elapsed: float, expected: float) -> float:
-    """Progress through a wait of ``expected`` seconds: 0.8 when the time is up, and still growing
-    after it (asymptotically towards 1, never reaching it), so a late task's bar keeps moving."""
+    """Progress through a wait of ``expected`` seconds: steady up to 0.8 when the time is up, then
+    still growing (towards 1, never reaching it) at a pace that slows but never stops, so a late
+    task's bar keeps moving and an early one's never leaps."""
     if elapsed <= 0:
         return 0.0
-    c = max(expected, 1e-3) * (1 - APPROACH_AT_ESTIMATE) / APPROACH_AT_ESTIMATE
-    return elapsed / (elapsed + c)
+    x = elapsed / max(expected, 1e-3)
+    if x <= 1:
+        return APPROACH_AT_ESTIMATE * x
+    rest = 1 - APPROACH_AT_ESTIMATE  # the tail keeps the slope it had at x = 1
+    return 1 - rest / (1 + APPROACH_AT_ESTIMATE / rest * (x - 1))
 
 
 def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:

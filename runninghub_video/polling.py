@@ -169,6 +169,8 @@ class _Progress:
             mid = max(0.0, queue.mid - queued) + run.mid
         else:
             return "", None, {}
+        if hi < 1:
+            return "finishing", mid, {}
         if run.sure and (self.state == "RUNNING" or self.estimate.queue.sure):
             return (f"~{format_duration(mid)} left" if mid >= 1 else "finishing"), mid, {}
         return f"~{format_duration(lo)}–{format_duration(hi)} left", mid, {"eta_range": [lo, hi]}

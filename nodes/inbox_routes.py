@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +17,9 @@ from urllib.parse import urlsplit
 
 from . import comfy_bridge as bridge
 from .client import config, errors, facts, load
+from .routes import _body as routes_body
+from .routes import _json
+from .routes import register as register_routes
 
 log = logging.getLogger("RunningHub")
 
@@ -176,12 +178,6 @@ def is_json(headers: Any) -> bool:
 
 
 # --- aiohttp -------------------------------------------------------------------------------
-def _json(data: dict, status: int = 200):
-    from aiohttp import web
-
-    return web.json_response(data, status=status)
-
-
 def _answer(kind: str, payload: Any, status: int = 200):
     from aiohttp import web
 
@@ -209,11 +205,7 @@ async def _body(request) -> dict | None:
     """The JSON object of a write, or None when the request breaks the write rules."""
     if not same_origin(request.headers) or not is_json(request.headers):
         return None
-    try:
-        data = await request.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return await routes_body(request)
 
 
 def add_routes(routes) -> None:
@@ -261,14 +253,5 @@ def add_routes(routes) -> None:
 
 
 def register() -> bool:
-    """Add the routes to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
-    server = sys.modules.get("server")
-    instance = getattr(getattr(server, "PromptServer", None), "instance", None)
-    if instance is None or not hasattr(instance, "routes"):
-        return False
-    try:
-        add_routes(instance.routes)
-    except Exception:  # a route problem must not stop the nodes from loading
-        log.warning("RunningHub: could not add the task inbox routes", exc_info=True)
-        return False
-    return True
+    """Add the routes to the running ComfyUI server; outside ComfyUI do nothing."""
+    return register_routes(add_routes, "the task inbox routes")

@@ -83,19 +83,15 @@ def save_budget(site: str, amount: Any) -> dict:
     return budgets()
 
 
-def _row_of(site: str, task_id: str):
-    row = load("journal").Journal().get(_task_id(task_id), _site(site))
-    if row is None:
-        raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
-    return row
-
-
 def video_file(site: str, task_id: str) -> Path:
     """The saved video of a journaled task (only files the journal recorded are ever served)."""
-    row = _row_of(site, task_id)
-    if not row.has_video or Path(row.video_path).suffix.lower() != ".mp4":
+    site, task_id = _site(site), _task_id(task_id)
+    task = load("inbox").task(site, task_id)
+    if task is None:
+        raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
+    if not task["video_path"] or Path(task["video_path"]).suffix.lower() != ".mp4":
         raise errors.ValidationError(f"Task {task_id} has no saved video on this machine: recover it first.")
-    return Path(row.video_path)
+    return Path(task["video_path"])
 
 
 def thumbnail(site: str, task_id: str) -> bytes:
@@ -142,9 +138,9 @@ def _claim(site: str, task_id: str, row: Any) -> None:
     view = load("inbox").find(row_id)
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
-    journal = load("journal").Journal()
-    if journal.get(task_id, site) is None:
-        journal.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
+    if load("inbox").task(site, task_id) is None:  # an id already journaled is simply recovered
+        load("journal").Journal().update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"],
+                                         error_message=None)
 
 
 def _recover(site: str, task_id: str) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from . import config, facts
+from .models import V1_LITE
 
 JOURNAL_FILE = "journal.sqlite3"
 
@@ -94,7 +95,7 @@ _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
 
 def fingerprint(*, site: str, request_body_without_urls: dict, image_hashes: list[str], variation: int,
-                model: str = facts.MODEL) -> str:
+                model: str = V1_LITE.path) -> str:
     """Identity of "the same video request": upload URLs change per upload, content hashes do not.
 
     Reference order is kept (a prompt may say "the first image"); ``variation`` lets a user ask
@@ -297,11 +298,11 @@ class Journal:
             raws = conn.execute(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*params, int(limit))).fetchall()
         return [_row(raw) for raw in raws]
 
-    def expected_run_seconds(self, site: str, resolution: str, duration: str | int) -> float | None:
-        """Median RunningHub run time of recent successes with these options, to pace polling.
-
-        Reads ``resolution``/``duration`` from the stored request (the submit body's keys).
-        """
+    def expected_run_seconds(self, site: str, resolution: str, duration: str | int,
+                             model: str = V1_LITE.id) -> float | None:
+        """Median RunningHub run time of recent successes of this model with these options, to pace
+        polling. Reads ``model``/``resolution``/``duration`` from the stored request (rows from
+        before the model was stored are v1-lite's)."""
         with self._db(write=False) as conn:
             if conn is None:
                 return None
@@ -312,7 +313,8 @@ class Journal:
         samples: list[float] = []
         for raw in raws:
             request = _load_request(raw["request_json"])
-            if request.get("resolution") == resolution and str(request.get("duration")) == str(duration):
+            if (request.get("model", V1_LITE.id) == model and request.get("resolution") == resolution
+                    and str(request.get("duration")) == str(duration)):
                 samples.append(float(raw["run_seconds"]))
                 if len(samples) >= RUN_TIME_SAMPLES:
                     break

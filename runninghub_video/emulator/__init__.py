@@ -13,9 +13,15 @@ Fault kinds (consumed one per matching request):
   truncate(fraction=0.5)                             downloads/files: full Content-Length, partial body
   timeout_after_create(seconds=5.0, reset=False)     submit: create the task, then wait (and reset)
 
+Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
+validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).
+
 Result videos: see :mod:`runninghub_video.emulator.video` — N vertical bands, band i painted
-with the mean RGB of reference i, plus a moving marker in the top 32 rows.
-Upload URLs look like ``<base>/files/<sha256>.png``, results ``<base>/output/<taskId>.mp4``.
+with the mean RGB of image (or video) reference i, plus a moving marker in the top 32 rows; a
+tone when the model makes sound; the last frame as PNG when ``returnLastFrame`` is sent.
+Upload URLs look like ``<base>/files/<sha256>.png``, results ``<base>/output/<taskId>.mp4`` and
+``.png`` (endpoint name ``last_frame`` for faults). Task times default to realistic ones per
+model (``time_scale`` shortens them); tests pass short ``queue_s``/``run_s``.
 """
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 and the UI language for the node's status text.
 
 The key travels browser → this route → the config file (0600) and never back: answers carry only
-"set / not set", where it came from and its last 4 characters. Each route's logic is a plain
+"set / not set", where it came from and its last 4 characters. Writes (every POST) must be JSON
+from ComfyUI's own page: a form or ``text/plain`` POST from another site is refused, so a web
+page the user visits cannot replace the key or burn money through the test route. Each route's logic is a plain
 function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
 without a server; the aiohttp handlers only parse the request and run that function (in a thread
 when it may block).
@@ -10,7 +12,6 @@ when it may block).
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 import time
@@ -23,7 +24,6 @@ from .client import request as client_request
 log = logging.getLogger("RunningHub")
 
 PREFIX = "/runninghub"
-KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
 PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
 BALANCE_CACHE_S = 60.0
 PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
@@ -46,13 +46,7 @@ def key_status() -> dict:
 
 def save_key(site: str, key: str | None) -> dict:
     """Store (or with an empty key remove) the key of ``site`` in the config file, mode 0600."""
-    config.check_site(site)
-    key = (key or "").strip()
-    if key and not KEY_SHAPE.match(key):
-        raise errors.ValidationError(
-            f"That does not look like a RunningHub API key (letters and digits, {facts.KEY_LENGTH} characters "
-            "for an Enterprise-Shared key). Copy it again from the API console.")
-    config.write_key(site, key or None)
+    config.write_key(site, key or None)  # checks the site and the key's shape (as `login` does)
     _forget(site)
     return key_status()
 
@@ -153,7 +147,7 @@ def _preview(client, duration: str, resolution: str) -> dict:
     try:
         answer = client.price_preview(body)
     except (errors.InvalidParametersError, errors.FileProcessingError):
-        cache.invalidate(url)  # an expired placeholder: upload it again next time
+        cache.forget(image.sha256, client.settings.endpoint)  # an expired placeholder: upload it again next time
         raise
     return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
 
@@ -201,12 +195,47 @@ async def _run(fn: Callable[..., dict], *args: Any) -> Any:
         return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
 
 
+def write_refusal(method: str, headers: Any, host: str) -> tuple[int, str] | None:
+    """Why a state-changing request must be refused (status, reason), or None.
+
+    A browser sends ``Origin`` on every cross-origin POST; it must name this server. A JSON
+    content type cannot be sent cross-origin without a CORS preflight, which this server does not
+    grant, so requiring it stops ``text/plain`` and form posts from other pages."""
+    from urllib.parse import urlsplit
+
+    if method != "POST":
+        return None
+    origin = headers.get("Origin")
+    if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != (host or "").lower()):
+        return 403, "cross-origin requests may not change RunningHub settings"
+    if headers.get("Sec-Fetch-Site") == "cross-site":
+        return 403, "cross-site requests may not change RunningHub settings"
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return 415, "send JSON (Content-Type: application/json)"
+    return None
+
+
 async def _body(request) -> dict:
     try:
         data = await request.json()
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _guarded(handler: Callable) -> Callable:
+    """``handler`` behind :func:`write_refusal`."""
+    import functools
+
+    @functools.wraps(handler)
+    async def guarded(request):
+        refusal = write_refusal(request.method, request.headers, request.host)
+        if refusal is not None:
+            return _json({"ok": False, "error": refusal[1], "kind": "Refused"}, refusal[0])
+        return await handler(request)
+
+    return guarded
 
 
 def add_routes(routes) -> None:
@@ -217,16 +246,19 @@ def add_routes(routes) -> None:
         return await _run(key_status)
 
     @routes.post(f"{PREFIX}/key")
+    @_guarded
     async def post_key(request):
         data = await _body(request)
         return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
 
     @routes.post(f"{PREFIX}/key/test")
+    @_guarded
     async def post_key_test(request):
         data = await _body(request)
         return await _run(test_key, str(data.get("site", "")))
 
     @routes.post(f"{PREFIX}/locale")
+    @_guarded
     async def post_locale(request):
         data = await _body(request)
         return _json(set_locale(data.get("locale")))

@@ -42,8 +42,7 @@ def video_outputs() -> list:
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     """The three outputs plus the on-node preview, and a closing status line with id and cost."""
     path = Path(result.video_path)
-    cost = result.usage.get("consumeMoney") if isinstance(result.usage, dict) else None
-    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=cost or "",
+    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=result.cost,
                                        currency=facts.SITE_CURRENCY.get(result.site, ""),
                                        elapsed_s=result.elapsed_s))
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id),

@@ -150,3 +150,24 @@ ERROR_CODES: dict[str, ErrorCode] = {
 
 # Codes that mean the server did NOT create a task, so a submit may be sent again.
 SUBMIT_RETRYABLE_CODES = frozenset({"1003", "1011", "421"})
+# RunningHub could not read an uploaded reference (e.g. its URL lapsed): upload it again. 1007
+# ("invalid parameters") is deliberately not here: it says nothing about URLs being stale.
+STALE_UPLOAD_CODES = frozenset({"1013"})
+
+# --- task ids and the site's call records ----------------------------------------------------
+# Task ids are a run of digits (19 today); checked locally so a typo never reaches the API.
+TASK_ID_PATTERN = r"[0-9]{6,32}"
+# A person can look a task up on the site [S]; there is no API that lists a key's tasks.
+CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/{task_id}"
+
+
+def call_record_url(base_url: str, task_id: str) -> str:
+    """The site's page of one task (a person's view of the call record)."""
+    return base_url.rstrip("/") + CALL_RECORD_DETAIL_PATH.format(task_id=task_id)
+
+
+def call_records_hint(base_url: str) -> str:
+    """Where a person finds a task whose id never reached the pack (the list's own URL is [U])."""
+    return (f"Find it in the call records of your API console on {base_url.rstrip('/')} (log in → API console "
+            "→ call records); each record opens at "
+            f"{base_url.rstrip('/')}{CALL_RECORD_DETAIL_PATH.format(task_id='<taskId>')}.")

@@ -1,6 +1,7 @@
 """The reference-to-video request and its validation (before anything is uploaded or paid)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import facts
@@ -35,6 +36,18 @@ class VideoRequest:
             raise ValidationError(f"camera_fixed must be true or false, not {self.camera_fixed!r}.")
         return VideoRequest(prompt, duration, self.resolution, self.aspect_ratio, self.camera_fixed)
 
+    @property
+    def model(self) -> str:
+        """The RunningHub model this request is for (part of its fingerprint and journal row)."""
+        return facts.MODEL
+
+    def options(self) -> dict:
+        """Everything that shapes the video except the references, named as the API names them
+        (the journal stores these, and reads ``resolution``/``duration`` back for pacing)."""
+        body = self.body(["-"] * facts.MIN_IMAGES)
+        del body["imageUrls"]
+        return body
+
     def body(self, image_urls: list[str]) -> dict:
         """The JSON body of submit and price preview (no seed: the API has none)."""
         check_image_count(len(image_urls))
@@ -57,3 +70,13 @@ def check_image_count(count: int) -> None:
 def _check_enum(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValidationError(f"{name} {value!r} is not allowed: use one of {', '.join(allowed)}.")
+
+
+def check_task_id(task_id: object) -> str:
+    """A task id as RunningHub issues them (a run of digits), or a ValidationError before any call."""
+    text = str(task_id or "").strip()
+    if not re.fullmatch(facts.TASK_ID_PATTERN, text):
+        raise ValidationError(f"{text[:40]!r} is not a RunningHub task id: it is a long number such as "
+                              "2013508786110730241 (shown by the node, an error message or the CLI).",
+                              advice="Nothing was sent.")
+    return text

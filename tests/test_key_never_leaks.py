@@ -9,6 +9,7 @@ import pytest
 from runninghub_video import errors
 from runninghub_video.cli import main
 from runninghub_video.pipeline import generate
+from runninghub_video.redaction import mask_key
 from runninghub_video.request import VideoRequest
 
 from conftest import solid_images
@@ -52,4 +53,4 @@ def test_settings_repr_masks_the_key(rh_env):
     from runninghub_video.config import load_settings
 
     settings = load_settings()
-    assert rh_env.api_key not in repr(settings) and settings.masked_key in repr(settings)
+    assert rh_env.api_key not in repr(settings) and mask_key(rh_env.api_key) in repr(settings)

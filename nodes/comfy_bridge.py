@@ -101,8 +101,12 @@ class NodeProgress:
     def text(self, message: str) -> None:
         server = _comfy("server")
         instance = getattr(getattr(server, "PromptServer", None), "instance", None)
-        if instance is not None and self.node_id is not None and message:
+        if instance is None or self.node_id is None or not message:
+            return
+        try:
             instance.send_progress_text(message, self.node_id)
+        except Exception:  # a display problem must never cost a paid video
+            log.debug("RunningHub: progress display failed", exc_info=True)
 
     def bar(self, fraction: float) -> None:
         utils, mm = _comfy("comfy.utils"), _comfy("comfy.model_management")

@@ -125,7 +125,7 @@ class RunningHubClient:
         self.session.close()
         self._submit_session.close()
 
-    def __enter__(self) -> "RunningHubClient":
+    def __enter__(self) -> RunningHubClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

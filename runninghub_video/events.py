@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, TypeVar
+from typing import Callable, TypeVar
 
 from .errors import Interrupted
 
@@ -20,9 +20,9 @@ class ProgressEvent:
     task_id: str = ""
     elapsed_s: float = 0.0  # since submit
     queued_s: float = 0.0  # time spent in CREATE/QUEUED
-    fraction: Optional[float] = None  # 0..1 estimate of overall progress, None if unknown
-    eta_s: Optional[float] = None
-    price: Optional[str] = None  # e.g. "0.75 CNY", once known
+    fraction: float | None = None  # 0..1 estimate of overall progress, None if unknown
+    eta_s: float | None = None
+    price: str | None = None  # e.g. "0.75 CNY", once known
     # the details of ``message`` as data, so a UI can say the same in its own language:
     # upload {index, count, bytes}; download {bytes_done, bytes_total}; submit {fresh_uploads};
     # queued {resumed}; done {reused} or {file}; queued/running {note: "retrying" | "unknown_state"}

@@ -1,6 +1,6 @@
 """Every RunningHub fact the pack relies on, in one place.
 
-Sources and confidence are in ``shared/runninghub-api.md``; entries marked [U] there are
+Sources and confidence are in ``docs/runninghub-api.md``; entries marked [U] there are
 handled defensively by the code that reads these values.
 """
 from __future__ import annotations

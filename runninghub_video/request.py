@@ -16,7 +16,7 @@ class VideoRequest:
     aspect_ratio: str = facts.DEFAULT_ASPECT_RATIO
     camera_fixed: bool = False
 
-    def validated(self) -> "VideoRequest":
+    def validated(self) -> VideoRequest:
         """A normalised copy (prompt stripped, duration as a string), or a ValidationError."""
         prompt = (self.prompt or "").strip()
         if not prompt:

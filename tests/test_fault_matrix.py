@@ -70,8 +70,11 @@ def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
     monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
     monkeypatch.setattr("runninghub_video.http.BACKOFF_FACTOR", 0.05)
     fault.inject(rh_env)
-    run = lambda: generate([solid_images(1)], VideoRequest(f"fault {fault.name}", duration="2", resolution="480p"),
-                           output_dir=tmp_path, timeout_s=60)
+
+    def run():
+        return generate([solid_images(1)], VideoRequest(f"fault {fault.name}", duration="2", resolution="480p"),
+                        output_dir=tmp_path, timeout_s=60)
+
     if fault.outcome is VIDEO:
         result = run()
         assert result.video_path.is_file() and result.video_path.stat().st_size > 1000

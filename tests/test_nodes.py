@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import io as bytes_io
 import json
+import logging
 import os
 import re
 import subprocess
@@ -36,7 +37,10 @@ STANDIN = Path(__file__).resolve().parent / "comfy_standin"
 if str(STANDIN) not in sys.path:
     sys.path.insert(0, str(STANDIN))
 
-from comfy_api.latest import InputImpl, io  # noqa: E402  (the stand-in)
+import comfy as comfy_package  # noqa: E402  (the stand-ins)
+from comfy import model_management  # noqa: E402
+from comfy import utils as comfy_utils  # noqa: E402
+from comfy_api.latest import InputImpl, io  # noqa: E402
 
 import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
@@ -54,10 +58,9 @@ FAST = dict(duration=2, resolution="480p", aspect_ratio="16:9", camera_fixed=Fal
 
 # --- ComfyUI runtime fakes -----------------------------------------------------------------
 class FakeComfy:
-    """What ComfyUI would have in sys.modules: output/user folders, the server, bar and interrupt flag."""
-
-    class InterruptProcessingException(Exception):
-        pass
+    """What ComfyUI has in sys.modules while it runs a prompt: output/user folders, the server (whose
+    status texts are recorded), and the stand-in ``comfy.utils`` / ``comfy.model_management`` with
+    ComfyUI's progress hook installed (it clears the Cancel flag and raises, as ComfyUI's does)."""
 
     def __init__(self, root: Path) -> None:
         self.output_dir = root / "output"
@@ -65,7 +68,15 @@ class FakeComfy:
         self.output_dir.mkdir(parents=True)
         self.texts: list[tuple[str, str]] = []
         self.bars: list[tuple[str, int, int]] = []
-        self.flag = False
+        self.client_id: str | None = None
+
+    @property
+    def flag(self) -> bool:
+        return model_management.processing_interrupted()
+
+    @flag.setter
+    def flag(self, value: bool) -> None:
+        model_management.interrupt_current_processing(value)
 
     def modules(self) -> dict[str, types.ModuleType]:
         fake = self
@@ -76,30 +87,18 @@ class FakeComfy:
         server = types.ModuleType("server")
 
         class Instance:
+            @property
+            def client_id(self):  # ComfyUI sets it from the running prompt's extra_data
+                return fake.client_id
+
             def send_progress_text(self, text, node_id, sid=None):
                 fake.texts.append((node_id, text))
 
         server.PromptServer = types.SimpleNamespace(instance=Instance())
-
-        utils = types.ModuleType("comfy.utils")
-
-        class ProgressBar:
-            def __init__(self, total, node_id=None):
-                self.total, self.node_id = total, node_id
-
-            def update_absolute(self, value, total=None, preview=None):
-                fake.bars.append((self.node_id, value, self.total))
-
-        utils.ProgressBar = ProgressBar
-
-        mm = types.ModuleType("comfy.model_management")
-        mm.InterruptProcessingException = FakeComfy.InterruptProcessingException
-        mm.processing_interrupted = lambda: fake.flag
-        mm.interrupt_current_processing = lambda value=True: setattr(fake, "flag", value)
-        comfy = types.ModuleType("comfy")
-        comfy.utils, comfy.model_management = utils, mm
-        return {"folder_paths": folder_paths, "server": server, "comfy": comfy, "comfy.utils": utils,
-                "comfy.model_management": mm}
+        comfy_utils.install_hook(self.bars)
+        model_management.interrupt_current_processing(False)
+        return {"folder_paths": folder_paths, "server": server, "comfy": comfy_package,
+                "comfy.utils": comfy_utils, "comfy.model_management": model_management}
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ def comfy(tmp_path, monkeypatch):
     fake = FakeComfy(tmp_path / "comfyui")
     for name, module in fake.modules().items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(io.ComfyNode, "hidden", io.HiddenHolder(unique_id=NODE_ID))
+    monkeypatch.setattr(io.ComfyNode, "hidden", io.HiddenHolder.from_dict({io.Hidden.unique_id: NODE_ID}))
     return fake
 
 
@@ -278,12 +277,32 @@ def test_cancel_ends_the_node_within_one_second_as_comfy_interruption(comfy, tmp
             comfy.flag = True
 
         threading.Thread(target=press_cancel_once_submitted, daemon=True).start()
-        with pytest.raises(FakeComfy.InterruptProcessingException) as caught:
+        with pytest.raises(model_management.InterruptProcessingException) as caught:
             run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="long one", **FAST)
         assert time.monotonic() - pressed[0] < 1.0
         (task_id,) = emu.tasks
         assert task_id in str(caught.value)  # how to get the paid video later
         assert comfy.flag  # left set, so other running nodes stop too
+
+
+def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy):
+    """ComfyUI's progress hook clears the Cancel flag and raises; the bridge must not let it."""
+    from runninghub_video.events import ProgressEvent
+
+    progress = comfy_bridge.NodeProgress(NODE_ID)
+    progress(ProgressEvent(phase="download", message="downloading", fraction=0.25))
+    comfy.flag = True
+    progress(ProgressEvent(phase="download", message="downloading", fraction=0.5))
+    assert comfy.flag and comfy.bars == [(NODE_ID, 250, comfy_bridge.BAR_STEPS)]
+
+
+def test_a_broken_status_display_never_costs_the_paid_video(rh_env, comfy, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("websocket gone")
+
+    monkeypatch.setattr(sys.modules["server"].PromptServer.instance.__class__, "send_progress_text", broken)
+    out = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="display broken", **FAST)
+    assert Path(out.args[1]).is_file() and rh_env.counters.submits == 1
 
 
 def test_fetch_task_node_downloads_an_existing_task(rh_env, comfy, tmp_path, monkeypatch):
@@ -330,7 +349,7 @@ def test_video_to_frames_without_a_source_says_what_to_connect(comfy):
 
 
 # --- without ComfyUI -----------------------------------------------------------------------
-def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypatch):
+def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypatch, caplog):
     for name in ("folder_paths", "server", "comfy", "comfy.utils", "comfy.model_management"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -339,7 +358,9 @@ def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypat
     assert comfy_bridge.output_directory() == tmp_path / "runninghub_output"
     assert comfy_bridge.interrupted() is False
     progress = comfy_bridge.NodeProgress(NODE_ID)
-    progress(ProgressEvent(phase="running", message="RUNNING · 0:01 elapsed", fraction=0.5))
+    with caplog.at_level(logging.DEBUG, logger="RunningHub"):
+        progress(ProgressEvent(phase="running", message="RUNNING · 0:01 elapsed", fraction=0.5))
+    assert "progress display failed" not in caplog.text  # a quiet no-op, not a swallowed error
     exc = errors.Interrupted("Cancelled by the user.")
     assert comfy_bridge.interruption(exc) is exc
     assert list(tmp_path.iterdir()) == []

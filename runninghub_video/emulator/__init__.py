@@ -1,6 +1,6 @@
 """A local stand-in for RunningHub, for tests and offline demos (never imported by the nodes).
 
-``Emulator`` serves the documented wire shapes (shared/runninghub-api.md) on 127.0.0.1 and lets
+``Emulator`` serves the documented wire shapes (docs/runninghub-api.md) on 127.0.0.1 and lets
 tests steer it: ``inject(endpoint, kind, count, **params)`` for transport/API faults,
 ``fail_next_tasks`` for FAILED tasks, ``key_type`` for 1014, ``expire_results`` for 1004/404.
 

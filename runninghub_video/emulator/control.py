@@ -36,7 +36,7 @@ class Emulator:
         self._thread.start()
 
     # --- lifecycle -----------------------------------------------------------------------
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,4 +1,4 @@
-"""HTTP routing and handlers: the RunningHub wire shapes of shared/runninghub-api.md."""
+"""HTTP routing and handlers: the RunningHub wire shapes of docs/runninghub-api.md."""
 from __future__ import annotations
 
 import hashlib
@@ -36,7 +36,7 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emu: "Emulator") -> None:
+    def __init__(self, address: tuple[str, int], emu: Emulator) -> None:
         self.emu = emu
         super().__init__(address, Handler)
 
@@ -73,7 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     @property
-    def emu(self) -> "Emulator":
+    def emu(self) -> Emulator:
         return self.server.emu
 
     def _dispatch(self, method: str) -> None:

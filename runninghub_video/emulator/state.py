@@ -10,11 +10,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from .. import facts
 
-Seconds = Union[float, Callable[[dict], float]]
+Seconds = float | Callable[[dict], float]
 
 ENDPOINTS = ("upload", "submit", "query", "download", "file", "queue_status", "account_status",
              "price_preview")

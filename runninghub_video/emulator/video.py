@@ -23,7 +23,7 @@ from .. import facts
 MARKER = 16
 MARKER_ZONE = 32  # the marker never leaves the top 32 rows
 _CACHE_MAX = 16
-_cache: "OrderedDict[str, Future]" = OrderedDict()
+_cache: OrderedDict[str, Future] = OrderedDict()
 _cache_lock = threading.Lock()
 
 

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from . import _io as io
 from . import _ui as ui
-from ._video import VideoFromFile
+from ._video import VideoComponents, VideoFromComponents, VideoFromFile
 
 
 class InputImpl:
     VideoFromFile = VideoFromFile
+    VideoFromComponents = VideoFromComponents
 
 
-__all__ = ["io", "ui", "InputImpl"]
+class Types:
+    VideoComponents = VideoComponents
+
+
+__all__ = ["io", "ui", "InputImpl", "Types"]

@@ -1,0 +1,1 @@
+"""Stand-in of ComfyUI's ``comfy`` package: the interrupt flag and the progress bar (tests only)."""

@@ -64,7 +64,7 @@ def read_config_file(path: Path | None = None) -> dict:
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:
         from .errors import ConfigError

@@ -153,10 +153,10 @@ def describe_failure(exc: BaseException) -> str:
             return "the host name could not be resolved (DNS)"
         if isinstance(cur, (requests.exceptions.SSLError, SSLError)):
             return "the TLS (https) handshake failed"
-        if isinstance(cur, (ConnectTimeoutError, requests.exceptions.ConnectTimeout)):
-            return "the connection could not be opened in time (connect timeout)"
         if isinstance(cur, ConnectionRefusedError) or isinstance(cur, NewConnectionError) and "refused" in str(cur):
             return "the connection was refused"
+        if isinstance(cur, (ConnectTimeoutError, requests.exceptions.ConnectTimeout)) and "timed out" in str(cur):
+            return "the connection could not be opened in time (connect timeout)"
         if isinstance(cur, (ReadTimeoutError, requests.exceptions.ReadTimeout, TimeoutError)):
             return "no answer came within the read timeout"
         if isinstance(cur, ConnectionResetError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +33,8 @@ def ensure_private_dir(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         if created and POSIX_MODES:
             os.chmod(folder, DIR_MODE)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError as exc:
         raise ConfigError(f"The pack's state folder {folder} is not writable ({exc.strerror or exc}).",
                           advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder; "

@@ -54,3 +54,22 @@ def test_settings_repr_masks_the_key(rh_env):
 
     settings = load_settings()
     assert rh_env.api_key not in repr(settings) and mask_key(rh_env.api_key) in repr(settings)
+
+
+@pytest.mark.parametrize("endpoint, status", [("submit", 200), ("submit", 500), ("upload", 200), ("upload", 401)])
+def test_a_server_that_echoes_the_key_in_its_error_never_gets_it_shown(rh_env, tmp_path, caplog, endpoint, status):
+    """The emulator's echo_key fault puts the raw key into an error body; every text we produce is redacted."""
+    key = rh_env.api_key
+    caplog.set_level(logging.DEBUG)
+    rh_env.inject(endpoint, "echo_key", count=20, status=status)
+    with pytest.raises(errors.RunningHubError) as info:
+        generate([solid_images(1)], VideoRequest(f"echo {endpoint} {status}", duration="2", resolution="480p"),
+                 output_dir=tmp_path, timeout_s=20)
+    texts = [str(info.value), repr(info.value), info.value.server_message, caplog.text]
+    if status in (200, 401):  # the server's message is shown to the user, with the key masked
+        assert mask_key(key) in str(info.value)
+    state = Path(__import__("os").environ["RUNNINGHUB_STATE_DIR"])
+    leaks = [t for t in texts if key in t] + [str(f) for f in _files_under(state, tmp_path)
+                                                if key.encode() in f.read_bytes()]
+    assert leaks == []
+    assert rh_env.counters.money_charged == 0

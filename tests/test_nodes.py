@@ -222,7 +222,10 @@ def test_after_the_browser_says_zh_the_live_status_on_the_node_is_chinese(rh_env
     routes.add_routes(types.SimpleNamespace(get=lambda path: lambda fn: fn,
                                             post=lambda path: lambda fn: handlers.setdefault(path, fn)))
 
-    class Request:
+    class Request:  # what the browser's same-origin JSON POST looks like to the handler
+        method, host = "POST", "127.0.0.1:8188"
+        headers = {"Content-Type": "application/json", "Origin": "http://127.0.0.1:8188"}
+
         async def json(self):
             return {"locale": "zh-CN"}
 

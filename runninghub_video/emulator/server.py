@@ -107,6 +107,13 @@ class Handler(BaseHTTPRequestHandler):
             if fault.kind == "reset":
                 self.reset()
                 return
+            if fault.kind == "echo_key":
+                self.send_key_echo(endpoint, fault)
+                return
+            if fault.kind == "redirect":
+                self.send_bytes(b"", "text/plain", status=int(fault.params.get("status", 302)),
+                                headers={"Location": str(fault.params["location"])})
+                return
             if fault.kind == "error_code":
                 self.send_fault_code(endpoint, fault)
                 return
@@ -180,6 +187,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"code": _int_code(code), "message": message, "data": None})
         else:
             self.send_json({"code": _int_code(code), "msg": message, "data": None})
+
+    def send_key_echo(self, endpoint: str, fault: Fault) -> None:
+        """A careless gateway that repeats the caller's credentials in its error (a leak to redact)."""
+        header = self.headers.get("Authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else str(self.json_body().get("apikey", ""))
+        status = int(fault.params.get("status", 200))
+        message = f"request with key {key} rejected by upstream gateway | 网关拒绝了密钥 {key} 的请求"
+        if status != 200:
+            self.send_bytes(message.encode(), "text/plain; charset=utf-8", status=status)
+        elif endpoint in ("submit", "query", "price_preview"):
+            self.send_json(family_a("1000", message))
+        else:
+            self.send_json({"code": 1000, "message": message, "msg": message, "data": None})
 
     def json_body(self) -> dict:
         try:
@@ -319,13 +339,17 @@ class Handler(BaseHTTPRequestHandler):
                 return "1007", invalid(f"{name} must be one of {', '.join(allowed)} (as a string)", name), []
         references = []
         for url in urls:
-            path = urlsplit(url).path
-            data = self.emu.state.upload_for(path)
-            if data is None:
-                if path in self.emu.state.upload_paths:
+            parts = urlsplit(url)
+            if parts.scheme != "https" and not url.startswith(self.emu.base_url + "/"):
+                return "1007", invalid(f"imageUrls item {url!r} is not an https URL", "imageUrls"), []
+            data = self.emu.state.upload_for(parts.path) if url.startswith(self.emu.base_url + "/") else None
+            if data is None and parts.path in self.emu.state.expired_paths:
+                if self.emu.state.expiry_seen_at == "submit":
                     return "1013", f"File processing failed: {url} has expired | 文件处理失败：链接已过期", []
+                data = b""  # accepted now; the task fails 1013 when it tries to read it
+            elif data is None and url.startswith(self.emu.base_url + "/"):
                 return "1007", invalid(f"imageUrls item {url!r} is not an uploaded file", "imageUrls"), []
-            references.append(data)
+            references.append(data if data is not None else b"")
         return "", "", references
 
     def model_call_refused(self) -> bool:
@@ -358,11 +382,15 @@ class Handler(BaseHTTPRequestHandler):
         body, references = accepted
         failure = None
         try:
-            colours = [video.mean_rgb(r) for r in references]
+            # an https reference the emulator cannot fetch (no network) is painted mid-grey
+            colours = [video.mean_rgb(r) if r else (0.5, 0.5, 0.5) for r in references]
         except Exception:  # magic bytes looked right but the image does not decode
             colours = []
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference image could not be decoded | 文件处理失败"}
+        if any(urlsplit(u).path in self.emu.state.expired_paths for u in body["imageUrls"]):
+            failure = {"code": "1013", "at": "running",
+                       "message": "File processing failed: a reference URL has expired | 文件处理失败：链接已过期"}
         state = self.emu.state
         with state.lock:
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
@@ -378,6 +406,9 @@ class Handler(BaseHTTPRequestHandler):
             self.emu.sleep(float(fault.params.get("seconds", 5.0)))
             if fault.params.get("reset"):
                 self.reset()
+                return
+            if fault.params.get("status"):  # a gateway that times out after passing the submit on
+                self.send_bytes(b"upstream timed out", "text/plain", status=int(fault.params["status"]))
                 return
         reply = self.task_view(task)
         reply["clientId"] = secrets.token_hex(16)
@@ -420,8 +451,9 @@ class Handler(BaseHTTPRequestHandler):
                 "exception_type": "TaskFailed", "node_name": "seedance-v1-lite", "node_id": "2",
                 "exception_message": task.fail_message, "traceback": ""})
         elif status == facts.SUCCESS_STATE:
-            view["usage"] = {"consumeMoney": f"{task.price:.2f}", "consumeCoins": None,
+            view["usage"] = {"consumeMoney": None, "consumeCoins": None,
                              "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
+            view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}"
             view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
                                 "outputType": "mp4", "text": None}]
         return view

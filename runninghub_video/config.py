@@ -168,6 +168,9 @@ class Settings:
     site: str
     base_url: str  # site root, no trailing slash
 
+    def __post_init__(self) -> None:
+        register_secret(self.api_key)  # however the settings were made, their key is masked in every text
+
     def __repr__(self) -> str:  # never print the key
         return f"Settings(site={self.site!r}, base_url={self.base_url!r}, api_key={mask_key(self.api_key)!r})"
 

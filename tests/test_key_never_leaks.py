@@ -73,3 +73,14 @@ def test_a_server_that_echoes_the_key_in_its_error_never_gets_it_shown(rh_env, t
                                                 if key.encode() in f.read_bytes()]
     assert leaks == []
     assert rh_env.counters.money_charged == 0
+
+
+def test_a_key_given_in_settings_rather_than_the_environment_is_masked_too(emulator, tmp_path, monkeypatch):
+    from runninghub_video.config import Settings
+
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+    emulator.inject("submit", "echo_key")
+    with pytest.raises(errors.RunningHubError) as info:
+        generate([solid_images(1)], VideoRequest("echo via settings", duration="2", resolution="480p"),
+                 output_dir=tmp_path, settings=Settings(emulator.api_key, "cn", emulator.base_url))
+    assert emulator.api_key not in str(info.value) and mask_key(emulator.api_key) in str(info.value)

@@ -299,19 +299,26 @@ class Handler(BaseHTTPRequestHandler):
         rate = float(fault.params.get("bytes_per_s", 256 * 1024)) if fault and fault.kind == "slow" else 0.0
         chunk = max(1, int(rate / 20)) if rate else 256 * 1024
         sent = 0
+
+        def count_bytes(n: int) -> None:  # before the write: a client holding the bytes sees them counted
+            if count:
+                with self.emu.state.lock:
+                    self.emu.state.counters.download_bytes += n
+
         try:
             while sent < limit and not self.emu.stopping:
                 piece = body[sent:min(limit, sent + chunk)]
-                self.wfile.write(piece)
+                count_bytes(len(piece))
+                try:
+                    self.wfile.write(piece)
+                except OSError:
+                    count_bytes(-len(piece))
+                    raise
                 sent += len(piece)
                 if rate:
                     time.sleep(len(piece) / rate)
         except OSError:
             self.close_connection = True
-        finally:
-            if count:
-                with self.emu.state.lock:
-                    self.emu.state.counters.download_bytes += sent
         if sent < len(body):  # truncated or stopping: end cleanly after what was sent (FIN, not RST)
             self.close_connection = True
             try:

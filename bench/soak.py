@@ -159,7 +159,7 @@ def soak(runs: int, requests: int, concurrency: int, seed: int, budget_s: float)
                 inject(emu)
                 fault_counts[name] += 1
                 if rng.random() < 0.15:
-                    kill_after = rng.uniform(0.6, 2.0) if rng.random() < 0.6 else None
+                    kill_after = rng.uniform(0.15, 1.0) if rng.random() < 0.6 else None
                     batch.append(threading.Thread(target=in_process, args=(prompt, grey, name, kill_after)))
                 else:
                     batch.append(threading.Thread(target=in_thread, args=(prompt, grey, name)))

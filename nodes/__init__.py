@@ -1,7 +1,7 @@
 """The pack's node table: one entry per node, names taken from each node's schema."""
 from __future__ import annotations
 
-from . import comfy_bridge, routes
+from . import comfy_bridge, inbox_routes, routes
 from .frames import VideoToFrames
 from .seedance import FetchTask, SeedanceReferenceToVideo
 
@@ -16,5 +16,6 @@ for _node in NODES:
 
 comfy_bridge.use_comfy_user_dir()
 routes.register()  # the settings panel's key / price routes; nothing outside ComfyUI
+inbox_routes.register()  # the RunningHub sidebar tab's task inbox and budget
 
 __all__ = ["NODES", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 
 from . import status_text
+from .request_rules import write_refusal
 from .client import config, errors, facts, load
 from .client import request as client_request
 
@@ -26,7 +27,6 @@ log = logging.getLogger("RunningHub")
 PREFIX = "/runninghub"
 PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
 BALANCE_CACHE_S = 60.0
-PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
 PREVIEW_PROMPT = "price preview"
 
 _cache: dict[tuple, tuple[float, Any]] = {}
@@ -135,28 +135,8 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
 
 
 def _preview(client, duration: str, resolution: str) -> dict:
-    """RunningHub's price preview for these options, with a placeholder reference uploaded once."""
-    cache = load("upload_cache").UploadCache()
-    image = _placeholder()
-    url = cache.get(image.sha256, client.settings.endpoint)
-    if url is None:
-        url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
-    body = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration,
-                                       resolution=resolution).validated().body([url])
-    try:
-        answer = client.price_preview(body)
-    except (errors.InvalidParametersError, errors.FileProcessingError):
-        cache.forget(image.sha256, client.settings.endpoint)  # an expired placeholder: upload it again next time
-        raise
-    return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
-
-
-def _placeholder():
-    import numpy as np
-
-    grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
-    return load("images").encode_one(grey, name="price preview placeholder")
+    """RunningHub's price preview for these options (a placeholder reference is uploaded once)."""
+    return load("spend").preview_price(client, duration, resolution)
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:
@@ -195,25 +175,18 @@ async def _run(fn: Callable[..., dict], *args: Any) -> Any:
         return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
 
 
-def write_refusal(method: str, headers: Any, host: str) -> tuple[int, str] | None:
-    """Why a state-changing request must be refused (status, reason), or None.
+def guarded(handler: Callable) -> Callable:
+    """``handler`` (a POST) behind :func:`request_rules.write_refusal`."""
+    import functools
 
-    A browser sends ``Origin`` on every cross-origin POST; it must name this server. A JSON
-    content type cannot be sent cross-origin without a CORS preflight, which this server does not
-    grant, so requiring it stops ``text/plain`` and form posts from other pages."""
-    from urllib.parse import urlsplit
+    @functools.wraps(handler)
+    async def checked(request):
+        refusal = write_refusal(request.headers)
+        if refusal is not None:
+            return _json({"ok": False, "error": refusal[1], "kind": "Refused"}, refusal[0])
+        return await handler(request)
 
-    if method != "POST":
-        return None
-    origin = headers.get("Origin")
-    if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != (host or "").lower()):
-        return 403, "cross-origin requests may not change RunningHub settings"
-    if headers.get("Sec-Fetch-Site") == "cross-site":
-        return 403, "cross-site requests may not change RunningHub settings"
-    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return 415, "send JSON (Content-Type: application/json)"
-    return None
+    return checked
 
 
 async def _body(request) -> dict:
@@ -224,20 +197,6 @@ async def _body(request) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _guarded(handler: Callable) -> Callable:
-    """``handler`` behind :func:`write_refusal`."""
-    import functools
-
-    @functools.wraps(handler)
-    async def guarded(request):
-        refusal = write_refusal(request.method, request.headers, request.host)
-        if refusal is not None:
-            return _json({"ok": False, "error": refusal[1], "kind": "Refused"}, refusal[0])
-        return await handler(request)
-
-    return guarded
-
-
 def add_routes(routes) -> None:
     """Add the pack's handlers to an aiohttp ``RouteTableDef`` (ComfyUI's ``PromptServer.instance.routes``)."""
 
@@ -246,19 +205,19 @@ def add_routes(routes) -> None:
         return await _run(key_status)
 
     @routes.post(f"{PREFIX}/key")
-    @_guarded
+    @guarded
     async def post_key(request):
         data = await _body(request)
         return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
 
     @routes.post(f"{PREFIX}/key/test")
-    @_guarded
+    @guarded
     async def post_key_test(request):
         data = await _body(request)
         return await _run(test_key, str(data.get("site", "")))
 
     @routes.post(f"{PREFIX}/locale")
-    @_guarded
+    @guarded
     async def post_locale(request):
         data = await _body(request)
         return _json(set_locale(data.get("locale")))

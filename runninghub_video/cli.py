@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="tasks in the local journal, newest first")
     lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--before", default=None, help="the 'more' cursor of the previous page")
+    lst.add_argument("--json", action="store_true", help="the same facts as JSON, for scripts")
     _site_arg(lst)
 
     login = sub.add_parser("login", help="store a key in the user config file (read from a prompt, not argv)")
@@ -162,17 +164,39 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .journal import Journal
+    """The inbox of the ComfyUI tab as text (or ``--json``): every task, newest first, and the spend."""
+    import json
 
-    rows = Journal().list(limit=args.limit, site=args.site)
-    if not rows:
+    from . import inbox
+
+    page = inbox.page(limit=args.limit, before=args.before, site=args.site)
+    page["totals"] = inbox.totals()
+    if args.json:
+        print(json.dumps(page, ensure_ascii=False, indent=2))
+        return 0
+    if not page["tasks"]:
         print("no tasks in the journal")
-    for row in rows:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
-        prompt = str((row.request or {}).get("prompt", ""))[:40]
-        print(f"{when}  {row.site}  {row.task_id or '-':<20} {row.state:<11} {row.cost or '':>6}  "
-              f"{row.video_path or prompt}")
+    for task in page["tasks"]:
+        print(_task_line(task))
+    for period in ("today", "month"):
+        spent = ", ".join(f"{e['amount']:.2f} {e['currency']} on .{e['site']} ({e['tasks']} task(s))"
+                          for e in page["totals"][period])
+        print(f"spent {'this month' if period == 'month' else period}: {spent or 'nothing recorded'}")
+    if page["next"]:
+        print(f"more: --before {page['next']}")
     return 0
+
+
+def _task_line(task: dict) -> str:
+    """One task in two lines: when, site, id, state, cost, time; then model, options, prompt or file."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task["created_at"]))
+    cost = f"{task['cost']:.2f} {task['currency']}" if task["cost"] is not None else "-"
+    elapsed = "" if task["elapsed_s"] is None else f"{task['elapsed_s']:.0f}s"
+    options = " ".join(str(v) for v in task["options"].values())
+    where = task["video_path"] or ("recoverable: fetch " + task["task_id"] if task["recoverable"] else
+                                   task["lookup_url"] if task["phase"] == "ambiguous" else task["error"])
+    return (f"{when}  .{task['site']}  {task['task_id'] or '-':<19}  {task['state']:<11} {cost:>10}  {elapsed:>6}\n"
+            f"    {task['model']}  {options}  \"{task['prompt'][:60]}\"  {where}")
 
 
 def cmd_login(args: argparse.Namespace) -> int:

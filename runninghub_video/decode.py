@@ -131,6 +131,26 @@ def contact_sheet(frames: Any, columns: int = 4, thumb_width: int = 320, count: 
 
 
 # --- helpers -------------------------------------------------------------------------------
+def first_frame_jpeg(path: str | Path, width: int = 240, quality: int = 80) -> bytes:
+    """The first frame as a small JPEG (the inbox's thumbnail of a saved video)."""
+    import io
+
+    from PIL import Image
+
+    container, stream = _open(path)
+    try:
+        frame = next(container.decode(stream), None)
+        if frame is None:
+            raise ValidationError(f"{path} has no frames.")
+        image = frame.to_image()
+    finally:
+        container.close()
+    image.thumbnail((width, width * 4), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
 def _frame_array(capacity: int, height: int, width: int) -> Any:
     """A float32 [capacity,H,W,3] array in fresh anonymous memory, not from numpy's allocator.
 

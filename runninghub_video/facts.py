@@ -20,6 +20,9 @@ KEY_PAGES = {
     "ai": "https://www.runninghub.ai (log in → API console → create an Enterprise-Shared key)",
 }
 KEY_LENGTH = 32
+# Where a person finds one task on the site: its call record [S]. The list of call records has no
+# documented address [U]: without a task id the user is sent to the site and told where to look.
+CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/"
 
 MODEL = "seedance-v1-lite/reference-to-video"
 UPLOAD_PATH = "/openapi/v2/media/upload/binary"
@@ -157,17 +160,9 @@ STALE_UPLOAD_CODES = frozenset({"1013"})
 # --- task ids and the site's call records ----------------------------------------------------
 # Task ids are a run of digits (19 today); checked locally so a typo never reaches the API.
 TASK_ID_PATTERN = r"[0-9]{6,32}"
-# A person can look a task up on the site [S]; there is no API that lists a key's tasks.
-CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/{task_id}"
-
-
-def call_record_url(base_url: str, task_id: str) -> str:
-    """The site's page of one task (a person's view of the call record)."""
-    return base_url.rstrip("/") + CALL_RECORD_DETAIL_PATH.format(task_id=task_id)
 
 
 def call_records_hint(base_url: str) -> str:
-    """Where a person finds a task whose id never reached the pack (the list's own URL is [U])."""
+    """Where a person finds a task whose id never reached the pack (the list has no documented address [U])."""
     return (f"Find it in the call records of your API console on {base_url.rstrip('/')} (log in → API console "
-            "→ call records); each record opens at "
-            f"{base_url.rstrip('/')}{CALL_RECORD_DETAIL_PATH.format(task_id='<taskId>')}.")
+            f"→ call records); each record opens at {base_url.rstrip('/')}{CALL_RECORD_DETAIL_PATH}<taskId>.")

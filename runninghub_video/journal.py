@@ -369,12 +369,13 @@ class Journal:
             rows = self._rows(conn, "fingerprint = ? AND endpoint = ?", (fingerprint, endpoint))
         return next((row for row in rows if _reusable(row, now)), None)
 
-    def get(self, task_id: str, endpoint: str | None = None) -> Row | None:
-        """The newest row for a task id (the fetch command and node start here)."""
+    def get(self, task_id: str, site: str | None = None, *, endpoint: str | None = None) -> Row | None:
+        """The newest row for a task id, optionally of one site or one endpoint (fetch starts here)."""
         where, params = "task_id = ?", [str(task_id)]
-        if endpoint is not None:
-            where += " AND endpoint = ?"
-            params.append(endpoint)
+        for column, value in (("site", site), ("endpoint", endpoint)):
+            if value is not None:
+                where += f" AND {column} = ?"
+                params.append(value)
         with self._db(write=False) as conn:
             rows = [] if conn is None else self._rows(conn, where, params, limit=1)
         return rows[0] if rows else None

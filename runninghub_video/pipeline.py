@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import facts
+from . import facts, inbox, spend
 from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, ensure_output_dir
@@ -100,6 +100,7 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                 run.say("queued", f"resuming task {row.task_id} (already paid)", task_id=row.task_id, resumed=True)
                 return _finish(run, journal, row.task_id, request.resolution, request.duration, hashes,
                                reused=True, max_bytes=max_bytes, submitted_epoch=row.submitted_at)
+            spend.check_budget(client, settings.site, request, journal, fingerprint=key.fingerprint)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
                 if not journal.start_submit(row.id):
@@ -123,7 +124,7 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
     settings = settings or load_settings(site)
     folder = ensure_output_dir(output_dir)
     journal = Journal()
-    row = journal.get(task_id, settings.endpoint)
+    row = journal.get(task_id, endpoint=settings.endpoint)
     if row is not None and row.has_video:
         return _saved_result(row)
     if row is None:
@@ -306,6 +307,7 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, body: dict, ref
     return status
 
 
+@inbox.follows  # while it waits, the inbox offers no second recovery of the task
 def _finish(run: _Run, journal: Journal, task_id: str, resolution: str, duration: str,
             reference_hashes: Sequence[str], *, initial: TaskStatus | None = None, reused: bool = False,
             max_bytes: int = DEFAULT_MAX_BYTES, submitted_epoch: float | None = None) -> GenerationResult:

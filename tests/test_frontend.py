@@ -90,10 +90,12 @@ def test_chinese_has_every_english_text(name):
 
 
 def test_settings_texts_cover_every_setting_of_the_extension():
-    source = (JS / "runninghub.js").read_text(encoding="utf-8")
-    sites = re.search(r"const SITES = \{([^}]*)\}", source).group(1)
-    ids = {f"RunningHub_ApiKey_{site}" for site in re.findall(r"(\w+):", sites)}
-    assert ids == {"RunningHub_ApiKey_cn", "RunningHub_ApiKey_ai"}
+    ids = set()
+    for name, prefix in (("runninghub.js", "RunningHub_ApiKey_"), ("inbox.js", "RunningHub_Budget_")):
+        source = (JS / name).read_text(encoding="utf-8")
+        sites = re.search(r"const SITES = \{([^}]*)\}", source).group(1)
+        ids |= {f"{prefix}{site}" for site in re.findall(r"(\w+):", sites)}
+    assert ids == {"RunningHub_ApiKey_cn", "RunningHub_ApiKey_ai", "RunningHub_Budget_cn", "RunningHub_Budget_ai"}
     for lang in ("en", "zh"):
         assert set(_locale(lang, "settings.json")) == ids
 
@@ -103,7 +105,7 @@ def test_registry_package_leaves_development_files_out():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     comfy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["comfy"]
-    for field in ("PublisherId", "DisplayName", "Icon", "includes", "requires-comfyui"):
+    for field in ("PublisherId", "DisplayName", "includes", "requires-comfyui"):
         assert comfy.get(field), f"[tool.comfy] {field} is empty"
     ignored = (ROOT / ".comfyignore").read_text(encoding="utf-8").split()
     assert {"tests/", "bench/", ".ci/"} <= set(ignored)

@@ -95,8 +95,8 @@ def key_route(rh_env, monkeypatch):
 
 
 class Request:
-    def __init__(self, body, headers, host="127.0.0.1:8188", method="POST") -> None:
-        self.body, self.headers, self.host, self.method, self.query = body, headers, host, method, {}
+    def __init__(self, body, headers, method="POST") -> None:
+        self.body, self.headers, self.method, self.query = body, {"Host": "127.0.0.1:8188", **headers}, method, {}
 
     async def json(self):
         import json

@@ -223,8 +223,8 @@ def test_after_the_browser_says_zh_the_live_status_on_the_node_is_chinese(rh_env
                                             post=lambda path: lambda fn: handlers.setdefault(path, fn)))
 
     class Request:  # what the browser's same-origin JSON POST looks like to the handler
-        method, host = "POST", "127.0.0.1:8188"
-        headers = {"Content-Type": "application/json", "Origin": "http://127.0.0.1:8188"}
+        method = "POST"
+        headers = {"Content-Type": "application/json", "Host": "127.0.0.1:8188", "Origin": "http://127.0.0.1:8188"}
 
         async def json(self):
             return {"locale": "zh-CN"}

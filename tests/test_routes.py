@@ -177,8 +177,8 @@ class FakeRequest:
     """What the handlers read of an aiohttp request; by default a same-origin JSON POST from ComfyUI's page."""
 
     def __init__(self, body=None, query=None, method="POST", headers=None, host="127.0.0.1:8188") -> None:
-        self._body, self.query, self.method, self.host = body, query or {}, method, host
-        self.headers = headers if headers is not None else {"Content-Type": "application/json",
+        self._body, self.query, self.method = body, query or {}, method
+        self.headers = headers if headers is not None else {"Content-Type": "application/json", "Host": host,
                                                             "Origin": f"http://{host}"}
 
     async def json(self):

@@ -1,0 +1,327 @@
+// The "RunningHub" sidebar tab: every journaled task (newest first, live while tasks run), what the
+// day and month cost, a first-frame thumbnail and player for saved videos, copy id, one-click
+// recovery of a paid task whose file is missing, and help for a submit that got no answer.
+// Also the daily budget entries in Settings → RunningHub. Data: the pack's /runninghub/tasks and
+// /runninghub/budget routes (journal only, never the key). Text: ./inbox_format.js (en, zh).
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import { languageOf } from "./format.js";
+import {
+  budgetSetting, budgetText, formatTime, hostOf, metaLine, optionsText, stateLabel, totalsText, tt,
+} from "./inbox_format.js";
+
+const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
+const PAGE = 50;
+const POLL_MS = 2000;  // while the tab is open: states, costs and new tasks appear within 2 s
+const COLORS = {
+  saved: "#4ade80", pending: "#60a5fa", ready: "#fbbf24", failed: "#f87171", ambiguous: "#fb923c",
+  expired: "#9ca3af", submitting: "#60a5fa", unknown: "#c084fc",
+};
+
+const lang = () => languageOf(app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language);
+
+async function call(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await api.fetchApi(`/runninghub${path}`, options);
+  return response.json();
+}
+
+function el(tag, props = {}, style = "", children = []) {
+  const node = Object.assign(document.createElement(tag), props);
+  if (style) node.style.cssText = style;
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== ""));
+  return node;
+}
+
+const BUTTON = "padding:2px 8px;border-radius:6px;border:1px solid var(--border-color);font-size:12px;" +
+  "background:var(--comfy-input-bg);color:var(--input-text);cursor:pointer;white-space:nowrap";
+const MUTED = "opacity:0.75;font-size:12px";
+const SETTING_BUTTON = ";padding:4px 10px;font-size:inherit";  // as the key panel's buttons
+
+function button(text, onclick, extra = "") {
+  return el("button", { type: "button", textContent: text, onclick }, BUTTON + extra);
+}
+
+async function copy(text, btn) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {  // no clipboard permission (http on another host): select-and-copy fallback
+    const area = el("textarea", { value: text }, "position:fixed;opacity:0");
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  const old = btn.textContent;
+  btn.textContent = tt(lang(), "copied");
+  setTimeout(() => { btn.textContent = old; }, 1200);
+}
+
+const query = (task) => new URLSearchParams({ site: task.site, task_id: task.task_id });
+
+// --- one task ------------------------------------------------------------------------------
+function taskCard(task, inbox) {
+  const L = lang();
+  const color = COLORS[task.recovering ? "pending" : task.phase] || COLORS.unknown;
+  const card = el("div", { className: "runninghub-task" },
+    "display:flex;gap:8px;padding:8px;border-bottom:1px solid var(--border-color)");
+  card.dataset.row = task.row;
+  card.dataset.phase = task.phase;
+  if (task.video_path && task.task_id) {
+    const thumb = el("img", { src: api.apiURL(`/runninghub/tasks/thumb?${query(task)}`), alt: "", title: task.file_name },
+      "width:96px;height:auto;max-height:96px;object-fit:cover;border-radius:4px;cursor:pointer;flex:none");
+    thumb.onclick = () => inbox.togglePlayer(card, task);
+    card.append(thumb);
+  }
+  const body = el("div", {}, "flex:1;min-width:0;display:flex;flex-direction:column;gap:3px");
+  const badge = el("span", { className: "runninghub-state", textContent: stateLabel(task, L) },
+    `color:${color};font-weight:600;font-size:12px`);
+  const model = el("span", { textContent: task.model }, MUTED + ";overflow:hidden;text-overflow:ellipsis");
+  body.append(el("div", {}, "display:flex;gap:6px;align-items:baseline;flex-wrap:wrap", [badge, model]));
+  if (task.prompt) body.append(el("div", { textContent: task.prompt, title: task.prompt },
+    "font-size:13px;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical"));
+  const options = optionsText(task.options, L);
+  if (options) body.append(el("div", { textContent: options }, MUTED));
+  const meta = el("div", { className: "runninghub-meta", textContent: metaLine(task, L) }, MUTED);
+  body.append(meta);
+  if (task.error && !["ambiguous", "saved"].includes(task.phase)) body.append(el("div", { textContent: task.error }, "color:#f87171;font-size:12px"));
+  if (task.recover_error) body.append(el("div", { textContent: tt(L, "failedRecover", { error: task.recover_error }) }, "color:#f87171;font-size:12px"));
+
+  const actions = el("div", {}, "display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-top:2px");
+  if (task.task_id) {
+    actions.append(el("code", { textContent: task.task_id }, "font-size:11px;opacity:0.8"));
+    const copyBtn = button(tt(L, "copyId"), () => copy(task.task_id, copyBtn));
+    actions.append(copyBtn);
+  }
+  if (task.video_path) {
+    actions.append(button(tt(L, "play"), () => inbox.togglePlayer(card, task)));
+    const pathBtn = button(tt(L, "copyPath"), () => copy(task.video_path, pathBtn));
+    pathBtn.title = task.video_path;
+    actions.append(pathBtn);
+  }
+  if (task.recoverable) {
+    const recover = button(tt(L, "recover"), () => inbox.recover(task, null, recover), ";border-color:#4ade80");
+    recover.title = tt(L, "recoverHint");
+    recover.className = "runninghub-recover";
+    actions.append(recover);
+  }
+  if (task.task_id) {
+    actions.append(el("a", { href: task.lookup_url, target: "_blank", rel: "noopener noreferrer",
+      textContent: tt(L, "lookUp", { host: hostOf(task.lookup_url) }) }, "font-size:12px;color:var(--p-primary-color, #60a5fa)"));
+  }
+  body.append(actions);
+  if (task.phase === "ambiguous") body.append(ambiguousHelp(task, inbox));
+  if (task.video_path) body.append(el("div", { textContent: task.video_path }, MUTED + ";font-size:11px;word-break:break-all"));
+  card.append(body);
+  card.__meta = meta;
+  card.__task = task;
+  return card;
+}
+
+function ambiguousHelp(task, inbox) {
+  const L = lang();
+  const host = hostOf(task.lookup_url);
+  const box = el("div", { className: "runninghub-ambiguous" },
+    "display:flex;flex-direction:column;gap:4px;padding:6px;border:1px dashed #fb923c;border-radius:6px;font-size:12px");
+  const help = el("div", { textContent: tt(L, "ambiguousHelp", { host, time: formatTime(task.created_at) }) });
+  const link = el("a", { href: task.lookup_url, target: "_blank", rel: "noopener noreferrer", textContent: task.lookup_url },
+    "color:var(--p-primary-color, #60a5fa)");
+  const input = el("input", { type: "text", placeholder: tt(L, "pasteId"), inputMode: "numeric", spellcheck: false },
+    "flex:1;min-width:0;padding:2px 6px;border-radius:6px;border:1px solid var(--border-color);" +
+    "background:var(--comfy-input-bg);color:var(--input-text)");
+  const use = button(tt(L, "useId"), () => input.value.trim() && inbox.recover({ ...task, task_id: input.value.trim() }, task.row, use));
+  box.append(help, link, el("div", {}, "display:flex;gap:6px", [input, use]));
+  return box;
+}
+
+// --- the tab -------------------------------------------------------------------------------
+class Inbox {
+  constructor(root) {
+    this.root = root;
+    this.cards = new Map();  // row -> card, rebuilt only when the task changed
+    this.limit = PAGE;
+    this.next = null;
+    this.lang = lang();
+    this.header = el("div", {}, "display:flex;justify-content:space-between;align-items:center;padding:8px;gap:8px");
+    this.totals = el("div", { className: "runninghub-totals" }, "padding:0 8px 8px;font-size:12px;display:flex;flex-direction:column;gap:2px;border-bottom:1px solid var(--border-color)");
+    this.list = el("div", { className: "runninghub-tasks" });
+    this.more = button("", () => { this.limit += PAGE; this.refresh(); }, ";margin:8px");
+    root.style.cssText = "display:flex;flex-direction:column;height:100%;overflow-y:auto;color:var(--fg-color)";
+    root.append(this.header, this.totals, this.list, this.more);
+    this.renderHeader();
+    this.refresh();
+    this.poll = setInterval(() => this.root.isConnected ? this.refresh() : this.stop(), POLL_MS);
+    this.tick = setInterval(() => this.ticking(), 1000);
+  }
+
+  stop() {
+    clearInterval(this.poll);
+    clearInterval(this.tick);
+  }
+
+  renderHeader() {
+    const L = this.lang;
+    this.header.replaceChildren(
+      el("span", { textContent: tt(L, "title") }, "font-weight:600"),
+      button(tt(L, "refresh"), () => this.refresh()),
+    );
+    this.more.textContent = tt(L, "loadMore");
+  }
+
+  async refresh() {
+    let data;
+    try {
+      data = await call(`/tasks?limit=${this.limit}`);
+    } catch {
+      return;  // the server restarts: the next poll tries again
+    }
+    if (data.error) {
+      this.totals.textContent = data.error;
+      return;
+    }
+    if (lang() !== this.lang) {  // the user switched ComfyUI's language: redraw everything
+      this.lang = lang();
+      this.cards.clear();
+      this.renderHeader();
+    }
+    this.renderTotals(data);
+    this.renderTasks(data.tasks);
+    this.more.style.display = data.next ? "" : "none";
+  }
+
+  renderTotals(data) {
+    const L = this.lang;
+    const lines = [
+      tt(L, "today", { spent: totalsText(data.totals?.today, L) }),
+      tt(L, "month", { spent: totalsText(data.totals?.month, L) }),
+      ...Object.values(data.budgets || {}).map((b) => budgetText(b, L)).filter(Boolean),
+    ];
+    this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })));
+  }
+
+  renderTasks(tasks) {
+    if (!tasks.length) {
+      this.list.replaceChildren(el("div", { textContent: tt(this.lang, "empty") }, MUTED + ";padding:8px"));
+      this.cards.clear();
+      return;
+    }
+    const seen = new Set();
+    const ordered = tasks.map((task) => {
+      seen.add(task.row);
+      const signature = JSON.stringify({ ...task, elapsed_s: task.finished_at ? task.elapsed_s : null });
+      let card = this.cards.get(task.row);
+      if (!card || card.__signature !== signature) {
+        const player = card?.__player;  // keep a playing video across a refresh
+        card = taskCard(task, this);
+        if (player && task.video_path) this.togglePlayer(card, task);
+        card.__signature = signature;
+        this.cards.set(task.row, card);
+      }
+      return card;
+    });
+    for (const row of [...this.cards.keys()]) if (!seen.has(row)) this.cards.delete(row);
+    const focused = this.list.contains(document.activeElement) ? document.activeElement : null;
+    if (ordered.some((card, i) => this.list.children[i] !== card) || this.list.children.length !== ordered.length) {
+      this.list.replaceChildren(...ordered);
+      focused?.focus?.();
+    }
+  }
+
+  ticking() {
+    const now = Date.now() / 1000;
+    for (const card of this.cards.values()) {
+      if (card.__task?.phase === "pending") card.__meta.textContent = metaLine(card.__task, this.lang, now);
+    }
+  }
+
+  togglePlayer(card, task) {
+    if (card.__player) {
+      card.__player.remove();
+      card.__player = null;
+      return;
+    }
+    const video = el("video", { src: api.apiURL(`/runninghub/tasks/video?${query(task)}`), controls: true, autoplay: true },
+      "width:100%;max-height:240px;border-radius:4px;margin-top:4px");
+    card.__player = video;
+    card.lastElementChild.append(video);
+  }
+
+  async recover(task, row, btn) {
+    btn.disabled = true;
+    btn.textContent = tt(this.lang, "recovering");
+    const answer = await call("/tasks/recover", { site: task.site, task_id: task.task_id, row });
+    if (answer.error) {
+      btn.disabled = false;
+      btn.textContent = tt(this.lang, "recover");
+      btn.title = answer.error;
+      alert(answer.error);
+    }
+    this.refresh();
+  }
+}
+
+// --- settings: the daily budget of each site ---------------------------------------------
+function budgetPanel(site) {
+  const L = lang();
+  const status = el("div", { className: "runninghub-budget-status" }, "font-size:0.9em;opacity:0.85");
+  const input = el("input", { type: "number", min: "0", step: "0.01", placeholder: tt(L, "budgetPlaceholder"),
+    className: "runninghub-budget-input" },
+    "flex:1;padding:4px 8px;border-radius:6px;border:1px solid var(--border-color);" +
+    "background:var(--comfy-input-bg);color:var(--input-text)");
+  const result = el("div", {}, "font-size:0.9em;color:#f87171");
+  const show = (data) => {
+    if (data?.error) { result.textContent = data.error; return; }
+    result.textContent = "";
+    const info = data?.sites?.[site];
+    status.textContent = budgetSetting(info, lang());
+    input.value = info?.budget ?? "";
+  };
+  const store = async (amount) => show(await call("/budget", { site, amount }));
+  const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)), SETTING_BUTTON);
+  save.className = "runninghub-budget-save";
+  const off = button(tt(L, "turnOff"), () => store(null), SETTING_BUTTON);
+  input.onkeydown = (event) => { if (event.key === "Enter") save.onclick(); };
+  call("/budget").then(show).catch(() => { status.textContent = "?"; });
+  return el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [
+    status, el("div", {}, "display:flex;gap:6px;align-items:center", [input, save, off]), result,
+  ]);
+}
+
+app.registerExtension({
+  name: "RunningHub.Inbox",
+  settings: Object.entries(SITES).map(([site, label]) => ({
+    id: `RunningHub.Budget.${site}`,
+    category: ["RunningHub", "Daily budget", site],
+    name: `Daily budget for ${label}`,
+    tooltip: "Refuse a run (before anything is uploaded) when its price would take today's spend on this " +
+      "site past this amount. Empty: no limit (the default).",
+    type: () => budgetPanel(site),  // the amount lives with the pack (the pipeline checks it), not in a setting
+    defaultValue: "",
+    sortOrder: site === "cn" ? 2 : 1,
+  })),
+
+  setup() {
+    const manager = app.extensionManager;
+    if (!manager?.registerSidebarTab) return;  // a frontend without sidebar tabs: the CLI's list still works
+    let inbox = null;
+    manager.registerSidebarTab({
+      id: "runninghub-inbox",
+      icon: "pi pi-inbox",
+      title: "runninghubInbox.title",  // an i18n key (locales/*/main.json); shown as is where unknown
+      tooltip: "runninghubInbox.tooltip",
+      type: "custom",
+      render: (element) => {
+        inbox?.stop();
+        element.replaceChildren();
+        inbox = new Inbox(element);
+      },
+      destroy: () => { inbox?.stop(); inbox = null; },
+    });
+    // a run started or ended: show it at once rather than at the next poll
+    for (const event of ["execution_start", "executed", "execution_error", "execution_interrupted"]) {
+      api.addEventListener(event, () => inbox?.root.isConnected && inbox.refresh());
+    }
+  },
+});

@@ -1,0 +1,191 @@
+// Text of the RunningHub sidebar tab (js/inbox.js): task states, options, times, money, totals
+// and budgets, in English and Chinese. Pure (no DOM, no ComfyUI) so `node --test tests/js/` covers it.
+import { formatMoney, languageOf } from "./format.js";
+
+const TEXT = {
+  en: {
+    title: "RunningHub tasks",
+    refresh: "Refresh",
+    empty: "No tasks yet. Every paid RunningHub task shows here, also after a crash or restart.",
+    today: "Today: {spent}",
+    month: "This month: {spent}",
+    nothing: "nothing spent",
+    budget: "Daily budget .{site}: {spent} of {budget}",
+    budgetRunning: " (+{running} running)",
+    saved: "saved",
+    pending: "running",
+    queued: "queued",
+    ready: "finished · file not on this computer",
+    failed: "failed",
+    ambiguous: "no answer · may be paid",
+    expired: "expired",
+    submitting: "submitting",
+    unknown: "state {state}",
+    recovering: "recovering…",
+    created: "sent {time}",
+    elapsed: "{t}",
+    noCost: "cost not known yet",
+    copyId: "Copy id",
+    copied: "copied",
+    copyPath: "Copy path",
+    play: "Play",
+    hide: "Hide",
+    recover: "Recover",
+    recoverHint: "Downloads the video by its task id: nothing is paid again.",
+    lookUp: "Look up on {host}",
+    ambiguousHelp: "This submit got no answer, so RunningHub may have made (and charged) the task. Find it in " +
+      "your call records on {host} (API console → call records) around {time}, then paste its task id here:",
+    pasteId: "task id from the site",
+    useId: "Recover this id",
+    loadMore: "Load more",
+    cameraFixed: "camera fixed",
+    seconds: "{n} s",
+    failedRecover: "Recovery failed: {error}",
+    budgetName: "Daily budget for {label}",
+    budgetOff: "off: no limit",
+    budgetOn: "{budget} a day · spent today {spent}",
+    budgetPlaceholder: "amount a day, empty = off",
+    save: "Save",
+    turnOff: "Off",
+  },
+  zh: {
+    title: "RunningHub 任务",
+    refresh: "刷新",
+    empty: "还没有任务。每个付费的 RunningHub 任务都会显示在这里，崩溃或重启后也不会丢失。",
+    today: "今天：{spent}",
+    month: "本月：{spent}",
+    nothing: "尚无花费",
+    budget: ".{site} 每日预算：已用 {spent} / {budget}",
+    budgetRunning: "（另有运行中 {running}）",
+    saved: "已保存",
+    pending: "运行中",
+    queued: "排队中",
+    ready: "已完成 · 本机没有文件",
+    failed: "失败",
+    ambiguous: "未收到回复 · 可能已扣费",
+    expired: "已过期",
+    submitting: "提交中",
+    unknown: "状态 {state}",
+    recovering: "正在找回…",
+    created: "提交于 {time}",
+    elapsed: "{t}",
+    noCost: "费用未知",
+    copyId: "复制 ID",
+    copied: "已复制",
+    copyPath: "复制路径",
+    play: "播放",
+    hide: "收起",
+    recover: "找回",
+    recoverHint: "按任务 ID 下载视频：不会再次扣费。",
+    lookUp: "在 {host} 查看",
+    ambiguousHelp: "这次提交没有收到回复，RunningHub 可能已创建（并扣费）该任务。请在 {host} 的调用记录" +
+      "（API 控制台 → 调用记录）中查找 {time} 前后的任务，然后把任务 ID 粘贴到这里：",
+    pasteId: "网站上的任务 ID",
+    useId: "找回此 ID",
+    loadMore: "加载更多",
+    cameraFixed: "固定镜头",
+    seconds: "{n} 秒",
+    failedRecover: "找回失败：{error}",
+    budgetName: "{label} 的每日预算",
+    budgetOff: "关闭：不限额",
+    budgetOn: "每天 {budget} · 今天已用 {spent}",
+    budgetPlaceholder: "每日金额，留空 = 关闭",
+    save: "保存",
+    turnOff: "关闭",
+  },
+};
+
+/** The tab's string `key` in `lang` with {name} placeholders filled from `vars`. */
+export function tt(lang, key, vars = {}) {
+  const template = TEXT[languageOf(lang)][key] ?? TEXT.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** "0:41", "12:05", "1:02:03". */
+export function formatElapsed(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return "";
+  const s = Math.max(0, Math.floor(Number(seconds)));
+  const [h, m, r] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
+}
+
+/** Local date and time of an epoch in seconds: "2026-11-27 17:31:02". */
+export function formatTime(epoch) {
+  if (!epoch) return "";
+  const d = new Date(Number(epoch) * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The state badge of a task view (GET /runninghub/tasks): "saved", "running", "no answer · may be paid"… */
+export function stateLabel(task, lang = "en") {
+  if (task.recovering) return tt(lang, "recovering");
+  if (task.phase === "pending") return tt(lang, ["CREATE", "QUEUED"].includes(task.state) ? "queued" : "pending");
+  if (task.phase === "unknown") return tt(lang, "unknown", { state: task.state });
+  return tt(lang, task.phase);
+}
+
+/** "5 s · 720p · 16:9 · camera fixed" from the stored submit options. */
+export function optionsText(options = {}, lang = "en") {
+  const parts = [];
+  if (options.duration !== undefined) parts.push(tt(lang, "seconds", { n: options.duration }));
+  if (options.resolution) parts.push(options.resolution);
+  if (options.aspectRatio) parts.push(options.aspectRatio);
+  if (String(options.cameraFixed) === "true") parts.push(tt(lang, "cameraFixed"));
+  return parts.join(" · ");
+}
+
+/** Elapsed seconds of a task now: ticking while it runs, fixed once it finished. */
+export function elapsedNow(task, nowSeconds) {
+  if (task.elapsed_s === null || task.elapsed_s === undefined) return null;
+  if (task.finished_at || task.phase !== "pending") return task.elapsed_s;
+  return Math.max(0, nowSeconds - (task.submitted_at || task.created_at));
+}
+
+/** The task's second line: "sent 2026-11-27 17:31:02 · 0:41 · 0.75 元 · .cn". */
+export function metaLine(task, lang = "en", nowSeconds = Date.now() / 1000) {
+  const parts = [tt(lang, "created", { time: formatTime(task.created_at) })];
+  const elapsed = elapsedNow(task, nowSeconds);
+  if (elapsed !== null) parts.push(formatElapsed(elapsed));
+  if (task.cost !== null && task.cost !== undefined) parts.push(formatMoney(task.cost, task.currency, lang));
+  else if (task.task_id && !["failed", "expired"].includes(task.phase)) parts.push(tt(lang, "noCost"));
+  parts.push(`.${task.site}`);
+  return parts.join(" · ");
+}
+
+/** "0.75 元 (.cn) · $0.20 (.ai)" for one period of GET /runninghub/tasks totals. */
+export function totalsText(entries = [], lang = "en") {
+  if (!entries.length) return tt(lang, "nothing");
+  return entries.map((e) => `${formatMoney(e.amount, e.currency, lang)} (.${e.site})`).join(" · ");
+}
+
+/** The budget line of one site, or "" when it has no budget. */
+export function budgetText(status, lang = "en") {
+  if (!status || status.budget === null || status.budget === undefined) return "";
+  let line = tt(lang, "budget", {
+    site: status.site,
+    spent: formatMoney(status.spent, status.currency, lang),
+    budget: formatMoney(status.budget, status.currency, lang),
+  });
+  if (status.running_tasks) line += tt(lang, "budgetRunning", { running: formatMoney(status.running, status.currency, lang) });
+  return line;
+}
+
+/** The settings panel's line for a site's budget. */
+export function budgetSetting(status, lang = "en") {
+  if (!status || status.budget === null || status.budget === undefined) return tt(lang, "budgetOff");
+  return tt(lang, "budgetOn", {
+    budget: formatMoney(status.budget, status.currency, lang),
+    spent: formatMoney(status.spent, status.currency, lang),
+  });
+}
+
+/** The host of a URL, for "Look up on www.runninghub.cn". */
+export function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return String(url || "");
+  }
+}

@@ -1,0 +1,251 @@
+"""Routes of the RunningHub sidebar tab (js/inbox.js): the task inbox, spend totals, the daily
+budget, thumbnails and one-click recovery.
+
+They read the journal (never RunningHub) and never touch the key; the only writes are the budget
+file and a recovery, which downloads a task's video by id like the Fetch Task node (no new
+submit, nothing paid again). Writes take JSON from the same origin only, as the key routes do.
+Each route's logic is a plain function so tests run it without a server.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from . import comfy_bridge as bridge
+from .client import config, errors, facts, load, redaction, request
+from .request_rules import is_json, same_origin
+
+log = logging.getLogger("RunningHub")
+
+PREFIX = "/runninghub"
+THUMB_CACHE = 256  # thumbnails kept in memory (~10 KB each)
+
+_recoveries: dict[tuple[str, str], dict] = {}  # (site, task id) -> {"running": bool, "error": str}
+_recoveries_lock = threading.Lock()
+_thumbs: dict[tuple[str, float, int], bytes] = {}
+_thumbs_lock = threading.Lock()
+
+
+# --- plain logic ---------------------------------------------------------------------------
+def _site(site: Any) -> str:
+    return config.check_site(str(site or ""))
+
+
+def _task_id(task_id: Any) -> str:
+    return request.check_task_id(task_id)
+
+
+def _with_recovery(task: dict) -> dict:
+    with _recoveries_lock:
+        recovery = dict(_recoveries.get((task["site"], task["task_id"] or ""), {}))
+    task["recovering"] = bool(recovery.get("running"))
+    task["recover_error"] = recovery.get("error", "")
+    if task["recovering"]:
+        task["recoverable"] = False
+    return task
+
+
+def tasks(site: str | None = None, limit: Any = None, before: str | None = None) -> dict:
+    """A page of the inbox (newest first), the spend totals and each site's budget figures."""
+    inbox = load("inbox")
+    if site:
+        _site(site)
+    try:
+        limit = int(limit) if limit not in (None, "") else inbox.PAGE_SIZE
+    except (TypeError, ValueError):
+        raise errors.ValidationError(f"limit must be a whole number, not {str(limit)[:20]!r}.") from None
+    page = inbox.page(limit=limit, before=before or None, site=site or None)
+    page["tasks"] = [_with_recovery(task) for task in page["tasks"]]
+    page["totals"] = inbox.totals()
+    page["budgets"] = budgets()["sites"]
+    return page
+
+
+def budgets() -> dict:
+    """Per site: the daily budget (None = off) with today's spend, running estimate and currency."""
+    spend = load("spend")
+    return {"sites": {site: spend.status(site) for site in facts.SITES}}
+
+
+def save_budget(site: str, amount: Any) -> dict:
+    load("spend").set_daily_budget(_site(site), amount)
+    return budgets()
+
+
+def _row_of(site: str, task_id: str):
+    row = load("journal").Journal().get(_task_id(task_id), _site(site))
+    if row is None:
+        raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
+    return row
+
+
+def video_file(site: str, task_id: str) -> Path:
+    """The saved video of a journaled task (only files the journal recorded are ever served)."""
+    row = _row_of(site, task_id)
+    if not row.has_video or Path(row.video_path).suffix.lower() != ".mp4":
+        raise errors.ValidationError(f"Task {task_id} has no saved video on this machine: recover it first.")
+    return Path(row.video_path)
+
+
+def thumbnail(site: str, task_id: str) -> bytes:
+    """The first frame of the task's saved video as a JPEG (cached per file version)."""
+    path = video_file(site, task_id)
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    with _thumbs_lock:
+        if key in _thumbs:
+            return _thumbs[key]
+    data = load("decode").first_frame_jpeg(path)
+    with _thumbs_lock:
+        if len(_thumbs) >= THUMB_CACHE:
+            _thumbs.pop(next(iter(_thumbs)))
+        _thumbs[key] = data
+    return data
+
+
+def recover(site: str, task_id: str, row: Any = None) -> dict:
+    """Download a task's video by id in the background, paying nothing again (like Fetch Task).
+
+    ``row``: an ambiguous submit's journal row the user found this task id for on the site; the
+    row takes the id, so re-queuing that graph reuses the video too."""
+    site, task_id = _site(site), _task_id(task_id)
+    if row not in (None, ""):
+        _claim(site, task_id, row)
+    inbox = load("inbox")
+    if inbox.is_followed(task_id):
+        return {"started": False, "site": site, "task_id": task_id, "note": "already being waited for"}
+    with _recoveries_lock:
+        if _recoveries.get((site, task_id), {}).get("running"):
+            return {"started": False, "site": site, "task_id": task_id, "note": "already recovering"}
+        _recoveries[(site, task_id)] = {"running": True}
+    threading.Thread(target=_recover, args=(site, task_id), name=f"runninghub-recover-{task_id}",
+                     daemon=True).start()
+    return {"started": True, "site": site, "task_id": task_id}
+
+
+def _claim(site: str, task_id: str, row: Any) -> None:
+    try:
+        row_id = int(row)
+    except (TypeError, ValueError):
+        raise errors.ValidationError(f"row must be a journal row number, not {str(row)[:20]!r}.") from None
+    view = load("inbox").find(row_id)
+    if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
+        raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
+    journal = load("journal").Journal()
+    if journal.get(task_id, site) is None:
+        journal.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
+
+
+def _recover(site: str, task_id: str) -> None:
+    error = ""
+    try:
+        load("pipeline").fetch_task(task_id, site=site, output_dir=bridge.output_directory())
+    except errors.RunningHubError as exc:
+        error = str(exc)
+    except Exception as exc:  # the thread must always clear its "running" mark
+        log.warning("RunningHub: recovering task %s failed", task_id, exc_info=True)
+        error = redaction.redact(f"{type(exc).__name__}: {exc}")
+    with _recoveries_lock:
+        _recoveries[(site, task_id)] = {"running": False, "error": error}
+
+
+# --- aiohttp -------------------------------------------------------------------------------
+def _json(data: dict, status: int = 200):
+    from aiohttp import web
+
+    return web.json_response(data, status=status)
+
+
+def _answer(kind: str, payload: Any, status: int = 200):
+    from aiohttp import web
+
+    if kind == "jpeg":
+        return web.Response(body=payload, content_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(payload, headers={"Content-Type": "video/mp4"})
+
+
+def _refused(status: int, error: str):
+    return _json({"ok": False, "error": error}, status)
+
+
+async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json") -> Any:
+    """``fn`` in a thread (it reads files and the journal); a user-facing error becomes a 400 answer."""
+    import asyncio
+
+    try:
+        result = await asyncio.to_thread(fn, *args)
+    except errors.RunningHubError as exc:
+        return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
+    return _json(result) if kind == "json" else _answer(kind, result)
+
+
+async def _body(request) -> dict | None:
+    """The JSON object of a write, or None when the request breaks the write rules."""
+    if not same_origin(request.headers) or not is_json(request.headers):
+        return None
+    try:
+        data = await request.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def add_routes(routes) -> None:
+    """Add the tab's handlers to an aiohttp ``RouteTableDef`` (ComfyUI's ``PromptServer.instance.routes``)."""
+    foreign = "Refused: RunningHub's routes answer ComfyUI's own page only (same origin, JSON)."
+
+    @routes.get(f"{PREFIX}/tasks")
+    async def get_tasks(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        q = request.query
+        return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None)
+
+    @routes.get(f"{PREFIX}/tasks/thumb")
+    async def get_thumb(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        return await _run(thumbnail, request.query.get("site"), request.query.get("task_id"), kind="jpeg")
+
+    @routes.get(f"{PREFIX}/tasks/video")
+    async def get_video(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        return await _run(video_file, request.query.get("site"), request.query.get("task_id"), kind="file")
+
+    @routes.post(f"{PREFIX}/tasks/recover")
+    async def post_recover(request):
+        data = await _body(request)
+        if data is None:
+            return _refused(403, foreign)
+        return await _run(recover, data.get("site"), data.get("task_id"), data.get("row"))
+
+    @routes.get(f"{PREFIX}/budget")
+    async def get_budget(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        return await _run(budgets)
+
+    @routes.post(f"{PREFIX}/budget")
+    async def post_budget(request):
+        data = await _body(request)
+        if data is None:
+            return _refused(403, foreign)
+        return await _run(save_budget, data.get("site"), data.get("amount"))
+
+
+def register() -> bool:
+    """Add the routes to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
+    server = sys.modules.get("server")
+    instance = getattr(getattr(server, "PromptServer", None), "instance", None)
+    if instance is None or not hasattr(instance, "routes"):
+        return False
+    try:
+        add_routes(instance.routes)
+    except Exception:  # a route problem must not stop the nodes from loading
+        log.warning("RunningHub: could not add the task inbox routes", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,219 @@
+"""The RunningHub tab's routes (nodes/inbox_routes.py) against the emulator: the inbox page, totals,
+budget, thumbnails, video and one-click recovery; and the request rules of the key routes.
+
+Like tests/test_routes.py, the route logic runs as plain functions and the aiohttp layer through a
+recorder of its handlers (aiohttp is ComfyUI's, not a test dependency).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from conftest import solid_images
+from nodes import inbox_routes
+from runninghub_video import errors, pipeline, spend
+from runninghub_video.journal import Journal
+from runninghub_video.request import VideoRequest
+from test_routes import RouteRecorder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PAGE = {"Host": "127.0.0.1:8188", "Origin": "http://127.0.0.1:8188", "Sec-Fetch-Site": "same-origin",
+        "Content-Type": "application/json"}
+
+
+class Request:
+    def __init__(self, body=None, query=None, headers=None) -> None:
+        self._body, self.query, self.headers = body, query or {}, dict(PAGE if headers is None else headers)
+
+    async def json(self):
+        if self._body is None:
+            raise ValueError("no body")
+        return self._body
+
+
+@pytest.fixture
+def inbox_env(rh_env, tmp_path, monkeypatch):
+    """The emulator, and ComfyUI's output folder in tmp_path (where recoveries are saved)."""
+    monkeypatch.setattr(inbox_routes.bridge, "output_directory", lambda: tmp_path / "output")
+    inbox_routes._recoveries.clear()
+    spend._reservations.clear()
+    return rh_env
+
+
+@pytest.fixture
+def handlers(monkeypatch):
+    monkeypatch.setattr(inbox_routes, "_json", lambda data, status=200: (status, data))
+    monkeypatch.setattr(inbox_routes, "_answer", lambda kind, payload, status=200: (status, kind, payload))
+    recorder = RouteRecorder()
+    inbox_routes.add_routes(recorder)
+    return lambda method, path, request: asyncio.run(recorder.handlers[(method, f"/runninghub{path}")](request))
+
+
+def make_video(tmp_path, prompt="a red ball"):
+    return pipeline.generate(solid_images(1), VideoRequest(prompt=prompt, duration="2", resolution="480p"),
+                             output_dir=tmp_path / "output")
+
+
+def wait_recovered(site, task_id, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not inbox_routes._recoveries.get((site, task_id), {}).get("running", True):
+            return inbox_routes._recoveries[(site, task_id)]
+        time.sleep(0.05)
+    raise AssertionError("recovery did not finish")
+
+
+def test_the_inbox_page_has_tasks_totals_and_budgets_but_never_the_key(inbox_env, tmp_path):
+    done = make_video(tmp_path)
+    page = inbox_routes.tasks()
+    assert [t["task_id"] for t in page["tasks"]] == [done.task_id]
+    assert page["tasks"][0]["recovering"] is False
+    assert page["totals"]["today"] == [{"site": "cn", "currency": "CNY", "amount": 0.14, "tasks": 1}]
+    assert page["budgets"]["cn"]["budget"] is None and page["budgets"]["cn"]["spent"] == 0.14
+    assert inbox_env.api_key not in json.dumps(page)
+    with pytest.raises(errors.ValidationError, match="limit"):
+        inbox_routes.tasks(limit="many")
+    with pytest.raises(errors.ConfigError):
+        inbox_routes.tasks(site="eu")
+
+
+def test_a_finished_video_has_a_first_frame_thumbnail_and_plays(inbox_env, tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    done = make_video(tmp_path)
+    thumb = Image.open(BytesIO(inbox_routes.thumbnail("cn", done.task_id)))
+    assert thumb.format == "JPEG" and thumb.width <= 240
+    red, green, blue = thumb.convert("RGB").getpixel((thumb.width // 2, thumb.height * 3 // 4))
+    assert red > 150 and green < 100  # the emulator paints the red reference into the frame
+    assert inbox_routes.video_file("cn", done.task_id) == done.video_path
+    done.video_path.unlink()
+    with pytest.raises(errors.ValidationError, match="recover it first"):
+        inbox_routes.thumbnail("cn", done.task_id)
+    with pytest.raises(errors.ValidationError, match="not a RunningHub task id"):
+        inbox_routes.video_file("cn", "../../etc/passwd")
+
+
+def test_one_click_recovers_a_deleted_file_without_paying_again(inbox_env, tmp_path, handlers):
+    done = make_video(tmp_path)
+    done.video_path.unlink()
+    assert inbox_routes.tasks()["tasks"][0]["recoverable"] is True
+    status, answer = handlers("POST", "/tasks/recover", Request({"site": "cn", "task_id": done.task_id}))
+    assert status == 200 and answer["started"] is True
+    assert wait_recovered("cn", done.task_id) == {"running": False, "error": ""}
+    task = inbox_routes.tasks()["tasks"][0]
+    assert task["phase"] == "saved" and (tmp_path / "output").resolve() in Path(task["video_path"]).resolve().parents
+    assert inbox_env.counters.submits == 1 and inbox_env.counters.money_charged == pytest.approx(0.14)
+
+
+def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(inbox_env, tmp_path, handlers):
+    """A real process is killed while it waits; the journal row it leaves is what the tab shows."""
+    inbox_env.set_clock(queue_s=0.5, run_s=4.0)
+    image = tmp_path / "ref.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(image)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "runninghub_video", "generate", "--image", str(image),
+                             "--prompt", "killed while waiting", "--duration", "2", "--resolution", "480p",
+                             "--output-dir", str(tmp_path / "out")], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (Journal().list(1) and Journal().list(1)[0].task_id):
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
+        proc.wait(10)
+    (task,) = inbox_routes.tasks()["tasks"]  # what the tab shows after a restart
+    assert task["task_id"] and task["phase"] == "pending" and task["recoverable"] is True
+    assert inbox_env.counters.submits == 1
+    status, answer = handlers("POST", "/tasks/recover", Request({"site": "cn", "task_id": task["task_id"]}))
+    assert status == 200 and answer["started"] is True
+    assert wait_recovered("cn", task["task_id"]) == {"running": False, "error": ""}
+    assert inbox_routes.tasks()["tasks"][0]["phase"] == "saved"
+    assert inbox_env.counters.submits == 1 and inbox_env.counters.money_charged == pytest.approx(0.14)
+
+
+def test_an_ambiguous_submit_takes_the_task_id_found_on_the_site(inbox_env, tmp_path):
+    inbox_env.inject("submit", "timeout_after_create", seconds=0.1, reset=True)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        make_video(tmp_path, "was it paid?")
+    (ambiguous,) = inbox_routes.tasks()["tasks"]
+    task_id = next(iter(inbox_env.tasks))  # what the user reads in the site's call records
+    assert inbox_routes.recover("cn", task_id, ambiguous["row"])["started"] is True
+    assert wait_recovered("cn", task_id)["error"] == ""
+    (task,) = inbox_routes.tasks()["tasks"]
+    assert task["row"] == ambiguous["row"] and task["task_id"] == task_id and task["phase"] == "saved"
+    again = make_video(tmp_path, "was it paid?")  # the same graph queued again reuses that video
+    assert again.reused and again.task_id == task_id and inbox_env.counters.submits == 1
+    with pytest.raises(errors.ValidationError, match="ambiguous"):
+        inbox_routes.recover("cn", task_id, ambiguous["row"])  # the row has its id now
+
+
+def test_a_failed_recovery_says_why(inbox_env, tmp_path):
+    row = Journal().record("2000000000000000003", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+                          request={"prompt": "x"})
+    inbox_routes.recover("cn", "2000000000000000003")
+    assert "1004" in wait_recovered("cn", "2000000000000000003")["error"] or \
+        "not found" in inbox_routes._recoveries[("cn", "2000000000000000003")]["error"].lower()
+    assert inbox_routes.tasks()["tasks"][0]["recover_error"]
+
+
+def test_budget_routes_set_show_and_turn_off_the_budget(inbox_env, handlers):
+    status, data = handlers("POST", "/budget", Request({"site": "cn", "amount": 3}))
+    assert status == 200 and data["sites"]["cn"]["budget"] == 3.0 and data["sites"]["ai"]["budget"] is None
+    status, data = handlers("GET", "/budget", Request())
+    assert data["sites"]["cn"] == {"site": "cn", "currency": "CNY", "budget": 3.0, "spent": 0.0,
+                                   "charged_tasks": 0, "running": 0.0, "running_tasks": 0}
+    status, data = handlers("POST", "/budget", Request({"site": "cn", "amount": "lots"}))
+    assert status == 400 and "daily budget" in data["error"]
+    status, data = handlers("POST", "/budget", Request({"site": "cn", "amount": None}))
+    assert data["sites"]["cn"]["budget"] is None
+
+
+@pytest.mark.parametrize("method,path,body", [("POST", "/budget", {"site": "cn", "amount": 1}),
+                                              ("POST", "/tasks/recover", {"site": "cn", "task_id": "2000000000000000004"})])
+def test_writes_need_json_from_comfyuis_own_page(inbox_env, handlers, method, path, body):
+    for headers in ({**PAGE, "Content-Type": "text/plain"},  # a form post from any page
+                    {**PAGE, "Origin": "http://evil.example"},
+                    {**PAGE, "Sec-Fetch-Site": "cross-site"}):
+        status, data = handlers(method, path, Request(body, headers=headers))
+        assert status == 403 and "same origin" in data["error"]
+    assert inbox_routes.budgets()["sites"]["cn"]["budget"] is None and not inbox_routes._recoveries
+
+
+def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
+    done = make_video(tmp_path)
+    foreign = {"Host": "127.0.0.1:8188", "Origin": "http://evil.example"}
+    for path, query in (("/tasks", {}), ("/tasks/thumb", {"site": "cn", "task_id": done.task_id}),
+                        ("/tasks/video", {"site": "cn", "task_id": done.task_id}), ("/budget", {})):
+        assert handlers("GET", path, Request(query=query, headers=foreign))[0] == 403
+    status, data = handlers("GET", "/tasks", Request(query={"limit": "1"}, headers={}))  # curl: no browser headers
+    assert status == 200 and data["tasks"][0]["task_id"] == done.task_id
+    status, kind, payload = handlers("GET", "/tasks/video", Request(query={"site": "cn", "task_id": done.task_id}))
+    assert (status, kind, payload) == (200, "file", done.video_path)
+
+
+def test_routes_are_added_only_inside_comfyui(monkeypatch):
+    monkeypatch.delitem(sys.modules, "server", raising=False)
+    assert inbox_routes.register() is False
+    recorder = RouteRecorder()
+    fake = types.ModuleType("server")
+    fake.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=recorder))
+    monkeypatch.setitem(sys.modules, "server", fake)
+    assert inbox_routes.register() is True
+    assert set(recorder.handlers) == {("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"),
+                                      ("GET", "/runninghub/tasks/video"), ("POST", "/runninghub/tasks/recover"),
+                                      ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")}

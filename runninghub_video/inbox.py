@@ -284,14 +284,16 @@ def spent_today(site: str, journal: Journal | None = None, now: float | None = N
     return Decimal(0), 0
 
 
-def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:
-    """Today's tasks on ``site`` that may still be charged: running or being submitted, no cost yet."""
+def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None, *,
+                   exclude_fingerprint: str = "") -> list[dict]:
+    """Today's tasks on ``site`` that may still be charged: running, being submitted or claimed by a
+    run that is uploading (of any process), no cost yet; ``exclude_fingerprint``: the asking run's own."""
     journal = journal or Journal()
     now = time.time() if now is None else now
     with _reading(journal) as conn:
         raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')",
-            (site, day_start(now))).fetchall()
+            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')"
+            " AND fingerprint != ?", (site, day_start(now), exclude_fingerprint)).fetchall()
     rows = [_as_dict(raw) for raw in raws]
     return [row for row in rows if (row.get("task_id") and row.get("state") in facts.PENDING_STATES)
             or (row.get("state") in (UPLOADING, SUBMITTING)

@@ -317,7 +317,7 @@ class Journal:
                          " owner_token = NULL, updated_at = ? WHERE id = ? AND owner_token = ?",
                          (UPLOADING, ABANDONED, now, int(row_id), PROCESS_TOKEN))
 
-    def hold(self, row_id: int) -> "Holder":
+    def hold(self, row_id: int) -> Holder:
         """A :class:`Holder` that heartbeats the row while anyone holds it, then releases it."""
         return Holder(self, row_id)
 
@@ -460,7 +460,7 @@ class Holder:
         self._stop = threading.Event()
         threading.Thread(target=self._beat, name="runninghub-claim-heartbeat", daemon=True).start()
 
-    def add(self) -> "Holder":
+    def add(self) -> Holder:
         with self._lock:
             self._count += 1
         return self

@@ -129,7 +129,7 @@ def test_a_submit_cut_off_long_ago_counts_as_ambiguous(rh_env):
 
 def test_following_a_task_hides_its_recovery(rh_env):
     journal = Journal()
-    row = journal.record("2000000000000000001", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+    journal.record("2000000000000000001", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
                         request={"prompt": "x"})
     with inbox.following("2000000000000000001"):
         assert inbox.page()["tasks"][0]["recoverable"] is False
@@ -177,7 +177,7 @@ def test_the_budget_uses_the_price_preview_when_it_needs_no_upload(rh_env, tmp_p
 
 def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
     journal = Journal()
-    row = journal.record("2000000000000000002", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+    journal.record("2000000000000000002", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
                         request={"prompt": "x", "duration": "5", "resolution": "720p"})
     spend.set_daily_budget("cn", 1.0)
     with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
@@ -196,7 +196,7 @@ def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
         spend.check_budget(client, "cn", request, fingerprint="first")
         with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
             spend.check_budget(client, "cn", request, fingerprint="second")
-        row = Journal().record("2000000000000000005", site="cn", endpoint="cn", state="QUEUED", fingerprint="first",
+        Journal().record("2000000000000000005", site="cn", endpoint="cn", state="QUEUED", fingerprint="first",
                               request={"prompt": "x", "duration": "5", "resolution": "720p"})
         assert spend.status("cn")["running"] == 0.75 and spend.status("cn")["running_tasks"] == 1
     assert rh_env.counters.submits == 0

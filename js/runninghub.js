@@ -6,9 +6,10 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { formatKeyStatus, formatPrice, formatTestResult, languageOf, t } from "./format.js";
 
-const NODE = "RunningHubSeedanceReferenceToVideo";
+// The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
+const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo"];
 const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
-const PRICE_WIDGETS = ["duration", "resolution", "site"];
+const PRICE_WIDGETS = ["model", "duration", "resolution", "site"];
 
 const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
 const lang = () => languageOf(locale());
@@ -86,11 +87,11 @@ function widgetValue(node, name) {
 function refreshPrice(node, fresh = false) {
   clearTimeout(node.__runninghubTimer);
   node.__runninghubTimer = setTimeout(async () => {
-    const query = new URLSearchParams({
-      site: widgetValue(node, "site") ?? "cn",
-      duration: String(widgetValue(node, "duration") ?? 5),
-      resolution: widgetValue(node, "resolution") ?? "720p",
-    });
+    const query = new URLSearchParams({ site: widgetValue(node, "site") ?? "cn" });
+    for (const name of ["model", "duration", "resolution"]) {  // absent: the server uses the model's default
+      const value = widgetValue(node, name);
+      if (value !== undefined) query.set(name, String(value));
+    }
     if (fresh) query.set("fresh", "1");
     try {
       const response = await api.fetchApi(`/runninghub/price?${query}`);
@@ -104,7 +105,7 @@ function refreshPrice(node, fresh = false) {
 
 function refreshAllPrices(fresh = false) {
   for (const node of app.graph?.nodes ?? []) {
-    if (node.comfyClass === NODE || node.type === NODE) refreshPrice(node, fresh);
+    if (NODES.includes(node.comfyClass) || NODES.includes(node.type)) refreshPrice(node, fresh);
   }
 }
 
@@ -120,6 +121,15 @@ function watchPriceWidgets(node) {
     widget.__runninghubWatched = true;
   }
   refreshPrice(node);
+}
+
+// A seed's after-generate control starts at "randomize" in frontends that ignore the schema's
+// default; a new seed is a new paid video, so a new node starts at "fixed". A loaded workflow then
+// restores whatever it saved.
+function startSeedFixed(node) {
+  const seed = node.widgets?.find((w) => w.name === "seed");
+  const control = seed?.linkedWidgets?.[0] ?? node.widgets?.find((w) => w.name === "control_after_generate");
+  if (control && control.value === "randomize") control.value = "fixed";
 }
 
 function drawPrice(node, ctx) {
@@ -149,12 +159,13 @@ app.registerExtension({
   })),
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (nodeData.name !== NODE) return;
+    if (!NODES.includes(nodeData.name)) return;
     const proto = nodeType.prototype;
     const onNodeCreated = proto.onNodeCreated;
     proto.onNodeCreated = function (...args) {
       const r = onNodeCreated?.apply(this, args);
       watchPriceWidgets(this);
+      startSeedFixed(this);
       return r;
     };
     const onConfigure = proto.onConfigure;
@@ -177,7 +188,7 @@ app.registerExtension({
     api.addEventListener("reconnected", () => tellLocale());  // a restarted server starts in English
     // A finished run moved the balance (also when a later node of the prompt failed).
     api.addEventListener("executed", (event) => {
-      if (event.detail?.node && app.graph?.getNodeById(event.detail.node)?.comfyClass === NODE) refreshAllPrices(true);
+      if (NODES.includes(app.graph?.getNodeById(event.detail?.node)?.comfyClass)) refreshAllPrices(true);
     });
   },
 });

@@ -4,8 +4,9 @@ from __future__ import annotations
 from . import comfy_bridge, inbox_routes, routes
 from .frames import VideoToFrames
 from .seedance import FetchTask, SeedanceReferenceToVideo
+from .seedance2 import Seedance2ReferenceToVideo
 
-NODES = (SeedanceReferenceToVideo, FetchTask, VideoToFrames)
+NODES = (SeedanceReferenceToVideo, Seedance2ReferenceToVideo, FetchTask, VideoToFrames)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

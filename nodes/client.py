@@ -10,13 +10,13 @@ import importlib
 from types import ModuleType
 
 if "." in (__package__ or ""):
-    from ..runninghub_video import config, errors, events, facts, redaction, request
+    from ..runninghub_video import config, errors, events, facts, models, redaction, request
 else:  # nodes/ imported as a top-level package (tests, scripts)
-    from runninghub_video import config, errors, events, facts, redaction, request
+    from runninghub_video import config, errors, events, facts, models, redaction, request
 
 PACKAGE = facts.__name__.rpartition(".")[0]
 
-__all__ = ["PACKAGE", "config", "errors", "events", "facts", "redaction", "request", "load"]
+__all__ = ["PACKAGE", "config", "errors", "events", "facts", "models", "redaction", "request", "load"]
 
 
 def load(module: str) -> ModuleType:

@@ -165,3 +165,26 @@ def video_file_of(video: Any) -> tuple[Path, bool]:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name), True
+
+
+def videos_as_mp4(videos: list) -> list[tuple[Path, bool]]:
+    """Each connected VIDEO as an MP4 file (second item True: a temp file the caller deletes).
+
+    Written by the VIDEO's own ``save_to`` as H.264 MP4: ComfyUI applies the VIDEO's trim and crop
+    there (re-encoding), and merely remuxes an untouched H.264 MP4, so the bytes stay the source's."""
+    from comfy_api.latest import Types
+
+    files: list[tuple[Path, bool]] = []
+    try:
+        for video in videos:
+            if video is None:
+                continue
+            fd, name = tempfile.mkstemp(prefix="runninghub_reference_", suffix=".mp4")
+            os.close(fd)
+            files.append((Path(name), True))
+            video.save_to(name, format=Types.VideoContainer.MP4, codec=Types.VideoCodec.H264)
+    except BaseException:
+        for path, _ in files:
+            path.unlink(missing_ok=True)
+        raise
+    return files

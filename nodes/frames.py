@@ -40,6 +40,9 @@ class VideoToFrames(io.ComfyNode):
                                         "feed it to Create Video to keep the real speed."),
                 io.Int.Output("frame_count", display_name="frame_count",
                               tooltip="Number of frames returned."),
+                io.Audio.Output("audio", display_name="audio",
+                                tooltip="The clip's sound as AUDIO (cut to the frames returned), or nothing "
+                                        "when the clip is silent; feed it to Create Video with the frames."),
             ],
         )
 
@@ -54,9 +57,12 @@ class VideoToFrames(io.ComfyNode):
         try:
             decoded = await bridge.run_blocking(load("decode").decode_video, path, max_frames=max_frames,
                                                 every_nth=every_nth)
+            seconds = decoded.frame_count / decoded.fps if max_frames and decoded.fps else None
+            sound = await bridge.run_blocking(load("media").audio_track, path, seconds)
         finally:
             if temporary:
                 path.unlink(missing_ok=True)
         import torch
 
-        return io.NodeOutput(torch.from_numpy(decoded.frames), float(decoded.fps), int(decoded.frame_count))
+        audio = None if sound is None else {"waveform": torch.from_numpy(sound[0])[None], "sample_rate": sound[1]}
+        return io.NodeOutput(torch.from_numpy(decoded.frames), float(decoded.fps), int(decoded.frame_count), audio)

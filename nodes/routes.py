@@ -18,8 +18,8 @@ import time
 from typing import Any, Callable
 
 from . import status_text
+from .client import config, errors, facts, load, models
 from .request_rules import write_refusal
-from .client import config, errors, facts, load
 from .client import request as client_request
 
 log = logging.getLogger("RunningHub")
@@ -83,7 +83,7 @@ def test_key(site: str) -> dict:
 def _key_type_problem(client) -> errors.RunningHubError | None:
     """1014 shows only on a model call: a price preview is the cheapest one (nothing is charged)."""
     try:
-        _preview(client, facts.DEFAULT_DURATION, facts.DEFAULT_RESOLUTION)
+        _preview(client, client_request.VideoRequest(PREVIEW_PROMPT).validated())
     except errors.KeyTypeError as exc:
         return exc
     except errors.RunningHubError:
@@ -91,7 +91,8 @@ def _key_type_problem(client) -> errors.RunningHubError | None:
     return None
 
 
-def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dict:
+def price(site: str, duration: str | None, resolution: str | None, fresh: bool = False,
+          model: str = models.DEFAULT_MODEL) -> dict:
     """The estimated price of one run and the balance when known.
 
     ``source``: "preview" (RunningHub's price preview, needs a key), "table" (the published
@@ -101,24 +102,25 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
     if fresh:
         with _cache_lock:
             _cache.pop(("balance", site), None)
-    request = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=str(duration),
-                                          resolution=resolution).validated()
+    request = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration, resolution=resolution,
+                                          model=model).validated()
     currency = facts.SITE_CURRENCY[site]
-    out: dict[str, Any] = {"site": site, "duration": request.duration, "resolution": request.resolution,
-                           "currency": currency, "price": None, "source": "none", "balance": None}
-    table = facts.table_price(site, request.resolution, request.duration)
+    out: dict[str, Any] = {"site": site, "model": request.model, "duration": request.duration,
+                           "resolution": request.resolution, "currency": currency, "price": None,
+                           "source": "none", "balance": None}
+    table = request.spec.table_price(site, request.resolution, request.duration)
     if table is not None:
         out.update(price=table, source="table")
     if not config.find_key(site):
         return out
     try:
-        key = ("price", site, request.duration, request.resolution)
+        key = ("price", site, request.model, request.duration, request.resolution)
         preview = _cached(key, PRICE_CACHE_S)
         balance = _cached(("balance", site), BALANCE_CACHE_S)
         if preview is None or balance is None:
             with _client(site) as client:
                 if preview is None:
-                    preview = _remember(key, _preview(client, request.duration, request.resolution))
+                    preview = _remember(key, _preview(client, request))
                 if balance is None:
                     account = client.account_status()
                     balance = _remember(("balance", site), {"balance": account.remain_money,
@@ -134,9 +136,9 @@ def price(site: str, duration: str, resolution: str, fresh: bool = False) -> dic
     return out
 
 
-def _preview(client, duration: str, resolution: str) -> dict:
-    """RunningHub's price preview for these options (a placeholder reference is uploaded once)."""
-    return load("spend").preview_price(client, duration, resolution)
+def _preview(client, request) -> dict:
+    """RunningHub's price preview for a validated request (a placeholder reference is uploaded once)."""
+    return load("spend").preview_price(client, request)
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:
@@ -225,8 +227,8 @@ def add_routes(routes) -> None:
     @routes.get(f"{PREFIX}/price")
     async def get_price(request):
         q = request.query
-        return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration", facts.DEFAULT_DURATION),
-                          q.get("resolution", facts.DEFAULT_RESOLUTION), q.get("fresh") == "1")
+        return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration"), q.get("resolution"),
+                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL))
 
 
 def register() -> bool:

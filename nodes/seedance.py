@@ -1,4 +1,5 @@
-"""Seedance v1-lite reference-to-video on RunningHub, and fetching a task's video by id."""
+"""Seedance v1-lite reference-to-video on RunningHub, fetching a task's video by id, and the
+inputs and outputs every RunningHub video node shares."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import status_text
-from .client import facts, load
+from .client import facts, load, models
 from .client import request as client_request
 
 CATEGORY = "RunningHub"
@@ -27,7 +28,20 @@ def timeout_input() -> io.Int.Input:
                         tooltip=TIMEOUT_TOOLTIP)
 
 
+def last_frame_output() -> io.Image.Output:
+    return io.Image.Output("last_frame", display_name="last_frame",
+                           tooltip="The video's last frame as an IMAGE: connect it as the first reference of the "
+                                   "next clip to chain clips.")
+
+
+def variation_input() -> io.Int.Input:
+    return io.Int.Input("variation", default=0, min=0, max=2**31 - 1,
+                        tooltip="Change to pay for a new video with the same inputs; keep it to reuse "
+                                "the video already made for them.")
+
+
 def video_outputs() -> list:
+    """video, video_path, task_id, then last_frame: appended last, so saved workflows keep their links."""
     return [
         io.Video.Output("video", display_name="video",
                         tooltip="The generated MP4 as a ComfyUI VIDEO (connect to Save Video, Get Video "
@@ -36,16 +50,21 @@ def video_outputs() -> list:
                          tooltip="Full path of the saved MP4 (in the output folder's runninghub/ subfolder)."),
         io.String.Output("result_task_id", display_name="task_id",
                          tooltip="RunningHub task id: keep it to fetch the video again within 24 hours."),
+        last_frame_output(),
     ]
 
 
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
-    """The three outputs plus the on-node preview, and a closing status line with id and cost."""
+    """The four outputs plus the on-node preview, and a closing status line with id and cost."""
+    import torch
+
     path = Path(result.video_path)
+    frame_path = result.last_frame_path or load("last_frame").save(path)
+    frame = torch.from_numpy(load("last_frame").load_rgb(frame_path).astype("float32") / 255.0)[None]
     progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=result.cost,
                                        currency=facts.SITE_CURRENCY.get(result.site, ""),
                                        elapsed_s=result.elapsed_s))
-    return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id),
+    return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
 
 
@@ -54,7 +73,9 @@ class SeedanceReferenceToVideo(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        first, last = int(facts.DURATIONS[0]), int(facts.DURATIONS[-1])
+        spec = models.V1_LITE
+        durations = spec.choices("duration")
+        first, last = int(durations[0]), int(durations[-1])
         return io.Schema(
             node_id="RunningHubSeedanceReferenceToVideo",
             display_name="Seedance Reference to Video (RunningHub)",
@@ -69,22 +90,21 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                 io.Image.Input("image_3", optional=True, tooltip="Optional third reference image."),
                 io.Image.Input("image_4", optional=True, tooltip="Optional fourth reference image."),
                 io.String.Input("prompt", multiline=True, default="",
-                                tooltip=f"What should happen in the video (1-{facts.PROMPT_MAX_CHARS} "
+                                tooltip=f"What should happen in the video (1-{spec.prompt_max_chars} "
                                         "characters). Refer to the references by what they show."),
-                io.Int.Input("duration", default=int(facts.DEFAULT_DURATION), min=first, max=last, step=1,
+                io.Int.Input("duration", default=int(spec.default("duration")), min=first, max=last, step=1,
                              display_mode=io.NumberDisplay.slider,
                              tooltip=f"Video length in seconds ({first}-{last}); the price grows with it."),
-                io.Combo.Input("resolution", options=list(facts.RESOLUTIONS), default=facts.DEFAULT_RESOLUTION,
+                io.Combo.Input("resolution", options=list(spec.choices("resolution")),
+                               default=spec.default("resolution"),
                                tooltip="Output resolution; 720p costs about twice as much as 480p."),
-                io.Combo.Input("aspect_ratio", options=list(facts.ASPECT_RATIOS),
-                               default=facts.DEFAULT_ASPECT_RATIO, tooltip="Width:height of the video."),
+                io.Combo.Input("aspect_ratio", options=list(spec.choices("aspect_ratio")),
+                               default=spec.default("aspect_ratio"), tooltip="Width:height of the video."),
                 io.Boolean.Input("camera_fixed", default=False,
                                  tooltip="Keep the camera still (no pans or zooms)."),
                 site_input(),
                 timeout_input(),
-                io.Int.Input("variation", default=0, min=0, max=2**31 - 1,
-                             tooltip="Change to pay for a new video with the same inputs; keep it to reuse "
-                                     "the video already made for them."),
+                variation_input(),
             ],
             outputs=video_outputs(),
             hidden=[io.Hidden.unique_id],
@@ -97,7 +117,8 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                       image_2=None, image_3=None, image_4=None) -> io.NodeOutput:
         images = [image for image in (image_1, image_2, image_3, image_4) if image is not None]
         request = client_request.VideoRequest(prompt=prompt, duration=str(duration), resolution=resolution,
-                                              aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed))
+                                              aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed),
+                                              last_frame=True)
         progress = bridge.NodeProgress(cls.hidden.unique_id)
         result = await bridge.run_blocking(
             load("pipeline").generate, images, request, site=site, output_dir=bridge.output_directory(),
@@ -134,5 +155,6 @@ class FetchTask(io.ComfyNode):
         progress = bridge.NodeProgress(cls.hidden.unique_id)
         result = await bridge.run_blocking(
             load("pipeline").fetch_task, task_id, site=site, output_dir=bridge.output_directory(),
-            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60)
+            on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
+            want_last_frame=True)
         return video_result(result, progress)

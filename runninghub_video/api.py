@@ -17,6 +17,7 @@ from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError,
                      TransportError, error_for_code)
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import TIMEOUTS, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
+from .models import V1_LITE
 
 SUBMIT_ATTEMPTS = 6
 SUBMIT_BACKOFF_S = 2.0
@@ -35,11 +36,16 @@ class TaskStatus:
 
     @property
     def video_url(self) -> str:
-        for item in self.results:
-            url = (item or {}).get("url") or ""
-            if url and (item.get("outputType") in (None, "", "mp4") or url.split("?")[0].endswith(".mp4")):
-                return url
-        return next(((r or {}).get("url", "") for r in self.results if (r or {}).get("url")), "")
+        """The MP4 result, told apart by ``outputType`` (else the URL's extension), never by position
+        [U]; a result of an unknown type still beats none, as long as it is not an image."""
+        urls = [(_type_of(r), _url_of(r)) for r in self.results]
+        return (next((u for t, u in urls if u and t in VIDEO_TYPES), "")
+                or next((u for t, u in urls if u and t not in IMAGE_TYPES), ""))
+
+    @property
+    def image_url(self) -> str:
+        """The last-frame image result (asked for with ``returnLastFrame``), or ""."""
+        return next((_url_of(r) for r in self.results if _url_of(r) and _type_of(r) in IMAGE_TYPES), "")
 
     @property
     def is_pending(self) -> bool:
@@ -93,6 +99,20 @@ class PricePreview:
     price_text: str
 
 
+VIDEO_TYPES = frozenset({"mp4", "mov", "webm", "video"})
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "webp", "image"})
+
+
+def _url_of(item: Any) -> str:
+    return str(item.get("url") or item.get("outputUrl") or "") if isinstance(item, dict) else ""
+
+
+def _type_of(item: Any) -> str:
+    """A result's ``outputType``, else its URL's extension."""
+    kind = str(item.get("outputType") or "").lower() if isinstance(item, dict) else ""
+    return kind or _url_of(item).split("?")[0].rsplit(".", 1)[-1].lower()
+
+
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(str(value).strip())
@@ -133,11 +153,12 @@ class RunningHubClient:
 
     # --- endpoints -----------------------------------------------------------------------
     def upload(self, data: bytes, filename: str, content_type: str,
-               should_cancel: CancelCheck | None = None) -> str:
-        """Upload one reference; returns its ``download_url`` (valid about a day)."""
+               should_cancel: CancelCheck | None = None, max_bytes: int = facts.MAX_UPLOAD_BYTES) -> str:
+        """Upload one reference (image, video or audio); returns its ``download_url`` (valid about a
+        day). ``max_bytes``: the limit of this kind of reference (models.py)."""
         from urllib3 import encode_multipart_formdata
 
-        if len(data) > facts.MAX_UPLOAD_BYTES:
+        if len(data) > max_bytes:
             raise self._error("1008", context=f"{filename}: ")
         body, multipart_type = encode_multipart_formdata({"file": (filename, data, content_type)})
         payload = self._family_b(self._call(
@@ -149,13 +170,14 @@ class RunningHubClient:
             raise ServiceError("The upload answer had no download_url.", advice="Try again; report it if it repeats.")
         return url
 
-    def submit(self, body: dict, should_cancel: CancelCheck | None = None) -> TaskStatus:
-        """Create a task. Re-sent only when RunningHub said no task was made (1003/1011/421)
+    def submit(self, body: dict, should_cancel: CancelCheck | None = None,
+               path: str = V1_LITE.submit_path) -> TaskStatus:
+        """Create a task of the model at ``path`` (``Model.submit_path``). Re-sent only when RunningHub said no task was made (1003/1011/421)
         or the request never left; an unanswered submit raises :class:`AmbiguousSubmitError`."""
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
                 response = self._submit_session.post(
-                    self._url(facts.SUBMIT_PATH), json=body, headers=self._headers(),
+                    self._url(path), json=body, headers=self._headers(),
                     timeout=TIMEOUTS["submit"])
             except Exception as exc:  # requests' errors, classified below
                 if isinstance(exc, RunningHubError):
@@ -208,8 +230,8 @@ class RunningHubClient:
                              currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""),
                              current_tasks=_int(data.get("currentTaskCounts")))
 
-    def price_preview(self, body: dict) -> PricePreview:
-        data = self._json(self._call("POST", facts.PRICE_PREVIEW_PATH, "status", json=body), "price preview")
+    def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
+        data = self._json(self._call("POST", path, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):
             raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import facts
+from . import facts, models
 from .errors import RunningHubError
 from .events import ProgressEvent
 
@@ -19,9 +19,9 @@ DEFAULT_OUTPUT = "runninghub_output"
 class TerminalProgress:
     """One self-rewriting status line on stderr (plain lines when not a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr  # looked up per run: sys.stderr may be replaced after import
+        self.tty = self.stream.isatty()
         self.last = ""
 
     def __call__(self, event: ProgressEvent) -> None:
@@ -48,15 +48,38 @@ class TerminalProgress:
 def _request_from(args: argparse.Namespace):
     from .request import VideoRequest
 
-    return VideoRequest(prompt=args.prompt, duration=str(args.duration), resolution=args.resolution,
-                        aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed)
+    return VideoRequest(prompt=args.prompt, model=args.model, duration=args.duration, resolution=args.resolution,
+                        aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed or None,
+                        generate_audio=args.generate_audio, seed=args.seed, last_frame=args.last_frame)
+
+
+def _per_model(name: str) -> str:
+    """Each model's values of an option (and its default), from the model table."""
+    parts = []
+    for model in models.MODELS.values():
+        option = model.option(name)
+        if option is not None:
+            values = (f"{option.choices[0]}-{option.choices[-1]}" if name == "duration"
+                      else ", ".join(map(str, option.choices)))
+            parts.append(f"{model.id}: {values} (default {option.default})")
+    return "; ".join(parts)
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--duration", default=facts.DEFAULT_DURATION, choices=facts.DURATIONS, help="seconds")
-    p.add_argument("--resolution", default=facts.DEFAULT_RESOLUTION, choices=facts.RESOLUTIONS)
-    p.add_argument("--aspect-ratio", default=facts.DEFAULT_ASPECT_RATIO, choices=facts.ASPECT_RATIOS)
-    p.add_argument("--camera-fixed", action="store_true", help="keep the camera still")
+    p.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS),
+                   help=f"default {models.DEFAULT_MODEL}")
+    p.add_argument("--duration", default=None, choices=models.all_choices("duration"),
+                   help="seconds; " + _per_model("duration"))
+    p.add_argument("--resolution", default=None, choices=models.all_choices("resolution"),
+                   help=_per_model("resolution"))
+    p.add_argument("--aspect-ratio", default=None, choices=models.all_choices("aspect_ratio"),
+                   help="sent as the model's own field (aspectRatio or ratio); " + _per_model("aspect_ratio"))
+    p.add_argument("--camera-fixed", action="store_true", help="keep the camera still (seedance-v1-lite)")
+    p.add_argument("--seed", type=int, default=None, help="-1 = random (seedance-2.0*)")
+    p.add_argument("--no-generate-audio", dest="generate_audio", action="store_const", const=False, default=None,
+                   help="a silent video (seedance-2.0*; they make sound by default)")
+    p.add_argument("--last-frame", action="store_true",
+                   help="also save the last frame as PNG beside the MP4 and print its path on its own line")
     p.add_argument("--variation", type=int, default=0, help="change to pay for a new video with the same inputs")
     p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
     p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
@@ -69,15 +92,19 @@ def _site_arg(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runninghub_video",
-                                     description="Seedance v1-lite reference-to-video on RunningHub.")
+                                     description="Seedance reference-to-video (v1-lite, 2.0, 2.0 Fast) on RunningHub.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole pipeline against the built-in emulator (no key needed)")
     demo.add_argument("--output-dir", default=DEFAULT_OUTPUT)
-    demo.add_argument("--duration", default=facts.DEFAULT_DURATION, choices=facts.DURATIONS)
+    demo.add_argument("--duration", default=None, choices=models.all_choices("duration"))
+    demo.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS))
 
-    gen = sub.add_parser("generate", help="make a video on RunningHub from 1-4 reference images")
-    gen.add_argument("--image", action="append", required=True, help="reference image file (repeat up to 4)")
+    gen = sub.add_parser("generate", help="make a video on RunningHub from reference images (and, for "
+                                          "Seedance 2.0, videos and audio)")
+    gen.add_argument("--image", action="append", default=[], help="reference image file (repeatable)")
+    gen.add_argument("--video", action="append", default=[], help="reference video file (repeatable; 2.0)")
+    gen.add_argument("--audio", action="append", default=[], help="reference WAV/MP3 file (repeatable; 2.0)")
     gen.add_argument("--prompt", required=True)
     _add_options(gen)
     _site_arg(gen)
@@ -89,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "fetch":
             p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
             p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+            p.add_argument("--last-frame", action="store_true", help="also save the last frame as PNG")
 
     lst = sub.add_parser("list", help="tasks in the local journal, newest first")
     lst.add_argument("--limit", type=int, default=20)
@@ -102,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     emu = sub.add_parser("emulator", help="serve the RunningHub emulator on 127.0.0.1")
     emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--time-scale", type=float, default=1.0,
+                     help="multiply the realistic queue and run times (0.1 = ten times faster)")
     return parser
 
 
@@ -121,15 +151,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .images import load_image_files
     from .pipeline import generate
 
+    request = _request_from(args).validated()  # a bad option is refused before any file is read
     images = load_image_files(args.image)
     progress = TerminalProgress()
     try:
-        result = generate(images, _request_from(args), site=args.site, output_dir=args.output_dir,
-                          on_progress=progress, timeout_s=args.timeout_minutes * 60, variation=args.variation)
+        result = generate(images, request, videos=args.video, audios=args.audio, site=args.site,
+                          output_dir=args.output_dir, on_progress=progress, timeout_s=args.timeout_minutes * 60,
+                          variation=args.variation)
     finally:
         progress.close()
-    print(result.video_path.resolve())
+    _print_result(result)
     return 0
+
+
+def _print_result(result) -> None:
+    print(result.video_path.resolve())
+    if result.last_frame_path is not None:
+        print(result.last_frame_path.resolve())
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -138,10 +176,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         result = fetch_task(args.task_id, site=args.site, output_dir=args.output_dir, on_progress=progress,
-                            timeout_s=args.timeout_minutes * 60)
+                            timeout_s=args.timeout_minutes * 60, want_last_frame=args.last_frame)
     finally:
         progress.close()
-    print(result.video_path.resolve())
+    _print_result(result)
     return 0
 
 
@@ -158,6 +196,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cost: {status.cost}")
     if status.video_url:
         print(f"video: {status.video_url}")
+    if status.image_url:
+        print(f"last frame: {status.image_url}")
     if status.error_code:
         print(f"error {status.error_code}: {status.failure_text()}")
     return 0
@@ -219,14 +259,14 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator import serve
 
-    serve(port=args.port)
+    serve(port=args.port, time_scale=args.time_scale)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(output_dir=Path(args.output_dir), duration=args.duration)
+    return run_demo(output_dir=Path(args.output_dir), duration=args.duration, model=args.model)
 
 
 COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "status": cmd_status, "fetch": cmd_fetch,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
+
 # --- sites and endpoints -------------------------------------------------------------------
 SITES: dict[str, str] = {
     "cn": "https://www.runninghub.cn",
@@ -24,36 +26,27 @@ KEY_LENGTH = 32
 # documented address [U]: without a task id the user is sent to the site and told where to look.
 CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/"
 
-MODEL = "seedance-v1-lite/reference-to-video"
 UPLOAD_PATH = "/openapi/v2/media/upload/binary"
-SUBMIT_PATH = f"/openapi/v2/{MODEL}"
 QUERY_PATH = "/openapi/v2/query"
 QUEUE_STATUS_PATH = "/openapi/v2/queue/status"
 ACCOUNT_STATUS_PATH = "/uc/openapi/accountStatus"
-PRICE_PREVIEW_PATH = f"/openapi/v2/price-preview/{MODEL}"
+# Each model's submit and price-preview paths, fields, enums, limits and prices: models.py.
 
-# --- request limits and enums --------------------------------------------------------------
-PROMPT_MAX_CHARS = 5000
-MIN_IMAGES = 1
-MAX_IMAGES = 4
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# --- reference limits common to every model -----------------------------------------------
+MAX_UPLOAD_BYTES = IMAGE_UPLOAD_BYTES  # images are fitted under this (see models.py)
 # Reference image sides, in pixels. RunningHub documents none [U]; ByteDance documents 300–6000 px
 # sides for Seedance references on its own API, so we stay inside that. Our choices:
 MIN_SIDE = 14  # smaller images carry no usable reference: refused with advice
 UPSCALE_TO_SIDE = 300  # a shorter side is upscaled (bicubic) to this, as far as MAX_SIDE allows
 MAX_SIDE = 6000  # a longer side is downscaled to this
-DURATIONS = tuple(str(s) for s in range(2, 13))  # "2" … "12", sent as strings
-DEFAULT_DURATION = "5"
-RESOLUTIONS = ("720p", "480p")
-DEFAULT_RESOLUTION = "720p"
-ASPECT_RATIOS = ("16:9", "9:16", "4:3", "3:4", "21:9", "1:1")
-DEFAULT_ASPECT_RATIO = "16:9"
 
 # Output geometry. 720p 16:9 = 1248x704 is observed [S]; the others are derived the same way
 # (area of the 16:9 frame at that resolution, sides rounded to multiples of 16) and only the
 # emulator uses them — the client never assumes a size, it reads the real file.
 OUTPUT_FPS = 24
-_AREA = {"720p": 1248 * 704, "480p": 864 * 480}
+# 2.0's larger sizes [U] are capped at 1080p's area: the emulator paints test pictures, and a 4k
+# clip would only make it slow.
+_AREA = {"720p": 1248 * 704, "480p": 864 * 480, "1080p": 1920 * 1088}
 
 
 def output_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
@@ -62,8 +55,8 @@ def output_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
         return 1248, 704
     if resolution == "480p" and aspect_ratio == "16:9":
         return 864, 480
-    w_ratio, h_ratio = (int(x) for x in aspect_ratio.split(":"))
-    height = (_AREA[resolution] * h_ratio / w_ratio) ** 0.5
+    w_ratio, h_ratio = (int(x) for x in ("16:9" if aspect_ratio == "adaptive" else aspect_ratio).split(":"))
+    height = (_AREA.get(resolution, _AREA["1080p"]) * h_ratio / w_ratio) ** 0.5
     width = height * w_ratio / h_ratio
     return max(16, round(width / 16) * 16), max(16, round(height / 16) * 16)
 
@@ -81,24 +74,20 @@ QUEUED_STATES = frozenset({"CREATE", "QUEUED"})
 SUCCESS_STATE = "SUCCESS"
 TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
 
-# --- prices (published per-second table, used when no price preview is available) ---------
-PRICE_PER_SECOND = {"cn": {"480p": 0.07, "720p": 0.15}}  # CNY/s [S]; .ai (USD) unknown [U]
-
-
-def table_price(site: str, resolution: str, duration: str | int) -> float | None:
+# --- prices (each model's published per-second table is in models.py) ----------------------
+def table_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> float | None:
     """The published price of one run in the site's currency, or None where no table is known (.ai)."""
-    per_second = PRICE_PER_SECOND.get(site, {}).get(resolution)
-    return None if per_second is None else round(per_second * int(duration), 4)
+    return _model(model).table_price(site, resolution, duration)
 
 
-def estimated_price(site: str, resolution: str, duration: str | int) -> str:
+def estimated_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> str:
     """``"≈0.75 CNY"`` from the published table, or "" where no table is known (.ai)."""
-    price = table_price(site, resolution, duration)
+    price = table_price(site, resolution, duration, model)
     return "" if price is None else f"≈{price:.2f} {SITE_CURRENCY[site]}"
 
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60
-TYPICAL_RUN_S = 60.0  # 720p x 5 s observed wall time [S]
+TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
 
 
 # --- error codes ---------------------------------------------------------------------------
@@ -123,7 +112,8 @@ ERROR_CODES: dict[str, ErrorCode] = {
                       "The task timed out on RunningHub. Queue the node again to pay for a new try."),
     "1007": ErrorCode("invalid parameters", "invalid_parameters",
                       "RunningHub rejected the request options; check prompt, images and options."),
-    "1008": ErrorCode("file too large", "file_too_large", "Each reference must be at most 10 MB."),
+    "1008": ErrorCode("file too large", "file_too_large",
+                      "Each reference image must be at most 10 MB, each reference video 50 MB."),
     "1010": ErrorCode("service unavailable", "service", "RunningHub is unavailable; try again later."),
     "1011": ErrorCode("service busy", "service", "RunningHub is busy; the pack backs off and retries."),
     "1012": ErrorCode("upstream error", "service", "The model provider had a problem; try again later."),
@@ -140,14 +130,17 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "1504": ErrorCode("model timed out", "timeout",
                       "The model timed out. Queue the node again to pay for a new try."),
     "1505": ErrorCode("photorealistic real people are prohibited", "moderation",
-                      "References of real people are not allowed for this model; use other images."),
+                      "Photorealistic references of real people are refused by this model. RunningHub's site offers a "
+                      "'real person mode' that turns such references into platform assets; the pack does not "
+                      "(its API is undocumented). Use other references."),
     # legacy family-B/C codes
     "401": ErrorCode("API key verification failed", "auth",
                      "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
     "416": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
     "421": ErrorCode("task queue full (concurrency limit)", "rate_limit",
                      "Your account is running its maximum number of tasks; the pack waits and retries."),
-    "809": ErrorCode("file too large", "file_too_large", "Each reference must be at most 10 MB."),
+    "809": ErrorCode("file too large", "file_too_large",
+                     "Each reference image must be at most 10 MB, each reference video 50 MB."),
     "812": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
 }
 

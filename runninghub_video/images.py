@@ -9,10 +9,11 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 from . import facts
 from .errors import ValidationError
+from .models import DEFAULT_MODEL, IMAGE
 from .request import check_image_count
 
 PNG_COMPRESS_LEVEL = 1  # level 1 is several times faster than PIL's default 6 and only a little larger
@@ -36,6 +37,7 @@ class EncodedImage:
 class Reference:
     """One sanitised reference, hashed but not yet encoded: a re-run that finds its video in the
     journal, or its upload in the cache, never pays for the encode."""
+    kind: ClassVar[str] = IMAGE
     pixels: Any = field(repr=False)  # uint8 [H,W,3]
     name: str
     sha256: str  # of the pixels (uint8 RGB + shape): the journal's and upload cache's key
@@ -45,15 +47,15 @@ class Reference:
 
 
 # --- public API ----------------------------------------------------------------------------
-def prepare_references(images: Sequence[Any]) -> list[Reference]:
+def prepare_references(images: Sequence[Any], model: Any = None) -> list[Reference]:
     """One sanitised, hashed reference per batch item of every IMAGE, in order.
 
-    Shapes and the 1–4 count are checked for all inputs first, so a mistake is reported before
+    Shapes and the model's image count (v1-lite: 1–4) are checked for all inputs first, so a mistake is reported before
     any time is spent on pixels. ``None`` entries (unconnected optional inputs) are skipped.
     """
     inputs = [(i, value) for i, value in enumerate(images, start=1) if value is not None]
     total = sum(_batch_size(value, f"image {i}") for i, value in inputs)
-    check_image_count(total)
+    check_image_count(total, model or DEFAULT_MODEL)
     references: list[Reference] = []
     for i, value in inputs:
         array = _to_numpy(value)

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from . import facts
 from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal
+from .models import MODELS, V1_LITE
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -29,7 +30,8 @@ PROMPT_EXCERPT = 160
 # facts.RESULT_URL_LIFETIME_S after its submit a task can no longer be fetched [C: results live 24 h]
 _FAILED = facts.TERMINAL_FAILURE_STATES | {REJECTED, ABANDONED}  # ours: refused or never sent, no charge
 STALE_SUBMIT_S = 900.0  # a submit, with all its retries and timeouts, answers well within this
-_OPTION_KEYS = ("duration", "resolution", "aspectRatio", "cameraFixed")
+# every model's option fields (models.py), in the order a user reads them
+_OPTION_KEYS = tuple(dict.fromkeys(o.wire for m in MODELS.values() for o in m.options))
 
 T = TypeVar("T")
 _followed: dict[str, int] = {}  # task id -> how many waits of this process follow it
@@ -131,7 +133,7 @@ def view(raw: dict, now: float | None = None) -> dict:
         "site": site,
         "state": state,
         "phase": kind,
-        "model": str(raw.get("model") or request.get("model") or facts.MODEL),
+        "model": str(raw.get("model") or request.get("model") or V1_LITE.id),  # rows from before 2.0: v1-lite
         "prompt": prompt[:PROMPT_EXCERPT] + ("…" if len(prompt) > PROMPT_EXCERPT else ""),
         "options": {k: request[k] for k in _OPTION_KEYS if k in request},
         "created_at": created,

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import config, facts
+from .models import V1_LITE
 from .redaction import redact
 from .store import open_db
 
@@ -386,11 +387,11 @@ class Journal:
         with self._db(write=False) as conn:
             return [] if conn is None else self._rows(conn, where, params, limit=int(limit))
 
-    def expected_run_seconds(self, site: str, resolution: str, duration: str | int) -> float | None:
-        """Median RunningHub run time of recent successes with these options, to pace polling.
-
-        Reads ``resolution``/``duration`` from the stored request (the submit body's keys).
-        """
+    def expected_run_seconds(self, site: str, resolution: str, duration: str | int,
+                             model: str = V1_LITE.id) -> float | None:
+        """Median RunningHub run time of recent successes of this model with these options, to pace
+        polling. Reads ``model``/``resolution``/``duration`` from the stored request (rows from
+        before the model was stored are v1-lite's)."""
         with self._db(write=False) as conn:
             if conn is None:
                 return None
@@ -401,7 +402,8 @@ class Journal:
         samples: list[float] = []
         for raw in raws:
             request = _load_request(raw["request_json"])
-            if request.get("resolution") == resolution and str(request.get("duration")) == str(duration):
+            if (request.get("model", V1_LITE.id) == model and request.get("resolution") == resolution
+                    and str(request.get("duration")) == str(duration)):
                 samples.append(float(raw["run_seconds"]))
                 if len(samples) >= RUN_TIME_SAMPLES:
                     break

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import facts, inbox, spend
+from . import facts, inbox, last_frame, models, spend
 from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, ensure_output_dir
@@ -26,7 +26,9 @@ from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubErro
                      TaskNotFoundError, ValidationError, WaitTimeoutError, error_for_code)
 from .events import (CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, format_duration,
                      run_interruptibly, sleep_interruptibly)
-from .journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint)
+from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
+from .models import IMAGE
+from .references import upload_limit
 from .request import VideoRequest, check_task_id
 
 WAIT_POLL_S = 0.5  # how often a run waiting on an identical run's claim looks at its row
@@ -41,6 +43,7 @@ class GenerationResult:
     usage: dict = field(default_factory=dict)
     elapsed_s: float = 0.0
     cost: str = ""  # what RunningHub charged, in the site's currency ("" when not reported)
+    last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
 
 
 @dataclass
@@ -66,26 +69,29 @@ class _Run:
                                            elapsed_s=time.monotonic() - self.started, extra=extra))
 
 
-def generate(images: Sequence, request: VideoRequest, *, site: str | None = None,
-             output_dir: str | Path = "runninghub_output", on_progress: ProgressCallback | None = None,
-             should_cancel: CancelCheck | None = None, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
-             variation: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
+def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), audios: Sequence = (),
+             site: str | None = None, output_dir: str | Path = "runninghub_output",
+             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
+             timeout_s: float = facts.DEFAULT_TIMEOUT_S, variation: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
              settings: Settings | None = None) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
+    ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py).
     ``settings`` overrides the environment/config (the demo passes the emulator's)."""
-    from .images import prepare_references
+    from .references import prepare_all
 
     request = request.validated()
     check_timeout(timeout_s)
+    spec = request.spec
     settings = settings or load_settings(site)
     folder = ensure_output_dir(output_dir)
-    references = prepare_references(images)
-    hashes = [r.sha256 for r in references]
+    references = prepare_all(spec, images, videos, audios)
+    hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
     journal = Journal()
-    key = _RequestKey(fingerprint(site=settings.site, model=request.model, options=request.options(),
+    key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
                                   reference_hashes=hashes, variation=int(variation)),
-                      settings, request, {**request.options(), "imageHashes": hashes}, int(variation))
+                      settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
+                      int(variation))
 
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
@@ -93,13 +99,13 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
         row = claim.row
         if claim.action == "reuse":
             run.say("done", f"reused the saved video of task {row.task_id}", 1.0, row.task_id, reused=True)
-            return _saved_result(row)
+            return _saved_result(row, request.last_frame)
         holder = journal.hold(row.id)
         try:
             if claim.action == "resume":
                 run.say("queued", f"resuming task {row.task_id} (already paid)", task_id=row.task_id, resumed=True)
-                return _finish(run, journal, row.task_id, request.resolution, request.duration, hashes,
-                               reused=True, max_bytes=max_bytes, submitted_epoch=row.submitted_at)
+                return _finish(run, journal, row.task_id, request, [r.sha256 for r in references], reused=True,
+                               max_bytes=max_bytes, submitted_epoch=row.submitted_at)
             spend.check_budget(client, settings.site, request, journal, fingerprint=key.fingerprint)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
@@ -107,18 +113,27 @@ def generate(images: Sequence, request: VideoRequest, *, site: str | None = None
                     raise ConfigError("Another run took over this request while this one was uploading "
                                       "(this process looked stalled).", advice="Queue again to join it; "
                                       "nothing was submitted by this run.")
-                status = _submit(run, journal, holder, request.body(urls), references, key)
-                return _finish(run, journal, status.task_id, request.resolution, request.duration, hashes,
+                status = _submit(run, journal, holder, request, request.body(urls), references)
+                return _finish(run, journal, status.task_id, request, [r.sha256 for r in references],
                                initial=status, max_bytes=max_bytes)
         finally:
             holder.done()
 
 
+def _group(pairs: list) -> dict[str, list[str]]:
+    """(reference, url) pairs -> URLs by reference kind, in order."""
+    grouped: dict[str, list[str]] = {}
+    for reference, url in pairs:
+        grouped.setdefault(reference.kind, []).append(url)
+    return grouped
+
+
 def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path = "runninghub_output",
                on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
                timeout_s: float = facts.DEFAULT_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_BYTES,
-               settings: Settings | None = None) -> GenerationResult:
-    """Recover any task by id: its saved file if the journal has one, else wait and download."""
+               settings: Settings | None = None, want_last_frame: bool = False) -> GenerationResult:
+    """Recover any task (of any model) by id: its saved file if the journal has one, else wait and
+    download. ``want_last_frame``: also save the last frame as PNG beside the video."""
     task_id = check_task_id(task_id)
     check_timeout(timeout_s)
     settings = settings or load_settings(site)
@@ -126,14 +141,17 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
     journal = Journal()
     row = journal.get(task_id, endpoint=settings.endpoint)
     if row is not None and row.has_video:
-        return _saved_result(row)
+        return _saved_result(row, want_last_frame)
     if row is None:
         journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
     options = row.request if row is not None else {}
+    spec = models.MODELS.get(str(options.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
+    pacing = VideoRequest(prompt="-", model=spec.id, last_frame=want_last_frame,  # paces polling, never sent
+                          duration=str(options.get("duration", spec.default("duration"))),
+                          resolution=options.get("resolution", spec.default("resolution")))
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, str(options.get("resolution", facts.DEFAULT_RESOLUTION)),
-                       str(options.get("duration", facts.DEFAULT_DURATION)), options.get("imageHashes") or [],
+        return _finish(run, journal, task_id, pacing, [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
                        reused=True, max_bytes=max_bytes,
                        submitted_epoch=row.submitted_at if row is not None else None)
 
@@ -150,9 +168,10 @@ def check_timeout(timeout_s: float) -> float:
     return value
 
 
-def _saved_result(row: Row) -> GenerationResult:
-    return GenerationResult(row.task_id, Path(row.video_path), row.site, True,
-                            {"consumeMoney": row.cost} if row.cost else {}, cost=row.cost or "")
+def _saved_result(row: Row, want_last_frame: bool) -> GenerationResult:
+    path = Path(row.video_path)
+    return GenerationResult(row.task_id, path, row.site, True, {"consumeMoney": row.cost} if row.cost else {},
+                            cost=row.cost or "", last_frame_path=last_frame.save(path) if want_last_frame else None)
 
 
 # --- claiming ------------------------------------------------------------------------------
@@ -245,7 +264,8 @@ def _slot(run: _Run) -> Iterator[None]:
         yield
 
 
-def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[str]:
+def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[str, list[str]]:
+    """Each reference uploaded once (or found in the cache); URLs grouped by reference kind."""
     from .upload_cache import UploadCache
 
     cache = UploadCache()
@@ -257,14 +277,15 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> list[
             encoded = ref.encode()
             run.say("upload", f"uploading reference {i}/{len(references)} ({len(encoded.data) / 1e6:.1f} MB)",
                     (i - 1) / len(references), index=i, count=len(references), bytes=len(encoded.data))
-            url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel)
+            url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
+                                    max_bytes=upload_limit(ref.kind))
             cache.put(ref.sha256, run.settings.endpoint, url, len(encoded.data))
         urls.append(url)
-    return urls
+    return _group(list(zip(references, urls)))
 
 
-def _submit(run: _Run, journal: Journal, holder: Holder, body: dict, references: list,
-            key: _RequestKey) -> TaskStatus:
+def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, body: dict,
+            references: list) -> TaskStatus:
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
     the submit finishes in the background (still holding the claim) and records its task id, so
     queuing again resumes it."""
@@ -273,19 +294,19 @@ def _submit(run: _Run, journal: Journal, holder: Holder, body: dict, references:
 
     def submit_and_record() -> TaskStatus:
         try:
-            return _submit_and_record(run, journal, holder.row_id, body, references, key)
+            return _submit_and_record(run, journal, holder.row_id, request, body, references)
         finally:
             holder.done()
 
     return run_interruptibly(submit_and_record, run.should_cancel)
 
 
-def _submit_and_record(run: _Run, journal: Journal, row_id: int, body: dict, references: list,
-                       key: _RequestKey) -> TaskStatus:
+def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoRequest, body: dict,
+                       references: list) -> TaskStatus:
     """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
-            status = run.client.submit(body, run.should_cancel)
+            status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
         except ApiError as exc:
             if exc.code not in facts.STALE_UPLOAD_CODES:
                 raise
@@ -294,9 +315,9 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, body: dict, ref
             cache = UploadCache()
             for ref in references:
                 cache.forget(ref.sha256, run.settings.endpoint)
-            body = {**body, "imageUrls": _upload_all(run, references, use_cache=False)}
+            body = request.body(_upload_all(run, references, use_cache=False))
             run.say("submit", "submitting (fresh uploads)", fresh_uploads=True)
-            status = run.client.submit(body, run.should_cancel)
+            status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
     except AmbiguousSubmitError as exc:
         journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
         raise ambiguous_submit_error(journal.row(row_id), run.settings, exc.cause) from None
@@ -308,7 +329,7 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, body: dict, ref
 
 
 @inbox.follows  # while it waits, the inbox offers no second recovery of the task
-def _finish(run: _Run, journal: Journal, task_id: str, resolution: str, duration: str,
+def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
             reference_hashes: Sequence[str], *, initial: TaskStatus | None = None, reused: bool = False,
             max_bytes: int = DEFAULT_MAX_BYTES, submitted_epoch: float | None = None) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
@@ -318,8 +339,9 @@ def _finish(run: _Run, journal: Journal, task_id: str, resolution: str, duration
     forgets those references' cached uploads, so queuing again uploads them afresh."""
     from .polling import expected_run_seconds, wait_for_task
 
-    expected = (journal.expected_run_seconds(run.settings.site, resolution, duration)
-                or expected_run_seconds(resolution, duration))
+    spec = request.spec
+    expected = (journal.expected_run_seconds(run.settings.site, request.resolution, request.duration, spec.id)
+                or expected_run_seconds(request.resolution, request.duration, spec.typical_run_s))
     seen_running: list[float] = []
 
     def on_state(status: TaskStatus) -> None:
@@ -341,7 +363,8 @@ def _finish(run: _Run, journal: Journal, task_id: str, resolution: str, duration
                               currency=facts.SITE_CURRENCY[run.settings.site],
                               submitted_at=None if submitted_epoch is None else
                               time.monotonic() - max(0.0, time.time() - submitted_epoch),
-                              price="" if reused else facts.estimated_price(run.settings.site, resolution, duration))
+                              price="" if reused else facts.estimated_price(run.settings.site, request.resolution,
+                                                                            request.duration, spec))
         run.say("download", "downloading the video", task_id=task_id)
         path = run_interruptibly(lambda: run.client.download(
             final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
@@ -359,6 +382,9 @@ def _finish(run: _Run, journal: Journal, task_id: str, resolution: str, duration
         exc.task_id = exc.task_id or task_id
         raise
     journal.update(task_id, state="downloaded", video_path=str(path))
+    frame = None
+    if request.last_frame:  # RunningHub's image when it sent one, else decoded from the MP4
+        frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
     run.say("done", f"saved {path.name}", 1.0, task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
-                            time.monotonic() - run.started, cost=final.cost)
+                            time.monotonic() - run.started, cost=final.cost, last_frame_path=frame)

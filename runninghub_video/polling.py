@@ -55,11 +55,12 @@ def next_query_delay(state: str, running_for: float, expected_run_s: float, wait
     return min(cap, DENSE_POLL_S + LATE_SLOPE * late)
 
 
-def expected_run_seconds(resolution: str, duration: str) -> float:
-    """A prior for RUNNING time when the journal has no history (720p × 5 s ≈ 60 s observed [S])."""
-    seconds = float(duration or facts.DEFAULT_DURATION)
-    scale = 1.0 if resolution == "720p" else 0.6
-    return max(15.0, facts.TYPICAL_RUN_S * scale * seconds / 5.0)
+def expected_run_seconds(resolution: str, duration: str, typical_run_s: float = facts.TYPICAL_RUN_S) -> float:
+    """A prior for RUNNING time when the journal has no history; ``typical_run_s`` is the model's
+    720p × 5 s time (v1-lite: ≈ 60 s observed [S])."""
+    seconds = float(duration or 5)
+    scale = {"480p": 0.6, "720p": 1.0}.get(resolution, 1.5)
+    return max(15.0, typical_run_s * scale * seconds / 5.0)
 
 
 class _Progress:

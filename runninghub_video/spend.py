@@ -11,6 +11,7 @@ user's references. Budgets live in ``budget.json`` in the state folder; none is 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import config, facts, inbox
+from . import config, facts, inbox, models
 from .errors import RunningHubError, ValidationError
 
 BUDGET_FILE = "budget.json"
@@ -109,8 +110,9 @@ def _running_estimate(site: str, journal, now: float | None, exclude_fingerprint
     total, count = Decimal(0), 0
     for row in inbox.unpriced_today(site, journal, now, exclude_fingerprint=exclude_fingerprint):
         request = row.get("request") or {}
-        known = request.get("resolution") in facts.RESOLUTIONS and str(request.get("duration")) in facts.DURATIONS
-        price = facts.table_price(site, request["resolution"], request["duration"]) if known else None
+        model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
+        known = str(request.get("duration")) in model.choices("duration")
+        price = model.table_price(site, str(request.get("resolution", "")), request["duration"]) if known else None
         total += Decimal(str(price or 0))
         count += 1
     for price in _reserved(site, journal):
@@ -130,12 +132,12 @@ def _reserved(site: str, journal) -> list[Decimal]:
 
 
 # --- the price of one run ------------------------------------------------------------------
-def preview_price(client, duration: str, resolution: str, *, upload: bool = True) -> dict | None:
-    """RunningHub's price preview for these options: ``{"price", "currency", "text"}``.
+def preview_price(client, request, *, upload: bool = True) -> dict | None:
+    """RunningHub's price preview for a validated request's model and options: ``{"price",
+    "currency", "text"}``.
 
     It needs one uploaded reference: a grey placeholder, uploaded once and kept in the upload
     cache. With ``upload=False`` and no cached placeholder it returns None instead of uploading."""
-    from .request import VideoRequest
     from .upload_cache import UploadCache
     from .errors import FileProcessingError, InvalidParametersError
 
@@ -147,9 +149,9 @@ def preview_price(client, duration: str, resolution: str, *, upload: bool = True
             return None
         url = client.upload(image.data, image.filename, image.content_type)
         cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
-    body = VideoRequest(prompt=PREVIEW_PROMPT, duration=duration, resolution=resolution).validated().body([url])
+    preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
     try:
-        answer = client.price_preview(body)
+        answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)
     except (InvalidParametersError, FileProcessingError):
         cache.forget(image.sha256, client.settings.endpoint)  # an expired placeholder: upload it again next time
         raise
@@ -167,9 +169,9 @@ def _placeholder():
 
 def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
     """This run's price and where it came from ("preview", "table"), or (None, "none")."""
-    table = facts.table_price(site, request.resolution, request.duration)
+    table = request.spec.table_price(site, request.resolution, request.duration)
     try:
-        preview = preview_price(client, request.duration, request.resolution, upload=table is None)
+        preview = preview_price(client, request, upload=table is None)
     except RunningHubError:
         preview = None  # the table (if any) still guards the budget
     if preview is not None and preview.get("price") is not None:

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from runninghub_video import facts
+from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 from runninghub_video.emulator.video import MARKER_ZONE
 
@@ -45,7 +46,7 @@ def post(emu: Emulator, path: str, body: object, **kw) -> requests.Response:
 
 
 def submit(emu: Emulator, body: dict) -> dict:
-    return post(emu, facts.SUBMIT_PATH, body).json()
+    return post(emu, V1_LITE.submit_path, body).json()
 
 
 def query(emu: Emulator, task_id: str) -> dict:
@@ -134,7 +135,7 @@ def test_task_runs_to_success_and_is_charged_once(emu, ref_url):
 
 
 @pytest.mark.parametrize("override", [
-    {"prompt": ""}, {"prompt": "x" * (facts.PROMPT_MAX_CHARS + 1)}, {"duration": 5}, {"duration": "13"},
+    {"prompt": ""}, {"prompt": "x" * (V1_LITE.prompt_max_chars + 1)}, {"duration": 5}, {"duration": "13"},
     {"duration": "1"}, {"resolution": "1080p"}, {"aspectRatio": "2:1"}, {"cameraFixed": True},
     {"cameraFixed": "yes"}, {"imageUrls": []},
 ])
@@ -154,14 +155,14 @@ def test_submit_accepts_any_https_reference_but_not_unissued_local_ones(emu, ref
 
 
 def test_wrong_key_submit_gets_1002(emu, ref_url):
-    r = requests.post(emu.base_url + facts.SUBMIT_PATH, headers={"Authorization": "Bearer " + "k" * 32},
+    r = requests.post(emu.base_url + V1_LITE.submit_path, headers={"Authorization": "Bearer " + "k" * 32},
                       json=body_for([ref_url]), timeout=10)
     assert r.status_code == 200 and r.json()["errorCode"] == "1002"
 
 
 def test_non_shared_key_gets_1014_on_model_calls(emu, ref_url):
     emu.key_type = "PERSONAL"
-    for path in (facts.SUBMIT_PATH, facts.PRICE_PREVIEW_PATH):
+    for path in (V1_LITE.submit_path, V1_LITE.price_preview_path):
         reply = post(emu, path, body_for([ref_url])).json()
         assert reply["errorCode"] == "1014" and "Enterprise-Shared" in reply["errorMessage"]
     assert requests.get(emu.base_url + facts.QUEUE_STATUS_PATH, headers=auth(emu),
@@ -253,10 +254,10 @@ def test_queue_and_account_status_shapes(emu, ref_url):
 
 
 def test_price_preview_uses_published_per_second_price(emu, ref_url):
-    reply = post(emu, facts.PRICE_PREVIEW_PATH, body_for([ref_url], resolution="720p", duration="5")).json()
+    reply = post(emu, V1_LITE.price_preview_path, body_for([ref_url], resolution="720p", duration="5")).json()
     assert reply == {"errorCode": 0, "errorMessage": "", "estimatedPrice": 0.75, "currency": "CNY",
                      "priceText": "0.75 元"}
-    assert post(emu, facts.PRICE_PREVIEW_PATH, body_for([ref_url], duration="0")).json()["errorCode"] == "1007"
+    assert post(emu, V1_LITE.price_preview_path, body_for([ref_url], duration="0")).json()["errorCode"] == "1007"
     assert emu.counters.price_previews == 2 and emu.counters.submits_accepted == 0
 
 
@@ -378,7 +379,7 @@ def test_truncated_download_can_be_resumed_with_a_range(emu, result):
 def test_timeout_after_create_leaves_a_task_behind(emu, ref_url):
     emu.inject("submit", "timeout_after_create", seconds=1.0)
     with pytest.raises(requests.Timeout):
-        post(emu, facts.SUBMIT_PATH, body_for([ref_url]), timeout=0.3)
+        post(emu, V1_LITE.submit_path, body_for([ref_url]), timeout=0.3)
     emu.inject("submit", "timeout_after_create", seconds=0.0, reset=True)
     with pytest.raises(requests.ConnectionError):
         submit(emu, body_for([ref_url]))

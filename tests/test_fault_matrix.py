@@ -88,6 +88,60 @@ def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
     assert not list((tmp_path / "runninghub").glob("*.part")) and not list((tmp_path / "runninghub").glob(".*"))
 
 
+# Seedance 2.0: a reference video and an audio clip (the video is the first upload), sound and the
+# last frame asked for. 480p x 4 s at 0.6 CNY/s.
+PRICE_2 = 2.4
+FAULTS_2 = [
+    Fault("2.0 upload of the reference video: burst of 503", lambda e: e.inject("upload", "http_error", count=3,
+                                                                                 status=503), VIDEO, charged=PRICE_2),
+    Fault("2.0 upload of the reference video: connection resets", lambda e: e.inject("upload", "reset", count=2),
+          VIDEO, charged=PRICE_2),
+    Fault("2.0 query: burst of 503", lambda e: e.inject("query", "http_error", count=4, status=503), VIDEO,
+          charged=PRICE_2),
+    Fault("2.0 submit: 1003 rate limit, then accepted", lambda e: e.inject("submit", "error_code", count=2,
+                                                                            code="1003"), VIDEO, 3, PRICE_2),
+    Fault("2.0 submit: answer lost after the task was created",
+          lambda e: e.inject("submit", "timeout_after_create", seconds=0.3, reset=True),
+          errors.AmbiguousSubmitError, charged=PRICE_2),
+    Fault("2.0 task FAILED 1505 real people", lambda e: e.fail_next_tasks(code="1505"), errors.ModerationError,
+          charged=0.0),
+    Fault("2.0 download: truncated body (resumed with Range)",
+          lambda e: e.inject("download", "truncate", count=2, fraction=0.4), VIDEO, charged=PRICE_2),
+    Fault("2.0 last-frame image gone (404): decoded from the video instead",
+          lambda e: e.inject("last_frame", "http_error", count=5, status=404), VIDEO, charged=PRICE_2),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS_2, ids=[f.name for f in FAULTS_2])
+def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
+    import numpy as np
+
+    from runninghub_video.emulator.video import encode
+
+    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
+    monkeypatch.setattr("runninghub_video.http.BACKOFF_FACTOR", 0.05)
+    clip = tmp_path / "reference.mp4"
+    clip.write_bytes(encode([(40, 90, 200)], 2, 64, 48).mp4)
+    audio = {"waveform": np.zeros((1, 1, 16000 * 2), np.float32), "sample_rate": 16000}
+    fault.inject(rh_env)
+    request = VideoRequest(f"fault {fault.name}", model="seedance-2.0", duration="4", resolution="480p",
+                           last_frame=True)
+    def run():
+        return generate([], request, videos=[clip], audios=[audio], output_dir=tmp_path, timeout_s=60)
+
+    if fault.outcome is VIDEO:
+        result = run()
+        assert result.video_path.is_file() and result.last_frame_path.is_file()
+    else:
+        with pytest.raises(fault.outcome) as info:
+            run()
+        assert str(info.value)
+    time.sleep(0.8 if fault.outcome is errors.AmbiguousSubmitError else 0)  # let a created task finish
+    assert rh_env.counters.submits == fault.submits
+    assert rh_env.counters.money_charged == pytest.approx(fault.charged)
+    assert not list((tmp_path / "runninghub").glob("*.part")) and not list((tmp_path / "runninghub").glob(".*"))
+
+
 def test_ambiguous_submit_is_not_resent_by_queuing_again(rh_env, tmp_path):
     rh_env.inject("submit", "timeout_after_create", seconds=0.2, reset=True)
     request = VideoRequest("ambiguous", duration="2", resolution="480p")

@@ -10,6 +10,7 @@ import pytest
 from conftest import solid_images
 from runninghub_video import errors, facts, inbox, pipeline, spend
 from runninghub_video.journal import Journal
+from runninghub_video.models import V1_LITE
 from runninghub_video.request import VideoRequest
 
 
@@ -38,7 +39,7 @@ def test_every_task_is_listed_newest_first_with_what_it_was_and_what_it_cost(rh_
     assert [t["task_id"] for t in tasks] == [second.task_id, first.task_id]
     newest = tasks[0]
     assert newest["phase"] == "saved" and newest["state"] == "downloaded"
-    assert newest["model"] == facts.MODEL and newest["site"] == "cn"
+    assert newest["model"] == V1_LITE.id and newest["site"] == "cn"
     assert newest["prompt"].startswith("a green cube spins") and newest["prompt"].endswith("…")
     assert len(newest["prompt"]) == inbox.PROMPT_EXCERPT + 1
     assert newest["options"] == {"duration": "3", "resolution": "720p", "aspectRatio": "16:9", "cameraFixed": "false"}
@@ -225,7 +226,7 @@ def test_cli_list_shows_the_inbox_and_the_spend(rh_env, tmp_path, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert done.task_id in out and "0.14 CNY" in out and "listed in the terminal" in out
-    assert f"recoverable: fetch {done.task_id}" in out and facts.MODEL in out and "480p" in out
+    assert f"recoverable: fetch {done.task_id}" in out and V1_LITE.id in out and "480p" in out
     assert "spent today: 0.14 CNY on .cn (1 task(s))" in out
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

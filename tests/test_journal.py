@@ -250,3 +250,24 @@ def test_schema_is_versioned_and_uses_wal(journal, state):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
+
+
+def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(state):
+    """A version-1 journal cannot tell an emulator's video from the real site's: its rows stay
+    listed and fetchable by id, but a new request never reuses them; an unanswered one is ambiguous."""
+    state.mkdir(parents=True)
+    conn = sqlite3.connect(state / JOURNAL_FILE)
+    from runninghub_video.journal import _MIGRATIONS
+
+    conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO tasks (fingerprint, site, task_id, state, created_at, updated_at)"
+                 " VALUES ('fp1', 'cn', '2013508786110730241', 'RUNNING', ?, ?)", (time.time(), time.time()))
+    conn.execute("INSERT INTO tasks (fingerprint, site, state, created_at, updated_at)"
+                 " VALUES ('fp2', 'cn', 'submitting', ?, ?)", (time.time(), time.time()))
+    conn.commit()
+    conn.close()
+    journal = Journal()
+    assert journal.get("2013508786110730241").endpoint == ""
+    assert journal.claim("fp1", "cn|https://www.runninghub.cn", site="cn", model="m", request={},
+                         variation=0).action == "new"
+    assert [r.state for r in journal.list() if r.fingerprint == "fp2"] == [AMBIGUOUS]

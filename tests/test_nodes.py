@@ -46,7 +46,8 @@ import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
 from nodes.frames import VideoToFrames  # noqa: E402
 from nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
-from runninghub_video import errors, facts  # noqa: E402
+from runninghub_video import errors  # noqa: E402
+from runninghub_video.models import V1_LITE  # noqa: E402
 from runninghub_video.emulator import Emulator  # noqa: E402
 
 from conftest import solid_images  # noqa: E402
@@ -143,8 +144,10 @@ print(json.dumps({{"ms": ms, "heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS a
                          timeout=60)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
-    assert info["nodes"] == ["RunningHubFetchTask", "RunningHubSeedanceReferenceToVideo", "RunningHubVideoToFrames"]
+    assert info["nodes"] == ["RunningHubFetchTask", "RunningHubSeedance2ReferenceToVideo",
+                             "RunningHubSeedanceReferenceToVideo", "RunningHubVideoToFrames"]
     assert info["names"]["RunningHubSeedanceReferenceToVideo"] == "Seedance Reference to Video (RunningHub)"
+    assert info["names"]["RunningHubSeedance2ReferenceToVideo"] == "Seedance 2.0 Reference to Video (RunningHub)"
     assert info["names"]["RunningHubVideoToFrames"] == "RunningHub Video to Frames"
     assert info["names"]["RunningHubFetchTask"] == "RunningHub Fetch Task"
     assert info["web"] == "./js"
@@ -172,34 +175,36 @@ def test_seedance_node_offers_the_documented_options_and_no_key_widget():
     assert all(by_id[f"image_{i}"].io_type == "IMAGE" for i in range(1, 5))
     assert by_id["prompt"].multiline
     assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (2, 12, 5)
-    assert by_id["resolution"].options == list(facts.RESOLUTIONS)
-    assert by_id["aspect_ratio"].options == list(facts.ASPECT_RATIOS)
+    assert by_id["resolution"].options == list(V1_LITE.choices("resolution"))
+    assert by_id["aspect_ratio"].options == list(V1_LITE.choices("aspect_ratio"))
     assert by_id["site"].options == ["cn", "ai"]
     assert by_id["camera_fixed"].io_type == "BOOLEAN" and by_id["camera_fixed"].default is False
     assert by_id["timeout_minutes"].default == 30 and by_id["variation"].default == 0
     assert "new video" in by_id["variation"].tooltip
+    # last_frame is appended: workflows saved with the first three outputs keep their links
     assert [(o.display_name, o.io_type) for o in schema.outputs] == [("video", "VIDEO"), ("video_path", "STRING"),
-                                                                    ("task_id", "STRING")]
+                                                                    ("task_id", "STRING"), ("last_frame", "IMAGE")]
     assert io.Hidden.unique_id in schema.hidden and schema.is_output_node
 
 
 def test_fetch_and_frames_nodes_have_the_promised_sockets():
     fetch = FetchTask.define_schema()
     assert [i.id for i in fetch.inputs] == ["task_id", "site", "timeout_minutes"]
-    assert [o.io_type for o in fetch.outputs] == ["VIDEO", "STRING", "STRING"]
+    assert [o.io_type for o in fetch.outputs] == ["VIDEO", "STRING", "STRING", "IMAGE"]
     frames = VideoToFrames.define_schema()
     assert [(i.id, i.optional) for i in frames.inputs] == [("video", True), ("video_path", True),
                                                           ("max_frames", False), ("every_nth", False)]
     assert [(o.id, o.io_type) for o in frames.outputs] == [("images", "IMAGE"), ("fps", "FLOAT"),
-                                                          ("frame_count", "INT")]
+                                                          ("frame_count", "INT"), ("audio", "AUDIO")]
 
 
 # --- running -------------------------------------------------------------------------------
 def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
     out = run(SeedanceReferenceToVideo, image_1=images(1)[0], image_2=torch.from_numpy(solid_images(2)[1:]),
               prompt="two colours", **FAST)
-    video, video_path, task_id = out.args
+    video, video_path, task_id, last_frame = out.args
     path = Path(video_path)
+    assert last_frame.dtype == torch.float32 and last_frame.shape == (1, 480, 864, 3)
     assert path.is_file() and path.parent == (comfy.output_dir / "runninghub").resolve()
     assert isinstance(video, InputImpl.VideoFromFile) and video.get_stream_source() == video_path
     assert task_id.isdigit() and path.name.endswith(f"_{task_id}.mp4")
@@ -259,7 +264,8 @@ def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch
 def test_queuing_the_same_inputs_reuses_the_video_and_variation_pays_again(rh_env, comfy):
     first = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **FAST)
     again = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **FAST)
-    assert again.args[1:] == first.args[1:] and rh_env.counters.submits == 1
+    assert again.args[1:3] == first.args[1:3] and rh_env.counters.submits == 1
+    assert torch.equal(again.args[3], first.args[3])  # the same last frame
     assert "reused" in comfy.texts[-1][1]
     other = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="same", **{**FAST, "variation": 1})
     assert other.args[2] != first.args[2] and rh_env.counters.submits == 2
@@ -313,7 +319,8 @@ def test_fetch_task_node_downloads_an_existing_task(rh_env, comfy, tmp_path, mon
     task_id = made.args[2]
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "other-state"))  # a machine without the journal
     out = run(FetchTask, task_id=f" {task_id} ", site="cn", timeout_minutes=5)
-    video, video_path, fetched_id = out.args
+    video, video_path, fetched_id, last_frame = out.args
+    assert last_frame.shape == (1, 480, 864, 3)
     assert fetched_id == task_id and Path(video_path).is_file() and video_path != made.args[1]
     assert isinstance(video, InputImpl.VideoFromFile)
     assert out.ui.as_dict()["images"][0]["subfolder"] == "runninghub"
@@ -335,14 +342,15 @@ def test_seedance_node_without_key_says_where_to_put_one(comfy, tmp_path, monkey
 
 def test_video_to_frames_reads_a_video_a_path_and_an_in_memory_file(rh_env, comfy):
     made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="frames", **FAST)
-    video, video_path, _ = made.args
-    frames, fps, count = run(VideoToFrames, video=video, max_frames=0, every_nth=1).args
+    video, video_path = made.args[:2]
+    frames, fps, count, audio = run(VideoToFrames, video=video, max_frames=0, every_nth=1).args
     assert frames.dtype == torch.float32 and frames.shape == (48, 480, 864, 3) and count == 48 and fps == 24.0
     assert 0.0 <= float(frames.min()) and float(frames.max()) <= 1.0
-    frames, fps, count = run(VideoToFrames, video_path=f'"{video_path}"', max_frames=5, every_nth=2).args
+    assert audio is None  # v1-lite videos are silent
+    frames, fps, count, _ = run(VideoToFrames, video_path=f'"{video_path}"', max_frames=5, every_nth=2).args
     assert frames.shape[0] == count == 5 and fps == 12.0
     in_memory = InputImpl.VideoFromFile(bytes_io.BytesIO(Path(video_path).read_bytes()))
-    frames, _, count = run(VideoToFrames, video=in_memory, video_path="", max_frames=3, every_nth=1).args
+    frames, _, count, _ = run(VideoToFrames, video=in_memory, video_path="", max_frames=3, every_nth=1).args
     assert count == 3 and frames.shape[1:] == (480, 864, 3)
 
 

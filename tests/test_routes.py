@@ -15,7 +15,8 @@ import types
 import pytest
 
 from nodes import routes
-from runninghub_video import config, facts
+from runninghub_video import config
+from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 
 OTHER_KEY = "AnotherFakeKey0123456789abcdefWXYZ"[:32]
@@ -108,7 +109,7 @@ def test_key_test_with_a_non_enterprise_shared_key_explains_1014(tmp_path, monke
 def test_price_without_a_key_uses_the_published_table(settings_only):
     cn = routes.price("cn", "5", "720p")
     assert cn["source"] == "table" and cn["currency"] == "CNY"
-    assert cn["price"] == pytest.approx(5 * facts.PRICE_PER_SECOND["cn"]["720p"])
+    assert cn["price"] == pytest.approx(5 * V1_LITE.price_per_second["cn"]["720p"])
     assert cn["balance"] is None
     ai = routes.price("ai", "5", "720p")
     assert ai["source"] == "none" and ai["price"] is None and ai["currency"] == "USD"
@@ -119,7 +120,7 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     routes.save_key("cn", settings_only.api_key)
     info = routes.price("cn", "2", "480p")
     assert info["source"] == "preview"
-    assert info["price"] == pytest.approx(2 * facts.PRICE_PER_SECOND["cn"]["480p"])
+    assert info["price"] == pytest.approx(2 * V1_LITE.price_per_second["cn"]["480p"])
     assert info["balance"] == "100.00"
     assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
 

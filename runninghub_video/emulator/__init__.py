@@ -20,9 +20,15 @@ Fault kinds (consumed one per matching request):
                                                      endpoint's family as code 1000; else plain text)
   redirect(location=..., status=302)                 answer with a redirect to ``location``
 
+Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
+validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).
+
 Result videos: see :mod:`runninghub_video.emulator.video` — N vertical bands, band i painted
-with the mean RGB of reference i, plus a moving marker in the top 32 rows.
-Upload URLs look like ``<base>/files/<sha256>.png``, results ``<base>/output/<taskId>.mp4``.
+with the mean RGB of image (or video) reference i, plus a moving marker in the top 32 rows; a
+tone when the model makes sound; the last frame as PNG when ``returnLastFrame`` is sent.
+Upload URLs look like ``<base>/files/<sha256>.png``, results ``<base>/output/<taskId>.mp4`` and
+``.png`` (endpoint name ``last_frame`` for faults). Task times default to realistic ones per
+model (``time_scale`` shortens them); tests pass short ``queue_s``/``run_s``.
 """
 from __future__ import annotations
 

@@ -14,9 +14,12 @@ from .state import Counters, Seconds, State, Task
 class Emulator:
     """A local RunningHub on 127.0.0.1, started on construction, stopped by ``close()``/``__exit__``."""
 
-    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds = 0.2,
-                 run_s: Seconds = 0.5, concurrent_limit: int = 3, over_limit: str = "queue",
-                 balance: float = 100.0, currency: str = "CNY", port: int = 0) -> None:
+    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds | None = None,
+                 run_s: Seconds | None = None, concurrent_limit: int = 3, over_limit: str = "queue",
+                 balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0) -> None:
+        """``queue_s``/``run_s``: task timing (seconds, or callables of the submit body); None = like
+        the real service for each model (minutes for 2.0), multiplied by ``time_scale``. Tests pass
+        short times."""
         from .server import Server
 
         if over_limit not in ("queue", "reject"):
@@ -26,7 +29,7 @@ class Emulator:
         self.key_type = key_type
         self.currency = currency
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
-                           over_limit=over_limit, balance=balance)
+                           over_limit=over_limit, balance=balance, time_scale=time_scale)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]

@@ -12,9 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .. import facts
+from .. import facts, models
 from . import video
 from .state import Fault, Task, price_for
+from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff, upload_limit
 
 if TYPE_CHECKING:
     from .control import Emulator
@@ -28,7 +29,7 @@ MSG_809 = "File size exceeds the limit of 10MB | 文件大小超过10MB限制"
 MSG_421 = "TASK_QUEUE_MAXED: concurrency limit reached | 任务队列已满，请稍后再试"
 MSG_416 = "Insufficient balance | 余额不足"
 TASK_ID = re.compile(r"^\d{19}$")
-PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+GREY = (0.5, 0.5, 0.5)
 OUTPUT_PREFIX, FILES_PREFIX = "/output/", "/files/"
 
 
@@ -39,10 +40,6 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emu: Emulator) -> None:
         self.emu = emu
         super().__init__(address, Handler)
-
-
-def invalid(message_en: str, field: str) -> str:
-    return f"Invalid parameters: {message_en} | 参数无效：{field}"
 
 
 def family_a(code: str, message: str, task_id: str = "") -> dict:
@@ -138,17 +135,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str) -> tuple[str, Any]:
         if method == "POST":
+            for model in models.MODELS.values():  # every model of the table has its two endpoints
+                if path in (model.submit_path, model.price_preview_path):
+                    self.model = model
+                    return (("submit", self.h_submit) if path == model.submit_path
+                            else ("price_preview", self.h_price_preview))
             return {
                 facts.UPLOAD_PATH: ("upload", self.h_upload),
-                facts.SUBMIT_PATH: ("submit", self.h_submit),
                 facts.QUERY_PATH: ("query", self.h_query),
                 facts.ACCOUNT_STATUS_PATH: ("account_status", self.h_account_status),
-                facts.PRICE_PREVIEW_PATH: ("price_preview", self.h_price_preview),
             }.get(path, ("", None))
         if path == facts.QUEUE_STATUS_PATH and method == "GET":
             return "queue_status", self.h_queue_status
         if path.startswith(OUTPUT_PREFIX):
-            return "download", self.h_output
+            return ("last_frame" if path.endswith(".png") else "download"), self.h_output
         if path.startswith(FILES_PREFIX):
             return "file", self.h_file
         return "", None
@@ -223,13 +223,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"code": 1007, "message": invalid("multipart field 'file' is required", "file"),
                             "data": None})
             return
-        if len(data) > facts.MAX_UPLOAD_BYTES:
-            self.send_json({"code": 809, "message": MSG_809, "data": None})
-            return
-        ext = "png" if data.startswith(PNG_MAGIC) else "jpg" if data.startswith(JPEG_MAGIC) else ""
+        ext = sniff(data)
         if not ext:
-            self.send_json({"code": 1007, "message": invalid("only JPG and PNG images are accepted",
-                                                             "仅支持JPG/PNG"), "data": None})
+            self.send_json({"code": 1007, "message": invalid("only JPG/PNG/WEBP images, MP4 videos and WAV/MP3 "
+                                                             "audio are accepted", "文件类型"), "data": None})
+            return
+        if len(data) > upload_limit(KINDS[ext]):
+            self.send_json({"code": 809, "message": MSG_809, "data": None})
             return
         sha = hashlib.sha256(data).hexdigest()
         path = f"{FILES_PREFIX}{sha}.{ext}"
@@ -238,7 +238,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.emu.state.lock:
             self.emu.state.counters.upload_bytes += len(data)
         self.send_json({"code": 0, "message": "success", "data": {
-            "type": "image", "download_url": url, "fileName": f"openapi/{sha}.{ext}", "size": str(len(data))}})
+            "type": KINDS[ext], "download_url": url, "fileName": f"openapi/{sha}.{ext}", "size": str(len(data))}})
 
     def multipart_file(self) -> bytes | None:
         match = re.search(r'boundary="?([^";]+)"?', self.headers.get("Content-Type", ""))
@@ -259,17 +259,23 @@ class Handler(BaseHTTPRequestHandler):
         if data is None:
             self.send_json({"code": 404, "msg": "not found"}, status=404)
             return
-        self.send_media(data, "image/png" if path.endswith(".png") else "image/jpeg", fault, count=False)
+        self.send_media(data, CONTENT_TYPES.get(path.rpartition(".")[2], "application/octet-stream"), fault,
+                        count=False)
 
     def h_output(self, fault: Fault | None) -> None:
         name = urlsplit(self.path).path[len(OUTPUT_PREFIX):]
         self.emu.state.advance()
-        task = self.emu.state.tasks.get(name.removesuffix(".mp4"))
-        if (task is None or task.expired or not name.endswith(".mp4")
+        task_id, _, ext = name.partition(".")
+        task = self.emu.state.tasks.get(task_id)
+        if (task is None or task.expired or ext not in ("mp4", "png") or (ext == "png" and not task.last_frame)
                 or task.state != facts.SUCCESS_STATE or task.video is None):
             self.send_json({"code": 404, "msg": "not found"}, status=404)
             return
-        self.send_media(task.video.result(timeout=300), "video/mp4", fault, count=True)
+        rendered = task.video.result(timeout=300)
+        if ext == "png":
+            self.send_media(rendered.last_frame_png, "image/png", fault, count=False)
+        else:
+            self.send_media(rendered.mp4, "video/mp4", fault, count=True)
 
     def send_media(self, data: bytes, content_type: str, fault: Fault | None, count: bool) -> None:
         """Whole file or one byte range, with the download faults (slow, truncate) applied."""
@@ -327,38 +333,6 @@ class Handler(BaseHTTPRequestHandler):
                 pass
 
     # --- model calls ---------------------------------------------------------------------
-    def validate(self, body: Any) -> tuple[str, str, list[bytes]]:
-        """(errorCode, message, reference bytes); errorCode "" when the body is acceptable."""
-        if not isinstance(body, dict):
-            return "1007", invalid("the body must be a JSON object", "请求体"), []
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > facts.PROMPT_MAX_CHARS:
-            return "1007", invalid(f"prompt must be 1-{facts.PROMPT_MAX_CHARS} characters", "prompt"), []
-        urls = body.get("imageUrls")
-        if (not isinstance(urls, list) or not facts.MIN_IMAGES <= len(urls) <= facts.MAX_IMAGES
-                or not all(isinstance(u, str) for u in urls)):
-            return "1007", invalid(f"imageUrls must hold {facts.MIN_IMAGES}-{facts.MAX_IMAGES} URLs",
-                                   "imageUrls"), []
-        checks = (("duration", facts.DURATIONS), ("resolution", facts.RESOLUTIONS),
-                  ("aspectRatio", facts.ASPECT_RATIOS), ("cameraFixed", ("true", "false")))
-        for name, allowed in checks:
-            if body.get(name) not in allowed:
-                return "1007", invalid(f"{name} must be one of {', '.join(allowed)} (as a string)", name), []
-        references = []
-        for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme != "https" and not url.startswith(self.emu.base_url + "/"):
-                return "1007", invalid(f"imageUrls item {url!r} is not an https URL", "imageUrls"), []
-            data = self.emu.state.upload_for(parts.path) if url.startswith(self.emu.base_url + "/") else None
-            if data is None and parts.path in self.emu.state.expired_paths:
-                if self.emu.state.expiry_seen_at == "submit":
-                    return "1013", f"File processing failed: {url} has expired | 文件处理失败：链接已过期", []
-                data = b""  # accepted now; the task fails 1013 when it tries to read it
-            elif data is None and url.startswith(self.emu.base_url + "/"):
-                return "1007", invalid(f"imageUrls item {url!r} is not an uploaded file", "imageUrls"), []
-            references.append(data if data is not None else b"")
-        return "", "", references
-
     def model_call_refused(self) -> bool:
         if not self.authorized():
             self.send_json(family_a("1002", MSG_1002))
@@ -368,15 +342,18 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def accepted_model_body(self) -> tuple[dict, list] | None:
-        """The submit/price-preview body and its references, or None after replying with the refusal."""
+    def accepted_model_body(self) -> tuple[dict, dict] | None:
+        """The submit/price-preview body and its references by kind, or None after replying with the refusal."""
         if self.model_call_refused():
             return None
         try:
             body = json.loads(self.body or b"null")
         except ValueError:
             body = None
-        code, message, references = self.validate(body)
+        state = self.emu.state
+        code, message, references = check_body(body, self.model, state.upload_for,
+                                                lambda path: path in state.upload_paths, self.emu.base_url,
+                                                expired_seen_by_task=state.expiry_seen_at == "task")
         if code:
             self.send_json(family_a(code, message))
             return None
@@ -387,15 +364,18 @@ class Handler(BaseHTTPRequestHandler):
         if accepted is None:
             return
         body, references = accepted
+        model = self.model
         failure = None
         try:
-            # an https reference the emulator cannot fetch (no network) is painted mid-grey
-            colours = [video.mean_rgb(r) if r else (0.5, 0.5, 0.5) for r in references]
-        except Exception:  # magic bytes looked right but the image does not decode
+            # a reference the emulator cannot fetch (any https URL: no network here) is painted mid-grey
+            colours = ([video.mean_rgb(r) if r else GREY for r in references.get(models.IMAGE, [])]
+                       + [video.first_frame_rgb(r) if r else GREY for r in references.get(models.VIDEO, [])])
+        except Exception:  # magic bytes looked right but the file does not decode
             colours = []
             failure = {"code": "1013", "at": "running",
-                       "message": "File processing failed: a reference image could not be decoded | 文件处理失败"}
-        if any(urlsplit(u).path in self.emu.state.expired_paths for u in body["imageUrls"]):
+                       "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
+        urls = [u for rule in model.media for u in body.get(rule.wire, [])]
+        if any(urlsplit(u).path in self.emu.state.expired_paths for u in urls):
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference URL has expired | 文件处理失败：链接已过期"}
         state = self.emu.state
@@ -403,12 +383,14 @@ class Handler(BaseHTTPRequestHandler):
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
                 self.send_json(family_a("421", MSG_421))
                 return
-            if state.balance < price_for(body):
+            if state.balance < price_for(body, model):
                 self.send_json(family_a("416", MSG_416))
                 return
-            task = state.create_task(body, references, failure)
+            task = state.create_task(body, references, failure, model)
         if not task.fail_code:
-            task.video = video.render(colours, body["duration"], body["resolution"], body["aspectRatio"])
+            aspect = body.get(model.option("aspect_ratio").wire, model.default("aspect_ratio"))
+            sound = model.result_audio_option and body.get(model.option(model.result_audio_option).wire, True)
+            task.video = video.render(colours, body["duration"], body["resolution"], aspect, bool(sound))
         if fault is not None and fault.kind == "timeout_after_create":
             self.emu.sleep(float(fault.params.get("seconds", 5.0)))
             if fault.params.get("reset"):
@@ -427,7 +409,7 @@ class Handler(BaseHTTPRequestHandler):
         accepted = self.accepted_model_body()
         if accepted is None:
             return
-        price = price_for(accepted[0])
+        price = price_for(accepted[0], self.model)
         self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
                         "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
 
@@ -455,7 +437,7 @@ class Handler(BaseHTTPRequestHandler):
                 "failedReason": {}, "usage": None, "results": None, "clientId": "", "promptTips": ""}
         if status == "FAILED":
             view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason={
-                "exception_type": "TaskFailed", "node_name": "seedance-v1-lite", "node_id": "2",
+                "exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
                 "exception_message": task.fail_message, "traceback": ""})
         elif status == facts.SUCCESS_STATE:
             view["usage"] = {"consumeMoney": None, "consumeCoins": None,
@@ -463,6 +445,9 @@ class Handler(BaseHTTPRequestHandler):
             view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}"
             view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
                                 "outputType": "mp4", "text": None}]
+            if task.last_frame:  # the image first: clients must pick results by outputType [U]
+                view["results"].insert(0, {"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.png",
+                                           "nodeId": "3", "outputType": "png", "text": None})
         return view
 
     # --- account -------------------------------------------------------------------------

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
-from .. import facts
+from .. import facts, models
 
 Seconds = float | Callable[[dict], float]
 
-ENDPOINTS = ("upload", "submit", "query", "download", "file", "queue_status", "account_status",
+ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
                "echo_key", "redirect")
@@ -56,8 +56,9 @@ class Task:
     created: float
     queue_s: float
     run_s: float
-    references: list[bytes]
+    references: dict[str, list[bytes]]
     price: float
+    model: models.Model = models.V1_LITE
     fail_code: str = ""
     fail_message: str = ""
     fail_at: str = ""  # "", "submit" or "running"
@@ -65,6 +66,10 @@ class Task:
     charged: bool = False
     expired: bool = False
     video: Any = None  # Future of the MP4 bytes
+
+    @property
+    def last_frame(self) -> bool:
+        return bool(self.model.last_frame_wire and self.body.get(self.model.last_frame_wire) is True)
 
     @property
     def ready(self) -> float:
@@ -88,9 +93,19 @@ class Task:
         return self.state_at(time.monotonic())
 
 
-def price_for(body: dict) -> float:
-    per_s = facts.PRICE_PER_SECOND["cn"][body["resolution"]]
-    return round(per_s * int(body["duration"]), 2)
+def price_for(body: dict, model: models.Model = models.V1_LITE) -> float:
+    return round(model.price_per_second["cn"][body["resolution"]] * int(body["duration"]), 2)
+
+
+def realistic_run_s(body: dict, model: models.Model) -> float:
+    """RUNNING time like the real service's: the model's typical 720p x 5 s time, scaled."""
+    scale = {"480p": 0.6, "720p": 1.0}.get(body.get("resolution"), 1.5)
+    return model.typical_run_s * scale * int(body.get("duration") or 5) / 5
+
+
+def realistic_queue_s(body: dict, model: models.Model) -> float:
+    """QUEUED time before a slot: our guess of a tenth of the run [U] (queueing can double it)."""
+    return 0.1 * model.typical_run_s
 
 
 def new_task_id() -> str:
@@ -101,8 +116,8 @@ def new_task_id() -> str:
 class State:
     """All mutable emulator data, guarded by one lock."""
 
-    def __init__(self, *, queue_s: Seconds, run_s: Seconds, concurrent_limit: int, over_limit: str,
-                 balance: float) -> None:
+    def __init__(self, *, queue_s: Seconds | None, run_s: Seconds | None, concurrent_limit: int, over_limit: str,
+                 balance: float, time_scale: float = 1.0) -> None:
         self.lock = threading.RLock()
         self.counters = Counters()
         self.tasks: dict[str, Task] = {}
@@ -114,6 +129,7 @@ class State:
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
         self.queue_s, self.run_s = queue_s, run_s
+        self.time_scale = time_scale
         self.concurrent_limit = concurrent_limit
         self.over_limit = over_limit
         self.balance = balance
@@ -141,7 +157,10 @@ class State:
             return fault
 
     # --- clock and scheduling ------------------------------------------------------------
-    def seconds(self, setting: Seconds, body: dict) -> float:
+    def seconds(self, setting: Seconds | None, body: dict, model: models.Model, realistic: Callable) -> float:
+        """A configured time (a number, or a callable of the body), else the realistic one x time_scale."""
+        if setting is None:
+            return realistic(body, model) * self.time_scale
         return float(setting(body) if callable(setting) else setting)
 
     def advance(self, now: float | None = None) -> None:
@@ -183,15 +202,17 @@ class State:
         return states.count("RUNNING"), states.count("QUEUED")
 
     # --- tasks ---------------------------------------------------------------------------
-    def create_task(self, body: dict, references: list[bytes], failure: dict | None = None) -> Task:
+    def create_task(self, body: dict, references: dict[str, list[bytes]], failure: dict | None = None,
+                    model: models.Model = models.V1_LITE) -> Task:
         """A new task; ``failure`` (code, message, at) forces it to fail, else queued failures apply."""
         with self.lock:
             task_id = new_task_id()
             while task_id in self.tasks:
                 task_id = new_task_id()
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
-                        queue_s=self.seconds(self.queue_s, body), run_s=self.seconds(self.run_s, body),
-                        references=references, price=price_for(body))
+                        queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
+                        run_s=self.seconds(self.run_s, body, model, realistic_run_s),
+                        references=references, price=price_for(body, model), model=model)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

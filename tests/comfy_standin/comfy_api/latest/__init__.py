@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import _io as io
 from . import _ui as ui
-from ._video import VideoComponents, VideoFromComponents, VideoFromFile
+from ._video import VideoCodec, VideoComponents, VideoContainer, VideoFromComponents, VideoFromFile
 
 
 class InputImpl:
@@ -13,6 +13,8 @@ class InputImpl:
 
 class Types:
     VideoComponents = VideoComponents
+    VideoContainer = VideoContainer
+    VideoCodec = VideoCodec
 
 
 __all__ = ["io", "ui", "InputImpl", "Types"]

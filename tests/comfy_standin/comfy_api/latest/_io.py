@@ -195,7 +195,7 @@ class Combo:
 
 
 def _socket(io_type: str) -> type:
-    """A type whose Input and Output are plain sockets (IMAGE, VIDEO)."""
+    """A type whose Input and Output are plain sockets (IMAGE, VIDEO, AUDIO)."""
     return type(io_type.title(), (), {"io_type": io_type,
                                        "Input": type("Input", (Input,), {"io_type": io_type}),
                                        "Output": type("Output", (Output,), {"io_type": io_type})})
@@ -203,6 +203,7 @@ def _socket(io_type: str) -> type:
 
 Image = _socket("IMAGE")
 Video = _socket("VIDEO")
+Audio = _socket("AUDIO")
 
 
 @dataclass

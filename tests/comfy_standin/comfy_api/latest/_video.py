@@ -4,13 +4,39 @@ Newer ComfyUI's Load Video carries a trim (``start_time``, ``duration``; a negat
 the end) and a crop (x, y, width, height, snapped to even numbers by ``normalize_crop_rect``) on the
 VIDEO itself; the file stays untouched and ``get_components`` applies both while decoding. This
 stand-in decodes the same way with PyAV so a node's output can be compared with ComfyUI's.
+``save_to`` behaves like ComfyUI's: an untouched file is remuxed stream by stream, a trimmed or
+cropped one (or frames in memory) is encoded to H.264 with the trim and crop applied.
 """
 from __future__ import annotations
 
 import io as _bytes_io
 from dataclasses import dataclass
+from enum import Enum
 from fractions import Fraction
 from typing import Any
+
+
+class VideoContainer(str, Enum):
+    AUTO = "auto"
+    MP4 = "mp4"
+
+
+class VideoCodec(str, Enum):
+    AUTO = "auto"
+    H264 = "h264"
+
+
+def _encode_h264(components: VideoComponents, path: str) -> None:
+    import av
+
+    images = components.images
+    with av.open(path, mode="w", format="mp4") as out:
+        stream = out.add_stream("h264", rate=Fraction(round(components.frame_rate * 1000), 1000))
+        stream.width, stream.height, stream.pix_fmt = int(images.shape[2]), int(images.shape[1]), "yuv420p"
+        for frame in images:
+            rgb = (frame * 255).clamp(0, 255).byte().cpu().numpy()
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
 
 
 @dataclass
@@ -115,6 +141,22 @@ class VideoFromFile:
         images = torch.stack(frames).float() / 255.0 if frames else torch.zeros(0, 0, 0, 3)
         return VideoComponents(images=images, frame_rate=rate)
 
+    def save_to(self, path: str, format: VideoContainer = VideoContainer.AUTO,
+                codec: VideoCodec = VideoCodec.AUTO, metadata: dict | None = None) -> None:
+        import av
+
+        VideoContainer(format), VideoCodec(codec)  # the real one takes only its enum values
+        if self.__start_time or self.__duration or self.__crop is not None:
+            _encode_h264(self.get_components(), path)
+            return
+        with self._open() as source, av.open(path, mode="w", format="mp4") as out:
+            streams = {s: out.add_stream_from_template(template=s) for s in source.streams
+                       if s.type in ("video", "audio")}
+            for packet in source.demux(*streams):
+                if packet.dts is not None:
+                    packet.stream = streams[packet.stream]
+                    out.mux(packet)
+
 
 class VideoFromComponents:
     """A VIDEO made from frames in memory (Create Video): no file behind it."""
@@ -127,3 +169,8 @@ class VideoFromComponents:
 
     def get_dimensions(self) -> tuple[int, int]:
         return int(self.__components.images.shape[2]), int(self.__components.images.shape[1])
+
+    def save_to(self, path: str, format: VideoContainer = VideoContainer.AUTO,
+                codec: VideoCodec = VideoCodec.AUTO, metadata: dict | None = None) -> None:
+        VideoContainer(format), VideoCodec(codec)
+        _encode_h264(self.__components, path)

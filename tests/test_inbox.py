@@ -23,7 +23,7 @@ def no_reservations():
 
 def claimed(journal: Journal, fp: str, request: dict) -> int:
     """A run's row before its submit answered (claimed by this process, no task id yet)."""
-    return journal.claim(fp, "cn", site="cn", model=facts.MODEL, request=request, variation=0).row.id
+    return journal.claim(fp, "cn", site="cn", model="seedance-v1-lite", request=request, variation=0).row.id
 
 
 def run(tmp_path, prompt: str, count: int = 1, duration: str = "2", resolution: str = "480p", **kw):

@@ -119,7 +119,6 @@ def _child(mode: str, clip: str) -> None:
     import time
 
     import av  # noqa: F401 - imported before the clock starts, as in a running ComfyUI
-    import numpy as np
     import torch  # noqa: F401
 
     from runninghub_video.decode import decode_video

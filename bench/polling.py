@@ -85,9 +85,9 @@ def eta_errors(after: tuple[int, ...] = (1, 3, 10), before_s: float = 20.0, fact
         request = {"model": "m", "resolution": "720p", "duration": "5"}
 
         def finish(run_s: float) -> None:
-            row = journal.begin("", "cn", request, 0)
-            journal.set_task(row, str(row), "QUEUED")
-            journal.update(str(row), state="SUCCESS", run_seconds=run_s)
+            task_id = str(len(journal.list(limit=1000)) + 1)
+            journal.record(task_id, site="cn", endpoint="cn", state="QUEUED", request=request)
+            journal.update(task_id, state="SUCCESS", run_seconds=run_s)
 
         for _ in range(HISTORY):
             finish(before_s)
@@ -96,7 +96,7 @@ def eta_errors(after: tuple[int, ...] = (1, 3, 10), before_s: float = 20.0, fact
             while seen < n:
                 finish(new)
                 seen += 1
-            runs = [t.run_s for t in journal.finished_tasks("cn")]
+            runs = [t.run_s for t in journal.finished_tasks("cn")]  # "cn": the endpoint these rows name
             ours = est.from_journal(journal, "cn", "m", "720p", "5").run.mid
             median = stats.median(runs[-20:])
             errors[n] = (abs(ours - new) / new, abs(median - new) / new)

@@ -96,6 +96,6 @@ def estimate(history: Iterable[Finished], model: str, resolution: str, duration:
                   prior_run_seconds(model, resolution, duration)))
 
 
-def from_journal(journal, site: str, model: str, resolution: str, duration: str | int) -> TaskEstimate:
-    """The estimate for a new task, from the journal's finished tasks on this site."""
-    return estimate(journal.finished_tasks(site, HISTORY_LIMIT), model, resolution, duration)
+def from_journal(journal, endpoint: str, model: str, resolution: str, duration: str | int) -> TaskEstimate:
+    """The estimate for a new task, from the journal's finished tasks made through this endpoint."""
+    return estimate(journal.finished_tasks(endpoint, HISTORY_LIMIT), model, resolution, duration)

@@ -29,7 +29,7 @@ def available_bytes() -> int | None:
     return None  # macOS compresses and swaps instead of killing: no cheap, honest figure
 
 
-def buffer(shape: tuple[int, ...]) -> tuple[Any, "Pager | None"]:
+def buffer(shape: tuple[int, ...]) -> tuple[Any, Pager | None]:
     """A float32 array of ``shape`` and, on Linux, the pager that makes its pages ready ahead.
 
     Linux: an anonymous map, not numpy's allocator: numpy asks for transparent huge pages on large

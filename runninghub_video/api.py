@@ -14,7 +14,7 @@ from . import facts
 from .config import Settings
 from .redaction import redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
-                     TransportError, error_for_code)
+                     TransportError)
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import TIMEOUTS, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
@@ -252,7 +252,7 @@ class RunningHubClient:
     # --- plumbing ------------------------------------------------------------------------
     def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
         """The typed error for ``code``; a rejected key also names the other site."""
-        error = error_for_code(code, server_message, **kw)
+        error = facts.error_for_code(code, server_message, **kw)
         if isinstance(error, AuthError):
             other = next(s for s in facts.SITES if s != self.settings.site)
             error = AuthError(str(error), code=error.code, task_id=error.task_id,

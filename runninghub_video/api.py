@@ -89,7 +89,6 @@ class AccountStatus:
     remain_coins: str
     currency: str
     api_type: str
-    current_tasks: int
 
 
 @dataclass(frozen=True)
@@ -227,8 +226,7 @@ class RunningHubClient:
                                          json={"apikey": self.settings.api_key}), "account status") or {}
         return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
                              remain_coins=str(data.get("remainCoins") or ""),
-                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""),
-                             current_tasks=_int(data.get("currentTaskCounts")))
+                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""))
 
     def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")

@@ -1,6 +1,6 @@
 """What the emulator accepts: uploads by file type, and model bodies checked against the model table.
 
-The checks follow the published schema of each model (shared/runninghub-api.md): required fields,
+The checks follow the published schema of each model (docs/runninghub-api.md): required fields,
 wire types (v1-lite's string booleans, 2.0's JSON booleans), enums, reference counts, and for
 video and audio references their durations, measured from the uploaded bytes.
 """

@@ -1,4 +1,4 @@
-// Text the RunningHub extension shows: key status, key test results, price and balance.
+// Text the RunningHub extension shows: key status, key test results, price, balance and key health.
 // Pure (no DOM, no ComfyUI) so `node --test tests/js/` covers it; runninghub.js imports it.
 
 const TEXT = {
@@ -19,6 +19,8 @@ const TEXT = {
     afterRun: "price shown after the run",
     balance: "balance {balance}",
     noKey: "no key for .{site}: set it in Settings → RunningHub",
+    keyRejected: "key rejected by .{site} ({code}): fix it in Settings → RunningHub (Test key)",
+    keyType: "this key cannot run Seedance ({code}): save an Enterprise-Shared key in Settings → RunningHub",
     unknown: "unknown",
   },
   zh: {
@@ -38,6 +40,8 @@ const TEXT = {
     afterRun: "价格在运行后显示",
     balance: "余额 {balance}",
     noKey: ".{site} 未设置密钥：请在 设置 → RunningHub 中填写",
+    keyRejected: ".{site} 拒绝了此密钥（{code}）：请在 设置 → RunningHub 中修改（测试密钥）",
+    keyType: "此密钥不能调用 Seedance（{code}）：请在 设置 → RunningHub 中填入企业共享密钥",
     unknown: "未知",
   },
 };
@@ -103,4 +107,18 @@ export function formatPrice(info, lang = "en") {
     parts.push(t(lang, "balance", { balance: formatMoney(info.balance, info.balance_currency || info.currency, lang) }));
   }
   return parts.join(" · ");
+}
+
+/** What the Seedance node's caption says, and whether it is a problem the user must fix first:
+ * the price and balance, and below them a missing or rejected key (before anything is spent). */
+export function formatCaption(info, lang = "en") {
+  if (!info) return { text: "", problem: false };
+  if (info.error) return { text: t(lang, "testFailed", { error: info.error }), problem: true };
+  const lines = [formatPrice(info, lang)];
+  const key = info.key?.state;
+  const values = { site: info.site ?? "", code: info.key?.code ?? "?" };
+  if (key === "none") lines.push(t(lang, "noKey", values));
+  else if (key === "rejected") lines.push(t(lang, "keyRejected", values));
+  else if (key === "wrong_type") lines.push(t(lang, "keyType", values));
+  return { text: lines.filter(Boolean).join("\n"), problem: ["none", "rejected", "wrong_type"].includes(key) };
 }

@@ -1,13 +1,15 @@
-// RunningHub pack extension: API key entries in Settings → RunningHub, the price and balance
-// under the Seedance node, and the UI language the server uses for the nodes' live status text.
+// RunningHub pack extension: API key entries in Settings → RunningHub, a panel on each RunningHub
+// node with its live status (and, on the Seedance node, price, balance and key health), and the UI
+// language that the prompts this browser queues speak.
 // The key goes to the pack's route (/runninghub/key), which stores it in ComfyUI's user folder;
 // it is never a setting value, a widget, or in browser storage.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { formatKeyStatus, formatPrice, formatTestResult, languageOf, t } from "./format.js";
+import { formatCaption, formatKeyStatus, formatTestResult, languageOf, t } from "./format.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
 const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo"];
+const CATEGORY = "RunningHub";
 const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
 const PRICE_WIDGETS = ["model", "duration", "resolution", "site"];
 
@@ -66,7 +68,7 @@ function keyPanel(site) {
   test.onclick = async () => {
     result.textContent = t(lang(), "testing");
     result.style.color = "";
-    const answer = await call("/key/test", { site });
+    const answer = await call("/key/test", { site, locale: locale() });
     result.textContent = formatTestResult(answer, lang());
     result.style.color = answer.ok ? "var(--p-green-400, #4ade80)" : "var(--error-text, #f87171)";
   };
@@ -74,12 +76,78 @@ function keyPanel(site) {
   return root;
 }
 
-// --- status language: the server writes the nodes' live status in it ------------------------
+// --- status language: prompts this browser queues speak it ---------------------------------
+let toldClient = null;
 function tellLocale(value = locale()) {
-  call("/locale", { locale: value }).catch(() => {});  // an older server: status stays English
+  const clientId = api.clientId ?? api.initialClientId ?? null;
+  toldClient = clientId;
+  call("/locale", { locale: value, client_id: clientId }).catch(() => {});  // an older server: English
 }
 
-// --- price above the Seedance node -------------------------------------------------------
+// --- the RunningHub panel on our nodes: status line and price caption ---------------------
+// A DOM widget rather than canvas painting: the Nodes 2.0 (Vue) renderer never calls
+// onDrawForeground, and ComfyUI's own progress text is cleared by newer frontends when a prompt
+// ends. The status comes as the pack's websocket event "runninghub.status" {node, text, kind}.
+const PANEL = "runninghub_panel";
+const COLOURS = { error: "var(--error-text, #f87171)", cancelled: "#fbbf24", done: "#9bd49b" };
+
+function panel(node) {
+  if (node.__runninghubPanel) return node.__runninghubPanel;
+  const root = element("div", { className: "runninghub-panel" },
+    "display:flex;flex-direction:column;gap:2px;font-size:12px;line-height:1.35;padding:2px 4px;" +
+    "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;color:var(--descrip-text, #aaa)");
+  const status = element("div", { className: "runninghub-status" });
+  const caption = element("div", { className: "runninghub-caption" }, "color:#9bd49b");
+  root.append(status, caption);
+  node.__runninghubPanel = { root, status, caption };
+  if (typeof node.addDOMWidget === "function") {
+    const widget = node.addDOMWidget(PANEL, "runninghub", root, {
+      serialize: false, hideOnZoom: false, getMinHeight: () => 24, getMaxHeight: () => 96,
+    });
+    if (widget) widget.serialize = false;  // never part of the workflow's widget values
+  }
+  return node.__runninghubPanel;
+}
+
+function showStatus(node, text, kind) {
+  const { status } = panel(node);
+  status.textContent = text || "";
+  status.style.color = COLOURS[kind] ?? "";
+  node.setDirtyCanvas?.(true, true);
+}
+
+function showCaption(node, info) {
+  const { caption } = panel(node);
+  const { text, problem } = formatCaption(info, lang());
+  caption.textContent = text;
+  caption.style.color = problem ? "var(--error-text, #f87171)" : "#9bd49b";
+}
+
+// The previous run's video preview: gone as soon as a new run starts, so a failed or cancelled
+// run never shows an older video as if it were its result.
+function clearPreview(node) {
+  const id = String(node.id);
+  if (app.nodeOutputs) delete app.nodeOutputs[id];
+  node.images = undefined;
+  node.imgs = undefined;
+  node.animatedImages = undefined;
+  for (const widget of [...(node.widgets ?? [])]) {
+    if (widget.name === "video-preview" || widget.name === "$$canvas-image-preview") {
+      widget.onRemove?.();
+      node.widgets.splice(node.widgets.indexOf(widget), 1);
+    }
+  }
+  node.setDirtyCanvas?.(true, true);
+}
+
+function onStatus({ detail }) {
+  const node = detail && app.graph?.getNodeById?.(detail.node);
+  if (!node) return;
+  if (detail.kind === "start") clearPreview(node);
+  showStatus(node, detail.text, detail.kind);
+}
+
+// --- price and key health under the Seedance node ----------------------------------------
 function widgetValue(node, name) {
   return node.widgets?.find((w) => w.name === name)?.value;
 }
@@ -93,12 +161,14 @@ function refreshPrice(node, fresh = false) {
       if (value !== undefined) query.set(name, String(value));
     }
     if (fresh) query.set("fresh", "1");
+    let info = null;
     try {
       const response = await api.fetchApi(`/runninghub/price?${query}`);
-      node.__runninghubPrice = await response.json();
+      info = await response.json();
     } catch {
-      node.__runninghubPrice = null;
+      info = null;
     }
+    showCaption(node, info);
     node.setDirtyCanvas?.(true, false);
   }, 300);  // a slider sends many changes; ask once it settles
 }
@@ -132,20 +202,7 @@ function startSeedFixed(node) {
   if (control && control.value === "randomize") control.value = "fixed";
 }
 
-function drawPrice(node, ctx) {
-  const info = node.__runninghubPrice;
-  if (!info || node.flags?.collapsed) return;
-  const text = info.error ? t(lang(), "testFailed", { error: info.error }) : formatPrice(info, lang());
-  if (!text) return;
-  ctx.save();
-  ctx.font = "12px sans-serif";
-  ctx.fillStyle = info.error ? "#f87171" : "#9bd49b";
-  ctx.textAlign = "left";
-  ctx.fillText(text, 4, node.size[1] + 16);  // under the node: above it sits ComfyUI's source badge
-  ctx.restore();
-}
-
-app.registerExtension({
+export const extension = {
   name: "RunningHub.Seedance",
   settings: Object.entries(SITES).map(([site, label]) => ({
     id: `RunningHub.ApiKey.${site}`,
@@ -159,25 +216,24 @@ app.registerExtension({
   })),
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (!NODES.includes(nodeData.name)) return;
+    if (nodeData.category !== CATEGORY) return;
     const proto = nodeType.prototype;
+    const priced = NODES.includes(nodeData.name);
     const onNodeCreated = proto.onNodeCreated;
     proto.onNodeCreated = function (...args) {
       const r = onNodeCreated?.apply(this, args);
-      watchPriceWidgets(this);
-      startSeedFixed(this);
+      panel(this);
+      if (priced) {
+        watchPriceWidgets(this);
+        startSeedFixed(this);
+      }
       return r;
     };
+    if (!priced) return;
     const onConfigure = proto.onConfigure;
     proto.onConfigure = function (...args) {
       const r = onConfigure?.apply(this, args);
       refreshPrice(this);  // a loaded workflow brings its own duration / resolution / site
-      return r;
-    };
-    const onDrawForeground = proto.onDrawForeground;
-    proto.onDrawForeground = function (ctx, ...args) {
-      const r = onDrawForeground?.apply(this, [ctx, ...args]);
-      drawPrice(this, ctx);
       return r;
     };
   },
@@ -185,10 +241,16 @@ app.registerExtension({
   setup() {
     tellLocale();
     app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => tellLocale(event.detail?.value));
-    api.addEventListener("reconnected", () => tellLocale());  // a restarted server starts in English
+    api.addEventListener("reconnected", () => tellLocale());  // a restarted server knows no browser
+    api.addEventListener("status", () => {  // the websocket (re)assigned this browser its client id
+      if ((api.clientId ?? api.initialClientId ?? null) !== toldClient) tellLocale();
+    });
+    api.addEventListener("runninghub.status", onStatus);
     // A finished run moved the balance (also when a later node of the prompt failed).
     api.addEventListener("executed", (event) => {
       if (NODES.includes(app.graph?.getNodeById(event.detail?.node)?.comfyClass)) refreshAllPrices(true);
     });
   },
-});
+};
+
+app.registerExtension(extension);

@@ -7,6 +7,7 @@ never cancelled, output into ``./runninghub_output``, the client's own state fol
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,15 +16,16 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 from . import status_text
-from .client import config, errors, events, load
+from .client_package import config, errors, events
 
 log = logging.getLogger("RunningHub")
 
 FALLBACK_OUTPUT_DIR = "runninghub_output"
 BAR_STEPS = 1000
+STATUS_EVENT = "runninghub.status"
 T = TypeVar("T")
 
 
@@ -47,6 +49,16 @@ def use_comfy_user_dir() -> None:
         config.set_comfy_user_dir(folder_paths.get_user_directory())
 
 
+# --- the prompt ----------------------------------------------------------------------------
+def _server() -> Any:
+    return getattr(getattr(_comfy("server"), "PromptServer", None), "instance", None)
+
+
+def prompt_language() -> str:
+    """The language of the browser that queued the running prompt (ComfyUI keeps its client id)."""
+    return status_text.language_for(getattr(_server(), "client_id", None))
+
+
 # --- cancel --------------------------------------------------------------------------------
 def interrupted() -> bool:
     """True once the user pressed Cancel. Only reads the flag: sibling nodes must see it too."""
@@ -64,32 +76,63 @@ def interruption(exc: errors.Interrupted) -> BaseException:
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking client work in a thread so several nodes overlap; Cancel becomes ComfyUI's."""
+    """Run blocking client work in a thread so several nodes overlap."""
     import asyncio  # loaded by ComfyUI anyway; kept out of the pack's cold import
 
+    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+
+@contextlib.asynccontextmanager
+async def node_status(node_id: str | None, *, site: str = "", paid: bool = True) -> AsyncIterator[NodeProgress]:
+    """A node's run as its status line tells it: the previous run's line (and preview) go at once;
+    whatever ends the run leaves the last word.
+
+    Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
+    running and how to fetch it; an error of the pack becomes one short line in the prompt's
+    language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub)."""
+    progress = NodeProgress(node_id)
+    progress.start()
+    lang = progress.lang
     try:
-        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+        yield progress
     except errors.Interrupted as exc:
+        progress.text(status_text.cancelled(exc.task_id, lang) if paid else status_text.stopped(lang),
+                      kind="cancelled")
         raise interruption(exc) from None
+    except errors.RunningHubError as exc:
+        no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
+        log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
+        progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
+        exc.args = (status_text.error_line(exc, lang, site=site, no_key=no_key),)
+        raise
+    except Exception as exc:
+        progress.text(status_text.failed(exc, lang), kind="error")
+        raise
+    except BaseException as exc:  # ComfyUI's own interruption (a BaseException in newer ComfyUI)
+        mm = _comfy("comfy.model_management")
+        if mm is not None and isinstance(exc, mm.InterruptProcessingException):
+            progress.text(status_text.stopped(lang), kind="cancelled")
+        raise
 
 
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
-    """Turns client progress events into the node's status text (in the browser's ComfyUI language,
-    see status_text) and progress bar; the log keeps the client's English message.
+    """Turns client progress events into the node's status line (in the prompt's language, see
+    status_text) and ComfyUI's progress bar; the log keeps the client's English message.
 
     Called from the worker thread; both ComfyUI channels hand messages to the server loop
     thread-safely.
     """
 
-    def __init__(self, node_id: str | None) -> None:
+    def __init__(self, node_id: str | None, lang: str | None = None) -> None:
         self.node_id = node_id
+        self.lang = lang or prompt_language()
         self._phase = ""
         self._bar = None
 
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
-            self.text(status_text.describe(event))
+            self.text(status_text.describe(event, self.lang))
             if event.fraction is not None:
                 self.bar(event.fraction)
             if event.phase != self._phase:
@@ -98,13 +141,18 @@ class NodeProgress:
         except Exception:  # a display problem must never cost a paid video
             log.debug("RunningHub: progress display failed", exc_info=True)
 
-    def text(self, message: str) -> None:
-        server = _comfy("server")
-        instance = getattr(getattr(server, "PromptServer", None), "instance", None)
-        if instance is None or self.node_id is None or not message:
+    def start(self) -> None:
+        """Replace the previous run's line (and, in the browser, its preview) as this run starts."""
+        self.text(status_text.started(self.lang), kind="start")
+
+    def text(self, message: str, kind: str = "progress") -> None:
+        """``kind``: start, progress, done, cancelled or error (the browser colours the last two)."""
+        server = _server()
+        if server is None or self.node_id is None or not message:
             return
         try:
-            instance.send_progress_text(message, self.node_id)
+            server.send_sync(STATUS_EVENT, {"node": str(self.node_id), "text": message, "kind": kind},
+                             getattr(server, "client_id", None))
         except Exception:  # a display problem must never cost a paid video
             log.debug("RunningHub: progress display failed", exc_info=True)
 
@@ -138,7 +186,9 @@ def preview_of(path: Path) -> Any:
     try:
         subfolder = path.parent.relative_to(out)
     except ValueError:
-        target = out / load("download").SUBFOLDER / path.name
+        from .client_package import download
+
+        target = out / download.SUBFOLDER / path.name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
@@ -165,6 +215,30 @@ def video_file_of(video: Any) -> tuple[Path, bool]:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name), True
+
+
+def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
+    """The file behind ``video`` when decoding that file gives exactly the VIDEO's frames, as
+    :func:`video_file_of` does; None when only ComfyUI itself can decode the VIDEO as it is.
+
+    Newer ComfyUI's Load Video keeps trim and crop on the VIDEO and leaves the file untouched, so
+    only a plain ``VideoFromFile`` with no trim window and the file's own size qualifies; frames in
+    memory, lists and types this pack does not know go through ComfyUI's ``get_components``."""
+    if type(video).__name__ != "VideoFromFile" or not hasattr(video, "get_stream_source"):
+        return None
+    window = getattr(video, "get_active_trim_window", None)  # ComfyUI with trim: (start, duration)
+    if window is not None and tuple(float(v) for v in window()) != (0.0, 0.0):
+        return None
+    path, temporary = video_file_of(video)
+    if hasattr(video, "get_dimensions"):  # a crop shows as a size other than the file's
+        from .client_package import decode
+
+        width, height = decode.probe_video(path)[:2]
+        if tuple(video.get_dimensions()) != (width, height):
+            if temporary:
+                path.unlink(missing_ok=True)
+            return None
+    return path, temporary
 
 
 def videos_as_mp4(videos: list) -> list[tuple[Path, bool]]:

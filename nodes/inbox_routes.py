@@ -17,7 +17,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import comfy_bridge as bridge
-from .client import config, errors, facts, load
+from .client_package import config, errors, facts
 
 log = logging.getLogger("RunningHub")
 
@@ -56,7 +56,8 @@ def _with_recovery(task: dict) -> dict:
 
 def tasks(site: str | None = None, limit: Any = None, before: str | None = None) -> dict:
     """A page of the inbox (newest first), the spend totals and each site's budget figures."""
-    inbox = load("inbox")
+    from .client_package import inbox
+
     if site:
         _site(site)
     try:
@@ -72,17 +73,22 @@ def tasks(site: str | None = None, limit: Any = None, before: str | None = None)
 
 def budgets() -> dict:
     """Per site: the daily budget (None = off) with today's spend, running estimate and currency."""
-    spend = load("spend")
+    from .client_package import spend
+
     return {"sites": {site: spend.status(site) for site in facts.SITES}}
 
 
 def save_budget(site: str, amount: Any) -> dict:
-    load("spend").set_daily_budget(_site(site), amount)
+    from .client_package import spend
+
+    spend.set_daily_budget(_site(site), amount)
     return budgets()
 
 
 def _row_of(site: str, task_id: str):
-    row = load("journal").Journal().get(_task_id(task_id), _site(site))
+    from .client_package import journal
+
+    row = journal.Journal().get(_task_id(task_id), _site(site))
     if row is None:
         raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
     return row
@@ -104,7 +110,9 @@ def thumbnail(site: str, task_id: str) -> bytes:
     with _thumbs_lock:
         if key in _thumbs:
             return _thumbs[key]
-    data = load("decode").first_frame_jpeg(path)
+    from .client_package import decode
+
+    data = decode.first_frame_jpeg(path)
     with _thumbs_lock:
         if len(_thumbs) >= THUMB_CACHE:
             _thumbs.pop(next(iter(_thumbs)))
@@ -120,7 +128,8 @@ def recover(site: str, task_id: str, row: Any = None) -> dict:
     site, task_id = _site(site), _task_id(task_id)
     if row not in (None, ""):
         _claim(site, task_id, row)
-    inbox = load("inbox")
+    from .client_package import inbox
+
     if inbox.is_followed(task_id):
         return {"started": False, "site": site, "task_id": task_id, "note": "already being waited for"}
     with _recoveries_lock:
@@ -137,18 +146,22 @@ def _claim(site: str, task_id: str, row: Any) -> None:
         row_id = int(row)
     except (TypeError, ValueError):
         raise errors.ValidationError(f"row must be a journal row number, not {str(row)[:20]!r}.") from None
-    view = load("inbox").find(row_id)
+    from .client_package import inbox, journal
+
+    view = inbox.find(row_id)
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
-    journal = load("journal").Journal()
-    if journal.get(task_id, site) is None:
-        journal.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
+    rows = journal.Journal()
+    if rows.get(task_id, site) is None:
+        rows.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
 
 
 def _recover(site: str, task_id: str) -> None:
     error = ""
     try:
-        load("pipeline").fetch_task(task_id, site=site, output_dir=bridge.output_directory())
+        from .client_package import pipeline
+
+        pipeline.fetch_task(task_id, site=site, output_dir=bridge.output_directory())
     except errors.RunningHubError as exc:
         error = str(exc)
     except Exception as exc:  # the thread must always clear its "running" mark

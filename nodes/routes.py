@@ -17,8 +17,8 @@ import time
 from typing import Any, Callable
 
 from . import status_text
-from .client import config, errors, facts, load, models
-from .client import request as client_request
+from .client_package import config, errors, facts, models
+from .client_package import request as client_request
 
 log = logging.getLogger("RunningHub")
 
@@ -56,32 +56,49 @@ def save_key(site: str, key: str | None) -> dict:
     return key_status()
 
 
-def set_locale(locale: Any) -> dict:
-    """The browser's "Comfy.Locale": later status lines on the nodes are in its language (en or zh)."""
-    return {"language": status_text.set_language(locale)}
+def set_locale(locale: Any, client_id: Any = None) -> dict:
+    """The browser's "Comfy.Locale" and websocket client id: prompts it queues speak its language."""
+    return {"language": status_text.set_language(locale, client_id)}
 
 
 def _client(site: str):
-    return load("api").RunningHubClient(config.load_settings(site))
+    from .client_package import api
+
+    return api.RunningHubClient(config.load_settings(site))
 
 
-def test_key(site: str) -> dict:
-    """Account status + queue status with the stored key, or the exact problem as text."""
+def _key_health(exc: errors.RunningHubError) -> dict:
+    """What a failed call says about the key: rejected, of the wrong type, or nothing (another problem)."""
+    if isinstance(exc, errors.KeyTypeError):
+        return {"state": "wrong_type", "code": exc.code}
+    if isinstance(exc, errors.AuthError) or exc.code in status_text.KEY_CODES:
+        return {"state": "rejected", "code": exc.code}
+    return {"state": "unknown"}
+
+
+def test_key(site: str, locale: Any = None) -> dict:
+    """Account status + queue status with the stored key, or the problem in plain words (in the
+    browser's language when the code is a key problem, else RunningHub's own message)."""
     config.check_site(site)
+    lang = status_text.language_of(locale)
     try:
         with _client(site) as client:
             account = client.account_status()
             queue = client.queue_status()
             problem = _key_type_problem(client)
     except errors.RunningHubError as exc:
-        return {"ok": False, "site": site, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}
+        no_key = isinstance(exc, errors.ConfigError) and not config.find_key(site)
+        error = status_text.key_advice(exc.code, site, lang) or status_text.error_line(
+            exc, lang, site=site, no_key=no_key)
+        return {"ok": False, "site": site, "error": error, "code": exc.code, "kind": type(exc).__name__}
     _remember(("balance", site), {"balance": account.remain_money, "currency": account.currency})
     result = {"ok": problem is None, "site": site, "key_type": queue.api_key_type or account.api_type,
               "balance": account.remain_money, "coins": account.remain_coins,
               "currency": account.currency or facts.SITE_CURRENCY[site],
               "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
     if problem is not None:
-        result.update(error=str(problem), code=problem.code, kind=type(problem).__name__)
+        result.update(error=status_text.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
+                      kind=type(problem).__name__)
     return result
 
 
@@ -117,6 +134,7 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
     if table is not None:
         out.update(price=table, source="table")
     if not config.find_key(site):
+        out["key"] = {"state": "none"}
         return out
     try:
         key = ("price", site, request.model, request.duration, request.resolution)
@@ -132,7 +150,9 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
                                                             "currency": account.currency})
     except errors.RunningHubError as exc:
         out["note"] = str(exc)
+        out["key"] = _key_health(exc)
         return out
+    out["key"] = {"state": "ok"}
     if preview.get("price") is not None:
         out.update(price=preview["price"], currency=preview.get("currency") or currency, source="preview",
                    text=preview.get("text", ""))
@@ -143,7 +163,9 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
 
 def _preview(client, request) -> dict:
     """RunningHub's price preview for a validated request (a placeholder reference is uploaded once)."""
-    return load("spend").preview_price(client, request)
+    from .client_package import spend
+
+    return spend.preview_price(client, request)
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:
@@ -205,12 +227,12 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/key/test")
     async def post_key_test(request):
         data = await _body(request)
-        return await _run(test_key, str(data.get("site", "")))
+        return await _run(test_key, str(data.get("site", "")), data.get("locale"))
 
     @routes.post(f"{PREFIX}/locale")
     async def post_locale(request):
         data = await _body(request)
-        return _json(set_locale(data.get("locale")))
+        return _json(set_locale(data.get("locale"), data.get("client_id")))
 
     @routes.get(f"{PREFIX}/price")
     async def get_price(request):

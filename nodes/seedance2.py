@@ -5,9 +5,10 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from .client import load, models
-from .client import request as client_request
-from .seedance import CATEGORY, site_input, timeout_input, variation_input, video_outputs, video_result
+from . import schema
+from .client_package import models
+from .client_package import request as client_request
+from .seedance import video_result
 
 FAMILY = tuple(m for m in models.MODELS.values() if m.rule(models.VIDEO) is not None)
 FIRST = FAMILY[0]
@@ -42,7 +43,7 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
         return io.Schema(
             node_id="RunningHubSeedance2ReferenceToVideo",
             display_name="Seedance 2.0 Reference to Video (RunningHub)",
-            category=CATEGORY,
+            category=schema.CATEGORY,
             description=(f"Makes a video with sound with RunningHub's Seedance 2.0 (or 2.0 Fast) from reference "
                          f"images (up to {images.max_count}), videos (up to {videos.max_count}) and audio clips "
                          "and a prompt. Paid per second of video; queuing the same inputs again reuses the saved "
@@ -79,34 +80,38 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                 io.Boolean.Input("generate_audio", default=FIRST.default("generate_audio"),
                                  tooltip="Give the video a sound track."),
                 _seed_input(),
-                site_input(),
-                timeout_input(),
-                variation_input(),
+                schema.site_input(),
+                schema.timeout_input(),
+                schema.variation_input(),
             ],
-            outputs=video_outputs(),
+            outputs=schema.video_outputs(),
             hidden=[io.Hidden.unique_id],
             is_output_node=True,
+            **schema.search_aliases("seedance 2", "multimodal video", "reference to video", "即梦 2.0"),
         )
 
     @classmethod
     async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, site: str, timeout_minutes: int, variation: int,
                       **references) -> io.NodeOutput:
-        request = client_request.VideoRequest(prompt=prompt, model=model, duration=str(duration),
-                                              resolution=resolution, aspect_ratio=aspect_ratio,
-                                              generate_audio=bool(generate_audio), seed=int(seed), last_frame=True)
-        request = request.validated()  # a bad option is refused before any video is written
-        images = [references.get(name) for name in IMAGE_SOCKETS]
-        audios = [references.get(name) for name in AUDIO_SOCKETS]
-        progress = bridge.NodeProgress(cls.hidden.unique_id)
-        files = await bridge.run_blocking(bridge.videos_as_mp4, [references.get(n) for n in VIDEO_SOCKETS])
-        try:
-            result = await bridge.run_blocking(
-                load("pipeline").generate, images, request, videos=[path for path, _ in files], audios=audios,
-                site=site, output_dir=bridge.output_directory(), on_progress=progress,
-                should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation)
-        finally:
-            for path, temporary in files:
-                if temporary:
-                    path.unlink(missing_ok=True)
-        return video_result(result, progress)
+        async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+            request = client_request.VideoRequest(prompt=prompt, model=model, duration=str(duration),
+                                                  resolution=resolution, aspect_ratio=aspect_ratio,
+                                                  generate_audio=bool(generate_audio), seed=int(seed),
+                                                  last_frame=True)
+            request = request.validated()  # a bad option is refused before any video is written
+            images = [references.get(name) for name in IMAGE_SOCKETS]
+            audios = [references.get(name) for name in AUDIO_SOCKETS]
+            from .client_package import pipeline
+
+            files = await bridge.run_blocking(bridge.videos_as_mp4, [references.get(n) for n in VIDEO_SOCKETS])
+            try:
+                result = await bridge.run_blocking(
+                    pipeline.generate, images, request, videos=[path for path, _ in files], audios=audios,
+                    site=site, output_dir=bridge.output_directory(), on_progress=progress,
+                    should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation)
+            finally:
+                for path, temporary in files:
+                    if temporary:
+                        path.unlink(missing_ok=True)
+            return video_result(result, progress)

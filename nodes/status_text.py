@@ -1,24 +1,117 @@
-"""The node's live status line in the user's ComfyUI language (en, zh).
+"""Everything the nodes say to the user, in English and Chinese side by side.
 
 The client describes a run as structured :class:`ProgressEvent` data plus its own English
-``message`` (also used by the CLI and logs); in Chinese this module says the same from the data,
-in the language the browser reported (``POST /runninghub/locale``). One ComfyUI server has one
-language: the browser that spoke last decides.
+``message`` (also used by the CLI and logs); in Chinese this module says the same from the data.
+The node's own lines (start, done, cancelled, failed) and the key advice of the settings panel are
+here in both languages. The language is the one of the browser that queued the prompt: each
+browser posts its ComfyUI locale with its client id (``POST /runninghub/locale``) and a prompt
+carries the client id of the browser that queued it.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .client import events
+from .client_package import events, facts
 
 DEFAULT_LANGUAGE = "en"
 SEP = " · "
+
+# What went wrong and what to do, per error class (a subclass without its own line uses its
+# parent's). "{code}" is RunningHub's code, "{site}" the node's site, "{detail}" the client's English.
+SETTINGS_EN = "Settings → RunningHub"
+SETTINGS_ZH = "设置 → RunningHub"
+ERRORS_EN = {
+    "no_key": f"no API key for .{{site}}: add one in {SETTINGS_EN}",
+    "AuthError": f"RunningHub rejected the .{{site}} key ({{code}}): check it in {SETTINGS_EN} (Test key); "
+                 ".cn and .ai keys do not cross",
+    "KeyTypeError": f"this key cannot run Seedance ({{code}}): create an Enterprise-Shared key in the API console "
+                    f"and save it in {SETTINGS_EN}",
+    "BalanceError": "balance too low ({code}): top up your RunningHub account",
+    "RateLimitError": "RunningHub is limiting requests ({code}); queue again in a minute",
+    "TaskNotFoundError": "no such task on .{site}, or older than 24 h ({code}): check the id and the site",
+    "ServiceError": "RunningHub had a temporary problem ({code}); queue again in a minute",
+    "InvalidRequestError": "RunningHub rejected the request ({code}): check prompt, references and options",
+    "InvalidParametersError": "RunningHub rejected the options ({code}): check prompt, references and options",
+    "FileTooLargeError": "a reference is too large ({code}): at most 10 MB each",
+    "FileProcessingError": "RunningHub could not read a reference ({code}); queue again to upload it anew",
+    "ModerationError": "refused by moderation ({code}), not charged: change the prompt or references",
+    "TaskFailedError": "task {task_id} failed ({code}): change variation and queue again to pay for a new try",
+    "AmbiguousSubmitError": "no answer to the submit, so it may have been charged: not re-sent; check your "
+                            "RunningHub task list before queuing again",
+    "DownloadError": "download failed; task {task_id} stays downloadable for 24 h: use RunningHub Fetch Task",
+    "TransportError": "network problem talking to RunningHub: check the connection and queue again",
+    "WaitTimeoutError": "stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
+                        "RunningHub Fetch Task",
+    "ConfigError": "set-up problem: {detail}",
+    "ValidationError": "input problem: {detail}",
+    "RunningHubError": "{detail}",
+    "Exception": "{detail}",
+}
+ERRORS_ZH = {
+    "no_key": f".{{site}} 没有 API 密钥：请在 {SETTINGS_ZH} 中填写",
+    "AuthError": f"RunningHub 拒绝了 .{{site}} 的密钥（{{code}}）：请在 {SETTINGS_ZH} 中检查并点“测试密钥”；"
+                 ".cn 与 .ai 的密钥不通用",
+    "KeyTypeError": f"此密钥不能调用 Seedance（{{code}}）：请在 API 控制台创建企业共享（Enterprise-Shared）密钥，"
+                    f"再填入 {SETTINGS_ZH}",
+    "BalanceError": "余额不足（{code}）：请为 RunningHub 账户充值",
+    "RateLimitError": "RunningHub 正在限流（{code}），请一分钟后重新运行",
+    "TaskNotFoundError": ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点",
+    "ServiceError": "RunningHub 暂时出错（{code}），请一分钟后重新运行",
+    "InvalidRequestError": "RunningHub 拒绝了请求（{code}）：请检查提示词、参考图和选项",
+    "InvalidParametersError": "RunningHub 拒绝了参数（{code}）：请检查提示词、参考图和选项",
+    "FileTooLargeError": "参考图过大（{code}）：每张不超过 10 MB",
+    "FileProcessingError": "RunningHub 无法读取参考图（{code}），请重新运行以重新上传",
+    "ModerationError": "内容审核未通过（{code}），未扣费：请修改提示词或参考图",
+    "TaskFailedError": "任务 {task_id} 失败（{code}）：如需重试，请修改 variation 后重新运行（会再次扣费）",
+    "AmbiguousSubmitError": "提交后没有收到回复，可能已扣费：未自动重发；请先查看 RunningHub 任务列表再重新运行",
+    "DownloadError": "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点",
+    "TransportError": "与 RunningHub 的网络连接出错：请检查网络后重新运行",
+    "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
+    "ConfigError": "设置问题：{detail}",
+    "ValidationError": "输入有误：{detail}",
+    "RunningHubError": "出错：{detail}",
+    "Exception": "出错：{detail}",
+}
+
+# Test key: the codes that mean "this key", in plain words with the fix. 802 and 806 are legacy
+# codes; 806 (APIKEY_USER_NOT_FOUND) is typically a key of the other site [S]; 802's exact meaning
+# is undocumented [U], so it is worded as a key the site does not accept.
+KEY_CODES = ("401", "802", "806", "1002", "1014")
+KEY_ADVICE = {
+    "en": {
+        "401": "The .{site} site does not accept this key ({code}). Copy it again from {page}; if it was made "
+               "on runninghub.{other}, save it under .{other} instead.",
+        "806": "No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
+               "under .{other}, or create a .{site} key at {page}.",
+        "1014": "This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at {page} "
+                "and save it here.",
+    },
+    "zh": {
+        "401": ".{site} 站点不接受此密钥（{code}）。请从 {page} 重新复制；如果它是在 runninghub.{other} 上创建的，"
+               "请改存到 .{other}。",
+        "806": ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
+               "或在 {page} 创建 .{site} 的密钥。",
+        "1014": "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。",
+    },
+}
+for _lang in KEY_ADVICE.values():  # 802 [U] and 1002 read like 401: the site does not take this key
+    _lang["802"] = _lang["1002"] = _lang["401"]
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {  # the client's own messages are English already; these are the node's closing line
         "finished": "done",
         "finished_reused": "reused saved video",
         "task": "task {task_id}",
+        "start": "starting…",
+        "decoding": "decoding frame {done}/{total}",
+        "decoding_edited": "decoding the trimmed / cropped video…",
+        "frames_done": "{count} frames · {fps:g} fps",
+        "cancelled": "cancelled · task {task_id} keeps running on RunningHub: fetch it with RunningHub Fetch "
+                     "Task within 24 h",
+        "cancelled_early": "cancelled before anything was submitted (nothing charged)",
+        "stopped": "cancelled",
+        "failed": "failed: {line}",
+        **ERRORS_EN,
     },
     "zh": {
         "SUBMITTED": "已提交",
@@ -47,10 +140,20 @@ TEXT: dict[str, dict[str, str]] = {
         "finished": "完成",
         "finished_reused": "已复用保存的视频",
         "task": "任务 {task_id}",
+        "start": "开始…",
+        "decoding": "正在解码第 {done}/{total} 帧",
+        "decoding_edited": "正在解码裁剪后的视频…",
+        "frames_done": "{count} 帧 · {fps:g} fps",
+        "cancelled": "已取消 · 任务 {task_id} 仍在 RunningHub 上运行：24 小时内可用 RunningHub Fetch Task 节点取回",
+        "cancelled_early": "已取消，尚未提交（未扣费）",
+        "stopped": "已取消",
+        "failed": "失败：{line}",
+        **ERRORS_ZH,
     },
 }
 
-_language = DEFAULT_LANGUAGE
+MAX_CLIENTS = 256  # browsers remembered; the oldest is forgotten first
+_by_client: dict[str, str] = {}
 
 
 def language_of(locale: Any) -> str:
@@ -58,15 +161,20 @@ def language_of(locale: Any) -> str:
     return "zh" if str(locale or "").strip().lower().startswith("zh") else "en"
 
 
-def set_language(locale: Any) -> str:
-    """Remember the browser's ComfyUI locale for every later status line; returns the language used."""
-    global _language
-    _language = language_of(locale)
-    return _language
+def set_language(locale: Any, client_id: Any = None) -> str:
+    """Remember the ComfyUI locale of the browser ``client_id``; returns the language used."""
+    lang = language_of(locale)
+    if client_id:
+        _by_client.pop(str(client_id), None)
+        _by_client[str(client_id)] = lang
+        while len(_by_client) > MAX_CLIENTS:
+            del _by_client[next(iter(_by_client))]
+    return lang
 
 
-def language() -> str:
-    return _language
+def language_for(client_id: Any) -> str:
+    """The language of the browser that queued a prompt; English for scripts and unknown browsers."""
+    return _by_client.get(str(client_id), DEFAULT_LANGUAGE) if client_id else DEFAULT_LANGUAGE
 
 
 def _t(lang: str, key: str, **values: Any) -> str:
@@ -108,10 +216,9 @@ def _waiting(event: events.ProgressEvent, lang: str) -> str:
     return SEP.join(parts)
 
 
-def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
-    """The status line for ``event`` in ``lang`` (default: the browser's); the client's message when
-    the event is of a kind this module does not know."""
-    lang = lang or _language
+def describe(event: events.ProgressEvent, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The status line for ``event`` in ``lang``; the client's message when the event is of a kind
+    this module does not know."""
     extra, phase = event.extra or {}, event.phase
     if lang != "zh":
         return event.message or phase
@@ -143,12 +250,69 @@ def describe(event: events.ProgressEvent, lang: str | None = None) -> str:
 
 
 def finished(task_id: str, filename: str, *, reused: bool = False, cost: str = "", currency: str = "",
-             elapsed_s: float = 0.0, lang: str | None = None) -> str:
+             elapsed_s: float = 0.0, lang: str = DEFAULT_LANGUAGE) -> str:
     """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below."""
-    lang = lang or _language
     parts = [_t(lang, "finished_reused" if reused else "finished"), _t(lang, "task", task_id=task_id)]
     if cost:
         parts.append(money(f"{cost} {currency}".strip(), lang))
     if elapsed_s:
         parts.append(events.format_duration(elapsed_s))
     return SEP.join(parts) + f"\n{filename}"
+
+
+def started(lang: str = DEFAULT_LANGUAGE) -> str:
+    """The line that replaces the previous run's as soon as a run starts."""
+    return _t(lang, "start")
+
+
+def decoding(done: int, total: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    return _t(lang, "decoding", done=done, total=total or "?")
+
+
+def decoding_edited(lang: str = DEFAULT_LANGUAGE) -> str:
+    return _t(lang, "decoding_edited")
+
+
+def frames_done(count: int, fps: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    return _t(lang, "frames_done", count=count, fps=round(fps, 3))
+
+
+def cancelled(task_id: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
+    """After Cancel: the task keeps running (and is paid), so say how to pick it up."""
+    return _t(lang, "cancelled", task_id=task_id) if task_id else _t(lang, "cancelled_early")
+
+
+def stopped(lang: str = DEFAULT_LANGUAGE) -> str:
+    """Cancel of work that costs nothing (decoding, a wait for the bar)."""
+    return _t(lang, "stopped")
+
+
+def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = "", no_key: bool = False) -> str:
+    """One short line saying what went wrong and what to do, in ``lang`` (the node's status and the
+    error dialog). ``no_key``: the error is the missing key of ``site``."""
+    table = TEXT[lang]
+    if no_key:
+        return _t(lang, "no_key", site=site)
+    detail = str(exc).strip() or type(exc).__name__
+    key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in table), "Exception")
+    values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
+              "site": site, "detail": detail}
+    line = table[key].format(**values)
+    server = getattr(exc, "server_message", "")
+    if server and key not in ("ConfigError", "ValidationError", "RunningHubError", "Exception"):
+        line += f" · RunningHub: {server}"
+    return line
+
+
+def failed(exc: BaseException, lang: str = DEFAULT_LANGUAGE, **kwargs: Any) -> str:
+    """The node's status after an error: "failed: …" / "失败：…"."""
+    return _t(lang, "failed", line=error_line(exc, lang, **kwargs))
+
+
+def key_advice(code: Any, site: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Plain advice for an error code that is about the key itself; "" for any other code."""
+    template = KEY_ADVICE[lang].get(str(code or ""))
+    if template is None:
+        return ""
+    other = next((s for s in facts.SITES if s != site), site)
+    return template.format(code=code, site=site, other=other, page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import types
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ if str(STANDIN) not in sys.path:
 import comfy as comfy_package  # noqa: E402  (the stand-ins)
 from comfy import model_management  # noqa: E402
 from comfy import utils as comfy_utils  # noqa: E402
-from comfy_api.latest import InputImpl, io  # noqa: E402
+from comfy_api.latest import InputImpl, Types, io  # noqa: E402
 
 import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
@@ -67,7 +68,8 @@ class FakeComfy:
         self.output_dir = root / "output"
         self.user_dir = root / "user"
         self.output_dir.mkdir(parents=True)
-        self.texts: list[tuple[str, str]] = []
+        self.texts: list[tuple[str, str]] = []  # the node's status lines (pack's own websocket event)
+        self.kinds: list[str] = []
         self.bars: list[tuple[str, int, int]] = []
         self.client_id: str | None = None
 
@@ -92,8 +94,11 @@ class FakeComfy:
             def client_id(self):  # ComfyUI sets it from the running prompt's extra_data
                 return fake.client_id
 
-            def send_progress_text(self, text, node_id, sid=None):
-                fake.texts.append((node_id, text))
+            def send_sync(self, event, data, sid=None):
+                assert sid == fake.client_id  # to the browser that queued the prompt only
+                if event == comfy_bridge.STATUS_EVENT:
+                    fake.texts.append((data["node"], data["text"]))
+                    fake.kinds.append(data["kind"])
 
         server.PromptServer = types.SimpleNamespace(instance=Instance())
         comfy_utils.install_hook(self.bars)
@@ -198,6 +203,39 @@ def test_fetch_and_frames_nodes_have_the_promised_sockets():
                                                           ("frame_count", "INT"), ("audio", "AUDIO")]
 
 
+def test_newer_v3_features_are_used_where_comfyui_offers_them_and_never_the_api_node_flag():
+    by_node = {node: node.define_schema() for node in nodes.NODES}
+    for schema in by_node.values():
+        assert schema.is_api_node is False  # that would hide Run behind a Comfy.org sign-in
+    seedance = {i.id: i for i in by_node[SeedanceReferenceToVideo].inputs}
+    assert seedance["timeout_minutes"].advanced and seedance["variation"].advanced
+    assert not seedance["prompt"].advanced and not seedance["duration"].advanced
+    assert all(schema.search_aliases for schema in by_node.values())
+
+
+def test_on_comfyui_0_3_64_the_schemas_use_no_keyword_it_lacks(monkeypatch):
+    """0.3.64 has no ``advanced`` and no ``search_aliases`` and rejects unknown keywords."""
+    class OldInt(io.Int.Input):
+        def __init__(self, id, display_name=None, optional=False, tooltip=None, lazy=None, default=None,
+                     min=None, max=None, step=None, control_after_generate=None, display_mode=None,
+                     socketless=None, force_input=None):
+            super().__init__(id, display_name, optional, tooltip, lazy, default, min, max, step,
+                             control_after_generate, display_mode, socketless, force_input)
+
+    newest_schema = io.Schema
+
+    def old_schema(**kwargs):
+        if "search_aliases" in kwargs:
+            raise TypeError("Schema.__init__() got an unexpected keyword argument 'search_aliases'")
+        return newest_schema(**kwargs)
+
+    monkeypatch.setattr(io.Int, "Input", OldInt)
+    monkeypatch.setattr(io, "Schema", old_schema)
+    for node in nodes.NODES:
+        schema = node.define_schema()
+        assert not schema.search_aliases and not any(i.advanced for i in schema.inputs)
+
+
 # --- running -------------------------------------------------------------------------------
 def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
     out = run(SeedanceReferenceToVideo, image_1=images(1)[0], image_2=torch.from_numpy(solid_images(2)[1:]),
@@ -218,32 +256,40 @@ def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
     assert comfy.bars and comfy.bars[-1] == (NODE_ID, comfy_bridge.BAR_STEPS, comfy_bridge.BAR_STEPS)
 
 
-def test_after_the_browser_says_zh_the_live_status_on_the_node_is_chinese(rh_env, comfy, monkeypatch):
+def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comfy, monkeypatch):
     from nodes import routes, status_text
 
-    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+    monkeypatch.setattr(status_text, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: data)
     handlers: dict = {}
     routes.add_routes(types.SimpleNamespace(get=lambda path: lambda fn: fn,
                                             post=lambda path: lambda fn: handlers.setdefault(path, fn)))
 
     class Request:
-        async def json(self):
-            return {"locale": "zh-CN"}
+        def __init__(self, body):
+            self.body = body
 
-    assert asyncio.run(handlers["/runninghub/locale"](Request())) == {"language": "zh"}
+        async def json(self):
+            return self.body
+
+    post = handlers["/runninghub/locale"]
+    assert asyncio.run(post(Request({"locale": "zh-CN", "client_id": "zh-browser"}))) == {"language": "zh"}
+    assert asyncio.run(post(Request({"locale": "en-US", "client_id": "en-browser"}))) == {"language": "en"}
+    comfy.client_id = "zh-browser"  # ComfyUI sets it from the queued prompt's extra_data
     rh_env.set_clock(queue_s=1.2, run_s=1.5)  # long enough to be seen queued and running
     out = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
     task_id, path = out.args[2], Path(out.args[1])
     texts = [text for node_id, text in comfy.texts if node_id == NODE_ID]
     assert len(texts) == len(comfy.texts) and sum("已用" in t for t in texts) >= 2  # the 1 s ticker, in Chinese
+    assert texts[0] == "开始…" and comfy.kinds[0] == "start"
     assert any(t.startswith("正在上传参考图 1/1") for t in texts) and "正在提交" in texts
     assert any(t.startswith(("排队中 · ", "已提交 · ")) for t in texts)
     assert any(t.startswith("运行中 · ") for t in texts)
     assert re.fullmatch(rf"完成 · 任务 {task_id} · 0\.14 元 · 0:\d\d\n{re.escape(path.name)}", texts[-1])
+    assert comfy.kinds[-1] == "done"
     english = ("elapsed", "in queue", "uploading", "submitting", "downloading", "RUNNING", "QUEUED", "done", "CNY")
     assert not [t for t in texts if any(word in t for word in english)]  # one channel, and it is Chinese
-    status_text.set_language("en")
+    comfy.client_id = "en-browser"  # the next prompt comes from an English browser on the same server
     run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
     assert comfy.texts[-1][1].startswith(f"reused saved video · task {task_id}")
 
@@ -289,6 +335,9 @@ def test_cancel_ends_the_node_within_one_second_as_comfy_interruption(comfy, tmp
         (task_id,) = emu.tasks
         assert task_id in str(caught.value)  # how to get the paid video later
         assert comfy.flag  # left set, so other running nodes stop too
+        assert comfy.kinds[-1] == "cancelled"  # the node's last line says so, never a stale "RUNNING · ~0:20 left"
+        assert comfy.texts[-1][1].startswith(f"cancelled · task {task_id} keeps running on RunningHub")
+        assert "Fetch Task" in comfy.texts[-1][1]
 
 
 def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy):
@@ -306,7 +355,7 @@ def test_a_broken_status_display_never_costs_the_paid_video(rh_env, comfy, monke
     def broken(*args, **kwargs):
         raise RuntimeError("websocket gone")
 
-    monkeypatch.setattr(sys.modules["server"].PromptServer.instance.__class__, "send_progress_text", broken)
+    monkeypatch.setattr(sys.modules["server"].PromptServer.instance.__class__, "send_sync", broken)
     out = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="display broken", **FAST)
     assert Path(out.args[1]).is_file() and rh_env.counters.submits == 1
 
@@ -329,12 +378,37 @@ def test_fetch_task_node_rejects_what_is_not_a_task_id(rh_env, comfy):
         run(FetchTask, task_id="hello", site="cn", timeout_minutes=1)
 
 
-def test_seedance_node_without_key_says_where_to_put_one(comfy, tmp_path, monkeypatch):
+@pytest.mark.parametrize("locale,line", [
+    ("en", "no API key for .cn: add one in Settings → RunningHub"),
+    ("zh-CN", ".cn 没有 API 密钥：请在 设置 → RunningHub 中填写"),
+])
+def test_without_a_key_the_node_and_the_dialog_point_to_the_settings_in_the_browsers_language(
+        comfy, tmp_path, monkeypatch, locale, line):
+    from nodes import status_text
+
     for name in ("RUNNINGHUB_API_KEY", "RUNNINGHUB_API_KEY_AI", "RUNNINGHUB_BASE_URL", "RUNNINGHUB_SITE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "empty-state"))
-    with pytest.raises(errors.ConfigError, match="RUNNINGHUB_API_KEY"):
+    monkeypatch.setattr(status_text, "_by_client", {})
+    status_text.set_language(locale, "browser")
+    comfy.client_id = "browser"
+    with pytest.raises(errors.ConfigError) as caught:
         run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="no key", **FAST)
+    assert str(caught.value) == line  # the dialog: no CLI `login` inside the GUI
+    assert comfy.kinds == ["start", "error"] and comfy.texts[-1][1].endswith(line)
+
+
+def test_an_error_replaces_the_running_line_with_a_short_one_in_chinese(rh_env, comfy, monkeypatch):
+    from nodes import status_text
+
+    monkeypatch.setattr(status_text, "_by_client", {})
+    status_text.set_language("zh", "browser")
+    comfy.client_id = "browser"
+    rh_env.inject("submit", "error_code", code=1014)
+    with pytest.raises(errors.KeyTypeError) as caught:
+        run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="wrong key type", **FAST)
+    assert str(caught.value).startswith("此密钥不能调用 Seedance（1014）") and "设置 → RunningHub" in str(caught.value)
+    assert comfy.kinds[-1] == "error" and comfy.texts[-1][1].startswith("失败：此密钥不能调用 Seedance（1014）")
 
 
 def test_video_to_frames_reads_a_video_a_path_and_an_in_memory_file(rh_env, comfy):
@@ -349,6 +423,47 @@ def test_video_to_frames_reads_a_video_a_path_and_an_in_memory_file(rh_env, comf
     in_memory = InputImpl.VideoFromFile(bytes_io.BytesIO(Path(video_path).read_bytes()))
     frames, _, count, _ = run(VideoToFrames, video=in_memory, video_path="", max_frames=3, every_nth=1).args
     assert count == 3 and frames.shape[1:] == (480, 864, 3)
+
+
+def test_video_to_frames_honours_a_trim_and_a_crop_carried_on_the_video(rh_env, comfy, monkeypatch):
+    """Newer ComfyUI's Load Video trims and crops on the VIDEO and leaves the file alone: the frames
+    must be the edited ones, exactly as ComfyUI's own decoding gives them."""
+    made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="trim me", **FAST)
+    path = made.args[1]
+    whole = run(VideoToFrames, video=InputImpl.VideoFromFile(path), max_frames=0, every_nth=1).args[0]
+    assert whole.shape == (48, 480, 864, 3)
+
+    trimmed = InputImpl.VideoFromFile(path, start_time=0.5, duration=1.0)
+    frames, fps, count, _ = run(VideoToFrames, video=trimmed, max_frames=0, every_nth=1).args
+    assert count == 24 and fps == 24.0
+    assert torch.allclose(frames[0], whole[12], atol=2 / 255)  # starts half a second in
+    assert torch.allclose(frames, InputImpl.VideoFromFile(path, start_time=0.5, duration=1.0).get_components().images)
+
+    from_end = InputImpl.VideoFromFile(path, start_time=-0.5)  # the last half second
+    frames, _, count, _ = run(VideoToFrames, video=from_end, max_frames=0, every_nth=2).args
+    assert count == 6 and torch.allclose(frames[-1], whole[46], atol=2 / 255)
+
+    cropped = InputImpl.VideoFromFile(path, crop=(101, 51, 301, 201))  # snapped to even: 100, 50, 300x200
+    frames, _, count, _ = run(VideoToFrames, video=cropped, max_frames=5, every_nth=1).args
+    assert frames.shape == (5, 200, 300, 3) and count == 5
+    assert torch.allclose(frames[0], whole[0, 50:250, 100:400], atol=2 / 255)
+    assert comfy.kinds[-1] == "done" and comfy.texts[-1][1] == "5 frames · 24 fps"
+
+    in_memory = InputImpl.VideoFromComponents(Types.VideoComponents(images=whole[:10], frame_rate=Fraction(24)))
+    frames, fps, count, _ = run(VideoToFrames, video=in_memory, max_frames=0, every_nth=5).args
+    assert count == 2 and fps == 4.8 and torch.equal(frames, whole[[0, 5]])
+
+
+def test_an_unedited_video_is_decoded_from_its_file_not_through_comfyui(rh_env, comfy, monkeypatch):
+    made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="plain", **FAST)
+
+    def not_this_way(self):
+        raise AssertionError("an unedited file is decoded directly (progress, Cancel, less memory)")
+
+    monkeypatch.setattr(InputImpl.VideoFromFile, "get_components", not_this_way)
+    frames, _, count, _ = run(VideoToFrames, video=InputImpl.VideoFromFile(made.args[1], crop=(0, 0, 0, 0)),
+                           max_frames=3, every_nth=1).args
+    assert count == 3 and frames.shape == (3, 480, 864, 3)
 
 
 def test_video_to_frames_without_a_source_says_what_to_connect(comfy):

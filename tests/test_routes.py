@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from nodes import routes
+from nodes import routes, status_text
 from runninghub_video import config
 from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
@@ -85,13 +85,16 @@ def test_key_test_with_a_rejected_key_suggests_the_other_site(settings_only):
     routes.save_key("cn", OTHER_KEY)
     result = routes.test_key("cn")
     assert result["ok"] is False
-    assert "runninghub.ai" in result["error"] and "'ai'" in result["error"]
+    assert "runninghub.ai" in result["error"] and "save it under .ai" in result["error"]
     assert OTHER_KEY not in json.dumps(result)
+    zh = routes.test_key("cn", "zh-CN")["error"]
+    assert zh.startswith(".cn 站点不接受此密钥（") and "改存到 .ai" in zh
 
 
 def test_key_test_without_a_key_says_where_to_put_one(settings_only):
     result = routes.test_key("ai")
-    assert result["ok"] is False and "No RunningHub API key for the .ai site" in result["error"]
+    assert result["ok"] is False and result["error"] == "no API key for .ai: add one in Settings → RunningHub"
+    assert "login" not in result["error"]  # inside the GUI, no CLI advice
 
 
 def test_key_test_with_a_non_enterprise_shared_key_explains_1014(tmp_path, monkeypatch):
@@ -102,7 +105,7 @@ def test_key_test_with_a_non_enterprise_shared_key_explains_1014(tmp_path, monke
         routes.save_key("cn", emu.api_key)
         result = routes.test_key("cn")
     assert result["ok"] is False and result["code"] == "1014"
-    assert "Enterprise-Shared" in result["error"]
+    assert result["error"].startswith("This key cannot run Seedance (1014): it must be an Enterprise-Shared key")
     assert result["key_type"] == "PERSONAL"  # the account itself is fine: only the key type is wrong
 
 
@@ -123,6 +126,25 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     assert info["price"] == pytest.approx(2 * V1_LITE.price_per_second["cn"]["480p"])
     assert info["balance"] == "100.00"
     assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
+
+
+def test_the_price_caption_tells_key_health_before_anything_is_spent(settings_only, tmp_path):
+    assert routes.price("cn", "5", "720p")["key"] == {"state": "none"}
+    routes.save_key("cn", OTHER_KEY)
+    rejected = routes.price("cn", "5", "720p")
+    assert rejected["key"]["state"] == "rejected" and rejected["key"]["code"]
+    assert rejected["source"] == "table"  # the published price is still shown, next to the problem
+    routes.save_key("cn", settings_only.api_key)
+    assert routes.price("cn", "5", "720p")["key"] == {"state": "ok"}
+    assert settings_only.counters.submits == 0
+
+
+def test_key_codes_read_as_plain_advice_in_both_languages():
+    for code in ("802", "806", "1002", "1014"):
+        en, zh = status_text.key_advice(code, "cn", "en"), status_text.key_advice(code, "cn", "zh")
+        assert f"({code})" in en and f"（{code}）" in zh and "runninghub.cn" in en
+    assert "probably a key of runninghub.ai" in status_text.key_advice("806", "cn", "en")
+    assert status_text.key_advice("1004", "cn", "en") == ""  # not about the key: the error says it
 
 
 def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
@@ -212,17 +234,21 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
     assert status == 200 and data["source"] == "preview"
 
 
-def test_the_browser_locale_sets_the_status_language(monkeypatch):
+def test_each_browser_sets_the_language_of_the_prompts_it_queues(monkeypatch):
     from nodes import status_text
 
-    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+    monkeypatch.setattr(status_text, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
     recorder = RouteRecorder()
     routes.add_routes(recorder)
     post = recorder.handlers[("POST", "/runninghub/locale")]
-    assert asyncio.run(post(FakeRequest({"locale": "zh-CN"}))) == (200, {"language": "zh"})
-    assert status_text.language() == "zh"
-    assert asyncio.run(post(FakeRequest({"locale": "ja"}))) == (200, {"language": "en"})
-    assert asyncio.run(post(FakeRequest({"locale": "zh"}))) == (200, {"language": "zh"})
+    assert asyncio.run(post(FakeRequest({"locale": "zh-CN", "client_id": "browser-a"}))) == (200, {"language": "zh"})
+    assert asyncio.run(post(FakeRequest({"locale": "ja", "client_id": "browser-b"}))) == (200, {"language": "en"})
+    assert status_text.language_for("browser-a") == "zh"  # the last browser does not win for everyone
+    assert status_text.language_for("browser-b") == "en"
+    assert status_text.language_for("a-script") == status_text.language_for(None) == "en"
+    assert asyncio.run(post(FakeRequest({"locale": "zh", "client_id": "browser-b"}))) == (200, {"language": "zh"})
+    assert status_text.language_for("browser-b") == "zh"
     assert asyncio.run(post(FakeRequest())) == (200, {"language": "en"})  # no body: English, never an error
-    assert status_text.language() == "en"
+
+

@@ -24,8 +24,8 @@ ENGLISH_WORDS = ("elapsed", "queue", "left", "finishing", "upload", "submit", "d
 
 
 @pytest.fixture(autouse=True)
-def english_again_afterwards(monkeypatch):
-    monkeypatch.setattr(status_text, "_language", status_text.DEFAULT_LANGUAGE)
+def no_browser_known(monkeypatch):
+    monkeypatch.setattr(status_text, "_by_client", {})
 
 
 def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", note: str = "",
@@ -138,9 +138,10 @@ def test_closing_line_names_task_cost_and_time_in_the_users_language():
 @pytest.mark.parametrize("locale,language", [("zh", "zh"), ("zh-CN", "zh"), ("zh-TW", "zh"), ("ZH", "zh"),
                                              ("en", "en"), ("ja", "en"), ("", "en"), (None, "en")])
 def test_status_language_follows_the_browsers_comfyui_locale(locale, language):
-    assert status_text.set_language(locale) == language == status_text.language()
+    assert status_text.set_language(locale, "browser") == language == status_text.language_for("browser")
     event, chinese = TICKS["running"]
-    assert status_text.describe(event) == (chinese if language == "zh" else event.message)
+    assert status_text.describe(event, status_text.language_for("browser")) == \
+        (chinese if language == "zh" else event.message)
 
 
 def test_an_event_this_module_does_not_know_shows_the_clients_message():

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 
 const source = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
 const format = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
-const { formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, t } = format;
+const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, t } = format;
 
 test("any Chinese locale reads Chinese, everything else English", () => {
   assert.equal(languageOf("zh"), "zh");
@@ -76,4 +76,16 @@ test("every English string has a Chinese one with the same placeholders", () => 
     assert.notEqual(zh, en, `${key} is not translated`);
     assert.deepEqual((zh.match(/\{\w+\}/g) || []).sort(), (en.match(/\{\w+\}/g) || []).sort(), key);
   }
+});
+
+test("the caption says when the key is missing or rejected, with the fix, before anything is spent", () => {
+  const info = { price: 0.75, currency: "CNY", duration: "5", resolution: "720p", source: "table", site: "cn" };
+  assert.deepEqual(formatCaption({ ...info, key: { state: "ok" } }),
+    { text: "≈ 0.75 CNY for 5 s 720p (published price)", problem: false });
+  const none = formatCaption({ ...info, key: { state: "none" } });
+  assert.equal(none.text, "≈ 0.75 CNY for 5 s 720p (published price)\nno key for .cn: set it in Settings → RunningHub");
+  assert.equal(none.problem, true);
+  const rejected = formatCaption({ ...info, key: { state: "rejected", code: "1002" } }, "zh");
+  assert.match(rejected.text, /\.cn 拒绝了此密钥（1002）：请在 设置 → RunningHub 中修改/);
+  assert.match(formatCaption({ ...info, key: { state: "wrong_type", code: "1014" } }).text, /Enterprise-Shared/);
 });

@@ -1,0 +1,133 @@
+// js/runninghub.js run for real under node: ComfyUI's `app` and `api` and a tiny DOM are stand-ins,
+// every other import must resolve to a file of the pack (an import of anything else fails here).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+
+const JS = new URL("../../js/", import.meta.url);
+const dataUrl = (code) => `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
+// Each test loads the extension afresh against its own stand-ins: the stubs forward to the current ones.
+const forward = (name) => `export const ${name} = new Proxy({}, {
+  get: (_, key) => globalThis.__comfy.${name}[key],
+  set: (_, key, value) => { globalThis.__comfy.${name}[key] = value; return true; },
+});`;
+const COMFY = { "../../scripts/app.js": forward("app"), "../../scripts/api.js": forward("api") };
+
+async function moduleUrl(name) {
+  let source = await readFile(new URL(name, JS), "utf8");
+  for (const [spec] of source.matchAll(/(?<=from\s+["'])[^"']+(?=["'])/g)) {
+    const target = COMFY[spec] ?? (spec.startsWith("./") ? await moduleUrl(spec.slice(2)) : null);
+    assert.ok(target, `${name} imports ${spec}: only ComfyUI's scripts and the pack's own files are allowed`);
+    source = source.replace(`"${spec}"`, `"${COMFY[spec] ? dataUrl(COMFY[spec]) : target}"`);
+  }
+  return dataUrl(source);
+}
+
+class Element {
+  constructor(tag) { Object.assign(this, { tag, children: [], style: {}, attributes: {}, textContent: "", value: "" }); }
+  append(...nodes) { this.children.push(...nodes); }
+  setAttribute(name, value) { this.attributes[name] = value; }
+}
+
+function comfy() {
+  const listeners = {};
+  const requests = [];
+  const nodes = new Map();
+  const forbidden = () => { throw new Error("the key must never reach browser storage or a setting value"); };
+  globalThis.document = { createElement: (tag) => new Element(tag) };
+  globalThis.localStorage = globalThis.sessionStorage = { setItem: forbidden, getItem: forbidden };
+  globalThis.navigator ??= { language: "en-US" };
+  globalThis.__comfy = {
+    app: {
+      extensions: [],
+      registerExtension(ext) { this.extensions.push(ext); },
+      extensionManager: { setting: { get: (id) => (id === "Comfy.Locale" ? "zh-CN" : undefined), set: forbidden } },
+      graph: { getNodeById: (id) => nodes.get(String(id)), get nodes() { return [...nodes.values()]; } },
+      nodeOutputs: {},
+    },
+    api: {
+      clientId: "browser-1",
+      addEventListener(type, fn) { (listeners[type] ??= []).push(fn); },
+      async fetchApi(path, options = {}) {
+        requests.push({ path, method: options.method ?? "GET", body: options.body && JSON.parse(options.body) });
+        return { json: async () => ({ sites: { cn: { set: true, last4: "abcd" } }, price: 0.75, currency: "CNY" }) };
+      },
+    },
+  };
+  const emit = (type, detail) => (listeners[type] ?? []).forEach((fn) => fn({ detail }));
+  return { app: globalThis.__comfy.app, requests, nodes, emit };
+}
+
+let counter = 0;
+async function load() {
+  const env = comfy();
+  await import(`${await moduleUrl("runninghub.js")}#${counter++}`);
+  const ext = env.app.extensions.find((e) => e.name === "RunningHub.Seedance");
+  return { ...env, ext };
+}
+
+async function ourNode(env, name = "RunningHubFetchTask", id = "7") {
+  function NodeType() {}
+  await env.ext.beforeRegisterNodeDef(NodeType, { name, category: "RunningHub" });
+  const node = Object.assign(new NodeType(), { id: Number(id), widgets: [], comfyClass: name });
+  node.addDOMWidget = (widgetName, type, element, options) => {
+    const widget = { name: widgetName, type, element, options };
+    node.widgets.push(widget);
+    return widget;
+  };
+  node.onNodeCreated();
+  env.nodes.set(id, node);
+  return { node, NodeType };
+}
+
+test("every RunningHub node gets a panel widget and nothing painted on the canvas", async () => {
+  const env = await load();
+  const { node, NodeType } = await ourNode(env);
+  const panel = node.widgets.find((w) => w.name === "runninghub_panel");
+  assert.ok(panel, "a DOM widget, shown by the classic and the Nodes 2.0 renderer alike");
+  assert.equal(panel.options.serialize, false);
+  assert.equal(NodeType.prototype.onDrawForeground, undefined);
+});
+
+test("the status event writes the node's line; a new run clears the old line and preview", async () => {
+  const env = await load();
+  env.ext.setup();
+  const { node } = await ourNode(env);
+  const status = node.widgets.find((w) => w.name === "runninghub_panel").element.children[0];
+  env.emit("runninghub.status", { node: "7", text: "运行中 · 已用 0:41", kind: "progress" });
+  assert.equal(status.textContent, "运行中 · 已用 0:41");
+  env.app.nodeOutputs["7"] = { images: [{ filename: "old.mp4" }], animated: [true] };
+  node.widgets.push({ name: "video-preview", onRemove() { this.removed = true; } });
+  const preview = node.widgets.at(-1);
+  env.emit("runninghub.status", { node: "7", text: "开始…", kind: "start" });
+  assert.equal(status.textContent, "开始…");
+  assert.equal(env.app.nodeOutputs["7"], undefined);
+  assert.ok(preview.removed && !node.widgets.includes(preview));
+  env.emit("runninghub.status", { node: "7", text: "已取消 · 任务 1 仍在 RunningHub 上运行", kind: "cancelled" });
+  assert.match(status.textContent, /^已取消/);
+  assert.notEqual(status.style.color, "");
+});
+
+test("the browser tells the server its locale with its client id", async () => {
+  const env = await load();
+  env.ext.setup();
+  const post = env.requests.find((r) => r.path === "/runninghub/locale");
+  assert.deepEqual(post.body, { locale: "zh-CN", client_id: "browser-1" });
+  globalThis.__comfy.api.clientId = "browser-2";  // the websocket reconnected under a new id
+  env.emit("status", {});
+  assert.deepEqual(env.requests.filter((r) => r.path === "/runninghub/locale").at(-1).body,
+    { locale: "zh-CN", client_id: "browser-2" });
+});
+
+test("a saved key goes only to the pack's route and leaves the page at once", async () => {
+  const env = await load();
+  const panel = env.ext.settings.find((s) => s.id === "RunningHub.ApiKey.cn").type();
+  const [, row] = panel.children;
+  const [input, save] = row.children;
+  assert.equal(input.type, "password");
+  input.value = "SecretKey0123456789abcdefABCDEF01";
+  await save.onclick();
+  const stored = env.requests.find((r) => r.path === "/runninghub/key" && r.method === "POST");
+  assert.deepEqual(stored.body, { site: "cn", key: "SecretKey0123456789abcdefABCDEF01" });
+  assert.equal(input.value, "");
+});

@@ -35,13 +35,6 @@ def sniff(data: bytes) -> str:
     return ""
 
 
-def upload_limit(kind: str) -> int:
-    """The emulator's upload size limit per kind: the largest any model accepts (images: 10 MB)."""
-    from ..references import upload_limit as limit
-
-    return limit(kind)
-
-
 def seconds_of(data: bytes, kind: str) -> float | None:
     """Duration of an uploaded clip, or None when it cannot be read."""
     from ..errors import ValidationError

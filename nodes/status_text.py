@@ -42,8 +42,10 @@ ERRORS_EN = {
     "TransportError": "network problem talking to RunningHub: check the connection and queue again",
     "WaitTimeoutError": "stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                         "RunningHub Fetch Task",
+    "ApiError": "{detail}",  # a code this pack does not know: RunningHub's own words
     "ConfigError": "set-up problem: {detail}",
     "ValidationError": "input problem: {detail}",
+    "ResourceError": "not enough memory: {detail}",  # the detail says what would fit
     "RunningHubError": "{detail}",
     "Exception": "{detail}",
 }
@@ -67,8 +69,10 @@ ERRORS_ZH = {
     "DownloadError": "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点",
     "TransportError": "与 RunningHub 的网络连接出错：请检查网络后重新运行",
     "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
+    "ApiError": "RunningHub 返回错误（{code}）：{detail}",
     "ConfigError": "设置问题：{detail}",
     "ValidationError": "输入有误：{detail}",
+    "ResourceError": "内存不足：{detail}",
     "RunningHubError": "出错：{detail}",
     "Exception": "出错：{detail}",
 }
@@ -279,6 +283,7 @@ def started(lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def decoding(done: int, total: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The Video to Frames node while it decodes (``total`` 0: the file does not say)."""
     return _t(lang, "decoding", done=done, total=total or "?")
 
 
@@ -312,7 +317,7 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
               "site": site, "detail": detail}
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
-    if server and key not in ("ConfigError", "ValidationError", "RunningHubError", "Exception"):
+    if server and key not in ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception"):
         line += f" · RunningHub: {server}"
     return line
 

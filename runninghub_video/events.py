@@ -8,8 +8,6 @@ from typing import Callable, TypeVar
 
 from .errors import Interrupted
 
-# phases, in the order a run goes through them
-PHASES = ("slot", "upload", "submit", "queued", "running", "download", "done")
 # Where each phase sits on the one bar a node shows, so the bar only ever moves forward; it
 # reaches 1.0 only with "done" (a saved video).
 BAR_SPANS = {"slot": (0.0, 0.02), "upload": (0.02, 0.08), "submit": (0.08, 0.10), "queued": (0.10, 0.20),
@@ -19,11 +17,11 @@ APPROACH_AT_ESTIMATE = 0.8  # share of a phase's span reached when its estimated
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    phase: str  # one of PHASES
+    phase: str  # in run order: slot, upload, submit, queued, running, download, done
     message: str = ""  # short human text, e.g. "RUNNING · 0:41 elapsed · 0:12 in queue"
     state: str = ""  # RunningHub task state when known (QUEUED, RUNNING, …, or an unknown one)
     task_id: str = ""
-    elapsed_s: float = 0.0  # since submit
+    elapsed_s: float = 0.0  # queued/running: since the task was submitted (or since the wait began, if unknown)
     queued_s: float = 0.0  # time spent in CREATE/QUEUED
     fraction: float | None = None  # 0..1 estimate of overall progress, None if unknown
     eta_s: float | None = None
@@ -37,7 +35,7 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
 
-CANCEL_CHECK_INTERVAL_S = 0.25  # Cancel stops any wait within a second
+CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the README's promise: Cancel stops any wait within a second
 
 
 def bar_position(phase: str, within: float) -> float:

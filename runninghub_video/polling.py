@@ -26,7 +26,7 @@ from typing import Callable
 from . import facts
 from .api import RunningHubClient, TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
-                     WaitTimeoutError, error_for_code)
+                     WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
                      check_cancel, fetch_advice, format_duration)
@@ -289,8 +289,8 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
         if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
             if status.status == "CANCEL":
                 raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
-            raise error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
-                                 context=f"Task {task_id} failed: ")
+            raise facts.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
+                                       context=f"Task {task_id} failed: ")
         progress.note = "" if status.is_pending else "unknown_state"
         return None
 

@@ -39,6 +39,7 @@ QUEUED_FIRST_GAP_S = 2.0  # rule 3
 QUEUED_GAP_GROWTH_S = 0.5
 QUEUED_MAX_GAP_S = 5.0
 DENSE_GAP_S = 0.5  # rule 4: the closest two queries ever are
+QUERY_FAILURE_GRACE_S = 120.0  # queries may fail this long in a row (see QueryGrace)
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
 NOTES = {"retrying": "connection trouble, retrying", "unknown_state": "unknown state {state!r}, still waiting"}
@@ -51,24 +52,20 @@ class QuerySchedule:
         """``now``: when waiting starts (a resumed task starts late); ``running_since``: when it is
         known to have started running (the journal's best guess), if it is."""
         self.run = run
-        self.queries = 0
         self._bank, self._bank_at = 0.0, now
         self.last_queued_at = now if running_since is None else running_since
         self.first_running_at = running_since
         self._queued_answers = 0
-        self.state = ""
 
     def budget(self, t: float) -> float:
-        """Saved queries at ``t`` (may be below zero after the bound outran the budget for a moment)."""
+        """Saved queries at ``t`` (a query is sent only once it is paid for, so this stays ≥ 0)."""
         return min(BUDGET_BANK, self._bank + BUDGET_PER_S * max(0.0, t - self._bank_at))
 
     def sent(self, t: float) -> None:
         self._bank, self._bank_at = self.budget(t) - 1.0, t
-        self.queries += 1
 
     def answered(self, t: float, state: str) -> None:
         """The answer to the query sent at ``t`` said ``state``."""
-        self.state = state
         if state in facts.QUEUED_STATES:
             self.last_queued_at = t
             self._queued_answers += 1
@@ -218,7 +215,7 @@ class QueryGrace:
     """
     ERRORS = (TransportError, ServiceError, RateLimitError)
 
-    def __init__(self, seconds: float = 120.0) -> None:
+    def __init__(self, seconds: float = QUERY_FAILURE_GRACE_S) -> None:
         self.seconds = seconds
         self.failing_since: float | None = None
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import facts
-from .api import RunningHubClient, TaskStatus
+from .api import RunningHubClient
+from .wire import TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
@@ -242,7 +243,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
     Times are ``time.monotonic()``: ``submitted_at`` is the real submit (earlier for a resumed
     task), ``running_since`` when a resumed task is known to have started running. ``on_state``
     sees every answer whose state differs from the last, with what is known of the timing (for the
-    journal). ``price`` is shown until the task reports what it cost (then ``cost`` + ``currency``).
+    journal). ``price`` is shown until the task reports what it cost (then ``TaskStatus.cost`` + ``currency``).
     """
     start = time.monotonic()
     submitted = submitted_at if submitted_at is not None else start

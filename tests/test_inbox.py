@@ -220,7 +220,7 @@ def test_cli_list_shows_the_inbox_and_the_spend(rh_env, tmp_path, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert done.task_id in out and "0.14 CNY" in out and "listed in the terminal" in out
-    assert f"recoverable: fetch {done.task_id}" in out and V1_LITE.id in out and "480p" in out
+    assert f"recoverable: fetch {done.task_id}" in out and V1_LITE.id in out and "2 s · 480p · 16:9" in out and "false" not in out
     assert "spent today: 0.14 CNY on .cn (1 task(s))" in out
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -42,6 +42,9 @@ ERRORS_EN = {
     "TransportError": "network problem talking to RunningHub: check the connection and queue again",
     "WaitTimeoutError": "stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                         "RunningHub Fetch Task",
+    "BudgetExceededError": "refused before any upload: this run ({price}) and today's spend on .{site} ({spent}, "
+                           f"+{{running}} still running) pass your daily budget of {{budget}}; raise or turn it off "
+                           f"in {SETTINGS_EN}",
     "ConfigError": "set-up problem: {detail}",
     "ValidationError": "input problem: {detail}",
     "RunningHubError": "{detail}",
@@ -67,6 +70,8 @@ ERRORS_ZH = {
     "DownloadError": "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点",
     "TransportError": "与 RunningHub 的网络连接出错：请检查网络后重新运行",
     "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
+    "BudgetExceededError": "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}，另有运行中 {running}）"
+                           f"超过每日预算 {{budget}}；可在 {SETTINGS_ZH} 中调高或关闭",
     "ConfigError": "设置问题：{detail}",
     "ValidationError": "输入有误：{detail}",
     "RunningHubError": "出错：{detail}",
@@ -297,6 +302,10 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in table), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
+    figures = getattr(exc, "figures", None)  # a budget refusal's amounts, in the site's currency
+    if isinstance(figures, dict):
+        values.update({name: money(f"{float(figures.get(name) or 0):.2f} {figures.get('currency', '')}", lang)
+                       for name in ("price", "spent", "running", "budget")})
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
     if server and key not in ("ConfigError", "ValidationError", "RunningHubError", "Exception"):

@@ -217,3 +217,15 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
     assert set(recorder.handlers) == {("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"),
                                       ("GET", "/runninghub/tasks/video"), ("POST", "/runninghub/tasks/recover"),
                                       ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")}
+
+
+def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
+    from nodes import status_text
+    from runninghub_video.spend import BudgetExceededError
+
+    refusal = BudgetExceededError("refused", figures={"site": "cn", "currency": "CNY", "budget": 1.5, "spent": 1.1,
+                                                      "running": 0.0, "price": 0.75})
+    assert status_text.error_line(refusal, "en", site="cn").startswith(
+        "refused before any upload: this run (0.75 CNY) and today's spend on .cn (1.10 CNY")
+    zh = status_text.error_line(refusal, "zh", site="cn")
+    assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh

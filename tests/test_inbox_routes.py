@@ -20,7 +20,7 @@ import pytest
 
 from conftest import solid_images
 from nodes import inbox_routes
-from runninghub_video import errors, pipeline, spend
+from runninghub_video import errors, pipeline
 from runninghub_video.journal import Journal
 from runninghub_video.request import VideoRequest
 from test_routes import RouteRecorder
@@ -46,7 +46,6 @@ def inbox_env(rh_env, tmp_path, monkeypatch):
     """The emulator, and ComfyUI's output folder in tmp_path (where recoveries are saved)."""
     monkeypatch.setattr(inbox_routes.bridge, "output_directory", lambda: tmp_path / "output")
     inbox_routes._recoveries.clear()
-    spend._reservations.clear()
     return rh_env
 
 

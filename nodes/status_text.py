@@ -44,6 +44,7 @@ ERRORS_EN = {
                         "RunningHub Fetch Task",
     "BudgetExceededError": "refused before any upload: this run ({price}) and today's spend on .{site} ({spent}"
                            f"{{running}}) pass your daily budget of {{budget}}; raise or turn it off in {SETTINGS_EN}",
+    "ApiError": "{detail}",  # a code this pack does not know: RunningHub's own words
     "ConfigError": "set-up problem: {detail}",
     "ValidationError": "input problem: {detail}",
     "RunningHubError": "{detail}",
@@ -71,6 +72,7 @@ ERRORS_ZH = {
     "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
     "BudgetExceededError": "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
                            f"超过每日预算 {{budget}}；可在 {SETTINGS_ZH} 中调高或关闭",
+    "ApiError": "RunningHub 返回错误（{code}）：{detail}",
     "ConfigError": "设置问题：{detail}",
     "ValidationError": "输入有误：{detail}",
     "RunningHubError": "出错：{detail}",
@@ -108,7 +110,6 @@ TEXT: dict[str, dict[str, str]] = {
         "finished_reused": "reused saved video",
         "task": "task {task_id}",
         "start": "starting…",
-        "decoding": "decoding frame {done}/{total}",
         "decoding_edited": "decoding the trimmed / cropped video…",
         "frames_done": "{count} frames · {fps:g} fps",
         "cancelled": "cancelled · task {task_id} keeps running on RunningHub: fetch it with RunningHub Fetch "
@@ -147,7 +148,6 @@ TEXT: dict[str, dict[str, str]] = {
         "finished_reused": "已复用保存的视频",
         "task": "任务 {task_id}",
         "start": "开始…",
-        "decoding": "正在解码第 {done}/{total} 帧",
         "decoding_edited": "正在解码裁剪后的视频…",
         "frames_done": "{count} 帧 · {fps:g} fps",
         "cancelled": "已取消 · 任务 {task_id} 仍在 RunningHub 上运行：24 小时内可用 RunningHub Fetch Task 节点取回",
@@ -271,10 +271,6 @@ def started(lang: str = DEFAULT_LANGUAGE) -> str:
     return _t(lang, "start")
 
 
-def decoding(done: int, total: int, lang: str = DEFAULT_LANGUAGE) -> str:
-    return _t(lang, "decoding", done=done, total=total or "?")
-
-
 def decoding_edited(lang: str = DEFAULT_LANGUAGE) -> str:
     return _t(lang, "decoding_edited")
 
@@ -310,7 +306,7 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
         values["running"] = _t(lang, "budget_running", amount=values["running"]) if figures.get("running") else ""
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
-    if server and key not in ("ConfigError", "ValidationError", "RunningHubError", "Exception"):
+    if server and key not in ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception"):
         line += f" · RunningHub: {server}"
     return line
 

@@ -13,15 +13,9 @@ from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 from runninghub_video.emulator.video import MARKER_ZONE
 
+from conftest import image_bytes
+
 MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"
-
-
-def image_bytes(colour: tuple[int, int, int], fmt: str = "PNG", size: tuple[int, int] = (32, 24)) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, fmt)
-    return buf.getvalue()
 
 
 def auth(emu: Emulator) -> dict:

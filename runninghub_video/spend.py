@@ -140,7 +140,7 @@ def preview_price(client, request, *, upload: bool = True) -> dict | None:
         if not upload:
             return None
         url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
+        cache.put(image.sha256, client.settings.endpoint, url)
     preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
     try:
         answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)

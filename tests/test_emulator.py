@@ -448,3 +448,21 @@ def _quiet(fn) -> None:
         fn()
     except Exception:
         pass
+
+
+def test_a_new_task_reads_create_then_queued_and_a_cancelled_one_cancel_uncharged(emu, ref_url):
+    emu.set_clock(queue_s=1.0, run_s=0.3)
+    task_id = submit(emu, body_for([ref_url]))["taskId"]
+    assert query(emu, task_id)["status"] == "CREATE"
+    time.sleep(0.15)
+    assert query(emu, task_id)["status"] == "QUEUED"
+    emu.cancel_task(task_id)
+    time.sleep(1.5)
+    assert query(emu, task_id)["status"] == "CANCEL" and emu.counters.money_charged == 0
+
+
+def test_failed_reason_can_be_the_string_the_schema_names(emu, ref_url):
+    emu.failed_reason_as_text()
+    emu.fail_next_tasks(code="1015", message="generation failed | 生成失败")
+    done = wait_done(emu, submit(emu, body_for([ref_url]))["taskId"])
+    assert done["status"] == "FAILED" and done["failedReason"] == "TaskFailed: generation failed | 生成失败"

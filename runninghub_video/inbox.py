@@ -142,7 +142,7 @@ def view(raw: dict, now: float | None = None) -> dict:
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
         if kind not in ("ambiguous", "submitting") else None,
         "cost": None if cost is None else float(cost),
-        "currency": str(raw.get("currency") or facts.SITE_CURRENCY.get(site, "")),
+        "currency": facts.SITE_CURRENCY.get(site, ""),
         "video_path": path if has_video else "",
         "file_name": Path(path).name if path else "",
         "error": raw.get("error_message") or "",
@@ -268,7 +268,7 @@ def _sum(rows: list[dict], since: float) -> list[dict]:
         if amount is None or (row.get("finished_at") or row.get("created_at") or 0) < since:
             continue
         site = str(row.get("site") or "")
-        currency = str(row.get("currency") or facts.SITE_CURRENCY.get(site, ""))
+        currency = facts.SITE_CURRENCY.get(site, "")
         entry = sums.setdefault((site, currency), [Decimal(0), 0])
         entry[0] += amount
         entry[1] += 1

@@ -282,7 +282,7 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
                     bytes=len(encoded.data))
             url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
                                     max_bytes=upload_limit(ref.kind))
-            cache.put(ref.sha256, run.settings.endpoint, url, len(encoded.data))
+            cache.put(ref.sha256, run.settings.endpoint, url)
         urls.append(url)
     return _group(list(zip(references, urls)))
 

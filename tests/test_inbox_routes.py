@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import solid_images
+from conftest import image_bytes, solid_images
 from nodes import inbox_routes
 from runninghub_video import errors, pipeline
 from runninghub_video.journal import Journal
@@ -120,9 +120,7 @@ def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(
     """A real process is killed while it waits; the journal row it leaves is what the tab shows."""
     inbox_env.set_clock(queue_s=0.5, run_s=4.0)
     image = tmp_path / "ref.png"
-    from PIL import Image
-
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(image)
+    image.write_bytes(image_bytes(size=(64, 64)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "runninghub_video", "generate", "--image", str(image),
                              "--prompt", "killed while waiting", "--duration", "2", "--resolution", "480p",

@@ -29,7 +29,7 @@ class Emulator:
         self.key_type = key_type
         self.currency = currency
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
-                           over_limit=over_limit, balance=balance, time_scale=time_scale)
+                           over_limit=over_limit, balance=balance, time_scale=time_scale, currency=currency)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]
@@ -114,6 +114,16 @@ class Emulator:
         message = message or f"{info.meaning if info else 'task failed'} | 任务失败"
         with self.state.lock:
             self.state.pending_failures.append({"code": str(code), "message": message, "at": at, "count": count})
+
+    def cancel_task(self, task_id: str) -> None:
+        """The task is cancelled on the site (a person pressed cancel): CANCEL from now on, never charged."""
+        with self.state.lock:
+            self.state.tasks[task_id].cancelled_at = time.monotonic()
+
+    def failed_reason_as_text(self, as_text: bool = True) -> None:
+        """``failedReason`` as the schema types it (a string) instead of the object some answers carry."""
+        with self.state.lock:
+            self.state.failed_reason_text = as_text
 
     def expire_results(self) -> None:
         """Every existing task is forgotten: query → 1004, result GET → 404."""

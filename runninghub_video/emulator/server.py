@@ -384,7 +384,7 @@ class Handler(BaseHTTPRequestHandler):
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
                 self.send_json(family_a("421", MSG_421))
                 return
-            if state.balance < price_for(body, model):
+            if state.balance < price_for(body, model, state.currency):
                 self.send_json(family_a("416", MSG_416))
                 return
             task = state.create_task(body, references, failure, model)
@@ -410,7 +410,7 @@ class Handler(BaseHTTPRequestHandler):
         accepted = self.accepted_model_body()
         if accepted is None:
             return
-        price = price_for(accepted[0], self.model)
+        price = price_for(accepted[0], self.model, self.emu.currency)
         self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
                         "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
 
@@ -437,9 +437,11 @@ class Handler(BaseHTTPRequestHandler):
         view = {"taskId": task.task_id, "status": status, "errorCode": "", "errorMessage": "",
                 "failedReason": {}, "usage": None, "results": None, "clientId": "", "promptTips": ""}
         if status == "FAILED":
-            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason={
-                "exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
-                "exception_message": task.fail_message, "traceback": ""})
+            reason: Any = {"exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
+                           "exception_message": task.fail_message, "traceback": ""}
+            if self.emu.state.failed_reason_text:
+                reason = f"TaskFailed: {task.fail_message}"
+            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason=reason)
         elif status == facts.SUCCESS_STATE:
             view["usage"] = {"consumeMoney": None, "consumeCoins": None,
                              "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}

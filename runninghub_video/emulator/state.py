@@ -16,6 +16,7 @@ from .. import facts, models
 
 Seconds = float | Callable[[dict], float]
 
+CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED (at most half its queue time)
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
@@ -65,6 +66,7 @@ class Task:
     start: float | None = None  # when it got a running slot
     charged: bool = False
     expired: bool = False
+    cancelled_at: float | None = None  # cancelled on the site: CANCEL from then on, never charged
     video: Any = None  # Future of the MP4 bytes
 
     @property
@@ -82,6 +84,10 @@ class Task:
     def state_at(self, now: float) -> str:
         if self.fail_at == "submit":
             return "FAILED"
+        if self.cancelled_at is not None and now >= self.cancelled_at:
+            return "CANCEL"
+        if now < self.created + min(CREATE_S, self.queue_s / 2):
+            return "CREATE"  # accepted, not yet queued (official clients treat it as pending) [C]
         if self.start is None or now < self.start:
             return "QUEUED"
         if now < self.start + self.run_s:
@@ -93,8 +99,16 @@ class Task:
         return self.state_at(time.monotonic())
 
 
-def price_for(body: dict, model: models.Model = models.V1_LITE) -> float:
-    return round(model.price_per_second["cn"][body["resolution"]] * int(body["duration"]), 2)
+# .ai publishes no price table [U], so an emulator in USD invents one: the .cn table at this rate.
+# A figure of its own (not the CNY number relabelled) lets tests tell a USD charge from a CNY one;
+# the client never knows it and shows .ai prices only from RunningHub's own answers.
+EMULATED_USD_PER_CNY = 0.14
+
+
+def price_for(body: dict, model: models.Model = models.V1_LITE, currency: str = "CNY") -> float:
+    """What the emulator charges for one task, in its currency."""
+    cny = model.price_per_second["cn"][body["resolution"]] * int(body["duration"])
+    return round(cny * EMULATED_USD_PER_CNY if currency == "USD" else cny, 2)
 
 
 def realistic_run_s(body: dict, model: models.Model) -> float:
@@ -117,8 +131,9 @@ class State:
     """All mutable emulator data, guarded by one lock."""
 
     def __init__(self, *, queue_s: Seconds | None, run_s: Seconds | None, concurrent_limit: int, over_limit: str,
-                 balance: float, time_scale: float = 1.0) -> None:
+                 balance: float, time_scale: float = 1.0, currency: str = "CNY") -> None:
         self.lock = threading.RLock()
+        self.currency = currency
         self.counters = Counters()
         self.tasks: dict[str, Task] = {}
         self.uploads: dict[str, bytes] = {}  # issued url -> bytes
@@ -126,6 +141,7 @@ class State:
         self.expired_paths: set[str] = set()  # upload paths whose URL has lapsed
         self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
         self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
+        self.failed_reason_text = False  # failedReason as a string (the schema) rather than an object
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
         self.queue_s, self.run_s = queue_s, run_s
@@ -199,7 +215,7 @@ class State:
         with self.lock:
             self.advance(now)
             states = [t.state_at(now) for t in self.tasks.values() if not t.expired]
-        return states.count("RUNNING"), states.count("QUEUED")
+        return states.count("RUNNING"), states.count("QUEUED") + states.count("CREATE")
 
     # --- tasks ---------------------------------------------------------------------------
     def create_task(self, body: dict, references: dict[str, list[bytes]], failure: dict | None = None,
@@ -212,7 +228,7 @@ class State:
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
                         queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
                         run_s=self.seconds(self.run_s, body, model, realistic_run_s),
-                        references=references, price=price_for(body, model), model=model)
+                        references=references, price=price_for(body, model, self.currency), model=model)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

@@ -286,7 +286,7 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
     assert len(texts) == len(comfy.texts) and sum("已用" in t for t in texts) >= 2  # the 1 s ticker, in Chinese
     assert texts[0] == "开始…" and comfy.kinds[0] == "start"
     assert any(t.startswith("正在上传参考图 1/1") for t in texts) and "正在提交" in texts
-    assert any(t.startswith(("排队中 · ", "已提交 · ")) for t in texts)
+    assert any(t.startswith(("排队中 · ", "已提交 · ", "已创建 · ")) for t in texts)  # CREATE is queued too
     assert any(t.startswith("运行中 · ") for t in texts)
     assert re.fullmatch(rf"完成 · 任务 {task_id} · 0\.14 元 · 0:\d\d\n{re.escape(path.name)}", texts[-1])
     assert comfy.kinds[-1] == "done"

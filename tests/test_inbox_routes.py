@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from nodes import inbox_routes
 from runninghub_video import errors, pipeline
 from runninghub_video.journal import Journal
 from runninghub_video.request import VideoRequest
-from test_routes import RouteRecorder
+from test_routes import RouteRecorder, routes_inside_comfyui
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,16 +203,10 @@ def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
 
 
 def test_routes_are_added_only_inside_comfyui(monkeypatch):
-    monkeypatch.delitem(sys.modules, "server", raising=False)
-    assert inbox_routes.register() is False
-    recorder = RouteRecorder()
-    fake = types.ModuleType("server")
-    fake.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=recorder))
-    monkeypatch.setitem(sys.modules, "server", fake)
-    assert inbox_routes.register() is True
-    assert set(recorder.handlers) == {("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"),
-                                      ("GET", "/runninghub/tasks/video"), ("POST", "/runninghub/tasks/recover"),
-                                      ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")}
+    assert routes_inside_comfyui(inbox_routes, monkeypatch) == {
+        ("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"), ("GET", "/runninghub/tasks/video"),
+        ("POST", "/runninghub/tasks/recover"), ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")
+    }
 
 
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():

@@ -210,17 +210,24 @@ class FakeRequest:
         return self._body
 
 
-def test_routes_are_added_only_inside_comfyui(monkeypatch):
+def routes_inside_comfyui(module, monkeypatch) -> set[tuple[str, str]]:
+    """The routes ``module.register()`` adds to ComfyUI's server, after checking it adds none
+    (and says so) when there is no ComfyUI server to add them to."""
     monkeypatch.delitem(sys.modules, "server", raising=False)
-    assert routes.register() is False
+    assert module.register() is False
     recorder = RouteRecorder()
     fake = types.ModuleType("server")
     fake.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=recorder))
     monkeypatch.setitem(sys.modules, "server", fake)
-    assert routes.register() is True
-    assert set(recorder.handlers) == {("GET", "/runninghub/key"), ("POST", "/runninghub/key"),
-                                      ("POST", "/runninghub/key/test"), ("GET", "/runninghub/price"),
-                                      ("POST", "/runninghub/locale")}
+    assert module.register() is True
+    return set(recorder.handlers)
+
+
+def test_routes_are_added_only_inside_comfyui(monkeypatch):
+    assert routes_inside_comfyui(routes, monkeypatch) == {
+        ("GET", "/runninghub/key"), ("POST", "/runninghub/key"), ("POST", "/runninghub/key/test"),
+        ("GET", "/runninghub/price"), ("POST", "/runninghub/locale")
+    }
 
 
 def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch):

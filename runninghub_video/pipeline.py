@@ -107,8 +107,9 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
         try:
             if claim.action == "resume":
                 run.say("queued", f"resuming task {row.task_id}", task_id=row.task_id, resumed=True)
-                return _finish(run, journal, row.task_id, request, [r.sha256 for r in references], resumed=True,
-                               row=row, max_bytes=max_bytes)
+                with _slot(run, already_running=True):
+                    return _finish(run, journal, row.task_id, request, [r.sha256 for r in references],
+                                   resumed=True, row=row, max_bytes=max_bytes)
             spend.check_budget(client, settings.site, request, journal, row_id=row.id)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
@@ -154,8 +155,10 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
                           resolution=options.get("resolution", spec.default("resolution")))
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, pacing, [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
-                       resumed=True, row=row, max_bytes=max_bytes)
+        with _slot(run, already_running=True):
+            return _finish(run, journal, task_id, pacing,
+                           [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
+                           resumed=True, row=row, max_bytes=max_bytes)
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -254,14 +257,20 @@ def ambiguous_submit_error(row: Row, settings: Settings, cause: str = "") -> Amb
 
 # --- steps ---------------------------------------------------------------------------------
 @contextmanager
-def _slot(run: _Run) -> Iterator[None]:
-    """Hold one of the account's concurrent-task slots from before the upload until the task ends
-    (downloaded, failed, or this run stopped waiting); resumed tasks do not take one."""
+def _slot(run: _Run, *, already_running: bool = False) -> Iterator[None]:
+    """The one rule for the account's concurrent-task slots: a new request holds one from before
+    its upload until its task ends (downloaded, failed, or this run stopped waiting), waiting for
+    a free one first; a task that already runs (resumed, or fetched by id) is counted for as
+    long as it is waited for, without waiting, since it occupies a slot on RunningHub anyway."""
     from .slots import limiter_for
 
     settings = run.settings
     account = f"{settings.endpoint}|{hashlib.sha256(settings.api_key.encode()).hexdigest()[:16]}"
     limiter = limiter_for(account, lambda: run.client.queue_status().concurrent_limit)
+    if already_running:
+        with limiter.occupy():
+            yield
+        return
     with limiter.acquire(should_cancel=run.should_cancel, on_wait=lambda: run.say("slot", "waiting for a free slot")):
         yield
 

@@ -2,8 +2,8 @@
 
 RunningHub runs at most ``concurrentLimit`` tasks per account and its behaviour beyond that is
 undocumented (a task may sit QUEUED, or the submit is refused with 421/1003/1011). Several nodes
-of one prompt or a CLI batch therefore take a slot here before submitting and keep it until
-their task finishes, so the pack never depends on that undocumented behaviour.
+of one prompt or a CLI batch therefore take a slot here before uploading and keep it until
+their task ends (see ``pipeline._slot``), so the pack never depends on that undocumented behaviour.
 
 Only this process is counted: tasks started elsewhere with the same key still share the
 account's limit, and the caller's retry on 421/1003/1011 covers that case.
@@ -91,9 +91,24 @@ class SlotLimiter:
         try:
             yield
         finally:
-            with self._cond:
-                self._in_use -= 1
-                self._cond.notify_all()
+            self._release()
+
+    @contextmanager
+    def occupy(self) -> Iterator[None]:
+        """Count a task that already runs on RunningHub (resumed, or fetched by id) without waiting:
+        it takes up one of the account's slots whether or not anyone waits for it, so new submits
+        must wait for it too."""
+        with self._cond:
+            self._in_use += 1
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._in_use -= 1
+            self._cond.notify_all()
 
 
 _limiters: dict[str, SlotLimiter] = {}

@@ -169,3 +169,25 @@ def test_a_failed_reason_given_as_a_string_reaches_the_user(rh_env, tmp_path):
     with pytest.raises(errors.GenerationFailedError, match="1015.*TaskFailed: the model gave up"):
         generate([solid_images(1)], VideoRequest("string reason", **SHORT), output_dir=tmp_path)
     assert rh_env.counters.money_charged == 0
+
+def test_a_task_being_fetched_holds_a_slot_so_a_new_submit_waits_for_it(rh_env, tmp_path):
+    """The account runs one task at a time: waiting on a fetched task counts as that task."""
+    from runninghub_video import slots
+
+    slots._limiters.clear()  # the limit is fetched afresh from this emulator
+    rh_env.concurrent_limit = 1
+    rh_env.set_clock(queue_s=0.1, run_s=2.0)
+    with pytest.raises(errors.WaitTimeoutError) as left:
+        generate([solid_images(1)], VideoRequest("first", duration="2", resolution="480p"), output_dir=tmp_path,
+                 timeout_s=0.3)
+    fetched: list = []
+    fetcher = threading.Thread(target=lambda: fetched.append(fetch_task(left.value.task_id, output_dir=tmp_path)))
+    fetcher.start()
+    time.sleep(0.3)
+    phases: list[str] = []
+    second = generate([solid_images(1)], VideoRequest("second", duration="2", resolution="480p"), output_dir=tmp_path,
+                      on_progress=lambda event: phases.append(event.phase))
+    fetcher.join(10)
+    assert fetched and fetched[0].video_path.is_file() and second.video_path.is_file()
+    assert "slot" in phases and phases.index("slot") < phases.index("submit")
+    assert rh_env.counters.submits == 2

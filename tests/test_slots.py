@@ -71,6 +71,31 @@ def test_waiting_run_is_told_once_and_starts_when_a_slot_frees():
     assert told == [1]
 
 
+def test_a_task_already_running_is_counted_at_once_and_new_runs_wait_for_it():
+    limiter = SlotLimiter(lambda: 1)
+    entered, release = threading.Event(), threading.Event()
+
+    def resumed() -> None:
+        with limiter.occupy():  # never waits, even with every slot taken
+            release.wait(5)
+
+    def new_run() -> None:
+        with limiter.acquire():
+            entered.set()
+
+    with limiter.acquire():
+        first = _run_in_thread(resumed)
+        while limiter.in_use < 2:
+            time.sleep(0.01)
+    second = _run_in_thread(new_run)
+    time.sleep(0.6)
+    assert not entered.is_set() and limiter.in_use == 1
+    release.set()
+    assert entered.wait(2)
+    first.join(2), second.join(2)
+    assert limiter.in_use == 0
+
+
 def test_no_wait_message_when_a_slot_is_free():
     told = []
     with SlotLimiter(lambda: 1).acquire(on_wait=lambda: told.append(1)):

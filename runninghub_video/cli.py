@@ -91,7 +91,8 @@ def _site_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m runninghub_video",
+    installed = Path(sys.argv[0]).stem == "runninghub-video"  # the console command of `pip install .`
+    parser = argparse.ArgumentParser(prog="runninghub-video" if installed else "python -m runninghub_video",
                                      description="Seedance reference-to-video (v1-lite, 2.0, 2.0 Fast) on RunningHub.")
     sub = parser.add_subparsers(dest="command", required=True)
 

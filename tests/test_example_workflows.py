@@ -60,10 +60,20 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+ONE = "Seedance reference image to video"
+FOUR = "Seedance four references, frames and post processing"
+
+
+def test_the_template_browser_shows_human_titles():
+    """Custom-node templates are titled (and described) by their file name in every frontend."""
+    for path in WORKFLOWS:
+        assert re.fullmatch(r"[A-Z][A-Za-z0-9 ,.]+", path.stem), f"{path.name}: a title, not an identifier"
+
+
 def test_there_are_both_examples_the_issue_asks_for():
     names = {p.stem for p in WORKFLOWS}
-    assert {"seedance_reference_to_video", "seedance_four_references_frames_post_process"} <= names
-    four = load(FOLDER / "seedance_four_references_frames_post_process.json")
+    assert {ONE, FOUR} <= names
+    four = load(FOLDER / f"{FOUR}.json")
     types = [n["type"] for n in four["nodes"]]
     assert types.count("LoadImage") == 4
     assert {"RunningHubSeedanceReferenceToVideo", "RunningHubVideoToFrames", "CreateVideo", "SaveVideo"} <= set(types)
@@ -165,3 +175,13 @@ def test_nothing_but_workflows_in_the_template_folder():
         assert path.suffix in (".json", ".jpg"), f"{path.name} would confuse the template browser"
         if path.suffix == ".jpg":
             assert path.with_suffix(".json").is_file(), f"{path.name} has no workflow"
+
+
+def test_no_example_saves_the_same_video_twice():
+    """The Seedance nodes save their MP4 themselves: a Save Video fed straight from one is a second copy."""
+    for path in WORKFLOWS:
+        workflow = load(path)
+        by_id = {n["id"]: n for n in workflow["nodes"]}
+        for _, src, _, dst, _, kind in workflow["links"]:
+            if kind == "VIDEO" and by_id[dst]["type"] == "SaveVideo":
+                assert not by_id[src]["type"].startswith("RunningHub"), f"{path.name} saves the video twice"

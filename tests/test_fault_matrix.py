@@ -34,6 +34,7 @@ class Fault:
     outcome: object  # VIDEO, or the error class the user sees
     submits: int = 1
     charged: float = PRICE
+    says: tuple = ()  # what the error must tell the user; "{task}" is the task RunningHub created
 
 
 FAULTS = [
@@ -56,13 +57,25 @@ FAULTS = [
     Fault("submit: 421 queue full, then accepted", lambda e: e.inject("submit", "error_code", count=2, code="421"), VIDEO, submits=3),
     Fault("submit: 1011 busy, then accepted", lambda e: e.inject("submit", "error_code", count=1, code="1011"), VIDEO, submits=2),
     Fault("submit: answer lost after the task was created", lambda e: e.inject("submit", "timeout_after_create", seconds=0.3, reset=True),
-          errors.AmbiguousSubmitError, charged=PRICE),
-    Fault("task FAILED 1501 moderation", lambda e: e.fail_next_tasks(code="1501"), errors.ModerationError, charged=0.0),
-    Fault("task FAILED 1504 model timeout", lambda e: e.fail_next_tasks(code="1504"), errors.TaskTimedOutError, charged=0.0),
-    Fault("task FAILED 1505 real people", lambda e: e.fail_next_tasks(code="1505"), errors.ModerationError, charged=0.0),
+          errors.AmbiguousSubmitError, charged=PRICE, says=("may or may not have created a paid task",
+                                                           "will not send it again")),
+    Fault("task FAILED 1501 moderation", lambda e: e.fail_next_tasks(code="1501"), errors.ModerationError, charged=0.0,
+          says=("Task {task} failed", "1501", "not charged")),
+    Fault("task FAILED 1504 model timeout", lambda e: e.fail_next_tasks(code="1504"), errors.TaskTimedOutError,
+          charged=0.0, says=("Task {task} failed", "1504", "new try")),
+    Fault("task FAILED 1505 real people", lambda e: e.fail_next_tasks(code="1505"), errors.ModerationError, charged=0.0,
+          says=("Task {task} failed", "1505", "other references")),
     Fault("key is not Enterprise-Shared (1014)", lambda e: setattr(e, "key_type", "PERSONAL"), errors.KeyTypeError,
-          submits=1, charged=0.0),
+          submits=1, charged=0.0, says=("nothing charged", "1014", "Enterprise-Shared API key")),
 ]
+
+
+def says_what_to_do(message: str, fault: Fault, emulator) -> None:
+    """The error names the task and code and says what to do, not merely that something failed."""
+    assert fault.says, f"{fault.name}: say what its error must tell the user"
+    task = next(iter(emulator.tasks), "")
+    for words in fault.says:
+        assert words.format(task=task) in message, f"{fault.name}: {words!r} missing from {message!r}"
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
@@ -81,7 +94,7 @@ def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
     else:
         with pytest.raises(fault.outcome) as info:
             run()
-        assert str(info.value)
+        says_what_to_do(str(info.value), fault, rh_env)
     time.sleep(0.8 if fault.outcome is errors.AmbiguousSubmitError else 0)  # let a created task finish
     assert rh_env.counters.submits == fault.submits
     assert rh_env.counters.money_charged == pytest.approx(fault.charged)
@@ -102,9 +115,9 @@ FAULTS_2 = [
                                                                             code="1003"), VIDEO, 3, PRICE_2),
     Fault("2.0 submit: answer lost after the task was created",
           lambda e: e.inject("submit", "timeout_after_create", seconds=0.3, reset=True),
-          errors.AmbiguousSubmitError, charged=PRICE_2),
+          errors.AmbiguousSubmitError, charged=PRICE_2, says=("will not send it again",)),
     Fault("2.0 task FAILED 1505 real people", lambda e: e.fail_next_tasks(code="1505"), errors.ModerationError,
-          charged=0.0),
+          charged=0.0, says=("Task {task} failed", "1505")),
     Fault("2.0 download: truncated body (resumed with Range)",
           lambda e: e.inject("download", "truncate", count=2, fraction=0.4), VIDEO, charged=PRICE_2),
     Fault("2.0 last-frame image gone (404): decoded from the video instead",
@@ -135,7 +148,7 @@ def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
     else:
         with pytest.raises(fault.outcome) as info:
             run()
-        assert str(info.value)
+        says_what_to_do(str(info.value), fault, rh_env)
     time.sleep(0.8 if fault.outcome is errors.AmbiguousSubmitError else 0)  # let a created task finish
     assert rh_env.counters.submits == fault.submits
     assert rh_env.counters.money_charged == pytest.approx(fault.charged)

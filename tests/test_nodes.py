@@ -489,11 +489,11 @@ def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_example_workflow_wires_load_image_to_our_node_to_save_video():
-    workflow = json.loads((ROOT / "example_workflows" / "seedance_reference_to_video.json").read_text("utf-8"))
+def test_example_workflow_wires_load_image_to_our_node_which_saves_the_video_itself():
+    workflow = json.loads((ROOT / "example_workflows" / "Seedance reference image to video.json").read_text("utf-8"))
     by_id = {n["id"]: n for n in workflow["nodes"]}
     types_ = sorted(n["type"] for n in workflow["nodes"])
-    assert types_.count("LoadImage") >= 1 and "SaveVideo" in types_
+    assert types_.count("LoadImage") >= 1 and "SaveVideo" not in types_
     assert "RunningHubSeedanceReferenceToVideo" in types_
     ours = next(n for n in workflow["nodes"] if n["type"] == "RunningHubSeedanceReferenceToVideo")
     widgets = [i.id for i in SeedanceReferenceToVideo.define_schema().inputs if i.io_type != "IMAGE"]

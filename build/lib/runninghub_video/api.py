@@ -1,0 +1,333 @@
+"""RunningHub OpenAPI v2 calls: one method per endpoint, each answer checked and typed.
+
+The three response families (see facts / shared notes) are unwrapped here, so callers only see
+dataclasses or typed errors from :mod:`runninghub_video.errors`.
+"""
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import facts
+from .config import Settings, redact
+from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
+                     TransportError, error_for_code)
+from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
+from .models import V1_LITE
+from .http import TIMEOUTS, cancel_scope, make_session, request_never_left
+
+SUBMIT_ATTEMPTS = 6
+SUBMIT_BACKOFF_S = 2.0
+SUBMIT_BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    task_id: str
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+    results: list = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+    failed_reason: Any = None
+
+    @property
+    def video_url(self) -> str:
+        """The MP4 result, told apart by ``outputType`` (else the URL's extension), never by position
+        [U]; a result of an unknown type still beats none, as long as it is not an image."""
+        urls = [(_type_of(r), _url_of(r)) for r in self.results]
+        return (next((u for t, u in urls if u and t in VIDEO_TYPES), "")
+                or next((u for t, u in urls if u and t not in IMAGE_TYPES), ""))
+
+    @property
+    def image_url(self) -> str:
+        """The last-frame image result (asked for with ``returnLastFrame``), or ""."""
+        return next((_url_of(r) for r in self.results if _url_of(r) and _type_of(r) in IMAGE_TYPES), "")
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in facts.PENDING_STATES
+
+    @property
+    def cost(self) -> str:
+        return str(self.usage.get("consumeMoney") or "")
+
+    def failure_text(self) -> str:
+        """Server message plus the most useful part of ``failedReason`` (object or string)."""
+        reason = self.failed_reason
+        if isinstance(reason, dict):
+            reason = reason.get("exception_message") or reason.get("message") or ""
+        parts = [p for p in (self.error_message, str(reason or "")) if p]
+        return redact(" — ".join(parts))[:500]
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    api_key_type: str
+    concurrent_limit: int
+    running: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    remain_money: str
+    remain_coins: str
+    currency: str
+    api_type: str
+    current_tasks: int
+
+
+@dataclass(frozen=True)
+class PricePreview:
+    estimated_price: float | None
+    currency: str
+    price_text: str
+
+
+VIDEO_TYPES = frozenset({"mp4", "mov", "webm", "video"})
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "webp", "image"})
+
+
+def _url_of(item: Any) -> str:
+    return str(item.get("url") or item.get("outputUrl") or "") if isinstance(item, dict) else ""
+
+
+def _type_of(item: Any) -> str:
+    """A result's ``outputType``, else its URL's extension."""
+    kind = str(item.get("outputType") or "").lower() if isinstance(item, dict) else ""
+    return kind or _url_of(item).split("?")[0].rsplit(".", 1)[-1].lower()
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+class _CancellableBody(io.BytesIO):
+    """Request body that checks Cancel between the chunks http.client sends."""
+
+    def __init__(self, data: bytes, should_cancel: CancelCheck | None) -> None:
+        super().__init__(data)
+        self._should_cancel = should_cancel
+
+    def read(self, size: int | None = -1) -> bytes:
+        check_cancel(self._should_cancel)
+        return super().read(size)
+
+
+class RunningHubClient:
+    """One site, one key, two sessions (idempotent calls and submits)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.session = make_session()
+        self._submit_session = make_session(for_submit=True)
+
+    def close(self) -> None:
+        self.session.close()
+        self._submit_session.close()
+
+    def __enter__(self) -> RunningHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- endpoints -----------------------------------------------------------------------
+    def upload(self, data: bytes, filename: str, content_type: str,
+               should_cancel: CancelCheck | None = None, max_bytes: int = facts.MAX_UPLOAD_BYTES) -> str:
+        """Upload one reference (image, video or audio); returns its ``download_url`` (valid about a
+        day). ``max_bytes``: the limit of this kind of reference (models.py)."""
+        from urllib3 import encode_multipart_formdata
+
+        if len(data) > max_bytes:
+            raise self._error("1008", context=f"{filename}: ")
+        body, multipart_type = encode_multipart_formdata({"file": (filename, data, content_type)})
+        payload = self._family_b(self._call(
+            "POST", facts.UPLOAD_PATH, "upload", should_cancel,
+            data=_CancellableBody(body, should_cancel),
+            headers={"Content-Type": multipart_type, "Content-Length": str(len(body))}), "upload")
+        url = (payload or {}).get("download_url") or ""
+        if not url:
+            raise ServiceError("The upload answer had no download_url.", advice="Try again; report it if it repeats.")
+        return url
+
+    def submit(self, body: dict, should_cancel: CancelCheck | None = None,
+               path: str = V1_LITE.submit_path) -> TaskStatus:
+        """Create a task of the model at ``path`` (``Model.submit_path``). Re-sent only when RunningHub said no task was made (1003/1011/421)
+        or the request never left; an unanswered submit raises :class:`AmbiguousSubmitError`."""
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            try:
+                response = self._submit_session.post(
+                    self._url(path), json=body, headers=self._headers(),
+                    timeout=TIMEOUTS["submit"])
+            except Exception as exc:  # requests' errors, classified below
+                if isinstance(exc, RunningHubError):
+                    raise
+                if request_never_left(exc):
+                    raise TransportError(f"Could not reach {self.settings.base_url}: {_short(exc)}.",
+                                         advice="Nothing was sent or charged. Check the network and the site, "
+                                                "then queue again.") from None
+                raise AmbiguousSubmitError(
+                    f"The submit was sent but no answer came back ({_short(exc)}).",
+                    advice="It may or may not have created a paid task, so the pack will not send it again on "
+                           "its own. Check the task list of your RunningHub account; if a task appeared, fetch "
+                           "it by id (RunningHub Fetch Task node, or `python -m runninghub_video fetch ID`). "
+                           "To pay for a new task anyway, change 'variation'.") from None
+            retry_after = _retry_after(response)
+            if response.status_code == 429:
+                code, message = "1003", "HTTP 429 Too Many Requests"
+            elif response.status_code >= 500:
+                raise AmbiguousSubmitError(
+                    f"The submit got HTTP {response.status_code} from {self.settings.base_url}.",
+                    advice="A gateway error does not tell whether the task was created, so the pack will not "
+                           "send it again on its own. Check your RunningHub task list, or change 'variation' "
+                           "to pay for a new task.")
+            else:
+                status = self._task_status(response, "submit")
+                if not status.error_code:
+                    if not status.task_id:
+                        raise AmbiguousSubmitError("The submit answer had no task id.",
+                                                   advice="Check your RunningHub task list before queuing again.")
+                    return status
+                code, message = status.error_code, status.error_message
+            if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == SUBMIT_ATTEMPTS:
+                raise self._error(code, message, context="Submit rejected (nothing charged): ")
+            delay = retry_after or min(SUBMIT_BACKOFF_MAX_S, SUBMIT_BACKOFF_S * 2 ** (attempt - 1))
+            sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
+        raise AssertionError("unreachable")
+
+    def query(self, task_id: str, should_cancel: CancelCheck | None = None) -> TaskStatus:
+        status = self._task_status(self._call("POST", facts.QUERY_PATH, "query", should_cancel,
+                                              json={"taskId": task_id}), "query", task_id)
+        if status.error_code and not status.status:
+            raise self._error(status.error_code, status.error_message, task_id=task_id)
+        return status
+
+    def queue_status(self) -> QueueStatus:
+        data = self._family_b(self._call("GET", facts.QUEUE_STATUS_PATH, "status"), "queue status") or {}
+        return QueueStatus(api_key_type=str(data.get("apiKeyType") or ""),
+                           concurrent_limit=max(1, _int(data.get("concurrentLimit"), 1)),
+                           running=_int(data.get("runningCount")), queued=_int(data.get("queuedCount")))
+
+    def account_status(self) -> AccountStatus:
+        data = self._family_b(self._call("POST", facts.ACCOUNT_STATUS_PATH, "status",
+                                         json={"apikey": self.settings.api_key}), "account status") or {}
+        return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
+                             remain_coins=str(data.get("remainCoins") or ""),
+                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""),
+                             current_tasks=_int(data.get("currentTaskCounts")))
+
+    def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
+        data = self._json(self._call("POST", path, "status", json=body), "price preview")
+        code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
+        if code not in ("", "0"):
+            raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")
+        price = data.get("estimatedPrice")
+        return PricePreview(estimated_price=float(price) if isinstance(price, (int, float, str)) and
+                            str(price).replace(".", "", 1).isdigit() else None,
+                            currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))
+
+    # --- plumbing ------------------------------------------------------------------------
+    def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
+        """The typed error for ``code``; a rejected key also names the other site."""
+        error = error_for_code(code, server_message, **kw)
+        if isinstance(error, AuthError):
+            other = next(s for s in facts.SITES if s != self.settings.site)
+            error = AuthError(str(error), code=error.code, task_id=error.task_id,
+                              advice=f"The pack used the .{self.settings.site} site: if your key was made on "
+                                     f"runninghub.{other}, set site to '{other}'.")
+        return error
+
+    def _url(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.settings.api_key}"}
+
+    def _call(self, method: str, path: str, kind: str, should_cancel: CancelCheck | None = None, **kw):
+        headers = {**self._headers(), **kw.pop("headers", {})}
+        check_cancel(should_cancel)
+        def call():
+            with cancel_scope(should_cancel):
+                return self.session.request(method, self._url(path), headers=headers,
+                                            timeout=TIMEOUTS[kind], **kw)
+
+        try:
+            return run_interruptibly(call, should_cancel)
+        except RunningHubError:
+            raise
+        except Exception as exc:
+            raise TransportError(f"{kind.capitalize()} call to {self.settings.base_url} failed after retries: "
+                                 f"{_short(exc)}.", advice="Check the network; a running task is not affected.") from None
+
+    def _json(self, response, what: str) -> dict:
+        if response.status_code == 401:
+            raise self._error("401", _body_text(response), context=f"{what.capitalize()}: ")
+        if response.status_code in (404, 405):
+            raise self._error("1001", _body_text(response), context=f"{what.capitalize()}: ")
+        if response.status_code == 413:
+            raise self._error("1008", "", context=f"{what.capitalize()}: ")
+        if response.status_code == 429:
+            raise self._error("1003", _body_text(response), context=f"{what.capitalize()}: ")
+        if response.status_code >= 400:
+            raise ServiceError(f"{what.capitalize()}: HTTP {response.status_code} from {self.settings.base_url}.",
+                               server_message=_body_text(response), advice="Try again later.")
+        try:
+            data = response.json()
+        except ValueError:
+            raise ServiceError(f"{what.capitalize()}: the answer was not JSON.", server_message=_body_text(response),
+                               advice="Check RUNNINGHUB_BASE_URL / the site; a proxy may be in the way.") from None
+        if not isinstance(data, dict):
+            raise ServiceError(f"{what.capitalize()}: unexpected answer shape.", server_message=_body_text(response))
+        return data
+
+    def _family_b(self, response, what: str) -> Any:
+        data = self._json(response, what)
+        code = data.get("code")
+        if code in (0, "0"):
+            return data.get("data")
+        raise self._error(str(code), str(data.get("message") or data.get("msg") or ""),
+                             context=f"{what.capitalize()}: ")
+
+    def _task_status(self, response, what: str, task_id: str = "") -> TaskStatus:
+        data = self._json(response, what)
+        if "code" in data and "errorCode" not in data:  # a family-B/C error reply on a family-A endpoint
+            code = str(data.get("code"))
+            if code not in ("0", ""):
+                raise self._error(code, str(data.get("message") or data.get("msg") or ""), task_id=task_id,
+                                     context=f"{what.capitalize()}: ")
+        error_code = data.get("errorCode")
+        error_code = "" if error_code in (None, "", 0, "0") else str(error_code)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        results = data.get("results") if isinstance(data.get("results"), list) else []
+        return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
+                          error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
+                          results=results, usage=usage, failed_reason=data.get("failedReason"))
+
+
+def _retry_after(response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _body_text(response) -> str:
+    try:
+        data = response.json()
+        if isinstance(data, dict):
+            return str(data.get("message") or data.get("msg") or data.get("errorMessage") or "")[:300]
+    except ValueError:
+        pass
+    return redact(response.text[:200])
+
+
+def _short(exc: BaseException) -> str:
+    return redact(f"{type(exc).__name__}: {exc}")[:300]

@@ -1,0 +1,271 @@
+"""``python -m runninghub_video``: demo, generate, status, fetch, list, login, emulator."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import facts, models
+from .errors import RunningHubError
+from .events import ProgressEvent
+
+DEFAULT_OUTPUT = "runninghub_output"
+
+
+class TerminalProgress:
+    """One self-rewriting status line on stderr (plain lines when not a terminal)."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr  # looked up per run: sys.stderr may be replaced after import
+        self.tty = self.stream.isatty()
+        self.last = ""
+
+    def __call__(self, event: ProgressEvent) -> None:
+        width = 24
+        bar = ""
+        if event.fraction is not None:
+            filled = int(width * max(0.0, min(1.0, event.fraction)))
+            bar = "[" + "#" * filled + "-" * (width - filled) + "] "
+        line = f"{bar}{event.phase:<8} {event.message}"
+        if self.tty:
+            cols = shutil.get_terminal_size((100, 20)).columns
+            self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))
+        elif line != self.last and event.phase not in ("download",):
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.last = line
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _request_from(args: argparse.Namespace):
+    from .request import VideoRequest
+
+    return VideoRequest(prompt=args.prompt, model=args.model, duration=args.duration, resolution=args.resolution,
+                        aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed or None,
+                        generate_audio=args.generate_audio, seed=args.seed, last_frame=args.last_frame)
+
+
+def _per_model(name: str) -> str:
+    """Each model's values of an option (and its default), from the model table."""
+    parts = []
+    for model in models.MODELS.values():
+        option = model.option(name)
+        if option is not None:
+            values = (f"{option.choices[0]}-{option.choices[-1]}" if name == "duration"
+                      else ", ".join(map(str, option.choices)))
+            parts.append(f"{model.id}: {values} (default {option.default})")
+    return "; ".join(parts)
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS),
+                   help=f"default {models.DEFAULT_MODEL}")
+    p.add_argument("--duration", default=None, choices=models.all_choices("duration"),
+                   help="seconds; " + _per_model("duration"))
+    p.add_argument("--resolution", default=None, choices=models.all_choices("resolution"),
+                   help=_per_model("resolution"))
+    p.add_argument("--aspect-ratio", default=None, choices=models.all_choices("aspect_ratio"),
+                   help="sent as the model's own field (aspectRatio or ratio); " + _per_model("aspect_ratio"))
+    p.add_argument("--camera-fixed", action="store_true", help="keep the camera still (seedance-v1-lite)")
+    p.add_argument("--seed", type=int, default=None, help="-1 = random (seedance-2.0*)")
+    p.add_argument("--no-generate-audio", dest="generate_audio", action="store_const", const=False, default=None,
+                   help="a silent video (seedance-2.0*; they make sound by default)")
+    p.add_argument("--last-frame", action="store_true",
+                   help="also save the last frame as PNG beside the MP4 and print its path on its own line")
+    p.add_argument("--variation", type=int, default=0, help="change to pay for a new video with the same inputs")
+    p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+    p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+
+
+def _site_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", choices=tuple(facts.SITES), default=None,
+                   help="cn (default, or RUNNINGHUB_SITE) or ai")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    installed = Path(sys.argv[0]).stem == "runninghub-video"  # the console command of `pip install .`
+    parser = argparse.ArgumentParser(prog="runninghub-video" if installed else "python -m runninghub_video",
+                                     description="Seedance reference-to-video (v1-lite, 2.0, 2.0 Fast) on RunningHub.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline against the built-in emulator (no key needed)")
+    demo.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+    demo.add_argument("--duration", default=None, choices=models.all_choices("duration"))
+    demo.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS))
+
+    gen = sub.add_parser("generate", help="make a video on RunningHub from reference images (and, for "
+                                          "Seedance 2.0, videos and audio)")
+    gen.add_argument("--image", action="append", default=[], help="reference image file (repeatable)")
+    gen.add_argument("--video", action="append", default=[], help="reference video file (repeatable; 2.0)")
+    gen.add_argument("--audio", action="append", default=[], help="reference WAV/MP3 file (repeatable; 2.0)")
+    gen.add_argument("--prompt", required=True)
+    _add_options(gen)
+    _site_arg(gen)
+
+    for name, text in (("status", "show a task's state"), ("fetch", "wait for a task and download its video")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("task_id")
+        _site_arg(p)
+        if name == "fetch":
+            p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+            p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+            p.add_argument("--last-frame", action="store_true", help="also save the last frame as PNG")
+
+    lst = sub.add_parser("list", help="tasks in the local journal, newest first")
+    lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--before", default=None, help="the 'more' cursor of the previous page")
+    lst.add_argument("--json", action="store_true", help="the same facts as JSON, for scripts")
+    _site_arg(lst)
+
+    login = sub.add_parser("login", help="store a key in the user config file (read from a prompt, not argv)")
+    _site_arg(login)
+    login.add_argument("--remove", action="store_true", help="forget the stored key of the site")
+
+    emu = sub.add_parser("emulator", help="serve the RunningHub emulator on 127.0.0.1")
+    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--time-scale", type=float, default=1.0,
+                     help="multiply the realistic queue and run times (0.1 = ten times faster)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RunningHubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .images import load_image_files
+    from .pipeline import generate
+
+    request = _request_from(args).validated()  # a bad option is refused before any file is read
+    images = load_image_files(args.image)
+    progress = TerminalProgress()
+    try:
+        result = generate(images, request, videos=args.video, audios=args.audio, site=args.site,
+                          output_dir=args.output_dir, on_progress=progress, timeout_s=args.timeout_minutes * 60,
+                          variation=args.variation)
+    finally:
+        progress.close()
+    _print_result(result)
+    return 0
+
+
+def _print_result(result) -> None:
+    print(result.video_path.resolve())
+    if result.last_frame_path is not None:
+        print(result.last_frame_path.resolve())
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .pipeline import fetch_task
+
+    progress = TerminalProgress()
+    try:
+        result = fetch_task(args.task_id, site=args.site, output_dir=args.output_dir, on_progress=progress,
+                            timeout_s=args.timeout_minutes * 60, want_last_frame=args.last_frame)
+    finally:
+        progress.close()
+    _print_result(result)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .api import RunningHubClient
+    from .config import load_settings
+
+    with RunningHubClient(load_settings(args.site)) as client:
+        status = client.query(args.task_id)
+    print(f"task {status.task_id}: {status.status or '?'}")
+    if status.cost:
+        print(f"cost: {status.cost}")
+    if status.video_url:
+        print(f"video: {status.video_url}")
+    if status.image_url:
+        print(f"last frame: {status.image_url}")
+    if status.error_code:
+        print(f"error {status.error_code}: {status.failure_text()}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """The inbox of the ComfyUI tab as text (or ``--json``): every task, newest first, and the spend."""
+    import json
+
+    from . import inbox
+
+    page = inbox.page(limit=args.limit, before=args.before, site=args.site)
+    page["totals"] = inbox.totals()
+    if args.json:
+        print(json.dumps(page, ensure_ascii=False, indent=2))
+        return 0
+    if not page["tasks"]:
+        print("no tasks in the journal")
+    for task in page["tasks"]:
+        print(_task_line(task))
+    for period in ("today", "month"):
+        spent = ", ".join(f"{e['amount']:.2f} {e['currency']} on .{e['site']} ({e['tasks']} task(s))"
+                          for e in page["totals"][period])
+        print(f"spent {'this month' if period == 'month' else period}: {spent or 'nothing recorded'}")
+    if page["next"]:
+        print(f"more: --before {page['next']}")
+    return 0
+
+
+def _task_line(task: dict) -> str:
+    """One task in two lines: when, site, id, state, cost, time; then model, options, prompt or file."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task["created_at"]))
+    cost = f"{task['cost']:.2f} {task['currency']}" if task["cost"] is not None else "-"
+    elapsed = "" if task["elapsed_s"] is None else f"{task['elapsed_s']:.0f}s"
+    options = " ".join(str(v) for v in task["options"].values())
+    where = task["video_path"] or ("recoverable: fetch " + task["task_id"] if task["recoverable"] else
+                                   task["lookup_url"] if task["phase"] == "ambiguous" else task["error"])
+    return (f"{when}  .{task['site']}  {task['task_id'] or '-':<19}  {task['state']:<11} {cost:>10}  {elapsed:>6}\n"
+            f"    {task['model']}  {options}  \"{task['prompt'][:60]}\"  {where}")
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from .config import mask_key, write_key
+
+    site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
+    if args.remove:
+        print(f"removed the .{site} key from {write_key(site, None)}")
+        return 0
+    key = getpass.getpass(f"RunningHub Enterprise-Shared API key for .{site}: ").strip()
+    if not key:
+        print("no key entered; nothing changed", file=sys.stderr)
+        return 1
+    path = write_key(site, key)
+    print(f"saved key {mask_key(key)} for .{site} in {path}")
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from .emulator import serve
+
+    serve(port=args.port, time_scale=args.time_scale)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(output_dir=Path(args.output_dir), duration=args.duration, model=args.model)
+
+
+COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "status": cmd_status, "fetch": cmd_fetch,
+            "list": cmd_list, "login": cmd_login, "emulator": cmd_emulator}

@@ -1,0 +1,192 @@
+"""Where the key, the site and the pack's state come from, and how secrets are kept out of text.
+
+Order for the key of a site: ``RUNNINGHUB_API_KEY_AI`` (``ai`` only), ``RUNNINGHUB_API_KEY``,
+then the config file in the state directory (written 0600 by ``login`` or the settings route).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import facts
+
+APP_DIR_NAME = "runninghub-video"
+CONFIG_FILE = "config.json"
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_comfy_user_dir: Path | None = None
+# "Bearer <token>" and {"apikey": "<token>"} shapes, in case an unregistered key shows up.
+_SECRET_SHAPES = re.compile(r'(?i)(bearer\s+|"?api_?key"?\s*[:=]\s*"?)([A-Za-z0-9_\-]{8,})')
+
+
+def mask_key(key: str) -> str:
+    """``****abcd``: enough to tell keys apart, never enough to use one."""
+    return "****" + key[-4:] if len(key) >= 8 else "****"
+
+
+def register_secret(value: str) -> None:
+    """Make :func:`redact` hide ``value`` from now on."""
+    if value:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Text with every known key (and anything shaped like one) masked."""
+    if not text:
+        return text
+    text = str(text)
+    with _secrets_lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, mask_key(secret))
+    return _SECRET_SHAPES.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
+
+
+# --- state directory -----------------------------------------------------------------------
+def set_comfy_user_dir(path: str | os.PathLike) -> None:
+    """Called by the ComfyUI bridge so state lives in ComfyUI's user directory."""
+    global _comfy_user_dir
+    _comfy_user_dir = Path(path) / APP_DIR_NAME
+
+
+def state_dir() -> Path:
+    """The folder for journal, upload cache and config (never inside the pack). Not created here."""
+    if os.environ.get("RUNNINGHUB_STATE_DIR"):
+        return Path(os.environ["RUNNINGHUB_STATE_DIR"])
+    if _comfy_user_dir is not None:
+        return _comfy_user_dir
+    return user_config_dir()
+
+
+def user_config_dir() -> Path:
+    """The platform's per-user config folder for the pack (where the CLI keeps its state)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / APP_DIR_NAME
+
+
+def config_path() -> Path:
+    return state_dir() / CONFIG_FILE
+
+
+def read_config_file(path: Path | None = None) -> dict:
+    try:
+        data = json.loads((path or config_path()).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _stored_key(site: str) -> str:
+    """The key in the config file; inside ComfyUI, a key saved by the CLI's ``login`` counts too."""
+    paths = [config_path()]
+    if not os.environ.get("RUNNINGHUB_STATE_DIR") and user_config_dir() / CONFIG_FILE not in paths:
+        paths.append(user_config_dir() / CONFIG_FILE)
+    return next((str(key) for path in paths if (key := read_config_file(path).get("keys", {}).get(site))), "")
+
+
+def write_key(site: str, key: str | None) -> Path:
+    """Store (or with ``None`` remove) the key of a site in the config file, mode 0600."""
+    from .errors import ConfigError
+
+    check_site(site)
+    key = (key or "").strip()
+    data = read_config_file()
+    keys = data.setdefault("keys", {})
+    if key:
+        keys[site] = key
+        register_secret(key)
+    else:
+        keys.pop(site, None)
+    path = config_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o600)  # before any secret is written; a no-op beyond read-only on Windows
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"Could not write the config file {path}: {exc.strerror or exc}.") from None
+    return path
+
+
+# --- settings ------------------------------------------------------------------------------
+def check_site(site: str) -> str:
+    from .errors import ConfigError
+
+    if site not in facts.SITES:
+        raise ConfigError(f"Unknown site {site!r}: use one of {', '.join(facts.SITES)}.")
+    return site
+
+
+def key_and_source(site: str) -> tuple[str, str]:
+    """The key for ``site`` and where it came from ("environment" or "settings"), or ("", "")."""
+    candidates = [("environment", os.environ.get("RUNNINGHUB_API_KEY_AI", ""))] if site == "ai" else []
+    candidates.append(("environment", os.environ.get("RUNNINGHUB_API_KEY", "")))
+    candidates.append(("settings", _stored_key(site)))
+    for source, key in candidates:
+        if key.strip():
+            register_secret(key.strip())
+            return key.strip(), source
+    return "", ""
+
+
+def find_key(site: str) -> str:
+    """The key for ``site`` or "" (no error: callers decide whether a key is needed)."""
+    return key_and_source(site)[0]
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str
+    site: str
+    base_url: str  # site root, no trailing slash
+
+    def __repr__(self) -> str:  # never print the key
+        return f"Settings(site={self.site!r}, base_url={self.base_url!r}, api_key={mask_key(self.api_key)!r})"
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    @property
+    def endpoint(self) -> str:
+        """Which RunningHub this is (site and address): upload URLs are only valid there."""
+        return f"{self.site}|{self.base_url}"
+
+
+def missing_key_message(site: str) -> str:
+    env = "RUNNINGHUB_API_KEY_AI (or RUNNINGHUB_API_KEY)" if site == "ai" else "RUNNINGHUB_API_KEY"
+    return (f"No RunningHub API key for the .{site} site. Create an Enterprise-Shared key at "
+            f"{facts.KEY_PAGES[site]}, then set {env}, run `python -m runninghub_video login "
+            f"--site {site}`, or enter it in ComfyUI's settings (RunningHub).")
+
+
+def load_settings(site: str | None = None, *, require_key: bool = True) -> Settings:
+    """Settings for ``site`` (default ``RUNNINGHUB_SITE`` or cn); ``RUNNINGHUB_BASE_URL`` wins."""
+    from .errors import ConfigError
+
+    site = check_site((site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE).strip().lower())
+    base_url = (os.environ.get("RUNNINGHUB_BASE_URL") or facts.SITES[site]).rstrip("/")
+    key = find_key(site)
+    if require_key and not key:
+        raise ConfigError(missing_key_message(site))
+    return Settings(api_key=key, site=site, base_url=base_url)

@@ -1,0 +1,30 @@
+"""A local stand-in for RunningHub, for tests and offline demos (never imported by the nodes).
+
+``Emulator`` serves the documented wire shapes (docs/runninghub-api.md) on 127.0.0.1 and lets
+tests steer it: ``inject(endpoint, kind, count, **params)`` for transport/API faults,
+``fail_next_tasks`` for FAILED tasks, ``key_type`` for 1014, ``expire_results`` for 1004/404.
+
+Fault kinds (consumed one per matching request):
+  http_error(status=503, retry_after=None, body="")  reply with that HTTP status
+  reset                                              read the request, close without a reply
+  error_code(code="1011", message=...)               HTTP 200 in the endpoint's response family
+  delay(seconds=2.0)                                 wait, then answer normally
+  slow(bytes_per_s=...)                              downloads/files: throttle the body
+  truncate(fraction=0.5)                             downloads/files: full Content-Length, partial body
+  timeout_after_create(seconds=5.0, reset=False)     submit: create the task, then wait (and reset)
+
+Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
+validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).
+
+Result videos: see :mod:`runninghub_video.emulator.video` — N vertical bands, band i painted
+with the mean RGB of image (or video) reference i, plus a moving marker in the top 32 rows; a
+tone when the model makes sound; the last frame as PNG when ``returnLastFrame`` is sent.
+Upload URLs look like ``<base>/files/<sha256>.png``, results ``<base>/output/<taskId>.mp4`` and
+``.png`` (endpoint name ``last_frame`` for faults). Task times default to realistic ones per
+model (``time_scale`` shortens them); tests pass short ``queue_s``/``run_s``.
+"""
+from __future__ import annotations
+
+from .control import Emulator, serve
+
+__all__ = ["Emulator", "serve"]

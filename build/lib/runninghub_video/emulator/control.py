@@ -1,0 +1,148 @@
+"""The Python control surface tests use to start, steer and inspect the emulator."""
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from typing import Any
+
+from .. import facts
+from .state import Counters, Seconds, State, Task
+
+
+class Emulator:
+    """A local RunningHub on 127.0.0.1, started on construction, stopped by ``close()``/``__exit__``."""
+
+    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds | None = None,
+                 run_s: Seconds | None = None, concurrent_limit: int = 3, over_limit: str = "queue",
+                 balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0) -> None:
+        """``queue_s``/``run_s``: task timing (seconds, or callables of the submit body); None = like
+        the real service for each model (minutes for 2.0), multiplied by ``time_scale``. Tests pass
+        short times."""
+        from .server import Server
+
+        if over_limit not in ("queue", "reject"):
+            raise ValueError("over_limit must be 'queue' or 'reject'")
+        alphabet = string.ascii_letters + string.digits
+        self.api_key = api_key or "".join(secrets.choice(alphabet) for _ in range(facts.KEY_LENGTH))
+        self.key_type = key_type
+        self.currency = currency
+        self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
+                           over_limit=over_limit, balance=balance, time_scale=time_scale)
+        self._stop = threading.Event()
+        self._server = Server(("127.0.0.1", port), self)
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="runninghub-emulator", daemon=True)
+        self._thread.start()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()  # wakes handlers sleeping in delay / timeout faults
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        self._stop.wait(max(0.0, seconds))
+
+    # --- inspection ----------------------------------------------------------------------
+    @property
+    def counters(self) -> Counters:
+        self.state.advance()  # so money_charged includes tasks that finished since the last request
+        return self.state.counters
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        self.state.advance()
+        return self.state.tasks
+
+    @property
+    def uploads(self) -> dict[str, bytes]:
+        return self.state.uploads
+
+    @property
+    def balance(self) -> float:
+        self.state.advance()
+        return self.state.balance
+
+    @balance.setter
+    def balance(self, value: float) -> None:
+        self.state.balance = float(value)
+
+    @property
+    def concurrent_limit(self) -> int:
+        return self.state.concurrent_limit
+
+    @concurrent_limit.setter
+    def concurrent_limit(self, value: int) -> None:
+        self.state.concurrent_limit = int(value)
+
+    @property
+    def over_limit(self) -> str:
+        return self.state.over_limit
+
+    @over_limit.setter
+    def over_limit(self, value: str) -> None:
+        self.state.over_limit = value
+
+    # --- steering ------------------------------------------------------------------------
+    def inject(self, endpoint: str, kind: str, count: int = 1, **params: Any) -> None:
+        """Make the next ``count`` requests to ``endpoint`` misbehave (see the package docstring)."""
+        self.state.add_fault(endpoint, kind, count, params)
+
+    def fail_next_tasks(self, code: str = "1501", message: str | None = None, at: str = "running",
+                        count: int = 1) -> None:
+        """The next ``count`` created tasks end FAILED with ``code`` (never charged)."""
+        if at not in ("running", "submit"):
+            raise ValueError("at must be 'running' or 'submit'")
+        info = facts.ERROR_CODES.get(str(code))
+        message = message or f"{info.meaning if info else 'task failed'} | 任务失败"
+        with self.state.lock:
+            self.state.pending_failures.append({"code": str(code), "message": message, "at": at, "count": count})
+
+    def expire_results(self) -> None:
+        """Every existing task is forgotten: query → 1004, result GET → 404."""
+        with self.state.lock:
+            for task in self.state.tasks.values():
+                task.expired = True
+
+    def expire_uploads(self) -> None:
+        """Issued upload URLs lapse: file GET → 404, submit with them → errorCode 1013."""
+        with self.state.lock:
+            self.state.expired_uploads = True
+
+    def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
+        """Timing of tasks created from now on (floats, or callables taking the submit body)."""
+        with self.state.lock:
+            if queue_s is not None:
+                self.state.queue_s = queue_s
+            if run_s is not None:
+                self.state.run_s = run_s
+
+
+def serve(port: int = 8765, **kw: Any) -> None:
+    """Run an emulator in the foreground until Ctrl-C (``python -m runninghub_video emulator``)."""
+    with Emulator(port=port, **kw) as emu:
+        print(f"RunningHub emulator at {emu.base_url}")
+        print(f"API key (fake): {emu.api_key}")
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,449 @@
+"""HTTP routing and handlers: the RunningHub wire shapes of docs/runninghub-api.md."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import socket
+import struct
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .. import facts, models
+from . import video
+from .state import Fault, Task, price_for
+from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff, upload_limit
+
+if TYPE_CHECKING:
+    from .control import Emulator
+
+MSG_401 = "ApiKey verification failed, please check your apiKey | ApiKey验证失败，请检查您的apiKey"
+MSG_1002 = "Invalid API key | 无效的API密钥"
+MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"
+MSG_1014 = ("Access Denied: Standard Model API is restricted to Enterprise-Shared API Keys only."
+            "|访问被拒绝：标准模型API仅限企业共享API Key调用。")
+MSG_809 = "File size exceeds the limit of 10MB | 文件大小超过10MB限制"
+MSG_421 = "TASK_QUEUE_MAXED: concurrency limit reached | 任务队列已满，请稍后再试"
+MSG_416 = "Insufficient balance | 余额不足"
+TASK_ID = re.compile(r"^\d{19}$")
+OUTPUT_PREFIX, FILES_PREFIX = "/output/", "/files/"
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emu: Emulator) -> None:
+        self.emu = emu
+        super().__init__(address, Handler)
+
+
+def family_a(code: str, message: str, task_id: str = "") -> dict:
+    return {"taskId": task_id, "status": "", "errorCode": str(code), "errorMessage": message,
+            "results": None, "clientId": "", "promptTips": ""}
+
+
+def _int_code(code: Any) -> Any:
+    return int(code) if str(code).lstrip("-").isdigit() else code
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+    server_version = "RunningHubEmulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read counters, not logs
+        pass
+
+    # --- plumbing ------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    @property
+    def emu(self) -> Emulator:
+        return self.server.emu
+
+    def _dispatch(self, method: str) -> None:
+        state = self.emu.state
+        self.body = self.read_body()
+        path = urlsplit(self.path).path
+        endpoint, handler = self._route(method, path)
+        with state.lock:
+            state.counters.requests_total += 1
+            counter = {"upload": "uploads", "submit": "submits", "query": "queries", "download": "downloads",
+                       "file": "file_gets", "queue_status": "queue_status_calls",
+                       "account_status": "account_status_calls", "price_preview": "price_previews"}.get(endpoint)
+            if counter:
+                setattr(state.counters, counter, getattr(state.counters, counter) + 1)
+        if handler is None:
+            if path.startswith("/openapi/") and method == "POST":
+                self.send_json(family_a("1001", "Invalid URL or path | 无效的URL或路径"))
+            else:
+                self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        fault = state.take_fault(endpoint)
+        if fault is not None:
+            if fault.kind == "http_error":
+                status = int(fault.params.get("status", 503))
+                extra = {}
+                if fault.params.get("retry_after") is not None:
+                    extra["Retry-After"] = str(fault.params["retry_after"])
+                self.send_bytes(str(fault.params.get("body", "")).encode(), "text/plain", status=status,
+                                headers=extra)
+                return
+            if fault.kind == "reset":
+                self.reset()
+                return
+            if fault.kind == "error_code":
+                self.send_fault_code(endpoint, fault)
+                return
+            if fault.kind == "delay":
+                self.emu.sleep(float(fault.params.get("seconds", 2.0)))
+                fault = None
+        handler(fault)
+
+    def read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _route(self, method: str, path: str) -> tuple[str, Any]:
+        if method == "POST":
+            for model in models.MODELS.values():  # every model of the table has its two endpoints
+                if path in (model.submit_path, model.price_preview_path):
+                    self.model = model
+                    return (("submit", self.h_submit) if path == model.submit_path
+                            else ("price_preview", self.h_price_preview))
+            return {
+                facts.UPLOAD_PATH: ("upload", self.h_upload),
+                facts.QUERY_PATH: ("query", self.h_query),
+                facts.ACCOUNT_STATUS_PATH: ("account_status", self.h_account_status),
+            }.get(path, ("", None))
+        if path == facts.QUEUE_STATUS_PATH and method == "GET":
+            return "queue_status", self.h_queue_status
+        if path.startswith(OUTPUT_PREFIX):
+            return ("last_frame" if path.endswith(".png") else "download"), self.h_output
+        if path.startswith(FILES_PREFIX):
+            return "file", self.h_file
+        return "", None
+
+    def send_bytes(self, data: bytes, content_type: str, status: int = 200,
+                   headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_json(self, obj: Any, status: int = 200) -> None:
+        self.send_bytes(json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
+                        status=status)
+
+    def reset(self) -> None:
+        """Close with no reply (RST): what a dropped connection looks like to the client."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_fault_code(self, endpoint: str, fault: Fault) -> None:
+        code = str(fault.params.get("code", "1011"))
+        info = facts.ERROR_CODES.get(code)
+        message = fault.params.get("message") or (f"{info.meaning} | 服务错误" if info else f"error {code}")
+        if endpoint in ("submit", "query", "price_preview"):
+            self.send_json(family_a(code, message, self.json_body().get("taskId", "") if endpoint == "query" else ""))
+        elif endpoint == "upload":
+            self.send_json({"code": _int_code(code), "message": message, "data": None})
+        else:
+            self.send_json({"code": _int_code(code), "msg": message, "data": None})
+
+    def json_body(self) -> dict:
+        try:
+            obj = json.loads(self.body or b"{}")
+        except ValueError:
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
+    def authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        return secrets.compare_digest(token.encode(), self.emu.api_key.encode())
+
+    # --- upload and files ----------------------------------------------------------------
+    def h_upload(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json({"code": 401, "message": MSG_401, "data": None})
+            return
+        data = self.multipart_file()
+        if data is None:
+            self.send_json({"code": 1007, "message": invalid("multipart field 'file' is required", "file"),
+                            "data": None})
+            return
+        ext = sniff(data)
+        if not ext:
+            self.send_json({"code": 1007, "message": invalid("only JPG/PNG/WEBP images, MP4 videos and WAV/MP3 "
+                                                             "audio are accepted", "文件类型"), "data": None})
+            return
+        if len(data) > upload_limit(KINDS[ext]):
+            self.send_json({"code": 809, "message": MSG_809, "data": None})
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        path = f"{FILES_PREFIX}{sha}.{ext}"
+        url = self.emu.base_url + path
+        self.emu.state.add_upload(url, path, data)
+        with self.emu.state.lock:
+            self.emu.state.counters.upload_bytes += len(data)
+        self.send_json({"code": 0, "message": "success", "data": {
+            "type": KINDS[ext], "download_url": url, "fileName": f"openapi/{sha}.{ext}", "size": str(len(data))}})
+
+    def multipart_file(self) -> bytes | None:
+        match = re.search(r'boundary="?([^";]+)"?', self.headers.get("Content-Type", ""))
+        if not match:
+            return None
+        delimiter = b"--" + match.group(1).encode()
+        for part in self.body.split(delimiter)[1:]:
+            if part.startswith(b"--"):
+                break
+            head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+            if sep and re.search(rb'(?i)content-disposition:[^\r\n]*\bname="file"', head):
+                return content.removesuffix(b"\r\n")
+        return None
+
+    def h_file(self, fault: Fault | None) -> None:
+        path = urlsplit(self.path).path
+        data = self.emu.state.upload_for(path)
+        if data is None:
+            self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        self.send_media(data, CONTENT_TYPES.get(path.rpartition(".")[2], "application/octet-stream"), fault,
+                        count=False)
+
+    def h_output(self, fault: Fault | None) -> None:
+        name = urlsplit(self.path).path[len(OUTPUT_PREFIX):]
+        self.emu.state.advance()
+        task_id, _, ext = name.partition(".")
+        task = self.emu.state.tasks.get(task_id)
+        if (task is None or task.expired or ext not in ("mp4", "png") or (ext == "png" and not task.last_frame)
+                or task.state != facts.SUCCESS_STATE or task.video is None):
+            self.send_json({"code": 404, "msg": "not found"}, status=404)
+            return
+        rendered = task.video.result(timeout=300)
+        if ext == "png":
+            self.send_media(rendered.last_frame_png, "image/png", fault, count=False)
+        else:
+            self.send_media(rendered.mp4, "video/mp4", fault, count=True)
+
+    def send_media(self, data: bytes, content_type: str, fault: Fault | None, count: bool) -> None:
+        """Whole file or one byte range, with the download faults (slow, truncate) applied."""
+        size, status, start, end = len(data), 200, 0, len(data)
+        headers = {"Accept-Ranges": "bytes"}
+        spec = self.headers.get("Range")
+        if spec:
+            rng = parse_range(spec, size)
+            if rng is None:
+                self.send_bytes(b"", content_type, status=416, headers={"Content-Range": f"bytes */{size}"})
+                return
+            start, end = rng
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        body = data[start:end]
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        limit = len(body)
+        if fault is not None and fault.kind == "truncate":
+            limit = int(len(body) * float(fault.params.get("fraction", 0.5)))
+        rate = float(fault.params.get("bytes_per_s", 256 * 1024)) if fault and fault.kind == "slow" else 0.0
+        chunk = max(1, int(rate / 20)) if rate else 256 * 1024
+        sent = 0
+        try:
+            while sent < limit and not self.emu.stopping:
+                piece = body[sent:min(limit, sent + chunk)]
+                self.wfile.write(piece)
+                sent += len(piece)
+                if rate:
+                    time.sleep(len(piece) / rate)
+        except OSError:
+            self.close_connection = True
+        finally:
+            if count:
+                with self.emu.state.lock:
+                    self.emu.state.counters.download_bytes += sent
+        if sent < len(body):  # truncated or stopping: end cleanly after what was sent (FIN, not RST)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    # --- model calls ---------------------------------------------------------------------
+    def model_call_refused(self) -> bool:
+        if not self.authorized():
+            self.send_json(family_a("1002", MSG_1002))
+            return True
+        if self.emu.key_type != "SHARED":
+            self.send_json(family_a("1014", MSG_1014))
+            return True
+        return False
+
+    def accepted_model_body(self) -> tuple[dict, dict] | None:
+        """The submit/price-preview body and its references by kind, or None after replying with the refusal."""
+        if self.model_call_refused():
+            return None
+        try:
+            body = json.loads(self.body or b"null")
+        except ValueError:
+            body = None
+        state = self.emu.state
+        code, message, references = check_body(body, self.model, state.upload_for,
+                                                lambda path: path in state.upload_paths)
+        if code:
+            self.send_json(family_a(code, message))
+            return None
+        return body, references
+
+    def h_submit(self, fault: Fault | None) -> None:
+        accepted = self.accepted_model_body()
+        if accepted is None:
+            return
+        body, references = accepted
+        model = self.model
+        failure = None
+        try:
+            colours = ([video.mean_rgb(r) for r in references.get(models.IMAGE, [])]
+                       + [video.first_frame_rgb(r) for r in references.get(models.VIDEO, [])])
+        except Exception:  # magic bytes looked right but the file does not decode
+            colours = []
+            failure = {"code": "1013", "at": "running",
+                       "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
+        state = self.emu.state
+        with state.lock:
+            if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
+                self.send_json(family_a("421", MSG_421))
+                return
+            if state.balance < price_for(body, model):
+                self.send_json(family_a("416", MSG_416))
+                return
+            task = state.create_task(body, references, failure, model)
+        if not task.fail_code:
+            aspect = body.get(model.option("aspect_ratio").wire, model.default("aspect_ratio"))
+            sound = model.result_audio_option and body.get(model.option(model.result_audio_option).wire, True)
+            task.video = video.render(colours, body["duration"], body["resolution"], aspect, bool(sound))
+        if fault is not None and fault.kind == "timeout_after_create":
+            self.emu.sleep(float(fault.params.get("seconds", 5.0)))
+            if fault.params.get("reset"):
+                self.reset()
+                return
+        reply = self.task_view(task)
+        reply["clientId"] = secrets.token_hex(16)
+        reply["promptTips"] = json.dumps({"result": True, "error": None, "outputs_to_execute": ["2"],
+                                          "node_errors": {}})
+        self.send_json(reply)
+
+    def h_price_preview(self, fault: Fault | None) -> None:
+        accepted = self.accepted_model_body()
+        if accepted is None:
+            return
+        price = price_for(accepted[0], self.model)
+        self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
+                        "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
+
+    def h_query(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json(family_a("1002", MSG_1002))
+            return
+        task_id = self.json_body().get("taskId")
+        if not isinstance(task_id, str) or not TASK_ID.match(task_id):
+            self.send_json(family_a("1007", invalid("taskId must be a 19-digit string", "taskId"),
+                                    task_id if isinstance(task_id, str) else ""))
+            return
+        self.emu.state.advance()
+        task = self.emu.state.tasks.get(task_id)
+        if task is None or task.expired:
+            self.send_json({"taskId": task_id, "status": "", "errorCode": "1004", "errorMessage": MSG_1004,
+                            "results": None})
+            return
+        self.send_json(self.task_view(task))
+
+    def task_view(self, task: Task) -> dict:
+        self.emu.state.advance()
+        status = task.state
+        view = {"taskId": task.task_id, "status": status, "errorCode": "", "errorMessage": "",
+                "failedReason": {}, "usage": None, "results": None, "clientId": "", "promptTips": ""}
+        if status == "FAILED":
+            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason={
+                "exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
+                "exception_message": task.fail_message, "traceback": ""})
+        elif status == facts.SUCCESS_STATE:
+            view["usage"] = {"consumeMoney": f"{task.price:.2f}", "consumeCoins": None,
+                             "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
+            view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
+                                "outputType": "mp4", "text": None}]
+            if task.last_frame:  # the image first: clients must pick results by outputType [U]
+                view["results"].insert(0, {"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.png",
+                                           "nodeId": "3", "outputType": "png", "text": None})
+        return view
+
+    # --- account -------------------------------------------------------------------------
+    def h_queue_status(self, fault: Fault | None) -> None:
+        if not self.authorized():
+            self.send_json({"code": 401, "msg": MSG_401, "data": None})
+            return
+        running, queued = self.emu.state.counts()
+        self.send_json({"code": 0, "msg": "success", "data": {
+            "apiKeyType": self.emu.key_type, "concurrentLimit": self.emu.state.concurrent_limit,
+            "runningCount": str(running), "queuedCount": str(queued), "totalCurrentTasks": str(running + queued)}})
+
+    def h_account_status(self, fault: Fault | None) -> None:
+        key = self.json_body().get("apikey")
+        if not isinstance(key, str) or not secrets.compare_digest(key.encode(), self.emu.api_key.encode()):
+            self.send_json({"code": 401, "msg": MSG_401, "data": None})
+            return
+        running, queued = self.emu.state.counts()
+        self.send_json({"code": 0, "msg": "success", "data": {
+            "remainCoins": "0", "remainMoney": f"{self.emu.state.balance:.2f}", "currency": self.emu.currency,
+            "apiType": self.emu.key_type, "currentTaskCounts": str(running + queued)}})
+
+
+def parse_range(spec: str, size: int) -> tuple[int, int] | None:
+    """[start, end) of a single ``bytes=`` range, or None if unsatisfiable."""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", spec)
+    if not match or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    else:
+        start, end = max(0, size - int(last)), size
+    if start >= size or start >= end:
+        return None
+    return start, end

@@ -1,0 +1,238 @@
+"""The emulator's memory: tasks and their timeline, uploads, counters, injected faults.
+
+Task states are computed lazily from the clock: a task waits ``queue_s`` (QUEUED), then for a
+free slot (at most ``concurrent_limit`` RUNNING at once), runs ``run_s`` (RUNNING) and ends
+SUCCESS or FAILED. Money is charged once, when a task is first seen to succeed.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+from .. import facts, models
+
+Seconds = float | Callable[[dict], float]
+
+ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
+             "price_preview")
+FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create")
+
+
+@dataclass
+class Counters:
+    submits: int = 0
+    submits_accepted: int = 0
+    queries: int = 0
+    uploads: int = 0
+    upload_bytes: int = 0
+    downloads: int = 0
+    download_bytes: int = 0
+    file_gets: int = 0
+    queue_status_calls: int = 0
+    account_status_calls: int = 0
+    price_previews: int = 0
+    money_charged: float = 0.0
+    requests_total: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Fault:
+    kind: str
+    count: int
+    params: dict
+
+
+@dataclass
+class Task:
+    task_id: str
+    body: dict
+    created: float
+    queue_s: float
+    run_s: float
+    references: dict[str, list[bytes]]
+    price: float
+    model: models.Model = models.V1_LITE
+    fail_code: str = ""
+    fail_message: str = ""
+    fail_at: str = ""  # "", "submit" or "running"
+    start: float | None = None  # when it got a running slot
+    charged: bool = False
+    expired: bool = False
+    video: Any = None  # Future of the MP4 bytes
+
+    @property
+    def last_frame(self) -> bool:
+        return bool(self.model.last_frame_wire and self.body.get(self.model.last_frame_wire) is True)
+
+    @property
+    def ready(self) -> float:
+        return self.created + self.queue_s
+
+    @property
+    def end(self) -> float | None:
+        return None if self.start is None else self.start + self.run_s
+
+    def state_at(self, now: float) -> str:
+        if self.fail_at == "submit":
+            return "FAILED"
+        if self.start is None or now < self.start:
+            return "QUEUED"
+        if now < self.start + self.run_s:
+            return "RUNNING"
+        return "FAILED" if self.fail_code else facts.SUCCESS_STATE
+
+    @property
+    def state(self) -> str:
+        return self.state_at(time.monotonic())
+
+
+def price_for(body: dict, model: models.Model = models.V1_LITE) -> float:
+    return round(model.price_per_second["cn"][body["resolution"]] * int(body["duration"]), 2)
+
+
+def realistic_run_s(body: dict, model: models.Model) -> float:
+    """RUNNING time like the real service's: the model's typical 720p x 5 s time, scaled."""
+    scale = {"480p": 0.6, "720p": 1.0}.get(body.get("resolution"), 1.5)
+    return model.typical_run_s * scale * int(body.get("duration") or 5) / 5
+
+
+def realistic_queue_s(body: dict, model: models.Model) -> float:
+    """QUEUED time before a slot: our guess of a tenth of the run [U] (queueing can double it)."""
+    return 0.1 * model.typical_run_s
+
+
+def new_task_id() -> str:
+    """19 digits, like RunningHub's (which start with 20…)."""
+    return str(2 * 10**18 + secrets.randbelow(10**18))
+
+
+class State:
+    """All mutable emulator data, guarded by one lock."""
+
+    def __init__(self, *, queue_s: Seconds | None, run_s: Seconds | None, concurrent_limit: int, over_limit: str,
+                 balance: float, time_scale: float = 1.0) -> None:
+        self.lock = threading.RLock()
+        self.counters = Counters()
+        self.tasks: dict[str, Task] = {}
+        self.uploads: dict[str, bytes] = {}  # issued url -> bytes
+        self.upload_paths: dict[str, str] = {}  # url path -> issued url
+        self.expired_uploads = False
+        self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
+        self.pending_failures: list[dict] = []
+        self.queue_s, self.run_s = queue_s, run_s
+        self.time_scale = time_scale
+        self.concurrent_limit = concurrent_limit
+        self.over_limit = over_limit
+        self.balance = balance
+
+    # --- faults --------------------------------------------------------------------------
+    def add_fault(self, endpoint: str, kind: str, count: int, params: dict) -> None:
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; use one of {ENDPOINTS}")
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
+        if kind == "timeout_after_create" and endpoint != "submit":
+            raise ValueError("timeout_after_create only applies to submit")
+        with self.lock:
+            self.faults[endpoint].append(Fault(kind, count, dict(params)))
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        with self.lock:
+            queue = self.faults[endpoint]
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                queue.pop(0)
+            return fault
+
+    # --- clock and scheduling ------------------------------------------------------------
+    def seconds(self, setting: Seconds | None, body: dict, model: models.Model, realistic: Callable) -> float:
+        """A configured time (a number, or a callable of the body), else the realistic one x time_scale."""
+        if setting is None:
+            return realistic(body, model) * self.time_scale
+        return float(setting(body) if callable(setting) else setting)
+
+    def advance(self, now: float | None = None) -> None:
+        """Give free running slots to ready tasks in time order, and charge finished ones."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            live = [t for t in self.tasks.values() if t.fail_at != "submit"]
+            while True:
+                waiting = [t for t in live if t.start is None and t.ready <= now]
+                if not waiting:
+                    break
+                best, best_start = None, None
+                for task in waiting:
+                    start = self._first_free_slot(live, task.ready)
+                    if best_start is None or (start, task.ready) < (best_start, best.ready):
+                        best, best_start = task, start
+                if best_start > now:
+                    break
+                best.start = best_start
+            for task in live:
+                if not task.charged and not task.expired and task.state_at(now) == facts.SUCCESS_STATE:
+                    task.charged = True
+                    self.counters.money_charged = round(self.counters.money_charged + task.price, 6)
+                    self.balance = round(self.balance - task.price, 6)
+
+    def _first_free_slot(self, live: list[Task], ready: float) -> float:
+        spans = [(t.start, t.end) for t in live if t.start is not None]
+        for moment in sorted({ready, *(end for _, end in spans if end >= ready)}):
+            if sum(1 for s, e in spans if s <= moment < e) < self.concurrent_limit:
+                return moment
+        return ready  # unreachable: after the last end every slot is free
+
+    def counts(self) -> tuple[int, int]:
+        """(running, queued) right now."""
+        now = time.monotonic()
+        with self.lock:
+            self.advance(now)
+            states = [t.state_at(now) for t in self.tasks.values() if not t.expired]
+        return states.count("RUNNING"), states.count("QUEUED")
+
+    # --- tasks ---------------------------------------------------------------------------
+    def create_task(self, body: dict, references: dict[str, list[bytes]], failure: dict | None = None,
+                    model: models.Model = models.V1_LITE) -> Task:
+        """A new task; ``failure`` (code, message, at) forces it to fail, else queued failures apply."""
+        with self.lock:
+            task_id = new_task_id()
+            while task_id in self.tasks:
+                task_id = new_task_id()
+            task = Task(task_id=task_id, body=body, created=time.monotonic(),
+                        queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
+                        run_s=self.seconds(self.run_s, body, model, realistic_run_s),
+                        references=references, price=price_for(body, model), model=model)
+            if failure is not None:
+                task.fail_code, task.fail_message, task.fail_at = (
+                    failure["code"], failure["message"], failure["at"])
+            elif self.pending_failures:
+                failure = self.pending_failures[0]
+                failure["count"] -= 1
+                if failure["count"] <= 0:
+                    self.pending_failures.pop(0)
+                task.fail_code, task.fail_message, task.fail_at = (
+                    failure["code"], failure["message"], failure["at"])
+            self.tasks[task_id] = task
+            self.counters.submits_accepted += 1
+            self.advance()
+            return task
+
+    def add_upload(self, url: str, path: str, data: bytes) -> None:
+        with self.lock:
+            self.uploads[url] = data
+            self.upload_paths[path] = url
+
+    def upload_for(self, path: str) -> bytes | None:
+        with self.lock:
+            if self.expired_uploads:
+                return None
+            url = self.upload_paths.get(path)
+            return None if url is None else self.uploads.get(url)

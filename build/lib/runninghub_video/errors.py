@@ -1,0 +1,119 @@
+"""Typed errors a user can act on.
+
+Each carries the server's message (if any) plus our advice, and never the API key: messages
+pass through :func:`runninghub_video.config.redact` before they are stored.
+"""
+from __future__ import annotations
+
+from . import facts
+
+
+class RunningHubError(Exception):
+    """Base of every error the pack raises on purpose."""
+
+    code: str = ""
+    advice: str = ""
+
+    def __init__(self, message: str, *, code: str = "", advice: str = "", task_id: str = "",
+                 server_message: str = "") -> None:
+        from .config import redact  # local: config imports nothing from here at import time
+
+        self.code = code or self.code
+        self.advice = advice or self.advice
+        self.task_id = task_id
+        self.server_message = redact(server_message)
+        parts = [redact(message)]
+        if self.server_message and self.server_message not in parts[0]:
+            parts.append(f"RunningHub said: {self.server_message}")
+        if self.advice:
+            parts.append(self.advice)
+        super().__init__(" ".join(p.rstrip() for p in parts if p))
+
+
+class ConfigError(RunningHubError):
+    """Missing key, unknown site, unwritable output folder: fix the set-up."""
+
+
+class ValidationError(RunningHubError, ValueError):
+    """Bad input, found before any network call (nothing was charged)."""
+
+
+class ApiError(RunningHubError):
+    """RunningHub answered with an error code."""
+
+
+class InvalidRequestError(ApiError): ...
+class AuthError(ApiError): ...
+class KeyTypeError(ApiError): ...
+class RateLimitError(ApiError): ...
+class TaskNotFoundError(ApiError): ...
+class ServiceError(ApiError): ...
+class InvalidParametersError(ApiError): ...
+class FileTooLargeError(ApiError): ...
+class FileProcessingError(ApiError): ...
+class BalanceError(ApiError): ...
+
+
+class TaskFailedError(ApiError):
+    """The task was created (and may have been charged) but did not produce a video."""
+
+
+class TaskTimedOutError(TaskFailedError): ...
+class GenerationFailedError(TaskFailedError): ...
+class ModerationError(TaskFailedError): ...
+
+
+class TransportError(RunningHubError):
+    """The network failed after retries (no answer, or an unusable one)."""
+
+
+class AmbiguousSubmitError(TransportError):
+    """The submit may have reached RunningHub but no answer came back: never re-sent."""
+
+
+class DownloadError(TransportError):
+    """The result could not be downloaded (the task id stays valid for 24 hours)."""
+
+
+class WaitTimeoutError(RunningHubError):
+    """Our own wait limit passed; the task keeps running on RunningHub."""
+
+
+class Interrupted(RunningHubError):
+    """The user cancelled; the task (if any) keeps running on RunningHub."""
+
+
+# ComfyUI shows an error as "<module>.<class>"; inside ComfyUI this package's module name is the
+# pack's folder path, so give every error one short, stable name.
+for _cls in [c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, RunningHubError)]:
+    _cls.__module__ = "runninghub_video.errors"
+
+_KIND_TO_CLASS: dict[str, type[ApiError]] = {
+    "unknown": ServiceError,
+    "service": ServiceError,
+    "invalid_request": InvalidRequestError,
+    "auth": AuthError,
+    "key_type": KeyTypeError,
+    "rate_limit": RateLimitError,
+    "not_found": TaskNotFoundError,
+    "timeout": TaskTimedOutError,
+    "invalid_parameters": InvalidParametersError,
+    "file_too_large": FileTooLargeError,
+    "file_processing": FileProcessingError,
+    "generation_failed": GenerationFailedError,
+    "moderation": ModerationError,
+    "balance": BalanceError,
+}
+
+
+def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",
+                   context: str = "") -> ApiError:
+    """The typed exception for a RunningHub error code, with its meaning and our advice."""
+    code = str(code)
+    info = facts.ERROR_CODES.get(code)
+    if info is None:
+        return ServiceError(f"{context}RunningHub error {code}.", code=code, task_id=task_id,
+                            server_message=server_message,
+                            advice="This code is not documented; if it persists, report it with the task id.")
+    return _KIND_TO_CLASS[info.kind](f"{context}RunningHub error {code} ({info.meaning}).", code=code,
+                                     advice=info.advice, task_id=task_id, server_message=server_message)

@@ -1,0 +1,94 @@
+"""Progress events and cancellation, shared by upload, polling and download."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
+
+from .errors import Interrupted
+
+# phases, in the order a run goes through them
+PHASES = ("slot", "upload", "submit", "queued", "running", "download", "done")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    phase: str  # one of PHASES
+    message: str = ""  # short human text, e.g. "RUNNING · 0:41 elapsed · 0:12 in queue"
+    state: str = ""  # RunningHub task state when known (QUEUED, RUNNING, …, or an unknown one)
+    task_id: str = ""
+    elapsed_s: float = 0.0  # since submit
+    queued_s: float = 0.0  # time spent in CREATE/QUEUED
+    fraction: float | None = None  # 0..1 estimate of overall progress, None if unknown
+    eta_s: float | None = None
+    price: str | None = None  # e.g. "0.75 CNY", once known
+    # the details of ``message`` as data, so a UI can say the same in its own language:
+    # upload {index, count, bytes}; download {bytes_done, bytes_total}; submit {fresh_uploads};
+    # queued {resumed}; done {reused} or {file}; queued/running {note: "retrying" | "unknown_state"}
+    extra: dict = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+CancelCheck = Callable[[], bool]
+
+CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the 0.5 s promise
+
+
+def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:
+    """Raise :class:`Interrupted` if the user cancelled."""
+    if should_cancel is not None and should_cancel():
+        raise Interrupted("Cancelled by the user.", task_id=task_id,
+                          advice=fetch_advice(task_id) if task_id else "")
+
+
+def sleep_interruptibly(seconds: float, should_cancel: CancelCheck | None, task_id: str = "") -> None:
+    """Sleep, waking every CANCEL_CHECK_INTERVAL_S to honour a cancel."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
+        check_cancel(should_cancel, task_id)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, CANCEL_CHECK_INTERVAL_S))
+
+
+T = TypeVar("T")
+
+
+def run_interruptibly(fn: Callable[[], T], should_cancel: CancelCheck | None, task_id: str = "") -> T:
+    """Run a blocking call (a socket read can block far longer than a tick) in a helper thread and
+    give up waiting for it the moment the user cancels. The call itself finishes in the background:
+    it must be safe to abandon, or record its own outcome (as the submit does in the journal)."""
+    if should_cancel is None:
+        return fn()
+    outcome: dict = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="runninghub-call", daemon=True).start()
+    while not done.wait(CANCEL_CHECK_INTERVAL_S):
+        check_cancel(should_cancel, task_id)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def fetch_advice(task_id: str) -> str:
+    """How to get a task's video later, named in every error that leaves a task behind."""
+    return (f"The task {task_id} keeps running on RunningHub and its result stays downloadable for 24 hours: "
+            f"queue the same graph again, use the 'RunningHub Fetch Task' node with task id {task_id}, "
+            f"or run `python -m runninghub_video fetch {task_id}`.")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
+        f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

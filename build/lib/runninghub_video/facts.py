@@ -1,0 +1,148 @@
+"""Every RunningHub fact the pack relies on, in one place.
+
+Sources and confidence are in ``docs/runninghub-api.md``; entries marked [U] there are
+handled defensively by the code that reads these values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
+
+# --- sites and endpoints -------------------------------------------------------------------
+SITES: dict[str, str] = {
+    "cn": "https://www.runninghub.cn",
+    "ai": "https://www.runninghub.ai",
+}
+DEFAULT_SITE = "cn"
+SITE_CURRENCY = {"cn": "CNY", "ai": "USD"}
+# Where a user creates an Enterprise-Shared key (the API console of each site).
+KEY_PAGES = {
+    "cn": "https://www.runninghub.cn (log in → API 控制台 / API console → create an Enterprise-Shared key)",
+    "ai": "https://www.runninghub.ai (log in → API console → create an Enterprise-Shared key)",
+}
+KEY_LENGTH = 32
+# Where a person finds one task on the site: its call record [S]. The list of call records has no
+# documented address [U]: without a task id the user is sent to the site and told where to look.
+CALL_RECORD_DETAIL_PATH = "/call-api/call-record-detail/"
+
+UPLOAD_PATH = "/openapi/v2/media/upload/binary"
+QUERY_PATH = "/openapi/v2/query"
+QUEUE_STATUS_PATH = "/openapi/v2/queue/status"
+ACCOUNT_STATUS_PATH = "/uc/openapi/accountStatus"
+# Each model's submit and price-preview paths, fields, enums, limits and prices: models.py.
+
+# --- reference limits common to every model -----------------------------------------------
+MAX_UPLOAD_BYTES = IMAGE_UPLOAD_BYTES  # images are fitted under this (see models.py)
+# Reference image sides, in pixels. RunningHub documents none [U]; ByteDance documents 300–6000 px
+# sides for Seedance references on its own API, so we stay inside that. Our choices:
+MIN_SIDE = 14  # smaller images carry no usable reference: refused with advice
+UPSCALE_TO_SIDE = 300  # a shorter side is upscaled (bicubic) to this, as far as MAX_SIDE allows
+MAX_SIDE = 6000  # a longer side is downscaled to this
+
+# Output geometry. 720p 16:9 = 1248x704 is observed [S]; the others are derived the same way
+# (area of the 16:9 frame at that resolution, sides rounded to multiples of 16) and only the
+# emulator uses them — the client never assumes a size, it reads the real file.
+OUTPUT_FPS = 24
+# 2.0's larger sizes [U] are capped at 1080p's area: the emulator paints test pictures, and a 4k
+# clip would only make it slow.
+_AREA = {"720p": 1248 * 704, "480p": 864 * 480, "1080p": 1920 * 1088}
+
+
+def output_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
+    """Width, height of a result video for the given options (see note above)."""
+    if resolution == "720p" and aspect_ratio == "16:9":
+        return 1248, 704
+    if resolution == "480p" and aspect_ratio == "16:9":
+        return 864, 480
+    w_ratio, h_ratio = (int(x) for x in ("16:9" if aspect_ratio == "adaptive" else aspect_ratio).split(":"))
+    height = (_AREA.get(resolution, _AREA["1080p"]) * h_ratio / w_ratio) ** 0.5
+    width = height * w_ratio / h_ratio
+    return max(16, round(width / 16) * 16), max(16, round(height / 16) * 16)
+
+
+# --- lifetimes -----------------------------------------------------------------------------
+UPLOAD_URL_LIFETIME_S = 24 * 3600  # "about 1 day"
+RESULT_URL_LIFETIME_S = 24 * 3600
+# Our policy, not a RunningHub fact: reuse an uploaded URL only this long, well inside its ~1 day
+# life, so a run that starts from a cached URL still has hours before RunningHub fetches it.
+UPLOAD_CACHE_TTL_S = 20 * 3600
+
+# --- task states ---------------------------------------------------------------------------
+PENDING_STATES = frozenset({"CREATE", "QUEUED", "RUNNING"})
+QUEUED_STATES = frozenset({"CREATE", "QUEUED"})
+SUCCESS_STATE = "SUCCESS"
+TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
+
+# --- prices (each model's published per-second table is in models.py) ----------------------
+def table_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> float | None:
+    """The published price of one run in the site's currency, or None where no table is known (.ai)."""
+    return _model(model).table_price(site, resolution, duration)
+
+
+def estimated_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> str:
+    """``"≈0.75 CNY"`` from the published table, or "" where no table is known (.ai)."""
+    price = table_price(site, resolution, duration, model)
+    return "" if price is None else f"≈{price:.2f} {SITE_CURRENCY[site]}"
+
+# --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
+DEFAULT_TIMEOUT_S = 30 * 60
+TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
+
+
+# --- error codes ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ErrorCode:
+    meaning: str
+    kind: str  # errors.py turns each kind into an exception class
+    advice: str
+
+
+ERROR_CODES: dict[str, ErrorCode] = {
+    "1000": ErrorCode("unknown error", "service", "A temporary server problem; try again in a minute."),
+    "1001": ErrorCode("invalid URL or path", "invalid_request",
+                      "The pack called an address RunningHub does not know; check RUNNINGHUB_BASE_URL / site."),
+    "1002": ErrorCode("invalid API key", "auth",
+                      "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
+    "1003": ErrorCode("rate limit exceeded", "rate_limit", "Too many requests; the pack backs off and retries."),
+    "1004": ErrorCode("task not found or expired", "not_found",
+                      "The task id is unknown on this site or older than 24 hours; check the id and the site."),
+    "1005": ErrorCode("internal error", "service", "A temporary server problem; try again in a minute."),
+    "1006": ErrorCode("task timed out", "timeout",
+                      "The task timed out on RunningHub. Queue the node again to pay for a new try."),
+    "1007": ErrorCode("invalid parameters", "invalid_parameters",
+                      "RunningHub rejected the request options; check prompt, images and options."),
+    "1008": ErrorCode("file too large", "file_too_large",
+                      "Each reference image must be at most 10 MB, each reference video 50 MB."),
+    "1010": ErrorCode("service unavailable", "service", "RunningHub is unavailable; try again later."),
+    "1011": ErrorCode("service busy", "service", "RunningHub is busy; the pack backs off and retries."),
+    "1012": ErrorCode("upstream error", "service", "The model provider had a problem; try again later."),
+    "1013": ErrorCode("file processing failed", "file_processing",
+                      "RunningHub could not read an uploaded reference; queue again to re-upload it."),
+    "1014": ErrorCode("API key is not Enterprise-Shared", "key_type",
+                      "Standard models need an Enterprise-Shared API key. Create one in the API console "
+                      "of your site and use it instead."),
+    "1015": ErrorCode("generation failed", "generation_failed",
+                      "The model failed to generate this video. Queue again to pay for a new try, "
+                      "perhaps with other references or prompt."),
+    "1501": ErrorCode("content moderation failed", "moderation",
+                      "The prompt or a reference was refused by moderation (not charged). Change them."),
+    "1504": ErrorCode("model timed out", "timeout",
+                      "The model timed out. Queue the node again to pay for a new try."),
+    "1505": ErrorCode("photorealistic real people are prohibited", "moderation",
+                      "Photorealistic references of real people are refused by this model. RunningHub's site offers a "
+                      "'real person mode' that turns such references into platform assets; the pack does not "
+                      "(its API is undocumented). Use other references."),
+    # legacy family-B/C codes
+    "401": ErrorCode("API key verification failed", "auth",
+                     "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
+    "416": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
+    "421": ErrorCode("task queue full (concurrency limit)", "rate_limit",
+                     "Your account is running its maximum number of tasks; the pack waits and retries."),
+    "809": ErrorCode("file too large", "file_too_large",
+                     "Each reference image must be at most 10 MB, each reference video 50 MB."),
+    "812": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
+}
+
+# Codes that mean the server did NOT create a task, so a submit may be sent again.
+SUBMIT_RETRYABLE_CODES = frozenset({"1003", "1011", "421"})

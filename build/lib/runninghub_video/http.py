@@ -1,0 +1,105 @@
+"""The one place that builds HTTP sessions and decides what may be retried.
+
+Idempotent calls (query, upload, download, status) retry connection errors, 408, 429 and 5xx
+with backoff and honour Retry-After, through urllib3's ``Retry``. A submit session retries only
+failures to *connect* — the request provably never left — because a submit costs money.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from .events import CancelCheck, sleep_interruptibly
+
+# (connect, read) seconds
+TIMEOUTS = {
+    "query": (5.0, 20.0),
+    "status": (5.0, 20.0),
+    "upload": (5.0, 120.0),
+    "submit": (10.0, 60.0),
+    "download": (5.0, 30.0),
+}
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX_S = 8.0
+RETRY_AFTER_MAX_S = 60.0
+
+_local = threading.local()
+
+
+@contextmanager
+def cancel_scope(should_cancel: CancelCheck | None) -> Iterator[None]:
+    """Let urllib3's retry back-off (which runs inside ``session.request``) see the user's Cancel."""
+    previous = getattr(_local, "should_cancel", None)
+    _local.should_cancel = should_cancel
+    try:
+        yield
+    finally:
+        _local.should_cancel = previous
+
+
+def _retry_class():
+    from urllib3.util.retry import Retry
+
+    class CancellableRetry(Retry):
+        """Retry whose sleeps wake for Cancel and never wait longer than RETRY_AFTER_MAX_S."""
+
+        def sleep_for_retry(self, response=None) -> bool:
+            retry_after = self.get_retry_after(response) if response is not None else None
+            if retry_after:
+                sleep_interruptibly(min(retry_after, RETRY_AFTER_MAX_S), getattr(_local, "should_cancel", None))
+                return True
+            return False
+
+        def _sleep_backoff(self) -> None:
+            sleep_interruptibly(self.get_backoff_time(), getattr(_local, "should_cancel", None))
+
+    return CancellableRetry
+
+
+def make_session(*, for_submit: bool = False):
+    """A ``requests.Session`` with the retry policy of idempotent calls, or of submit."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    retry_cls = _retry_class()
+    if for_submit:
+        # connect errors happen before a byte is sent: nothing was created, nothing charged
+        retry = retry_cls(total=3, connect=3, read=0, status=0, other=0, redirect=0,
+                          allowed_methods=None, backoff_factor=BACKOFF_FACTOR, raise_on_status=False)
+    else:
+        retry = retry_cls(total=6, connect=4, read=3, status=5, other=2, redirect=2,
+                          allowed_methods=None,  # query/upload are POSTs, and are safe to repeat
+                          status_forcelist=RETRY_STATUSES, backoff_factor=BACKOFF_FACTOR,
+                          backoff_max=BACKOFF_MAX_S, respect_retry_after_header=True,
+                          raise_on_status=False)
+    session = requests.Session()
+    session.trust_env = True  # honour HTTPS_PROXY etc. like a browser would
+    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=8)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "runninghub-video-comfyui"
+    return session
+
+
+def request_never_left(exc: BaseException) -> bool:
+    """True when a requests error proves the request was not sent (DNS, refused, connect timeout)."""
+    import requests
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
+            return True
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            cur = reason
+            continue
+        nested = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = nested or cur.__cause__ or cur.__context__
+    return False

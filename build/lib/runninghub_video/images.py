@@ -1,0 +1,298 @@
+"""ComfyUI IMAGE inputs -> upload-ready reference files (PNG or JPEG, never over the upload limit).
+
+Pure: no ComfyUI, no torch import (tensors are recognised by duck typing), numpy and PIL are
+imported inside functions so importing the pack stays fast.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Sequence
+
+from . import facts
+from .errors import ValidationError
+from .models import DEFAULT_MODEL, IMAGE
+from .request import check_image_count
+
+PNG_COMPRESS_LEVEL = 1  # level 1 is several times faster than PIL's default 6 and only a little larger
+JPEG_QUALITIES = (95, 90, 85)  # tried in order; below 85 we would rather downscale
+_ESTIMATE_MARGIN = 0.9  # only attempt a full encode whose estimate is under 90 % of the limit
+_SAMPLE_STRIPS = 16
+_SAMPLE_ROWS = 16  # a multiple of 16 keeps JPEG blocks aligned, so the sample behaves like the image
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    data: bytes = field(repr=False)
+    filename: str
+    content_type: str
+    width: int
+    height: int
+    sha256: str  # of the pixels we were given (uint8 RGB + shape): the upload-cache key
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One sanitised reference, hashed but not yet encoded: a re-run that finds its video in the
+    journal, or its upload in the cache, never pays for the encode."""
+    kind: ClassVar[str] = IMAGE
+    pixels: Any = field(repr=False)  # uint8 [H,W,3]
+    name: str
+    sha256: str  # of the pixels (uint8 RGB + shape): the journal's and upload cache's key
+
+    def encode(self) -> EncodedImage:
+        return encode_one(self.pixels, name=self.name, digest=self.sha256)
+
+
+# --- public API ----------------------------------------------------------------------------
+def prepare_references(images: Sequence[Any], model: Any = None) -> list[Reference]:
+    """One sanitised, hashed reference per batch item of every IMAGE, in order.
+
+    Shapes and the model's image count (v1-lite: 1–4) are checked for all inputs first, so a mistake is reported before
+    any time is spent on pixels. ``None`` entries (unconnected optional inputs) are skipped.
+    """
+    inputs = [(i, value) for i, value in enumerate(images, start=1) if value is not None]
+    total = sum(_batch_size(value, f"image {i}") for i, value in inputs)
+    check_image_count(total, model or DEFAULT_MODEL)
+    references: list[Reference] = []
+    for i, value in inputs:
+        array = _to_numpy(value)
+        items = array if array.ndim == 4 else array[None]
+        for b in range(items.shape[0]):
+            name = f"image {i}" if items.shape[0] == 1 else f"image {i} (batch item {b + 1})"
+            pixels = to_uint8_rgb(items[b], name=name)
+            references.append(Reference(pixels, name, _pixel_sha256(pixels)))
+    return references
+
+
+def encode_references(images: Sequence[Any]) -> list[EncodedImage]:
+    """One upload-ready file per batch item of every IMAGE, in order (see prepare_references)."""
+    return [reference.encode() for reference in prepare_references(images)]
+
+
+def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
+    """A sanitised ``[H,W,3]`` uint8 copy of one float 0–1 image (``[H,W,C]`` or ``[1,H,W,C]``).
+
+    NaN and ±inf become 0, values are clamped to 0–1, grey becomes RGB, RGBA is flattened over white.
+    The input is never modified (it may share memory with a ComfyUI tensor).
+    """
+    import numpy as np
+
+    a = _to_numpy(array)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    _check_shape(a.shape, name, rank=3)
+    if a.dtype == np.uint8 and a.shape[2] == 3:
+        return np.ascontiguousarray(a)
+    if a.dtype == np.uint8:
+        a = a.astype(np.float32) / np.float32(255)
+    elif a.dtype != np.float32:
+        a = a.astype(np.float32)
+    # One cheap reduction tells whether any NaN/inf is present; the masking pass only runs then.
+    if np.isfinite(a.sum(dtype=np.float32)):
+        x = np.clip(a, 0.0, 1.0)
+    else:
+        x = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        np.clip(x, 0.0, 1.0, out=x)
+    channels = x.shape[2]
+    if channels == 4:
+        # Flatten over white: the upload formats we must support (JPEG, and PNG as the model reads it)
+        # have no reliable alpha, and dropping alpha exposes whatever colour hides under transparent
+        # pixels (often black or garbage). White matches how cut-out subjects are usually presented.
+        rgb, alpha = x[..., :3], x[..., 3:4]
+        np.subtract(rgb, 1.0, out=rgb)
+        np.multiply(rgb, alpha, out=rgb)
+        np.add(rgb, 1.0, out=rgb)
+        x = rgb
+    elif channels == 1:
+        x = x[..., 0]
+    np.multiply(x, 255.0, out=x)
+    out = np.empty(x.shape, dtype=np.uint8)
+    np.add(x, 0.5, out=out, casting="unsafe")  # +0.5 then truncation = round to nearest
+    if channels == 1:
+        out = np.ascontiguousarray(np.broadcast_to(out[..., None], out.shape + (3,)))
+    return out
+
+
+def encode_one(rgb_uint8: Any, *, name: str = "image", digest: str = "") -> EncodedImage:
+    """PNG if it fits the upload limit, else the best JPEG that does; downscale only as a last resort."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.ascontiguousarray(rgb_uint8)
+    if rgb.dtype != np.uint8:
+        raise ValidationError(f"{name}: expected uint8 RGB pixels, got {rgb.dtype}; use to_uint8_rgb first.")
+    _check_shape(rgb.shape, name, rank=3, channels=(3,))
+    digest = digest or _pixel_sha256(rgb)
+    image = _fit_sides(Image.fromarray(rgb, "RGB"))
+    limit = facts.MAX_UPLOAD_BYTES
+
+    sample = None
+    if not _png_surely_fits(image.width, image.height, limit):
+        sample = _sample_strips(image)
+        png_estimate = len(_png(sample)) * image.height / sample.height
+    if sample is None or png_estimate <= limit * _ESTIMATE_MARGIN:
+        data = _png(image)
+        if len(data) <= limit:
+            return _result(data, "png", image, digest)
+        if sample is None:
+            sample = _sample_strips(image)
+
+    estimate = 0.0
+    for quality in JPEG_QUALITIES:
+        estimate = len(_jpeg(sample, quality)) * image.height / sample.height
+        if estimate > limit * _ESTIMATE_MARGIN:
+            continue
+        data = _jpeg(image, quality)
+        if len(data) <= limit:
+            return _result(data, "jpeg", image, digest)
+        estimate = len(data)
+    # Last resort: fewer pixels at the lowest quality we accept. Size is roughly proportional to area.
+    quality = JPEG_QUALITIES[-1]
+    scale = math.sqrt(limit * _ESTIMATE_MARGIN / estimate)
+    while True:
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        smaller = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        data = _jpeg(smaller, quality)
+        if len(data) <= limit:
+            return _result(data, "jpeg", smaller, digest)
+        scale *= math.sqrt(limit * _ESTIMATE_MARGIN / len(data))
+
+
+def load_image_files(paths: Iterable[str | Path]) -> list[Any]:
+    """Read image files (for the CLI) as ``[1,H,W,3]`` float32 0–1 arrays, like ComfyUI IMAGEs."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    arrays = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise ValidationError(f"Reference image not found: {path}. Check the path.")
+        try:
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened)  # phone photos: apply the stored rotation
+                image.load()
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise ValidationError(f"Reference image {path} could not be read ({exc}). "
+                                  "Use a PNG or JPEG file.") from None
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            grey = np.asarray(image, dtype=np.float32) / np.float32(65535)
+            array = grey[..., None]
+        elif image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            array = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255)
+        else:
+            array = np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+        # Route through the same sanitiser as node inputs (alpha over white, grey to RGB).
+        rgb = to_uint8_rgb(array, name=str(path))
+        arrays.append((rgb.astype(np.float32) / np.float32(255))[None])
+    return arrays
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _to_numpy(value: Any) -> Any:
+    """numpy view/copy of a torch tensor (any device, any float dtype) or array-like."""
+    import numpy as np
+
+    if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
+        tensor = value.detach().cpu()
+        try:
+            return tensor.numpy()
+        except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
+            return tensor.float().numpy()
+    return np.asarray(value)
+
+
+def _batch_size(value: Any, name: str) -> int:
+    shape = tuple(getattr(value, "shape", None) or _to_numpy(value).shape)
+    _check_shape(shape, name, rank=None)
+    return shape[0] if len(shape) == 4 else 1
+
+
+def _check_shape(shape: tuple, name: str, *, rank: int | None,
+                 channels: tuple[int, ...] = (1, 3, 4)) -> None:
+    shape = tuple(int(s) for s in shape)
+    ranks = (3, 4) if rank is None else (rank,)
+    if len(shape) not in ranks:
+        raise ValidationError(f"{name} has shape {list(shape)}: expected an IMAGE of shape [batch, height, "
+                              "width, channels] (or [height, width, channels]).")
+    height, width, chans = shape[-3:]
+    if chans not in channels:
+        raise ValidationError(f"{name} has {chans} channels: expected "
+                              f"{' or '.join(map(str, channels))} (grey, RGB or RGBA). If the channels are "
+                              "first ([B,C,H,W]), convert the image to ComfyUI's [B,H,W,C] layout.")
+    if len(shape) == 4 and shape[0] == 0:
+        raise ValidationError(f"{name} is an empty batch: connect at least one image.")
+    if min(height, width) < facts.MIN_SIDE:
+        raise ValidationError(f"{name} is {width}x{height} pixels: references must be at least "
+                              f"{facts.MIN_SIDE} pixels on each side (ideally {facts.UPSCALE_TO_SIDE}+). "
+                              "Use a larger image or upscale it first.")
+
+
+def _pixel_sha256(rgb: Any) -> str:
+    h = hashlib.sha256(f"rgb8:{rgb.shape[0]}x{rgb.shape[1]}:".encode())
+    h.update(memoryview(rgb).cast("B"))
+    return h.hexdigest()
+
+
+def _fit_sides(image: Any) -> Any:
+    """Keep both sides inside MIN..MAX_SIDE bounds (see facts), preserving the aspect ratio."""
+    from PIL import Image
+
+    w, h = image.size
+    if max(w, h) > facts.MAX_SIDE:
+        scale = facts.MAX_SIDE / max(w, h)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if min(w, h) < facts.UPSCALE_TO_SIDE:
+        scale = min(facts.UPSCALE_TO_SIDE / min(w, h), facts.MAX_SIDE / max(w, h))
+        if scale > 1:
+            size = (round(w * scale), round(h * scale))
+            return image.resize(size, Image.Resampling.BICUBIC)
+    return image
+
+
+def _png_surely_fits(width: int, height: int, limit: int) -> bool:
+    """True when even incompressible pixels fit: raw bytes plus deflate/PNG framing overhead."""
+    raw = width * height * 3 + height  # one filter byte per row
+    return raw + raw // 100 + 4096 <= limit
+
+
+def _sample_strips(image: Any) -> Any:
+    """Evenly spaced full-width strips stacked into one small image, to estimate encoded sizes."""
+    from PIL import Image
+
+    w, h = image.size
+    strips = min(_SAMPLE_STRIPS, max(1, h // _SAMPLE_ROWS))
+    rows = min(_SAMPLE_ROWS, h)
+    step = h // strips
+    sample = Image.new("RGB", (w, rows * strips))
+    for k in range(strips):
+        top = (k * step) // 16 * 16
+        top = min(top, h - rows)
+        sample.paste(image.crop((0, top, w, top + rows)), (0, k * rows))
+    return sample
+
+
+def _png(image: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def _jpeg(image: Any, quality: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _result(data: bytes, kind: str, image: Any, digest: str) -> EncodedImage:
+    ext = "png" if kind == "png" else "jpg"
+    return EncodedImage(data=data, filename=f"ref_{digest[:12]}.{ext}", content_type=f"image/{kind}",
+                        width=image.width, height=image.height, sha256=digest)

@@ -1,0 +1,113 @@
+"""The last frame of a result video, saved as a PNG beside the MP4, for chaining clips.
+
+RunningHub's own last-frame image is used when the task sent one (``returnLastFrame``); otherwise,
+or when fetching it fails, the frame is decoded from the MP4 here. The MP4 is the paid result:
+nothing in this module may fail a run that already has its video, except a video that cannot be
+decoded at all.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .events import CancelCheck
+
+log = logging.getLogger("RunningHub")
+SUFFIX = "_last_frame.png"
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+TAIL_SECONDS = 2.0  # seek this far before the end, then decode forward to the last frame
+
+
+def path_for(video_path: str | Path) -> Path:
+    video_path = Path(video_path)
+    return video_path.with_name(video_path.stem + SUFFIX)
+
+
+def save(video_path: str | Path, session: Any = None, image_url: str = "",
+         should_cancel: CancelCheck | None = None) -> Path:
+    """The PNG of the video's last frame (already there, RunningHub's image, or decoded)."""
+    target = path_for(video_path)
+    if target.is_file():
+        return target
+    if image_url and session is not None:
+        try:
+            _write_png(_fetch_image(session, image_url, should_cancel), target)
+            return target
+        except Exception as exc:  # the video is what was paid for: fall back to decoding it
+            log.warning("RunningHub: last-frame image not used (%s); decoding it from the video", type(exc).__name__)
+    _write_png(last_frame_rgb(video_path), target)
+    return target
+
+
+def last_frame_rgb(video_path: str | Path) -> Any:
+    """uint8 [H, W, 3] of the final frame: seek near the end, decode forward, keep the last."""
+    import av
+
+    from .errors import ValidationError
+
+    try:
+        with av.open(str(video_path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            last = None
+            if stream.duration is not None and stream.time_base is not None:
+                start = max(0, int(stream.duration - TAIL_SECONDS / stream.time_base))
+                container.seek(start + (stream.start_time or 0), stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    last = frame
+            if last is None:  # no usable duration, or the seek landed past the end: read it all
+                container.seek(0)
+                for frame in container.decode(stream):
+                    last = frame
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise ValidationError(f"Could not read the last frame of {Path(video_path).name} ({exc}).") from None
+    if last is None:
+        raise ValidationError(f"{Path(video_path).name} has no video frames.")
+    return last.to_ndarray(format="rgb24")
+
+
+def load_rgb(png_path: str | Path) -> Any:
+    """A saved last frame as uint8 [H, W, 3]."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(png_path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _fetch_image(session: Any, url: str, should_cancel: CancelCheck | None) -> Any:
+    from PIL import Image
+
+    from .download import check_url
+    from .events import check_cancel
+    from .http import TIMEOUTS, cancel_scope
+
+    check_url(url)
+    check_cancel(should_cancel)
+    with cancel_scope(should_cancel):
+        response = session.get(url, timeout=TIMEOUTS["download"])
+    response.raise_for_status()
+    if len(response.content) > MAX_IMAGE_BYTES:
+        raise ValueError("last-frame image too large")
+    with Image.open(io.BytesIO(response.content)) as image:
+        return image.convert("RGB")
+
+
+def _write_png(image: Any, target: Path) -> None:
+    """Atomically: a half-written PNG never carries the final name."""
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        image = Image.fromarray(image, "RGB")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, format="PNG", compress_level=1)
+        os.chmod(tmp, 0o644)  # mkstemp made it private; a saved frame is an ordinary output file
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,216 @@
+"""The spend guard: an optional daily budget per site, checked before a run uploads anything.
+
+A run is refused when today's recorded spend on its site, plus the estimated price of today's
+tasks that are still running (not charged yet), plus this run's price would pass the budget.
+Runs that passed the check but are still uploading count too (a reservation of their price,
+held in this process until their journal row exists): the nodes of one prompt run in parallel
+and must not all pass against the same spend. This run's price is RunningHub's price preview when it can be asked without uploading a
+reference (the placeholder of the price caption is in the upload cache), else the published
+table; on a site without a table (.ai) the placeholder is uploaded once to ask — never the
+user's references. Budgets live in ``budget.json`` in the state folder; none is set by default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import config, facts, inbox, models
+from .errors import RunningHubError, ValidationError
+
+BUDGET_FILE = "budget.json"
+MAX_BUDGET = 1_000_000
+PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
+PREVIEW_PROMPT = "price preview"
+RESERVATION_S = 900.0  # a run that passed the check has this long to reach its journal row (uploads)
+
+_reservations: dict[str, list[tuple[str, float, Decimal]]] = {}  # site -> [(fingerprint, at, price)]
+_reservations_lock = threading.Lock()
+_check_lock = threading.Lock()
+
+
+class BudgetExceededError(RunningHubError):
+    """The run would pass the site's daily budget: refused before any upload, nothing charged."""
+
+    code = "budget"
+
+    def __init__(self, message: str, *, figures: dict) -> None:
+        super().__init__(message, advice="Raise or turn off the daily budget in Settings → RunningHub, "
+                                         "or run it tomorrow.")
+        self.figures = figures
+
+
+# --- the budgets ---------------------------------------------------------------------------
+def budget_path() -> Path:
+    return config.state_dir() / BUDGET_FILE
+
+
+def daily_budgets() -> dict[str, float]:
+    """Site → daily budget in the site's currency, for the sites that have one."""
+    try:
+        data = json.loads(budget_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    daily = data.get("daily") if isinstance(data, dict) else None
+    if not isinstance(daily, dict):
+        return {}
+    return {site: float(value) for site, value in daily.items()
+            if site in facts.SITES and isinstance(value, (int, float)) and math.isfinite(value) and value >= 0}
+
+
+def set_daily_budget(site: str, amount: Any) -> dict[str, float]:
+    """Set (a number ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets."""
+    config.check_site(site)
+    budgets = daily_budgets()
+    if amount is None or amount == "":
+        budgets.pop(site, None)
+    else:
+        try:
+            value = float(amount)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(amount, bool) or not math.isfinite(value) or not 0 <= value <= MAX_BUDGET:
+            raise ValidationError(f"A daily budget is an amount from 0 to {MAX_BUDGET} in the site's currency "
+                                  f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.")
+        budgets[site] = round(value, 4)
+    path = budget_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".budget-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"daily": budgets}, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return budgets
+
+
+def status(site: str, journal=None, now: float | None = None) -> dict:
+    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency."""
+    config.check_site(site)
+    spent, charged = inbox.spent_today(site, journal, now)
+    running, unpriced = _running_estimate(site, journal, now)
+    return {"site": site, "currency": facts.SITE_CURRENCY[site], "budget": daily_budgets().get(site),
+            "spent": float(spent), "charged_tasks": charged, "running": float(running),
+            "running_tasks": unpriced}
+
+
+def _running_estimate(site: str, journal, now: float | None) -> tuple[Decimal, int]:
+    """Published price of today's tasks that run but have no cost yet (0 where no table is known),
+    plus the runs of this process that passed the check and are still uploading."""
+    total, count = Decimal(0), 0
+    for row in inbox.unpriced_today(site, journal, now):
+        request = row.get("request") or {}
+        model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
+        known = str(request.get("duration")) in model.choices("duration")
+        price = model.table_price(site, str(request.get("resolution", "")), request["duration"]) if known else None
+        total += Decimal(str(price or 0))
+        count += 1
+    for price in _reserved(site, journal):
+        total += price
+        count += 1
+    return total, count
+
+
+def _reserved(site: str, journal) -> list[Decimal]:
+    """Prices of this process's runs that passed the check and have no journal row yet."""
+    now = time.time()
+    with _reservations_lock:
+        live = [r for r in _reservations.get(site, []) if now - r[1] < RESERVATION_S
+                and not (r[0] and inbox.journaled_since(r[0], site, r[1], journal))]
+        _reservations[site] = live
+        return [price for _, _, price in live]
+
+
+# --- the price of one run ------------------------------------------------------------------
+def preview_price(client, request, *, upload: bool = True) -> dict | None:
+    """RunningHub's price preview for a validated request's model and options: ``{"price",
+    "currency", "text"}``.
+
+    It needs one uploaded reference: a grey placeholder, uploaded once and kept in the upload
+    cache. With ``upload=False`` and no cached placeholder it returns None instead of uploading."""
+    from .upload_cache import UploadCache
+    from .errors import FileProcessingError, InvalidParametersError
+
+    cache = UploadCache()
+    image = _placeholder()
+    url = cache.get(image.sha256, client.settings.endpoint)
+    if url is None:
+        if not upload:
+            return None
+        url = client.upload(image.data, image.filename, image.content_type)
+        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
+    preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
+    try:
+        answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)
+    except (InvalidParametersError, FileProcessingError):
+        cache.invalidate(url)  # an expired placeholder: upload it again next time
+        raise
+    return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
+
+
+def _placeholder():
+    import numpy as np
+
+    from .images import encode_one
+
+    grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
+    return encode_one(grey, name="price preview placeholder")
+
+
+def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
+    """This run's price and where it came from ("preview", "table"), or (None, "none")."""
+    table = request.spec.table_price(site, request.resolution, request.duration)
+    try:
+        preview = preview_price(client, request, upload=table is None)
+    except RunningHubError:
+        preview = None  # the table (if any) still guards the budget
+    if preview is not None and preview.get("price") is not None:
+        return Decimal(str(preview["price"])), "preview"
+    if table is not None:
+        return Decimal(str(table)), "table"
+    return None, "none"
+
+
+def check_budget(client, site: str, request, journal=None, now: float | None = None, *,
+                 fingerprint: str = "") -> None:
+    """Refuse (BudgetExceededError) a run that would pass the site's daily budget; no budget: no-op.
+
+    Called by the pipeline after the journal found nothing to reuse and before any upload; a run
+    that passes holds a reservation of its price until its journal row (``fingerprint``) exists."""
+    budget = daily_budgets().get(site)
+    if budget is None:
+        return
+    price, source = run_price(client, site, request)
+    currency = facts.SITE_CURRENCY[site]
+    with _check_lock:  # one check at a time: parallel nodes see each other's reservations
+        figures = status(site, journal, now)
+        figures.update(price=None if price is None else float(price), price_source=source)
+        committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
+        if price is None:
+            raise BudgetExceededError(
+                f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
+                f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
+                "uploaded or charged.", figures=figures)
+        if committed + price > Decimal(str(budget)):
+            running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
+                       "task(s) still running" if figures["running_tasks"] else "")
+            raise BudgetExceededError(
+                f"Refused before uploading anything: this run costs {_amount(price, currency)} "
+                f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
+                f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
+                f"{_amount(budget, currency)}.", figures=figures)
+        with _reservations_lock:
+            _reservations.setdefault(site, []).append((fingerprint, time.time(), price))
+
+
+def _amount(value: Any, currency: str) -> str:
+    return f"{Decimal(str(value)):.2f} {currency}"

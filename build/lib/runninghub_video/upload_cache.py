@@ -1,0 +1,65 @@
+"""Uploaded reference URLs by content hash, so re-running a graph uploads nothing new.
+
+A URL is reused for ``facts.UPLOAD_CACHE_TTL_S`` (well inside its ~1 day life). If RunningHub
+still rejects one (1007/1013), the caller calls :meth:`UploadCache.invalidate` and re-uploads.
+
+Kept in its own file, not the journal's: the cache is disposable — deleting or losing it only
+costs a re-upload — while the journal protects paid videos, so a cache problem (corruption,
+a user clearing it) must never touch the journal.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import config, facts
+from .journal import open_db
+
+CACHE_FILE = "upload_cache.sqlite3"
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS uploads (
+        sha256      TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        uploaded_at REAL NOT NULL,
+        PRIMARY KEY (sha256, site)
+    );
+    CREATE INDEX IF NOT EXISTS uploads_url ON uploads (url);
+    """,
+)
+
+
+class UploadCache:
+    """sha256 + site → a still-fresh upload URL (sites keep separate storage and keys)."""
+
+    def __init__(self, path: Path | None = None, ttl_s: float = facts.UPLOAD_CACHE_TTL_S) -> None:
+        self.path = Path(path) if path is not None else config.state_dir() / CACHE_FILE
+        self.ttl_s = ttl_s
+
+    def get(self, sha256: str, site: str, now: float | None = None) -> str | None:
+        """The URL of this content on this site, if uploaded less than ``ttl_s`` ago."""
+        now = time.time() if now is None else now
+        with open_db(self.path, _MIGRATIONS, write=False) as conn:
+            if conn is None:
+                return None
+            row = conn.execute("SELECT url FROM uploads WHERE sha256 = ? AND site = ? AND uploaded_at > ?",
+                               (sha256, site, now - self.ttl_s)).fetchone()
+        return row["url"] if row else None
+
+    def put(self, sha256: str, site: str, url: str, size: int, now: float | None = None) -> None:
+        """Remember a fresh upload (replacing an older one) and drop entries past their TTL."""
+        now = time.time() if now is None else now
+        with open_db(self.path, _MIGRATIONS, write=True) as conn:
+            conn.execute("INSERT OR REPLACE INTO uploads (sha256, site, url, size, uploaded_at) VALUES (?, ?, ?, ?, ?)",
+                         (sha256, site, url, int(size), now))
+            conn.execute("DELETE FROM uploads WHERE uploaded_at <= ?", (now - self.ttl_s,))
+
+    def invalidate(self, url: str) -> None:
+        """Forget a URL RunningHub refused, so the next run uploads the file again."""
+        if not self.path.exists():  # nothing cached; do not create state just to delete from it
+            return
+        with open_db(self.path, _MIGRATIONS, write=True) as conn:
+            conn.execute("DELETE FROM uploads WHERE url = ?", (url,))

@@ -1,4 +1,4 @@
-"""What installers read: requirements.txt (ComfyUI-Manager, by hand) and pyproject.toml (Comfy Registry).
+"""What installers read: requirements.txt (ComfyUI-Manager, by hand) and pyproject.toml (Comfy Registry, pip).
 
 The two must ask for the same packages with the same floors, or a pack installed one way behaves
 differently from one installed the other way. The repository URL lives in pyproject.toml only, so
@@ -62,7 +62,8 @@ def test_repository_url_is_written_in_pyproject_only():
     assert url.startswith("https://") and owner_and_name.count("/") == 1, url
     elsewhere = []
     for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not d.endswith(".egg-info")  # pip's build output
+                   and d not in ("node_modules", "__pycache__", "build", "dist")]
         for name in files:
             path = Path(folder, name)
             if name == "pyproject.toml" or path.suffix.lower() in BINARY_SUFFIXES:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +17,9 @@ from urllib.parse import urlsplit
 
 from . import comfy_bridge as bridge
 from .client_package import config, errors, facts
+from .routes import _body as routes_body
+from .routes import _json
+from .routes import register as register_routes
 
 log = logging.getLogger("RunningHub")
 
@@ -85,21 +87,17 @@ def save_budget(site: str, amount: Any) -> dict:
     return budgets()
 
 
-def _row_of(site: str, task_id: str):
-    from .client_package import journal
-
-    row = journal.Journal().get(_task_id(task_id), _site(site))
-    if row is None:
-        raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
-    return row
-
-
 def video_file(site: str, task_id: str) -> Path:
     """The saved video of a journaled task (only files the journal recorded are ever served)."""
-    row = _row_of(site, task_id)
-    if not row.has_video or Path(row.video_path).suffix.lower() != ".mp4":
+    from .client_package import inbox
+
+    site, task_id = _site(site), _task_id(task_id)
+    task = inbox.task(site, task_id)
+    if task is None:
+        raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
+    if not task["video_path"] or Path(task["video_path"]).suffix.lower() != ".mp4":
         raise errors.ValidationError(f"Task {task_id} has no saved video on this machine: recover it first.")
-    return Path(row.video_path)
+    return Path(task["video_path"])
 
 
 def thumbnail(site: str, task_id: str) -> bytes:
@@ -151,9 +149,9 @@ def _claim(site: str, task_id: str, row: Any) -> None:
     view = inbox.find(row_id)
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
-    rows = journal.Journal()
-    if rows.get(task_id, site) is None:
-        rows.update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"], error_message=None)
+    if inbox.task(site, task_id) is None:  # an id already journaled is simply recovered
+        journal.Journal().update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"],
+                                 error_message=None)
 
 
 def _recover(site: str, task_id: str) -> None:
@@ -189,12 +187,6 @@ def is_json(headers: Any) -> bool:
 
 
 # --- aiohttp -------------------------------------------------------------------------------
-def _json(data: dict, status: int = 200):
-    from aiohttp import web
-
-    return web.json_response(data, status=status)
-
-
 def _answer(kind: str, payload: Any, status: int = 200):
     from aiohttp import web
 
@@ -222,11 +214,7 @@ async def _body(request) -> dict | None:
     """The JSON object of a write, or None when the request breaks the write rules."""
     if not same_origin(request.headers) or not is_json(request.headers):
         return None
-    try:
-        data = await request.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return await routes_body(request)
 
 
 def add_routes(routes) -> None:
@@ -274,14 +262,5 @@ def add_routes(routes) -> None:
 
 
 def register() -> bool:
-    """Add the routes to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
-    server = sys.modules.get("server")
-    instance = getattr(getattr(server, "PromptServer", None), "instance", None)
-    if instance is None or not hasattr(instance, "routes"):
-        return False
-    try:
-        add_routes(instance.routes)
-    except Exception:  # a route problem must not stop the nodes from loading
-        log.warning("RunningHub: could not add the task inbox routes", exc_info=True)
-        return False
-    return True
+    """Add the routes to the running ComfyUI server; outside ComfyUI do nothing."""
+    return register_routes(add_routes, "the task inbox routes")

@@ -241,15 +241,15 @@ def add_routes(routes) -> None:
                           q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL))
 
 
-def register() -> bool:
-    """Add the routes to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
+def register(add: Callable[[Any], None] = add_routes, what: str = "the settings routes") -> bool:
+    """Add the routes (``add``) to the running ComfyUI server; outside ComfyUI (no ``server`` module) do nothing."""
     server = sys.modules.get("server")
     instance = getattr(getattr(server, "PromptServer", None), "instance", None)
     if instance is None or not hasattr(instance, "routes"):
         return False
     try:
-        add_routes(instance.routes)
+        add(instance.routes)
     except Exception:  # a route problem must not stop the nodes from loading
-        log.warning("RunningHub: could not add the settings routes", exc_info=True)
+        log.warning("RunningHub: could not add %s", what, exc_info=True)
         return False
     return True

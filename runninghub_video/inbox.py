@@ -222,6 +222,17 @@ def find(row_id: int, journal: Journal | None = None, now: float | None = None) 
     return None if raw is None else view(_as_dict(raw), now)
 
 
+def task(site: str, task_id: str, journal: Journal | None = None, now: float | None = None) -> dict | None:
+    """The view of a task of ``site`` by its id: the newest of its rows, one with a saved video first."""
+    journal = journal or Journal()
+    with _reading(journal) as conn:
+        raws = [] if conn is None else conn.execute(
+            "SELECT * FROM tasks WHERE task_id = ? AND site = ? ORDER BY created_at DESC, id DESC",
+            (str(task_id), site)).fetchall()
+    views = [view(_as_dict(raw), now) for raw in raws]
+    return next((v for v in views if v["video_path"]), views[0] if views else None)
+
+
 # --- money ---------------------------------------------------------------------------------
 def day_start(now: float) -> float:
     """Local midnight of ``now`` (the user's "today")."""

@@ -6,6 +6,7 @@ ComfyUI loads the pack from its folder (root __init__.py, nodes/, js/); pip inst
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pip_installs_the_client_and_a_runninghub_video_command_that_works_outside_the_repo(tmp_path):
+    source = tmp_path / "source"  # a copy: building writes an .egg-info folder into the source tree
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info",
+                                                                 "tests", "bench", "build", "dist"))
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
-                            str(ROOT)], capture_output=True, text=True, timeout=300)
+                            str(source)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as z:

@@ -109,16 +109,12 @@ export function formatPrice(info, lang = "en") {
   return parts.join(" · ");
 }
 
-/** What the Seedance node's caption says, and whether it is a problem the user must fix first:
- * the price and balance, and below them a missing or rejected key (before anything is spent). */
+/** The Seedance node's caption: `price` (price and balance) and `problem`, a missing or rejected
+ * key (or a failed price request) with its fix, told before anything is spent; "" when none. */
 export function formatCaption(info, lang = "en") {
-  if (!info) return { text: "", problem: false };
-  if (info.error) return { text: t(lang, "testFailed", { error: info.error }), problem: true };
-  const lines = [formatPrice(info, lang)];
-  const key = info.key?.state;
+  if (!info) return { price: "", problem: "" };
+  if (info.error) return { price: "", problem: t(lang, "testFailed", { error: info.error }) };
   const values = { site: info.site ?? "", code: info.key?.code ?? "?" };
-  if (key === "none") lines.push(t(lang, "noKey", values));
-  else if (key === "rejected") lines.push(t(lang, "keyRejected", values));
-  else if (key === "wrong_type") lines.push(t(lang, "keyType", values));
-  return { text: lines.filter(Boolean).join("\n"), problem: ["none", "rejected", "wrong_type"].includes(key) };
+  const problem = { none: "noKey", rejected: "keyRejected", wrong_type: "keyType" }[info.key?.state];
+  return { price: formatPrice(info, lang), problem: problem ? t(lang, problem, values) : "" };
 }

@@ -98,8 +98,9 @@ function panel(node) {
     "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;color:var(--descrip-text, #aaa)");
   const status = element("div", { className: "runninghub-status" });
   const caption = element("div", { className: "runninghub-caption" }, "color:#9bd49b");
-  root.append(status, caption);
-  node.__runninghubPanel = { root, status, caption };
+  const keyHealth = element("div", { className: "runninghub-key-health" }, "color:var(--error-text, #f87171)");
+  root.append(status, caption, keyHealth);
+  node.__runninghubPanel = { root, status, caption, keyHealth };
   if (typeof node.addDOMWidget === "function") {
     const widget = node.addDOMWidget(PANEL, "runninghub", root, {
       serialize: false, hideOnZoom: false, getMinHeight: () => 24, getMaxHeight: () => 96,
@@ -117,10 +118,10 @@ function showStatus(node, text, kind) {
 }
 
 function showCaption(node, info) {
-  const { caption } = panel(node);
-  const { text, problem } = formatCaption(info, lang());
-  caption.textContent = text;
-  caption.style.color = problem ? "var(--error-text, #f87171)" : "#9bd49b";
+  const { caption, keyHealth } = panel(node);
+  const { price, problem } = formatCaption(info, lang());
+  caption.textContent = price;  // green: what a run costs
+  keyHealth.textContent = problem;  // red: what to fix before spending
 }
 
 // The previous run's video preview: gone as soon as a new run starts, so a failed or cancelled

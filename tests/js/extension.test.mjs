@@ -2,26 +2,8 @@
 // every other import must resolve to a file of the pack (an import of anything else fails here).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 
-const JS = new URL("../../js/", import.meta.url);
-const dataUrl = (code) => `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
-// Each test loads the extension afresh against its own stand-ins: the stubs forward to the current ones.
-const forward = (name) => `export const ${name} = new Proxy({}, {
-  get: (_, key) => globalThis.__comfy.${name}[key],
-  set: (_, key, value) => { globalThis.__comfy.${name}[key] = value; return true; },
-});`;
-const COMFY = { "../../scripts/app.js": forward("app"), "../../scripts/api.js": forward("api") };
-
-async function moduleUrl(name) {
-  let source = await readFile(new URL(name, JS), "utf8");
-  for (const [spec] of source.matchAll(/(?<=from\s+["'])[^"']+(?=["'])/g)) {
-    const target = COMFY[spec] ?? (spec.startsWith("./") ? await moduleUrl(spec.slice(2)) : null);
-    assert.ok(target, `${name} imports ${spec}: only ComfyUI's scripts and the pack's own files are allowed`);
-    source = source.replace(`"${spec}"`, `"${COMFY[spec] ? dataUrl(COMFY[spec]) : target}"`);
-  }
-  return dataUrl(source);
-}
+import { moduleUrl } from "./standins.mjs";
 
 class Element {
   constructor(tag) { Object.assign(this, { tag, children: [], style: {}, attributes: {}, textContent: "", value: "" }); }

@@ -81,11 +81,11 @@ test("every English string has a Chinese one with the same placeholders", () => 
 test("the caption says when the key is missing or rejected, with the fix, before anything is spent", () => {
   const info = { price: 0.75, currency: "CNY", duration: "5", resolution: "720p", source: "table", site: "cn" };
   assert.deepEqual(formatCaption({ ...info, key: { state: "ok" } }),
-    { text: "≈ 0.75 CNY for 5 s 720p (published price)", problem: false });
-  const none = formatCaption({ ...info, key: { state: "none" } });
-  assert.equal(none.text, "≈ 0.75 CNY for 5 s 720p (published price)\nno key for .cn: set it in Settings → RunningHub");
-  assert.equal(none.problem, true);
+    { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: "" });
+  assert.deepEqual(formatCaption({ ...info, key: { state: "none" } }),
+    { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: "no key for .cn: set it in Settings → RunningHub" });
   const rejected = formatCaption({ ...info, key: { state: "rejected", code: "1002" } }, "zh");
-  assert.match(rejected.text, /\.cn 拒绝了此密钥（1002）：请在 设置 → RunningHub 中修改/);
-  assert.match(formatCaption({ ...info, key: { state: "wrong_type", code: "1014" } }).text, /Enterprise-Shared/);
+  assert.match(rejected.problem, /^\.cn 拒绝了此密钥（1002）：请在 设置 → RunningHub 中修改/);
+  assert.match(formatCaption({ ...info, key: { state: "wrong_type", code: "1014" } }).problem, /Enterprise-Shared/);
+  assert.equal(formatCaption({ error: "offline" }).problem, "Problem: offline");
 });

@@ -1,18 +1,13 @@
 // The text of the RunningHub sidebar tab (js/inbox_format.js), run by `node --test tests/js/*.test.mjs`.
-// Served by ComfyUI as ES modules without a package.json, so both files load as data: URLs here, the
-// tab's import of ./format.js pointed at the data: URL of that file.
+// Served by ComfyUI as ES modules without a package.json, so it loads as a data: URL (standins.mjs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { moduleUrl } from "./standins.mjs";
 
-const asUrl = (text) => `data:text/javascript;base64,${Buffer.from(text).toString("base64")}`;
-const format = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
-const source = (await readFile(new URL("../../js/inbox_format.js", import.meta.url), "utf8"))
-  .replace(`from "./format.js"`, `from "${asUrl(format)}"`);
 const {
   budgetSetting, budgetText, elapsedNow, formatElapsed, formatTime, hostOf, metaLine, optionsText, stateLabel,
   totalsText, tt,
-} = await import(asUrl(source));
+} = await import(await moduleUrl("inbox_format.js"));
 
 const saved = {
   row: 3, task_id: "2013508786110730241", site: "cn", state: "downloaded", phase: "saved", cost: 0.75,

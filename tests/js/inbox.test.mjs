@@ -1,0 +1,172 @@
+// js/inbox.js (the RunningHub sidebar tab and the budget settings) run for real under node: ComfyUI's
+// `app` and `api` are stand-ins (standins.mjs) and so is the little of the DOM the tab uses.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { moduleUrl } from "./standins.mjs";
+
+class Element {
+  constructor(tag) {
+    Object.assign(this, { tag, children: [], style: {}, dataset: {}, textContent: "", value: "", parent: null });
+  }
+  append(...nodes) { for (const n of nodes) { if (typeof n === "object") n.parent = this; this.children.push(n); } }
+  replaceChildren(...nodes) { this.children = []; this.append(...nodes); }
+  remove() { if (this.parent) this.parent.children = this.parent.children.filter((c) => c !== this); }
+  contains(node) { return node === this || this.children.some((c) => c.contains?.(node)); }
+  get lastElementChild() { return this.children.at(-1); }
+  get isConnected() { return this.parent ? this.parent.isConnected : Boolean(this.root); }
+  /** Every element below (and including) this one, depth first. */
+  all() { return [this, ...this.children.flatMap((c) => (c.all ? c.all() : []))]; }
+  text() { return [this.textContent, ...this.children.map((c) => (c.text ? c.text() : String(c)))].join(" "); }
+  find(pred) { return this.all().find(pred); }
+}
+
+const TASKS = {
+  tasks: [
+    { row: 4, task_id: "2000000000000000004", site: "cn", state: "RUNNING", phase: "pending", model: "seedance-v1-lite",
+      prompt: "a lighthouse at night", options: { duration: "5", resolution: "720p" }, created_at: 1795800000,
+      submitted_at: 1795800001, finished_at: null, elapsed_s: 12, cost: null, currency: "CNY", video_path: "",
+      recoverable: true, recovering: false, recover_error: "", lookup_url: "https://www.runninghub.cn/call-api/call-record-detail/2000000000000000004" },
+    { row: 3, task_id: null, site: "cn", state: "ambiguous", phase: "ambiguous", model: "seedance-v1-lite",
+      prompt: "did it get paid?", options: { duration: "3" }, created_at: 1795790000, submitted_at: null,
+      finished_at: null, elapsed_s: null, cost: null, currency: "CNY", video_path: "", recoverable: false,
+      error: "no answer", lookup_url: "https://www.runninghub.cn" },
+    { row: 2, task_id: "2000000000000000002", site: "cn", state: "downloaded", phase: "saved", model: "seedance-v1-lite",
+      prompt: "a red kite", options: {}, created_at: 1795780000, submitted_at: 1795780001, finished_at: 1795780042,
+      elapsed_s: 41, cost: 0.75, currency: "CNY", video_path: "/out/runninghub/a.mp4", file_name: "a.mp4",
+      recoverable: false, lookup_url: "https://www.runninghub.cn/call-api/call-record-detail/2000000000000000002" },
+  ],
+  next: null,
+  totals: { today: [{ site: "cn", currency: "CNY", amount: 0.75, tasks: 1 }], month: [{ site: "cn", currency: "CNY", amount: 2.5, tasks: 3 }] },
+  budgets: { cn: { site: "cn", currency: "CNY", budget: 2, spent: 0.75, running: 0.75, running_tasks: 1 }, ai: { site: "ai", budget: null } },
+};
+
+function comfy(locale = "en-US") {
+  const requests = [];
+  const tabs = [];
+  globalThis.document = { createElement: (tag) => new Element(tag), body: new Element("body"), activeElement: null };
+  globalThis.navigator = { language: locale };
+  globalThis.__comfy = {
+    app: {
+      extensions: [],
+      registerExtension(ext) { this.extensions.push(ext); },
+      extensionManager: { setting: { get: (id) => (id === "Comfy.Locale" ? locale : undefined) },
+        registerSidebarTab: (tab) => tabs.push(tab) },
+    },
+    api: {
+      addEventListener() {},
+      apiURL: (path) => `/api${path}`,
+      async fetchApi(path, options = {}) {
+        const body = options.body && JSON.parse(options.body);
+        requests.push({ path, method: options.method ?? "GET", body, type: options.headers?.["Content-Type"] });
+        const answer = path.startsWith("/runninghub/tasks?") ? TASKS
+          : path === "/runninghub/budget" ? { sites: { cn: { site: "cn", currency: "CNY", budget: body?.amount ?? 2, spent: 0.75 } } }
+            : { started: true };
+        return { json: async () => answer };
+      },
+    },
+  };
+  return { requests, tabs };
+}
+
+let counter = 0;
+async function open(locale) {
+  const env = comfy(locale);
+  await import(`${await moduleUrl("inbox.js")}#${counter++}`);
+  const ext = globalThis.__comfy.app.extensions.find((e) => e.name === "RunningHub.Inbox");
+  ext.setup();
+  const root = Object.assign(new Element("div"), { root: true });
+  env.tabs[0].render(root);
+  await new Promise((resolve) => setTimeout(resolve, 10));  // the first page arrives
+  const cards = root.all().filter((e) => e.className === "runninghub-task");
+  return { ...env, ext, root, cards, close: () => env.tabs[0].destroy() };
+}
+
+test("the tab is one custom sidebar tab that lists every task with its facts, newest first", async () => {
+  const tab = await open();
+  try {
+    assert.equal(tab.tabs.length, 1);
+    assert.equal(tab.tabs[0].id, "runninghub-inbox");
+    assert.equal(tab.tabs[0].type, "custom");
+    assert.deepEqual(tab.cards.map((c) => c.dataset.phase), ["pending", "ambiguous", "saved"]);
+    const [running, ambiguous, saved] = tab.cards.map((c) => c.text());
+    assert.match(running, /running .*a lighthouse at night.*5 s · 720p.*cost not known yet · \.cn/s);
+    assert.match(ambiguous, /no answer · may be paid.*did it get paid\?.*call records on www\.runninghub\.cn/s);
+    assert.match(saved, /saved.*a red kite.*0:41 · 0\.75 CNY · \.cn.*2000000000000000002.*\/out\/runninghub\/a\.mp4/s);
+    const thumb = tab.cards[2].find((e) => e.tag === "img");
+    assert.equal(thumb.src, "/api/runninghub/tasks/thumb?site=cn&task_id=2000000000000000002");
+    const totals = tab.root.find((e) => e.className === "runninghub-totals").text();
+    assert.match(totals, /Today: 0\.75 CNY \(\.cn\).*This month: 2\.50 CNY \(\.cn\).*Daily budget \.cn: 0\.75 CNY of 2\.00 CNY \(\+0\.75 CNY running\)/s);
+    assert.equal(tab.requests[0].path, "/runninghub/tasks?limit=50");
+  } finally {
+    tab.close();
+  }
+});
+
+test("Recover appears only where a paid task lacks its file, and posts JSON to the recover route", async () => {
+  const tab = await open();
+  try {
+    const buttons = tab.cards.map((c) => c.find((e) => e.className === "runninghub-recover"));
+    assert.ok(buttons[0] && !buttons[1] && !buttons[2]);
+    await buttons[0].onclick();
+    const post = tab.requests.find((r) => r.method === "POST");
+    assert.deepEqual(post, { path: "/runninghub/tasks/recover", method: "POST", type: "application/json",
+      body: { site: "cn", task_id: "2000000000000000004", row: null } });
+  } finally {
+    tab.close();
+  }
+});
+
+test("an ambiguous submit takes the task id pasted from the site's call records", async () => {
+  const tab = await open();
+  try {
+    const box = tab.cards[1].find((e) => e.className === "runninghub-ambiguous");
+    box.find((e) => e.tag === "input").value = " 2000000000000000009 ";
+    await box.find((e) => e.tag === "button").onclick();
+    assert.deepEqual(tab.requests.find((r) => r.method === "POST").body,
+      { site: "cn", task_id: "2000000000000000009", row: 3 });
+  } finally {
+    tab.close();
+  }
+});
+
+test("a saved video plays in the tab from the pack's video route", async () => {
+  const tab = await open();
+  try {
+    const play = tab.cards[2].find((e) => e.tag === "button" && e.textContent === "Play");
+    play.onclick();
+    const video = tab.cards[2].find((e) => e.tag === "video");
+    assert.equal(video.src, "/api/runninghub/tasks/video?site=cn&task_id=2000000000000000002");
+    play.onclick();
+    assert.equal(tab.cards[2].find((e) => e.tag === "video"), undefined);
+  } finally {
+    tab.close();
+  }
+});
+
+test("in Chinese the tab speaks Chinese", async () => {
+  const tab = await open("zh-CN");
+  try {
+    assert.match(tab.cards[0].text(), /运行中.*5 秒 · 720p.*费用未知/s);
+    assert.match(tab.cards[1].text(), /未收到回复 · 可能已扣费.*调用记录/s);
+    assert.match(tab.root.find((e) => e.className === "runninghub-totals").text(), /今天：0\.75 元 \(\.cn\)/);
+  } finally {
+    tab.close();
+  }
+});
+
+test("the budget setting saves an amount per site and turns it off", async () => {
+  const tab = await open();
+  try {
+    const setting = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn");
+    assert.equal(setting.defaultValue, "");
+    const panel = setting.type();
+    panel.find((e) => e.className === "runninghub-budget-input").value = "2.5";
+    await panel.find((e) => e.className === "runninghub-budget-save").onclick();
+    const off = panel.find((e) => e.tag === "button" && e.textContent === "Off");
+    await off.onclick();
+    const posts = tab.requests.filter((r) => r.method === "POST").map((r) => r.body);
+    assert.deepEqual(posts, [{ site: "cn", amount: 2.5 }, { site: "cn", amount: null }]);
+  } finally {
+    tab.close();
+  }
+});

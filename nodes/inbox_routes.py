@@ -9,14 +9,13 @@ Each route's logic is a plain function so tests run it without a server.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from . import comfy_bridge as bridge
-from .client_package import config, errors, facts
+from .client_package import config, errors, facts, redaction, request
+from .request_rules import is_json, same_origin
 from .routes import _body as routes_body
 from .routes import _json
 from .routes import register as register_routes
@@ -24,7 +23,6 @@ from .routes import register as register_routes
 log = logging.getLogger("RunningHub")
 
 PREFIX = "/runninghub"
-TASK_ID = re.compile(r"^[0-9]{1,32}$")
 THUMB_CACHE = 256  # thumbnails kept in memory (~10 KB each)
 
 _recoveries: dict[tuple[str, str], dict] = {}  # (site, task id) -> {"running": bool, "error": str}
@@ -39,11 +37,7 @@ def _site(site: Any) -> str:
 
 
 def _task_id(task_id: Any) -> str:
-    task_id = str(task_id or "").strip()
-    if not TASK_ID.match(task_id):
-        raise errors.ValidationError(f"{task_id[:40]!r} is not a RunningHub task id (a long number such as "
-                                     "2013508786110730241).")
-    return task_id
+    return request.check_task_id(task_id)
 
 
 def _with_recovery(task: dict) -> dict:
@@ -164,26 +158,9 @@ def _recover(site: str, task_id: str) -> None:
         error = str(exc)
     except Exception as exc:  # the thread must always clear its "running" mark
         log.warning("RunningHub: recovering task %s failed", task_id, exc_info=True)
-        error = config.redact(f"{type(exc).__name__}: {exc}")
+        error = redaction.redact(f"{type(exc).__name__}: {exc}")
     with _recoveries_lock:
         _recoveries[(site, task_id)] = {"running": False, "error": error}
-
-
-# --- request rules (as the key routes) -----------------------------------------------------
-def same_origin(headers: Any) -> bool:
-    """A browser request from ComfyUI's own page (or no browser at all): Origin, when sent, names
-    the Host; Sec-Fetch-Site, when sent, is same-origin or none."""
-    site = headers.get("Sec-Fetch-Site")
-    if site and site not in ("same-origin", "none"):
-        return False
-    origin = headers.get("Origin")
-    if not origin:
-        return True
-    return urlsplit(origin).netloc.lower() == str(headers.get("Host", "")).lower()
-
-
-def is_json(headers: Any) -> bool:
-    return str(headers.get("Content-Type", "")).split(";")[0].strip().lower() == "application/json"
 
 
 # --- aiohttp -------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 and the UI language for the node's status text.
 
 The key travels browser → this route → the config file (0600) and never back: answers carry only
-"set / not set", where it came from and its last 4 characters. Each route's logic is a plain
+"set / not set", where it came from and its last 4 characters. Writes (every POST) must be JSON
+from ComfyUI's own page: a form or ``text/plain`` POST from another site is refused, so a web
+page the user visits cannot replace the key or burn money through the test route. Each route's logic is a plain
 function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
 without a server; the aiohttp handlers only parse the request and run that function (in a thread
 when it may block).
@@ -10,7 +12,6 @@ when it may block).
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 import time
@@ -19,11 +20,11 @@ from typing import Any, Callable
 from . import status_text
 from .client_package import config, errors, facts, models
 from .client_package import request as client_request
+from .request_rules import write_refusal
 
 log = logging.getLogger("RunningHub")
 
 PREFIX = "/runninghub"
-KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
 PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
 BALANCE_CACHE_S = 60.0
 PREVIEW_PROMPT = "price preview"
@@ -45,13 +46,7 @@ def key_status() -> dict:
 
 def save_key(site: str, key: str | None) -> dict:
     """Store (or with an empty key remove) the key of ``site`` in the config file, mode 0600."""
-    config.check_site(site)
-    key = (key or "").strip()
-    if key and not KEY_SHAPE.match(key):
-        raise errors.ValidationError(
-            f"That does not look like a RunningHub API key (letters and digits, {facts.KEY_LENGTH} characters "
-            "for an Enterprise-Shared key). Copy it again from the API console.")
-    config.write_key(site, key or None)
+    config.write_key(site, key or None)  # checks the site and the key's shape (as `login` does)
     _forget(site)
     return key_status()
 
@@ -204,6 +199,20 @@ async def _run(fn: Callable[..., dict], *args: Any) -> Any:
         return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
 
 
+def guarded(handler: Callable) -> Callable:
+    """``handler`` (a POST) behind :func:`request_rules.write_refusal`."""
+    import functools
+
+    @functools.wraps(handler)
+    async def checked(request):
+        refusal = write_refusal(request.headers)
+        if refusal is not None:
+            return _json({"ok": False, "error": refusal[1], "kind": "Refused"}, refusal[0])
+        return await handler(request)
+
+    return checked
+
+
 async def _body(request) -> dict:
     try:
         data = await request.json()
@@ -220,16 +229,19 @@ def add_routes(routes) -> None:
         return await _run(key_status)
 
     @routes.post(f"{PREFIX}/key")
+    @guarded
     async def post_key(request):
         data = await _body(request)
         return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
 
     @routes.post(f"{PREFIX}/key/test")
+    @guarded
     async def post_key_test(request):
         data = await _body(request)
         return await _run(test_key, str(data.get("site", "")), data.get("locale"))
 
     @routes.post(f"{PREFIX}/locale")
+    @guarded
     async def post_locale(request):
         data = await _body(request)
         return _json(set_locale(data.get("locale"), data.get("client_id")))

@@ -21,8 +21,7 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     path = Path(result.video_path)
     frame_path = result.last_frame_path or last_frame.save(path)
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
-    cost = result.usage.get("consumeMoney") if isinstance(result.usage, dict) else None
-    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=cost or "",
+    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused, cost=result.cost,
                                        currency=facts.SITE_CURRENCY.get(result.site, ""),
                                        elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import facts
-from .config import Settings, redact
+from .config import Settings
+from .redaction import redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
                      TransportError, error_for_code)
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
+from .http import TIMEOUTS, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
-from .http import TIMEOUTS, cancel_scope, make_session, request_never_left
 
 SUBMIT_ATTEMPTS = 6
 SUBMIT_BACKOFF_S = 2.0
@@ -52,7 +53,18 @@ class TaskStatus:
 
     @property
     def cost(self) -> str:
-        return str(self.usage.get("consumeMoney") or "")
+        """The charge as RunningHub reports it: model spend may come in ``thirdPartyConsumeMoney``
+        with ``consumeMoney`` empty, or the other way round (both strings or null) [S]; when both
+        are numbers they are added."""
+        values = [self.usage.get(name) for name in ("thirdPartyConsumeMoney", "consumeMoney")]
+        values = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
+        try:
+            numbers = [float(v) for v in values]
+        except ValueError:
+            return values[0] if values else ""
+        if len(numbers) == 2 and all(n > 0 for n in numbers):
+            return f"{sum(numbers):.4f}".rstrip("0").rstrip(".")
+        return next((v for v, n in zip(values, numbers) if n > 0), values[0] if values else "")
 
     def failure_text(self) -> str:
         """Server message plus the most useful part of ``failedReason`` (object or string)."""
@@ -124,6 +136,7 @@ class RunningHubClient:
     """One site, one key, two sessions (idempotent calls and submits)."""
 
     def __init__(self, settings: Settings) -> None:
+        check_key_transport(settings.base_url)
         self.settings = settings
         self.session = make_session()
         self._submit_session = make_session(for_submit=True)
@@ -170,30 +183,24 @@ class RunningHubClient:
                 if isinstance(exc, RunningHubError):
                     raise
                 if request_never_left(exc):
-                    raise TransportError(f"Could not reach {self.settings.base_url}: {_short(exc)}.",
+                    raise TransportError(f"Could not reach {self.settings.base_url}: {describe_failure(exc)}.",
                                          advice="Nothing was sent or charged. Check the network and the site, "
                                                 "then queue again.") from None
-                raise AmbiguousSubmitError(
-                    f"The submit was sent but no answer came back ({_short(exc)}).",
-                    advice="It may or may not have created a paid task, so the pack will not send it again on "
-                           "its own. Check the task list of your RunningHub account; if a task appeared, fetch "
-                           "it by id (RunningHub Fetch Task node, or `python -m runninghub_video fetch ID`). "
-                           "To pay for a new task anyway, change 'variation'.") from None
+                cause = f"the submit was sent to {self.settings.base_url} but {describe_failure(exc)}"
+                raise AmbiguousSubmitError(f"The submit got no answer: {cause}.", cause=cause) from None
             retry_after = _retry_after(response)
             if response.status_code == 429:
                 code, message = "1003", "HTTP 429 Too Many Requests"
             elif response.status_code >= 500:
-                raise AmbiguousSubmitError(
-                    f"The submit got HTTP {response.status_code} from {self.settings.base_url}.",
-                    advice="A gateway error does not tell whether the task was created, so the pack will not "
-                           "send it again on its own. Check your RunningHub task list, or change 'variation' "
-                           "to pay for a new task.")
+                cause = (f"the submit got HTTP {response.status_code} from {self.settings.base_url}, which does "
+                         "not tell whether the task was created")
+                raise AmbiguousSubmitError(f"The submit got no usable answer: {cause}.", cause=cause)
             else:
                 status = self._task_status(response, "submit")
                 if not status.error_code:
                     if not status.task_id:
                         raise AmbiguousSubmitError("The submit answer had no task id.",
-                                                   advice="Check your RunningHub task list before queuing again.")
+                                                   cause="the submit answer had no task id")
                     return status
                 code, message = status.error_code, status.error_message
             if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == SUBMIT_ATTEMPTS:
@@ -233,6 +240,15 @@ class RunningHubClient:
                             str(price).replace(".", "", 1).isdigit() else None,
                             currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))
 
+    def download(self, url: str, *, folder, task_id: str, should_cancel: CancelCheck | None = None,
+                 on_progress=None, max_bytes: int | None = None, deadline: float | None = None):
+        """Save a result video into ``folder`` (see :func:`download.download_result`)."""
+        from .download import DEFAULT_MAX_BYTES, download_result
+
+        return download_result(self.session, url, folder=folder, task_id=task_id, should_cancel=should_cancel,
+                               on_progress=on_progress, max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+                               deadline=deadline)
+
     # --- plumbing ------------------------------------------------------------------------
     def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
         """The typed error for ``code``; a rejected key also names the other site."""
@@ -263,8 +279,9 @@ class RunningHubClient:
         except RunningHubError:
             raise
         except Exception as exc:
-            raise TransportError(f"{kind.capitalize()} call to {self.settings.base_url} failed after retries: "
-                                 f"{_short(exc)}.", advice="Check the network; a running task is not affected.") from None
+            raise TransportError(f"{kind.capitalize()} call to {self.settings.base_url} failed: "
+                                 f"{describe_failure(exc)}.",
+                                 advice="Check the network; a running task is not affected.") from None
 
     def _json(self, response, what: str) -> dict:
         if response.status_code == 401:
@@ -328,6 +345,3 @@ def _body_text(response) -> str:
         pass
     return redact(response.text[:200])
 
-
-def _short(exc: BaseException) -> str:
-    return redact(f"{type(exc).__name__}: {exc}")[:300]

@@ -187,9 +187,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .api import RunningHubClient
     from .config import load_settings
+    from .request import check_task_id
 
+    task_id = check_task_id(args.task_id)
     with RunningHubClient(load_settings(args.site)) as client:
-        status = client.query(args.task_id)
+        status = client.query(task_id)
     print(f"task {status.task_id}: {status.status or '?'}")
     if status.cost:
         print(f"cost: {status.cost}")
@@ -239,7 +241,8 @@ def _task_line(task: dict) -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from .config import mask_key, write_key
+    from .config import write_key
+    from .redaction import mask_key
 
     site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
     if args.remove:

@@ -1,4 +1,4 @@
-"""Where the key, the site and the pack's state come from, and how secrets are kept out of text.
+"""Where the key, the site and the pack's state come from.
 
 Order for the key of a site: ``RUNNINGHUB_API_KEY_AI`` (``ai`` only), ``RUNNINGHUB_API_KEY``,
 then the config file in the state directory (written 0600 by ``login`` or the settings route).
@@ -10,45 +10,19 @@ import os
 import re
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import facts
+from .redaction import mask_key, register_secret
 
 APP_DIR_NAME = "runninghub-video"
 CONFIG_FILE = "config.json"
+# What a key may look like before it is stored (login, the settings route): RunningHub's are 32
+# letters and digits; a little slack in case the format changes, nothing that could break a header.
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
 _comfy_user_dir: Path | None = None
-# "Bearer <token>" and {"apikey": "<token>"} shapes, in case an unregistered key shows up.
-_SECRET_SHAPES = re.compile(r'(?i)(bearer\s+|"?api_?key"?\s*[:=]\s*"?)([A-Za-z0-9_\-]{8,})')
-
-
-def mask_key(key: str) -> str:
-    """``****abcd``: enough to tell keys apart, never enough to use one."""
-    return "****" + key[-4:] if len(key) >= 8 else "****"
-
-
-def register_secret(value: str) -> None:
-    """Make :func:`redact` hide ``value`` from now on."""
-    if value:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def redact(text: str) -> str:
-    """Text with every known key (and anything shaped like one) masked."""
-    if not text:
-        return text
-    text = str(text)
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, mask_key(secret))
-    return _SECRET_SHAPES.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)
 
 
 # --- state directory -----------------------------------------------------------------------
@@ -83,11 +57,42 @@ def config_path() -> Path:
 
 
 def read_config_file(path: Path | None = None) -> dict:
+    """The config file's content; {} when there is none. A damaged file is moved aside with a
+    clear error (rather than silently reading as "no key")."""
+    from .store import DamagedFile, move_aside
+
+    path = path or config_path()
     try:
-        data = json.loads((path or config_path()).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
         return {}
-    return data if isinstance(data, dict) else {}
+    except OSError as exc:
+        from .errors import ConfigError
+
+        raise ConfigError(f"The config file {path} cannot be read ({exc.strerror or exc}).",
+                          advice="Fix its permissions.") from None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("keys", {}), dict):
+            raise ValueError("not a JSON object with a 'keys' object")
+    except ValueError as exc:
+        moved = move_aside(path)
+        raise DamagedFile(f"The config file {path} was damaged ({exc}); it was moved to {moved.name}.",
+                          moved_to=moved, advice="Enter the key again (ComfyUI settings → RunningHub, or "
+                          "`python -m runninghub_video login`).") from None
+    return data
+
+
+def check_key_shape(key: str) -> str:
+    """The key, stripped, if it looks like a RunningHub key; else a ValidationError (nothing stored)."""
+    from .errors import ValidationError
+
+    key = (key or "").strip()
+    if not KEY_SHAPE.fullmatch(key):
+        raise ValidationError(
+            f"That does not look like a RunningHub API key (letters and digits, {facts.KEY_LENGTH} characters "
+            "for an Enterprise-Shared key). Copy it again from the API console; nothing was stored.")
+    return key
 
 
 def _stored_key(site: str) -> str:
@@ -99,11 +104,13 @@ def _stored_key(site: str) -> str:
 
 
 def write_key(site: str, key: str | None) -> Path:
-    """Store (or with ``None`` remove) the key of a site in the config file, mode 0600."""
+    """Store (or with ``None`` remove) the key of a site in the config file (0600 where modes apply)."""
     from .errors import ConfigError
 
+    from .store import FILE_MODE, POSIX_MODES, ensure_private_dir
+
     check_site(site)
-    key = (key or "").strip()
+    key = check_key_shape(key) if (key or "").strip() else ""
     data = read_config_file()
     keys = data.setdefault("keys", {})
     if key:
@@ -112,11 +119,12 @@ def write_key(site: str, key: str | None) -> Path:
     else:
         keys.pop(site, None)
     path = config_path()
+    ensure_private_dir(path.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
         try:
-            os.chmod(tmp, 0o600)  # before any secret is written; a no-op beyond read-only on Windows
+            if POSIX_MODES:
+                os.chmod(tmp, FILE_MODE)  # mkstemp's default, made explicit before any secret is written
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=2)
             os.replace(tmp, path)
@@ -160,12 +168,11 @@ class Settings:
     site: str
     base_url: str  # site root, no trailing slash
 
+    def __post_init__(self) -> None:
+        register_secret(self.api_key)  # however the settings were made, their key is masked in every text
+
     def __repr__(self) -> str:  # never print the key
         return f"Settings(site={self.site!r}, base_url={self.base_url!r}, api_key={mask_key(self.api_key)!r})"
-
-    @property
-    def masked_key(self) -> str:
-        return mask_key(self.api_key)
 
     @property
     def endpoint(self) -> str:

@@ -1,11 +1,13 @@
 """Saving a result video: streamed, checked, resumed, then atomically renamed into place.
 
-A partial file never carries the final name, and an existing file is never overwritten.
+A partial file never carries the final name, and an existing file is never overwritten. The
+result URL comes from the server, so it is treated as hostile: every address (the first and
+each redirect) must be https, or http on this machine; the whole download has a deadline (the
+run's timeout) and a stall limit, so a server trickling bytes cannot hold a node forever.
 """
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import re
 import shutil
@@ -13,17 +15,20 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .errors import ConfigError, DownloadError, RunningHubError
 from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, sleep_interruptibly
-from .http import TIMEOUTS, cancel_scope
+from .http import TIMEOUTS, cancel_scope, describe_failure, is_safe_url
 
 SUBFOLDER = "runninghub"
 CHUNK_BYTES = 64 * 1024  # small enough that Cancel is seen between chunks of a slow download
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave headroom
 ATTEMPTS = 5
+MAX_REDIRECTS = 5
+STALL_WINDOW_S = 30.0  # fewer than STALL_MIN_BYTES in this long counts as a stalled attempt
+STALL_MIN_BYTES = 16 * 1024
 _rename_lock = threading.Lock()
 
 
@@ -48,16 +53,10 @@ def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_F
 
 def check_url(url: str) -> None:
     """Results come over https; plain http only from this machine (the emulator)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname:
-        try:
-            if parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback:
-                return
-        except ValueError:
-            pass
-    raise DownloadError(f"Refusing to download the result from a non-https address ({parts.scheme}://{parts.hostname}).")
+    if not is_safe_url(url):
+        parts = urlsplit(url)
+        raise DownloadError(f"Refusing to download the result from a non-https address "
+                            f"({parts.scheme}://{parts.hostname}).")
 
 
 def result_filename(task_id: str, when: float | None = None) -> str:
@@ -65,17 +64,17 @@ def result_filename(task_id: str, when: float | None = None) -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.localtime(when)) + f"_{safe_id}.mp4"
 
 
-def download_result(session, url: str, *, output_dir: str | os.PathLike, task_id: str,
+def download_result(session, url: str, *, folder: Path, task_id: str,
                     should_cancel: CancelCheck | None = None, on_progress: ProgressCallback | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
-    """Download ``url`` to ``<output_dir>/runninghub/<YYYYMMDD-HHMMSS>_<taskId>.mp4``."""
+                    max_bytes: int = DEFAULT_MAX_BYTES, deadline: float | None = None) -> Path:
+    """Download ``url`` to ``<folder>/<YYYYMMDD-HHMMSS>_<taskId>.mp4`` (``folder``: from
+    :func:`ensure_output_dir`), giving up at ``deadline`` (``time.monotonic()``)."""
     check_url(url)
-    folder = ensure_output_dir(output_dir)
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{result_filename(task_id)}.", suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _fetch_into(session, url, tmp, task_id, should_cancel, on_progress, max_bytes)
+        _fetch_into(session, url, tmp, task_id, should_cancel, on_progress, max_bytes, deadline)
         _check_mp4(tmp, task_id)
         os.chmod(tmp, 0o644)  # mkstemp made it private; a saved video is an ordinary output file
         return _place(tmp, folder, task_id)
@@ -89,18 +88,48 @@ def download_result(session, url: str, *, output_dir: str | os.PathLike, task_id
         tmp.unlink(missing_ok=True)
 
 
+def _open(session, url: str, headers: dict, should_cancel: CancelCheck | None, task_id: str):
+    """GET ``url``, following redirects by hand so every hop is checked like the first."""
+    for _ in range(MAX_REDIRECTS + 1):
+        with cancel_scope(should_cancel):
+            response = session.get(url, stream=True, timeout=TIMEOUTS["download"], headers=headers,
+                                   allow_redirects=False)
+        if response.status_code not in (301, 302, 303, 307, 308) or not response.headers.get("Location"):
+            return response
+        response.close()
+        url = urljoin(url, response.headers["Location"])
+        if not is_safe_url(url):
+            parts = urlsplit(url)
+            raise DownloadError(f"The result of task {task_id} redirected to a non-https address "
+                                f"({parts.scheme}://{parts.hostname}); not followed.", task_id=task_id,
+                                advice=fetch_advice(task_id))
+    raise DownloadError(f"The result of task {task_id} redirected more than {MAX_REDIRECTS} times.",
+                        task_id=task_id, advice=fetch_advice(task_id))
+
+
 def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: CancelCheck | None,
-                on_progress: ProgressCallback | None, max_bytes: int) -> None:
-    """Stream with Range resume where the server allows it, else restart; bounded attempts."""
+                on_progress: ProgressCallback | None, max_bytes: int, deadline: float | None) -> None:
+    """Stream with Range resume where the server allows it, else restart; bounded attempts, a
+    deadline for the whole download and a stall limit per attempt."""
     total: int | None = None
     last_error = ""
+
+    def check_time(window_start: float, window_bytes: int) -> None:
+        now = time.monotonic()
+        if deadline is not None and now > deadline:
+            raise DownloadError(f"The download of task {task_id} did not finish within the time limit "
+                                f"(got {out.tell() / 1e6:.1f} MB).", task_id=task_id, advice=fetch_advice(task_id))
+        if now - window_start > STALL_WINDOW_S and window_bytes < STALL_MIN_BYTES:
+            raise _Stalled()
+
     with open(tmp, "wb") as out:
         for attempt in range(ATTEMPTS):
             have = out.tell()
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
-                with cancel_scope(should_cancel):
-                    response = session.get(url, stream=True, timeout=TIMEOUTS["download"], headers=headers)
+                check_time(time.monotonic(), STALL_MIN_BYTES)
+                response = _open(session, url, headers, should_cancel, task_id)
+                window_start, window_bytes = time.monotonic(), 0
                 with response:
                     if response.status_code in (403, 404, 410):
                         raise DownloadError(f"The result URL of task {task_id} is gone (HTTP {response.status_code}).",
@@ -119,9 +148,13 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                     if total and total > max_bytes or have > max_bytes:
                         raise DownloadError(f"The result of task {task_id} is larger than the {max_bytes} byte cap.",
                                             task_id=task_id)
-                    for chunk in response.iter_content(CHUNK_BYTES):
+                    for chunk in _chunks(response):
                         check_cancel(should_cancel, task_id)
                         out.write(chunk)
+                        window_bytes += len(chunk)
+                        check_time(window_start, window_bytes)
+                        if time.monotonic() - window_start > STALL_WINDOW_S:
+                            window_start, window_bytes = time.monotonic(), 0
                         if out.tell() > max_bytes:
                             raise DownloadError(f"The result of task {task_id} exceeded the {max_bytes} byte cap.",
                                                 task_id=task_id)
@@ -136,11 +169,35 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                 last_error = f"got {out.tell()} of {total} bytes"
             except RunningHubError:
                 raise
+            except _Stalled:
+                last_error = f"stalled: under {STALL_MIN_BYTES // 1024} kB in {STALL_WINDOW_S:.0f} s"
             except Exception as exc:  # connection reset, read timeout, chunked-encoding errors
-                last_error = f"{type(exc).__name__}"
-            sleep_interruptibly(min(8.0, 0.5 * 2 ** attempt), should_cancel, task_id)
+                last_error = describe_failure(exc)
+            pause = min(8.0, 0.5 * 2 ** attempt)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                check_time(time.monotonic(), STALL_MIN_BYTES)
+                pause = max(0.0, deadline - time.monotonic())
+            sleep_interruptibly(pause, should_cancel, task_id)
     raise DownloadError(f"Download of task {task_id} failed {ATTEMPTS} times ({last_error}).", task_id=task_id,
                         advice=fetch_advice(task_id))
+
+
+def _chunks(response):
+    """The body as it arrives: ``read1`` returns whatever bytes came (so deadline and stall checks
+    run even while a server trickles); urllib3 before 2.3 has no ``read1``, then small reads."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(4096)
+        return
+    while True:
+        data = read1(CHUNK_BYTES, decode_content=True)
+        if not data:
+            return
+        yield data
+
+
+class _Stalled(Exception):
+    """One attempt made too little progress; the next one resumes where it stopped."""
 
 
 def _download_text(have: int, total: int | None) -> str:

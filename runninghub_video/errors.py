@@ -1,11 +1,12 @@
 """Typed errors a user can act on.
 
 Each carries the server's message (if any) plus our advice, and never the API key: messages
-pass through :func:`runninghub_video.config.redact` before they are stored.
+pass through :func:`runninghub_video.redaction.redact` before they are stored.
 """
 from __future__ import annotations
 
 from . import facts
+from .redaction import redact
 
 
 class RunningHubError(Exception):
@@ -16,8 +17,6 @@ class RunningHubError(Exception):
 
     def __init__(self, message: str, *, code: str = "", advice: str = "", task_id: str = "",
                  server_message: str = "") -> None:
-        from .config import redact  # local: config imports nothing from here at import time
-
         self.code = code or self.code
         self.advice = advice or self.advice
         self.task_id = task_id
@@ -68,7 +67,13 @@ class TransportError(RunningHubError):
 
 
 class AmbiguousSubmitError(TransportError):
-    """The submit may have reached RunningHub but no answer came back: never re-sent."""
+    """The submit may have reached RunningHub but no answer came back: never re-sent.
+
+    ``cause``: what happened on the wire ("HTTP 502 from …", "connection reset", "no answer in 60 s")."""
+
+    def __init__(self, message: str, *, cause: str = "", **kw) -> None:
+        super().__init__(message, **kw)
+        self.cause = redact(cause or message)
 
 
 class DownloadError(TransportError):

@@ -146,3 +146,16 @@ ERROR_CODES: dict[str, ErrorCode] = {
 
 # Codes that mean the server did NOT create a task, so a submit may be sent again.
 SUBMIT_RETRYABLE_CODES = frozenset({"1003", "1011", "421"})
+# RunningHub could not read an uploaded reference (e.g. its URL lapsed): upload it again. 1007
+# ("invalid parameters") is deliberately not here: it says nothing about URLs being stale.
+STALE_UPLOAD_CODES = frozenset({"1013"})
+
+# --- task ids and the site's call records ----------------------------------------------------
+# Task ids are a run of digits (19 today); checked locally so a typo never reaches the API.
+TASK_ID_PATTERN = r"[0-9]{6,32}"
+
+
+def call_records_hint(base_url: str) -> str:
+    """Where a person finds a task whose id never reached the pack (the list has no documented address [U])."""
+    return (f"Find it in the call records of your API console on {base_url.rstrip('/')} (log in → API console "
+            f"→ call records); each record opens at {base_url.rstrip('/')}{CALL_RECORD_DETAIL_PATH}<taskId>.")

@@ -6,9 +6,11 @@ failures to *connect* — the request provably never left — because a submit c
 """
 from __future__ import annotations
 
+import ipaddress
 import threading
 from contextlib import contextmanager
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from .events import CancelCheck, sleep_interruptibly
 
@@ -103,3 +105,84 @@ def request_never_left(exc: BaseException) -> bool:
         nested = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
         cur = nested or cur.__cause__ or cur.__context__
     return False
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """localhost or a loopback address: traffic that never leaves this machine (the emulator)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_safe_url(url: str) -> bool:
+    """https anywhere, plain http only to this machine."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname) or parts.scheme == "http" and is_loopback_host(parts.hostname)
+
+
+def check_key_transport(base_url: str) -> None:
+    """The key travels in a header: never over plain http to another machine (anyone on the path could read it)."""
+    if not is_safe_url(base_url):
+        from .errors import ConfigError
+
+        parts = urlsplit(base_url)
+        raise ConfigError(f"Refusing to send the API key to {parts.scheme}://{parts.hostname or '?'}: only https "
+                          "addresses (or http on this machine, for the emulator) may receive it.",
+                          advice="Fix RUNNINGHUB_BASE_URL (use https); nothing was sent.")
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The real cause of a requests/urllib3 failure in a few words ("connection reset by the server",
+    "no answer within 60 s", "HTTP 502 after 5 tries") instead of "Max retries exceeded with url…"."""
+    import requests
+    from urllib3.exceptions import (ConnectTimeoutError, NameResolutionError, NewConnectionError, ProtocolError,
+                                    ReadTimeoutError, ResponseError, SSLError)
+
+    chain = _causes(exc)
+    for cur in chain:
+        if isinstance(cur, ResponseError):  # urllib3: "too many 502 error responses"
+            text = str(cur)
+            code = next((w for w in text.split() if w.isdigit() and len(w) == 3), "")
+            return f"HTTP {code} on every try" if code else text
+        if isinstance(cur, NameResolutionError):
+            return "the host name could not be resolved (DNS)"
+        if isinstance(cur, (requests.exceptions.SSLError, SSLError)):
+            return "the TLS (https) handshake failed"
+        if isinstance(cur, ConnectionRefusedError) or isinstance(cur, NewConnectionError) and "refused" in str(cur):
+            return "the connection was refused"
+        if isinstance(cur, (ConnectTimeoutError, requests.exceptions.ConnectTimeout)) and "timed out" in str(cur):
+            return "the connection could not be opened in time (connect timeout)"
+        if isinstance(cur, (ReadTimeoutError, requests.exceptions.ReadTimeout, TimeoutError)):
+            return "no answer came within the read timeout"
+        if isinstance(cur, ConnectionResetError):
+            return "the connection was reset by the server"
+        if type(cur).__name__ == "RemoteDisconnected":
+            return "the server closed the connection without answering"
+        if isinstance(cur, NewConnectionError):
+            return "the connection could not be opened"
+    for cur in chain:
+        if isinstance(cur, ProtocolError):
+            return "the connection broke off mid-answer"
+    from .redaction import redact
+
+    return redact(f"{type(exc).__name__}")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps (``reason``, ``args[0]``, ``__cause__``, ``__context__``), outermost first."""
+    out: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if id(cur) in {id(x) for x in out}:
+            continue
+        out.append(cur)
+        for nxt in (getattr(cur, "reason", None), cur.args[0] if cur.args else None, cur.__cause__, cur.__context__):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return out

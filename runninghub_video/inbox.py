@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from . import facts
+from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal
 from .models import MODELS, V1_LITE
-from .journal import AMBIGUOUS, DOWNLOADED, EXPIRED, SUBMITTING, Journal
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 PROMPT_EXCERPT = 160
-SUBMIT_REJECTED = "rejected"  # written by the pipeline when RunningHub refused a submit (no task, no charge)
 # facts.RESULT_URL_LIFETIME_S after its submit a task can no longer be fetched [C: results live 24 h]
-_FAILED = facts.TERMINAL_FAILURE_STATES | {SUBMIT_REJECTED}
+_FAILED = facts.TERMINAL_FAILURE_STATES | {REJECTED, ABANDONED}  # ours: refused or never sent, no charge
 STALE_SUBMIT_S = 900.0  # a submit, with all its retries and timeouts, answers well within this
 # every model's option fields (models.py), in the order a user reads them
 _OPTION_KEYS = tuple(dict.fromkeys(o.wire for m in MODELS.values() for o in m.options))
@@ -102,6 +101,8 @@ def phase(state: str, has_video: bool, task_id: str | None, age_s: float = 0.0) 
         return "ambiguous"
     if state == EXPIRED:
         return "expired"
+    if state == UPLOADING:  # claimed, nothing sent yet
+        return "submitting"
     if state == SUBMITTING:
         return "ambiguous" if not task_id and age_s > STALE_SUBMIT_S else "submitting"
     return "unknown" if task_id else "failed"
@@ -296,17 +297,20 @@ def spent_today(site: str, journal: Journal | None = None, now: float | None = N
     return Decimal(0), 0
 
 
-def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:
-    """Today's tasks on ``site`` that may still be charged: running or being submitted, no cost yet."""
+def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None, *,
+                   exclude_fingerprint: str = "") -> list[dict]:
+    """Today's tasks on ``site`` that may still be charged: running, being submitted or claimed by a
+    run that is uploading (of any process), no cost yet; ``exclude_fingerprint``: the asking run's own."""
     journal = journal or Journal()
     now = time.time() if now is None else now
     with _reading(journal) as conn:
         raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')",
-            (site, day_start(now))).fetchall()
+            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')"
+            " AND fingerprint != ?", (site, day_start(now), exclude_fingerprint)).fetchall()
     rows = [_as_dict(raw) for raw in raws]
     return [row for row in rows if (row.get("task_id") and row.get("state") in facts.PENDING_STATES)
-            or (row.get("state") == SUBMITTING and now - float(row.get("created_at") or 0) < STALE_SUBMIT_S)]
+            or (row.get("state") in (UPLOADING, SUBMITTING)
+                and now - float(row.get("created_at") or 0) < STALE_SUBMIT_S)]
 
 
 def journaled_since(fingerprint: str, site: str, since: float, journal: Journal | None = None) -> bool:

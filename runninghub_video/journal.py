@@ -1,17 +1,27 @@
-"""The task journal: a paid video is never lost, even if ComfyUI crashes mid-wait.
+"""The task journal: one request, one payment; a paid video is never lost.
 
-A row is written *before* the submit (state ``submitting``), gets its task id right after the
-submit returns, and follows the task to ``downloaded``. Re-running the same graph finds the row
-by its fingerprint and resumes waiting or downloading instead of paying again.
+**The claim.** Before anything is uploaded, a run *claims* its request (fingerprint, which
+includes site, model, options, reference hashes and ``variation``, plus the endpoint it talks
+to) in one ``BEGIN IMMEDIATE`` transaction: it either finds a reusable row (a saved video, a
+task to resume), finds a live claimant (then it waits on that row and returns the same result),
+finds an ambiguous submit (then it refuses), or inserts its own row. A unique index allows only
+one unanswered claim per request, so two threads or processes can never both submit.
 
-Storage is one SQLite file (stdlib ``sqlite3``) in :func:`config.state_dir`, in WAL mode with a
-busy timeout so several ComfyUI/CLI processes can share it; every call opens its own short-lived
-connection, so one :class:`Journal` is safe to use from many threads.
+**Owners.** A claimant writes its host, pid and a per-process random token into the row and
+refreshes ``heartbeat_at`` every :data:`HEARTBEAT_S` while it holds the claim. A claim whose owner
+is gone — heartbeat older than :data:`STALE_AFTER_S`, or on this host a pid that no longer
+exists, or this pid with another token (an earlier process, e.g. a restarted container) — is
+taken over if it never reached the submit (``uploading``: nothing was sent), and becomes
+``ambiguous`` if it did (``submitting`` without a task id: it may be paid). Never re-sent.
+
+Storage: one SQLite file in :func:`config.state_dir` (see :mod:`.store`), WAL mode, one short
+connection per call, so one :class:`Journal` is safe from many threads and processes.
 
 States (a text column, so an unknown server state is stored as-is rather than lost):
 
 =============  ==================================================================================
-submitting     row written, submit not answered yet; without a task id the outcome is unknown
+uploading      claimed; references are being uploaded; no submit has been sent
+submitting     the submit was sent; without a task id its outcome is unknown until it answers
 CREATE/QUEUED/ RunningHub's pending states (``facts.PENDING_STATES``) — worth resuming
 RUNNING
 SUCCESS        finished; ``result_url`` is downloadable for ``facts.RESULT_URL_LIFETIME_S``
@@ -19,43 +29,67 @@ FAILED/CANCEL  finished without a video (``error_code``/``error_message`` say wh
 downloaded     the video is at ``video_path``
 expired        the task or its result URL is gone (1004 or 24 h passed) and no file is kept
 ambiguous      the submit may have reached RunningHub but no answer came (never re-sent blindly)
+rejected       RunningHub refused the submit, or it never left this machine (nothing charged)
+abandoned      the claimant stopped before submitting (cancel, crash while uploading)
 =============  ==================================================================================
 
 The API key is never stored: ``request_json`` holds prompt, options and reference *hashes* only,
-and every free text goes through :func:`config.redact` on the way in.
+and every free text goes through :func:`redaction.redact` on the way in.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import socket
 import sqlite3
 import statistics
+import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from . import config, facts
 from .models import V1_LITE
+from .redaction import redact
+from .store import open_db
+
+log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite3"
 
 # our states (RunningHub's own come from facts)
+UPLOADING = "uploading"
 SUBMITTING = "submitting"
 DOWNLOADED = "downloaded"
 EXPIRED = "expired"
 AMBIGUOUS = "ambiguous"
-_NEVER_REUSABLE = frozenset({AMBIGUOUS, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
+REJECTED = "rejected"
+ABANDONED = "abandoned"
+_UNANSWERED = (UPLOADING, SUBMITTING)  # a claim without a task id
+_NEVER_REUSABLE = frozenset({AMBIGUOUS, EXPIRED, REJECTED, ABANDONED}) | facts.TERMINAL_FAILURE_STATES
 _FINISHED = frozenset({facts.SUCCESS_STATE, DOWNLOADED, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
 
 # Reuse a result URL / pending task id only while at least this much of its 24 h life is left:
 # enough time to finish waiting and download a large file before RunningHub forgets it.
 REUSE_MARGIN_S = 2 * 3600
-BUSY_TIMEOUT_MS = 10_000
+# An ambiguous submit blocks automatic re-submits of the same request this long: after it, any
+# task it made has expired on RunningHub and can no longer be recovered anyway.
+AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S
 RUN_TIME_SAMPLES = 20  # the median of the newest N comparable runs follows recent server speed
-_FINGERPRINT_VERSION = 1
+HEARTBEAT_S = 5.0  # a claimant refreshes heartbeat_at this often
+STALE_AFTER_S = 45.0  # a claim not refreshed for this long has lost its owner (a hung or dead process)
+_FINGERPRINT_VERSION = 2
+
+# This process, as written into the rows it owns. The token tells this process from an earlier
+# one that had the same pid (pids are reused, and a container's main process is often pid 1).
+HOST = socket.gethostname()
+PROCESS_TOKEN = uuid.uuid4().hex
 
 # Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
 # journal upgrades in place and a newer one (from a later pack) is left alone.
@@ -84,6 +118,21 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, site);
     CREATE INDEX IF NOT EXISTS tasks_task_id ON tasks (task_id);
     """,
+    # 2: the endpoint (site + address) a row belongs to, the model, and the claim's owner.
+    # Rows from version 1 get endpoint '' and are never matched by a new request again (they may
+    # have been made against an emulator or proxy); fetch by task id still finds them.
+    """
+    ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN model TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN owner_host TEXT;
+    ALTER TABLE tasks ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE tasks ADD COLUMN owner_token TEXT;
+    ALTER TABLE tasks ADD COLUMN heartbeat_at REAL;
+    UPDATE tasks SET state = 'ambiguous' WHERE task_id IS NULL AND state IN ('uploading', 'submitting');
+    CREATE INDEX IF NOT EXISTS tasks_claims ON tasks (fingerprint, endpoint);
+    CREATE UNIQUE INDEX IF NOT EXISTS tasks_one_unanswered_claim ON tasks (fingerprint, endpoint)
+        WHERE task_id IS NULL AND state IN ('uploading', 'submitting');
+    """,
 )
 
 # Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
@@ -94,17 +143,16 @@ _UPDATABLE = frozenset({
 _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
 
-def fingerprint(*, site: str, request_body_without_urls: dict, image_hashes: list[str], variation: int,
-                model: str = V1_LITE.path) -> str:
-    """Identity of "the same video request": upload URLs change per upload, content hashes do not.
+def fingerprint(*, site: str, model: str, options: dict, reference_hashes: list[str], variation: int) -> str:
+    """Identity of "the same video request": content hashes, not upload URLs (those change per upload).
 
-    Reference order is kept (a prompt may say "the first image"); ``variation`` lets a user ask
-    for a new paid video from identical inputs.
+    ``options`` are the request's own fields (prompt, duration, …) as the request object names
+    them. Reference order is kept (a prompt may say "the first image"); ``variation`` lets a user
+    ask for a new paid video from identical inputs.
     """
-    body = {k: v for k, v in request_body_without_urls.items() if k != "imageUrls"}
-    payload = {"v": _FINGERPRINT_VERSION, "site": site, "model": model, "body": body,
-               "images": list(image_hashes), "variation": int(variation)}
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    payload = {"v": _FINGERPRINT_VERSION, "site": site, "model": model, "options": options,
+               "references": list(reference_hashes), "variation": int(variation)}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -128,62 +176,50 @@ class Row:
     error_message: str | None
     run_seconds: float | None
     variation: int
+    endpoint: str = ""
+    model: str = ""
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    owner_token: str | None = None
+    heartbeat_at: float | None = None
 
     @property
     def has_video(self) -> bool:
         """True when the downloaded file is still on disk (no download needed)."""
         return bool(self.video_path) and Path(self.video_path).is_file()
 
+    @property
+    def unanswered(self) -> bool:
+        """A claim whose submit has not answered (or not been sent): no task id yet."""
+        return not self.task_id and self.state in _UNANSWERED
+
+    def owner_alive(self, now: float | None = None) -> bool:
+        """Whether the process that holds this row is still working on it (see module doc)."""
+        if not self.owner_token:
+            return False
+        if self.owner_token == PROCESS_TOKEN:
+            return True
+        now = time.time() if now is None else now
+        if now - (self.heartbeat_at or 0.0) > STALE_AFTER_S:
+            return False
+        if self.owner_host == HOST and self.owner_pid is not None:
+            return self.owner_pid != os.getpid() and pid_exists(self.owner_pid)
+        return True
+
 
 _ROW_COLUMNS = tuple(f.name if f.name != "request" else "request_json" for f in fields(Row))
 
 
-# --- SQLite plumbing (also used by upload_cache) ------------------------------------------
-@contextmanager
-def open_db(path: Path, migrations: Sequence[str], *, write: bool) -> Iterator[sqlite3.Connection | None]:
-    """A short-lived connection, migrated to the newest schema; commits on success, always closes.
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`Journal.claim` decided for a request.
 
-    A read of a missing file yields ``None`` rather than creating folder and file, so looking
-    never leaves state behind. Writes take the write lock up front (``BEGIN IMMEDIATE``): in WAL
-    mode that makes a busy database wait for ``busy_timeout`` instead of failing at once.
-    """
-    if not path.exists():
-        if not write:
-            yield None
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        _migrate(conn, migrations)
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def _migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(migrations):
-        return
-    conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see the new version
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number in range(version, len(migrations)):
-            for statement in migrations[number].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    ``action``: ``new`` (this run owns a fresh row and may upload and submit), ``resume`` (this run
+    now owns a row with a task id: wait and download, no submit), ``reuse`` (the video is on disk),
+    ``wait`` (another live run owns it: wait on ``row``), ``ambiguous`` (an earlier submit may be
+    paid: refuse)."""
+    action: str
+    row: Row
 
 
 # --- the journal ---------------------------------------------------------------------------
@@ -197,20 +233,106 @@ class Journal:
     @contextmanager
     def _db(self, *, write: bool) -> Iterator[sqlite3.Connection | None]:
         if not write:
-            with open_db(self.path, _MIGRATIONS, write=False) as conn:
+            with open_db(self.path, _MIGRATIONS, write=False, what="task journal") as conn:
                 yield conn
             return
-        with self._lock, open_db(self.path, _MIGRATIONS, write=True) as conn:
+        with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
             yield conn
 
-    def begin(self, fingerprint: str, site: str, request: dict, variation: int) -> int:
-        """Record the intent to submit, before the submit, and return the row id."""
+    # --- claims --------------------------------------------------------------------------
+    def claim(self, print_: str, endpoint: str, *, site: str, model: str, request: dict, variation: int,
+              now: float | None = None) -> Claim:
+        """Decide, atomically across threads and processes, what this run does for a request.
+
+        In one write transaction: walk the request's rows newest first; a live unanswered claim
+        means wait; a dead one is taken over (``uploading``: nothing was sent) or turned
+        ``ambiguous`` (``submitting``: it may be paid); a recent ambiguous row refuses; a reusable
+        row is reused or resumed (taking ownership); otherwise a new ``uploading`` row is ours.
+        """
+        now = time.time() if now is None else now
+        with self._db(write=True) as conn:
+            for row in self._rows(conn, "fingerprint = ? AND endpoint = ?", (print_, endpoint)):
+                if row.unanswered:
+                    if row.owner_alive(now):
+                        return Claim("wait", row)
+                    if row.state == UPLOADING:
+                        self._set(conn, row.id, now, state=ABANDONED, owner_token=None)
+                        continue
+                    message = ("The process that sent this submit ended before an answer came "
+                               f"(pid {row.owner_pid} on {row.owner_host}).")
+                    self._set(conn, row.id, now, state=AMBIGUOUS, owner_token=None, error_message=message)
+                    return Claim("ambiguous", self._one(conn, row.id))
+                if row.state == AMBIGUOUS:
+                    if now - row.created_at < AMBIGUOUS_BLOCK_S:
+                        return Claim("ambiguous", row)
+                    continue
+                if not _reusable(row, now):
+                    continue
+                if row.has_video:
+                    return Claim("reuse", row)
+                if row.owner_alive(now):
+                    return Claim("wait", row)
+                self._own(conn, row.id, now)
+                return Claim("resume", self._one(conn, row.id))
+            cursor = conn.execute(
+                "INSERT INTO tasks (fingerprint, endpoint, site, model, state, request_json, created_at, updated_at,"
+                " variation, owner_host, owner_pid, owner_token, heartbeat_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (print_, endpoint, site, model, UPLOADING, _request_json(request), now, now, int(variation),
+                 HOST, os.getpid(), PROCESS_TOKEN, now))
+            return Claim("new", self._one(conn, int(cursor.lastrowid)))
+
+    def start_submit(self, row_id: int) -> bool:
+        """``uploading`` → ``submitting``, only if this process still owns the row.
+
+        False means another run decided this claim was dead and took it over: do not submit."""
         now = time.time()
         with self._db(write=True) as conn:
             cursor = conn.execute(
-                "INSERT INTO tasks (fingerprint, site, state, request_json, created_at, updated_at, variation)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (fingerprint, site, SUBMITTING, _request_json(request), now, now, int(variation)))
+                "UPDATE tasks SET state = ?, updated_at = ?, heartbeat_at = ? WHERE id = ? AND state = ?"
+                " AND owner_token = ?", (SUBMITTING, now, now, int(row_id), UPLOADING, PROCESS_TOKEN))
+            return cursor.rowcount == 1
+
+    def take_over(self, row_id: int) -> Claim | None:
+        """Own a row with a task id whose owner is gone (a waiter whose claimant died); None if alive."""
+        now = time.time()
+        with self._db(write=True) as conn:
+            row = self._one(conn, row_id)
+            if row is None or not row.task_id or row.owner_alive(now):
+                return None
+            self._own(conn, row_id, now)
+            return Claim("resume", self._one(conn, row_id))
+
+    def heartbeat(self, row_id: int) -> None:
+        """Tell other runs this process still works on the row."""
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE tasks SET heartbeat_at = ? WHERE id = ? AND owner_token = ?",
+                         (time.time(), int(row_id), PROCESS_TOKEN))
+
+    def release(self, row_id: int) -> None:
+        """This process stops working on the row: a claim that never submitted is ``abandoned``;
+        a row with a task id stays resumable by the next run."""
+        now = time.time()
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE tasks SET state = CASE WHEN state = ? AND task_id IS NULL THEN ? ELSE state END,"
+                         " owner_token = NULL, updated_at = ? WHERE id = ? AND owner_token = ?",
+                         (UPLOADING, ABANDONED, now, int(row_id), PROCESS_TOKEN))
+
+    def hold(self, row_id: int) -> Holder:
+        """A :class:`Holder` that heartbeats the row while anyone holds it, then releases it."""
+        return Holder(self, row_id)
+
+    # --- rows ----------------------------------------------------------------------------
+    def record(self, task_id: str, *, site: str, endpoint: str, state: str, fingerprint: str = "",
+               model: str = "", request: dict | None = None, variation: int = 0) -> int:
+        """Write a row for a task id learnt elsewhere (fetch of an id the journal never saw)."""
+        now = time.time()
+        with self._db(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO tasks (fingerprint, endpoint, site, model, task_id, state, request_json, created_at,"
+                " updated_at, submitted_at, variation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (fingerprint, endpoint, site, model, str(task_id), state, _request_json(request or {}), now, now,
+                 now, int(variation)))
             return int(cursor.lastrowid)
 
     def set_task(self, row_id: int, task_id: str, state: str) -> None:
@@ -225,78 +347,45 @@ class Journal:
         unknown = set(fields_) - _UPDATABLE
         if unknown:
             raise TypeError(f"Journal.update got unknown field(s): {', '.join(sorted(unknown))}")
-        now = time.time()
-        values: dict[str, Any] = {}
-        for name, value in fields_.items():
-            if name == "request":
-                values["request_json"] = _request_json(value)
-            elif name in ("error_message", "error_code"):
-                values[name] = None if value is None else config.redact(str(value))
-            elif name == "run_seconds":
-                values[name] = _to_float(value)
-            elif name in ("cost", "currency", "task_id", "result_url", "video_path") and value is not None:
-                values[name] = str(value)
-            else:
-                values[name] = value
-        assignments = [f"{name} = ?" for name in values] + ["updated_at = ?"]
-        params: list[Any] = [*values.values(), now]
-        if values.get("state") in _FINISHED and "finished_at" not in values:
-            assignments.append("finished_at = COALESCE(finished_at, ?)")
-            params.append(now)
         where = "id = ?" if isinstance(task_id_or_row, int) else "task_id = ?"
         with self._db(write=True) as conn:
-            cursor = conn.execute(f"UPDATE tasks SET {', '.join(assignments)} WHERE {where}",
-                                  (*params, task_id_or_row))
-            return cursor.rowcount
+            return self._set(conn, None, time.time(), where=(where, task_id_or_row), **fields_)
 
-    def find_reusable(self, fingerprint: str, site: str, now: float | None = None) -> Row | None:
+    def row(self, row_id: int) -> Row | None:
+        with self._db(write=False) as conn:
+            return None if conn is None else self._one(conn, row_id)
+
+    def find_reusable(self, fingerprint: str, endpoint: str, now: float | None = None) -> Row | None:
         """The newest row of this request that can still yield its video without paying again.
 
         Reusable: a task still pending (submitted less than 24 h minus a margin ago), a SUCCESS whose
         result URL has that much life left, or a downloaded row whose file is still on disk (or,
         with the file gone, whose URL is still fresh — check :attr:`Row.has_video`). Never reused:
-        ``submitting`` without a task id, ``ambiguous``, ``expired``, FAILED, CANCEL.
+        a claim without a task id, ``ambiguous``, ``expired``, ``rejected``, FAILED, CANCEL.
         """
         now = time.time() if now is None else now
-        return next((row for row in self._rows_of(fingerprint, site) if _reusable(row, now)), None)
-
-    def latest(self, fingerprint: str, site: str) -> Row | None:
-        """The newest row of this request whatever its state (e.g. an ``ambiguous`` submit)."""
-        return next(iter(self._rows_of(fingerprint, site)), None)
-
-    def _rows_of(self, fingerprint: str, site: str) -> list[Row]:
-        with self._db(write=False) as conn:
-            if conn is None:
-                return []
-            raws = conn.execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE fingerprint = ? AND site = ?"
-                                " ORDER BY created_at DESC, id DESC", (fingerprint, site)).fetchall()
-        return [_row(raw) for raw in raws]
-
-    def get(self, task_id: str, site: str | None = None) -> Row | None:
-        """The newest row for a task id (the fetch command and node start here)."""
-        sql = f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE task_id = ?"
-        params: list[Any] = [str(task_id)]
-        if site is not None:
-            sql += " AND site = ?"
-            params.append(site)
         with self._db(write=False) as conn:
             if conn is None:
                 return None
-            raw = conn.execute(sql + " ORDER BY created_at DESC, id DESC LIMIT 1", params).fetchone()
-        return _row(raw) if raw else None
+            rows = self._rows(conn, "fingerprint = ? AND endpoint = ?", (fingerprint, endpoint))
+        return next((row for row in rows if _reusable(row, now)), None)
+
+    def get(self, task_id: str, site: str | None = None, *, endpoint: str | None = None) -> Row | None:
+        """The newest row for a task id, optionally of one site or one endpoint (fetch starts here)."""
+        where, params = "task_id = ?", [str(task_id)]
+        for column, value in (("site", site), ("endpoint", endpoint)):
+            if value is not None:
+                where += f" AND {column} = ?"
+                params.append(value)
+        with self._db(write=False) as conn:
+            rows = [] if conn is None else self._rows(conn, where, params, limit=1)
+        return rows[0] if rows else None
 
     def list(self, limit: int = 50, site: str | None = None) -> list[Row]:
         """Newest rows first, for the CLI's history and a user hunting for a lost task id."""
-        sql = f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks"
-        params: list[Any] = []
-        if site is not None:
-            sql += " WHERE site = ?"
-            params.append(site)
+        where, params = ("site = ?", [site]) if site is not None else ("1", [])
         with self._db(write=False) as conn:
-            if conn is None:
-                return []
-            raws = conn.execute(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*params, int(limit))).fetchall()
-        return [_row(raw) for raw in raws]
+            return [] if conn is None else self._rows(conn, where, params, limit=int(limit))
 
     def expected_run_seconds(self, site: str, resolution: str, duration: str | int,
                              model: str = V1_LITE.id) -> float | None:
@@ -320,6 +409,117 @@ class Journal:
                     break
         return statistics.median(samples) if samples else None
 
+    # --- SQL helpers (inside an open transaction) ----------------------------------------
+    @staticmethod
+    def _rows(conn: sqlite3.Connection, where: str, params, limit: int | None = None) -> list[Row]:
+        sql = f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE {where} ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_row(raw) for raw in conn.execute(sql, tuple(params)).fetchall()]
+
+    def _one(self, conn: sqlite3.Connection, row_id: int) -> Row | None:
+        rows = self._rows(conn, "id = ?", (int(row_id),))
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _own(conn: sqlite3.Connection, row_id: int, now: float) -> None:
+        conn.execute("UPDATE tasks SET owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?,"
+                     " updated_at = ? WHERE id = ?", (HOST, os.getpid(), PROCESS_TOKEN, now, now, int(row_id)))
+
+    @staticmethod
+    def _set(conn: sqlite3.Connection, row_id: int | None, now: float, *, where: tuple | None = None,
+             **fields_: Any) -> int:
+        values: dict[str, Any] = {}
+        for name, value in fields_.items():
+            if name == "request":
+                values["request_json"] = _request_json(value)
+            elif name in ("error_message", "error_code"):
+                values[name] = None if value is None else redact(str(value))
+            elif name == "run_seconds":
+                values[name] = _to_float(value)
+            elif name in ("cost", "currency", "task_id", "result_url", "video_path") and value is not None:
+                values[name] = str(value)
+            else:
+                values[name] = value
+        assignments = [f"{name} = ?" for name in values] + ["updated_at = ?"]
+        params: list[Any] = [*values.values(), now]
+        if values.get("state") in _FINISHED and "finished_at" not in values:
+            assignments.append("finished_at = COALESCE(finished_at, ?)")
+            params.append(now)
+        clause, key = where if where is not None else ("id = ?", int(row_id))
+        cursor = conn.execute(f"UPDATE tasks SET {', '.join(assignments)} WHERE {clause}", (*params, key))
+        return cursor.rowcount
+
+
+class Holder:
+    """Keeps a claim alive: heartbeats while held (by the run, and by a submit still in flight
+    after a Cancel), then releases the row when the last holder lets go."""
+
+    def __init__(self, journal: Journal, row_id: int) -> None:
+        self.journal, self.row_id = journal, int(row_id)
+        self._count = 1
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._beat, name="runninghub-claim-heartbeat", daemon=True).start()
+
+    def add(self) -> Holder:
+        with self._lock:
+            self._count += 1
+        return self
+
+    def done(self) -> None:
+        with self._lock:
+            self._count -= 1
+            last = self._count == 0
+        if last:
+            self._stop.set()
+            try:
+                self.journal.release(self.row_id)
+            except Exception:  # never hide the run's own outcome; a stale owner is detected anyway
+                log.warning("RunningHub: could not release journal row %s", self.row_id, exc_info=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                self.journal.heartbeat(self.row_id)
+            except Exception:  # a busy journal now and then is fine: staleness needs many misses
+                log.debug("RunningHub: heartbeat of row %s failed", self.row_id, exc_info=True)
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (True when it cannot be told)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        return _windows_pid_exists(pid)
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only (POSIX; on Windows os.kill would terminate)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists but belongs to someone else
+        return True
+    return True
+
+
+def _windows_pid_exists(pid: int) -> bool:
+    import ctypes
+
+    PROCESS_QUERY_LIMITED_INFORMATION, STILL_ACTIVE, ERROR_INVALID_PARAMETER = 0x1000, 259, 87
+    try:
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            return ctypes.GetLastError() != ERROR_INVALID_PARAMETER  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:  # cannot tell: the heartbeat decides
+        return True
+
 
 def _reusable(row: Row, now: float) -> bool:
     if not row.task_id or row.state in _NEVER_REUSABLE:  # no task id: the submit's outcome is unknown
@@ -338,7 +538,7 @@ def _request_json(request: dict) -> str:
     """The request as stored: no key-like fields, no image bytes, every known secret masked."""
     cleaned = {k: v for k, v in dict(request or {}).items()
                if str(k).lower() not in _KEY_FIELDS and not isinstance(v, (bytes, bytearray, memoryview))}
-    return config.redact(json.dumps(cleaned, sort_keys=True, ensure_ascii=False, default=str))
+    return redact(json.dumps(cleaned, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def _load_request(text: str | None) -> dict:

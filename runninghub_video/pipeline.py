@@ -1,12 +1,17 @@
-"""The whole job: references → upload → submit → wait → download, journaled so nothing paid is lost.
+"""The whole job: references → claim → upload → submit → wait → download; one request, one payment.
 
-Everything that can be checked is checked before the first network call. The journal row is
-written before the submit and updated with the task id before the wait, so a crash, timeout or
-Cancel leaves a task that queuing the same graph again (or ``fetch``) picks up without paying twice.
+Everything that can be checked is checked before the first network call (options, timeout,
+output folder, state folder). The journal's *claim* (see :mod:`.journal`) makes exactly one run
+— thread or process — upload and submit a given request; identical runs wait on its row and
+return the same video. The task id is recorded the moment the submit answers, so a crash,
+timeout or Cancel leaves a task that queuing the same graph again (or ``fetch``) picks up
+without paying twice. A submit whose answer was lost is never sent again on its own: the run,
+and every later run of the same request, explain how to recover it.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,14 +21,17 @@ from typing import Iterator, Sequence
 from . import facts, inbox, last_frame, models, spend
 from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
-from .download import DEFAULT_MAX_BYTES, download_result, ensure_output_dir
-from .errors import AmbiguousSubmitError, ApiError, RunningHubError, ValidationError
-from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, run_interruptibly
+from .download import DEFAULT_MAX_BYTES, ensure_output_dir
+from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
+                     TaskNotFoundError, ValidationError, WaitTimeoutError, error_for_code)
+from .events import (CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, format_duration,
+                     run_interruptibly, sleep_interruptibly)
+from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
 from .models import IMAGE
 from .references import upload_limit
-from .request import VideoRequest
+from .request import VideoRequest, check_task_id
 
-AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S  # an unanswered submit blocks auto re-submits this long
+WAIT_POLL_S = 0.5  # how often a run waiting on an identical run's claim looks at its row
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class GenerationResult:
     reused: bool = False
     usage: dict = field(default_factory=dict)
     elapsed_s: float = 0.0
+    cost: str = ""  # what RunningHub charged, in the site's currency ("" when not reported)
     last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
 
 
@@ -42,11 +51,16 @@ class _Run:
     """What one call needs along the way; keeps the step functions' signatures short."""
     settings: Settings
     client: RunningHubClient
-    output_dir: Path
+    folder: Path  # the checked runninghub/ output folder
     on_progress: ProgressCallback | None
     should_cancel: CancelCheck | None
     timeout_s: float
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        """The run's own time limit (the node's timeout) covers waiting and downloading."""
+        return self.started + self.timeout_s
 
     def say(self, phase: str, message: str, fraction: float | None = None, task_id: str = "", **extra) -> None:
         """``extra``: the details of ``message`` as data (see ProgressEvent.extra)."""
@@ -64,51 +78,46 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py).
     ``settings`` overrides the environment/config (the demo passes the emulator's)."""
-    from .journal import Journal, fingerprint
     from .references import prepare_all
 
     request = request.validated()
+    check_timeout(timeout_s)
     spec = request.spec
     settings = settings or load_settings(site)
-    output_dir = ensure_output_dir(output_dir).parent
+    folder = ensure_output_dir(output_dir)
     references = prepare_all(spec, images, videos, audios)
-    body_without_urls = _without_urls(request, references)
     hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
     journal = Journal()
-    print_ = fingerprint(site=settings.site, request_body_without_urls=body_without_urls, image_hashes=hashes,
-                         variation=int(variation), model=spec.path)
+    key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
+                                  reference_hashes=hashes, variation=int(variation)),
+                      settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
+                      int(variation))
 
     with RunningHubClient(settings) as client:
-        run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        reusable = journal.find_reusable(print_, settings.site)
-        if reusable is not None:
-            if reusable.has_video:
-                run.say("done", f"reused the saved video of task {reusable.task_id}", 1.0, reusable.task_id,
-                        reused=True)
-                return _saved_result(reusable, request.last_frame)
-            if reusable.task_id:
-                run.say("queued", f"resuming task {reusable.task_id} (already paid)", task_id=reusable.task_id,
-                        resumed=True)
-                return _finish(run, journal, reusable.task_id, request, reused=True, max_bytes=max_bytes,
-                               submitted_epoch=reusable.submitted_at)
-        _refuse_after_ambiguous_submit(journal, print_, settings.site)
-        spend.check_budget(client, settings.site, request, journal, fingerprint=print_)  # before any upload
-
-        with _slot(run):
-            urls = _upload_all(run, references)
-            body = request.body(urls)
-            stored = {**body_without_urls, "model": spec.id, "imageHashes": hashes}
-            row = journal.begin(print_, settings.site, stored, int(variation))
-            status = _submit(run, journal, row, request, body, references)
-            return _finish(run, journal, status.task_id, request, initial=status, max_bytes=max_bytes)
-
-
-def _without_urls(request: VideoRequest, references: list) -> dict:
-    """The submit body minus its URL arrays: what identifies the request besides the content hashes."""
-    body = request.body(_group([(r, "-") for r in references]))
-    for rule in request.spec.media:
-        body.pop(rule.wire, None)
-    return body
+        run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
+        claim = _settle(run, journal, key)
+        row = claim.row
+        if claim.action == "reuse":
+            run.say("done", f"reused the saved video of task {row.task_id}", 1.0, row.task_id, reused=True)
+            return _saved_result(row, request.last_frame)
+        holder = journal.hold(row.id)
+        try:
+            if claim.action == "resume":
+                run.say("queued", f"resuming task {row.task_id} (already paid)", task_id=row.task_id, resumed=True)
+                return _finish(run, journal, row.task_id, request, [r.sha256 for r in references], reused=True,
+                               max_bytes=max_bytes, submitted_epoch=row.submitted_at)
+            spend.check_budget(client, settings.site, request, journal, fingerprint=key.fingerprint)  # before any upload
+            with _slot(run):
+                urls = _upload_all(run, references)
+                if not journal.start_submit(row.id):
+                    raise ConfigError("Another run took over this request while this one was uploading "
+                                      "(this process looked stalled).", advice="Queue again to join it; "
+                                      "nothing was submitted by this run.")
+                status = _submit(run, journal, holder, request, request.body(urls), references)
+                return _finish(run, journal, status.task_id, request, [r.sha256 for r in references],
+                               initial=status, max_bytes=max_bytes)
+        finally:
+            holder.done()
 
 
 def _group(pairs: list) -> dict[str, list[str]]:
@@ -125,40 +134,127 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
                settings: Settings | None = None, want_last_frame: bool = False) -> GenerationResult:
     """Recover any task (of any model) by id: its saved file if the journal has one, else wait and
     download. ``want_last_frame``: also save the last frame as PNG beside the video."""
-    from .journal import Journal
-
-    task_id = str(task_id).strip()
-    if not task_id.isdigit():
-        raise ValidationError(f"{task_id!r} is not a RunningHub task id (a long number such as 2013508786110730241).")
+    task_id = check_task_id(task_id)
+    check_timeout(timeout_s)
     settings = settings or load_settings(site)
-    output_dir = ensure_output_dir(output_dir).parent
+    folder = ensure_output_dir(output_dir)
     journal = Journal()
-    row = journal.get(task_id, settings.site)
+    row = journal.get(task_id, endpoint=settings.endpoint)
     if row is not None and row.has_video:
         return _saved_result(row, want_last_frame)
     if row is None:
-        journal.set_task(journal.begin("", settings.site, {}, 0), task_id, "QUEUED")
+        journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
     options = row.request if row is not None else {}
     spec = models.MODELS.get(str(options.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
-    request = VideoRequest(prompt="-", model=spec.id, last_frame=want_last_frame,
-                           duration=str(options.get("duration", spec.default("duration"))),
-                           resolution=options.get("resolution", spec.default("resolution")))  # paces polling
+    pacing = VideoRequest(prompt="-", model=spec.id, last_frame=want_last_frame,  # paces polling, never sent
+                          duration=str(options.get("duration", spec.default("duration"))),
+                          resolution=options.get("resolution", spec.default("resolution")))
     with RunningHubClient(settings) as client:
-        run = _Run(settings, client, output_dir, on_progress, should_cancel, timeout_s)
-        return _finish(run, journal, task_id, request, reused=True, max_bytes=max_bytes,
+        run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
+        return _finish(run, journal, task_id, pacing, [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
+                       reused=True, max_bytes=max_bytes,
                        submitted_epoch=row.submitted_at if row is not None else None)
 
 
-def _saved_result(row, want_last_frame: bool) -> GenerationResult:
+def check_timeout(timeout_s: float) -> float:
+    """A wait limit must be a positive number of seconds (checked before anything is paid)."""
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise ValidationError(f"The timeout must be a positive number of minutes, not {timeout_s!r} seconds.",
+                              advice="Nothing was sent or charged.")
+    return value
+
+
+def _saved_result(row: Row, want_last_frame: bool) -> GenerationResult:
     path = Path(row.video_path)
     return GenerationResult(row.task_id, path, row.site, True, {"consumeMoney": row.cost} if row.cost else {},
-                            last_frame_path=last_frame.save(path) if want_last_frame else None)
+                            cost=row.cost or "", last_frame_path=last_frame.save(path) if want_last_frame else None)
+
+
+# --- claiming ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _RequestKey:
+    """A request as the journal knows it: fingerprint, where it goes, what it asks for."""
+    fingerprint: str
+    settings: Settings
+    request: VideoRequest
+    stored: dict  # options + reference hashes, as written into the journal
+    variation: int
+
+    def claim(self, journal: Journal) -> Claim:
+        return journal.claim(self.fingerprint, self.settings.endpoint, site=self.settings.site,
+                             model=self.request.model, request=self.stored, variation=self.variation)
+
+
+def _settle(run: _Run, journal: Journal, key: _RequestKey) -> Claim:
+    """Claim the request; while an identical live run holds it, wait on that run's row."""
+    claim = key.claim(journal)
+    while claim.action == "wait":
+        claim = _wait_on(run, journal, claim.row, key)
+    if claim.action == "ambiguous":
+        raise ambiguous_submit_error(claim.row, run.settings)
+    return claim
+
+
+def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
+    """Follow another run's row until it has the video, fails, or its owner is gone (then claim anew)."""
+    run.say("queued", "waiting for the same request, already started by another run", task_id=row.task_id or "",
+            joined=True)
+    while True:
+        if time.monotonic() > run.deadline:
+            raise WaitTimeoutError(f"Stopped waiting after {format_duration(run.timeout_s)} for another run of "
+                                   "the same request.", task_id=row.task_id or "",
+                                   advice=fetch_advice(row.task_id) if row.task_id else "Queue again later.")
+        sleep_interruptibly(WAIT_POLL_S, run.should_cancel, row.task_id or "")
+        row = journal.row(row.id) or row
+        if row.has_video:
+            return Claim("reuse", row)
+        if row.state == AMBIGUOUS:
+            return Claim("ambiguous", row)
+        if row.state in facts.TERMINAL_FAILURE_STATES:
+            raise _failure_of(row)
+        if row.state == EXPIRED:
+            raise TaskNotFoundError(f"Task {row.task_id} of the same request has expired on RunningHub.",
+                                    code="1004", task_id=row.task_id or "")
+        if row.state in (REJECTED, ABANDONED) or not row.owner_alive():
+            claim = key.claim(journal)
+            if claim.action != "wait" or claim.row.id != row.id:
+                return claim
+
+
+def _failure_of(row: Row) -> RunningHubError:
+    if row.error_code:
+        return error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
+                              context=f"Task {row.task_id} of the same request failed: ")
+    return TaskFailedError(f"Task {row.task_id} of the same request ended {row.state}.", task_id=row.task_id or "")
+
+
+def ambiguous_submit_error(row: Row, settings: Settings, cause: str = "") -> AmbiguousSubmitError:
+    """Why this request is not sent again, and the two ways out, with what a person needs to find the task."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created_at))
+    options = row.request or {}
+    prompt = str(options.get("prompt", ""))
+    prompt = prompt if len(prompt) <= 60 else prompt[:57] + "…"
+    described = ", ".join(str(v) for v in (f"{options.get('duration', '?')} s", options.get("resolution"),
+                                          options.get("aspectRatio")) if v)
+    cause = cause or row.error_message or "no answer came back"
+    return AmbiguousSubmitError(
+        f"The submit of this request at {when} (local time) — prompt \"{prompt}\", {described} — "
+        f"may have created a paid task: {cause.rstrip('.')}.",
+        advice=f"The pack will not send it again on its own. {facts.call_records_hint(settings.base_url)} "
+               f"Look for a task started at {when}, then either (1) put its task id into the RunningHub Fetch "
+               "Task node (or run `python -m runninghub_video fetch ID`) to get that video without paying "
+               "again, or (2) change 'variation' to pay for a new video.")
 
 
 # --- steps ---------------------------------------------------------------------------------
 @contextmanager
 def _slot(run: _Run) -> Iterator[None]:
-    """Hold one of the account's concurrent-task slots from submit until the task ends."""
+    """Hold one of the account's concurrent-task slots from before the upload until the task ends
+    (downloaded, failed, or this run stopped waiting); resumed tasks do not take one."""
     from .slots import limiter_for
 
     settings = run.settings
@@ -188,49 +284,59 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
     return _group(list(zip(references, urls)))
 
 
-def _submit(run: _Run, journal, row: int, request: VideoRequest, body: dict, references: list) -> TaskStatus:
+def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, body: dict,
+            references: list) -> TaskStatus:
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
-    the submit finishes in the background and records its task id, so queuing again resumes it."""
+    the submit finishes in the background (still holding the claim) and records its task id, so
+    queuing again resumes it."""
     run.say("submit", "submitting")
-    return run_interruptibly(lambda: _submit_and_record(run, journal, row, request, body, references),
-                             run.should_cancel)
+    holder.add()
+
+    def submit_and_record() -> TaskStatus:
+        try:
+            return _submit_and_record(run, journal, holder.row_id, request, body, references)
+        finally:
+            holder.done()
+
+    return run_interruptibly(submit_and_record, run.should_cancel)
 
 
-def _submit_and_record(run: _Run, journal, row: int, request: VideoRequest, body: dict,
+def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoRequest, body: dict,
                        references: list) -> TaskStatus:
     """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
             status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
         except ApiError as exc:
-            if exc.code not in ("1007", "1013"):
+            if exc.code not in facts.STALE_UPLOAD_CODES:
                 raise
             from .upload_cache import UploadCache
 
             cache = UploadCache()
-            for rule in request.spec.media:
-                for url in body.get(rule.wire, ()):
-                    cache.invalidate(url)
+            for ref in references:
+                cache.forget(ref.sha256, run.settings.endpoint)
             body = request.body(_upload_all(run, references, use_cache=False))
             run.say("submit", "submitting (fresh uploads)", fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
     except AmbiguousSubmitError as exc:
-        journal.update(row, state="ambiguous", error_message=str(exc))
-        raise
+        journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
+        raise ambiguous_submit_error(journal.row(row_id), run.settings, exc.cause) from None
     except RunningHubError as exc:
-        journal.update(row, state="rejected", error_code=exc.code, error_message=str(exc))
+        journal.update(row_id, state=REJECTED, error_code=exc.code, error_message=str(exc))
         raise
-    journal.set_task(row, status.task_id, status.status or "QUEUED")
+    journal.set_task(row_id, status.task_id, status.status or "QUEUED")
     return status
 
 
 @inbox.follows  # while it waits, the inbox offers no second recovery of the task
-def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial: TaskStatus | None = None,
-            reused: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-            submitted_epoch: float | None = None) -> GenerationResult:
+def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
+            reference_hashes: Sequence[str], *, initial: TaskStatus | None = None, reused: bool = False,
+            max_bytes: int = DEFAULT_MAX_BYTES, submitted_epoch: float | None = None) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
 
-    ``submitted_epoch`` (a resumed task's journal time) keeps "elapsed" counting from the real submit."""
+    ``submitted_epoch`` (a resumed task's journal time) keeps "elapsed" counting from the real submit.
+    A task that fails 1013 (RunningHub could not fetch a reference, e.g. an upload URL that lapsed)
+    forgets those references' cached uploads, so queuing again uploads them afresh."""
     from .polling import expected_run_seconds, wait_for_task
 
     spec = request.spec
@@ -251,21 +357,28 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         journal.update(task_id, **fields)
 
     try:
-        final = wait_for_task(run.client, task_id, timeout_s=run.timeout_s, expected_run_s=expected,
-                              on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state,
-                              initial=initial, currency=facts.SITE_CURRENCY[run.settings.site],
+        final = wait_for_task(run.client, task_id, timeout_s=max(0.0, run.deadline - time.monotonic()),
+                              expected_run_s=expected, on_progress=run.on_progress,
+                              should_cancel=run.should_cancel, on_state=on_state, initial=initial,
+                              currency=facts.SITE_CURRENCY[run.settings.site],
                               submitted_at=None if submitted_epoch is None else
                               time.monotonic() - max(0.0, time.time() - submitted_epoch),
                               price="" if reused else facts.estimated_price(run.settings.site, request.resolution,
                                                                             request.duration, spec))
         run.say("download", "downloading the video", task_id=task_id)
-        path = run_interruptibly(lambda: download_result(
-            run.client.session, final.video_url, output_dir=run.output_dir, task_id=task_id,
-            should_cancel=run.should_cancel, on_progress=run.on_progress, max_bytes=max_bytes),
+        path = run_interruptibly(lambda: run.client.download(
+            final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
+            on_progress=run.on_progress, max_bytes=max_bytes, deadline=run.deadline),
             run.should_cancel, task_id)
     except RunningHubError as exc:
         if exc.code == "1004":
-            journal.update(task_id, state="expired")
+            journal.update(task_id, state=EXPIRED)
+        elif exc.code in facts.STALE_UPLOAD_CODES and reference_hashes:
+            from .upload_cache import UploadCache
+
+            cache = UploadCache()
+            for sha256 in reference_hashes:
+                cache.forget(sha256, run.settings.endpoint)
         exc.task_id = exc.task_id or task_id
         raise
     journal.update(task_id, state="downloaded", video_path=str(path))
@@ -274,13 +387,4 @@ def _finish(run: _Run, journal, task_id: str, request: VideoRequest, *, initial:
         frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
     run.say("done", f"saved {path.name}", 1.0, task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
-                            time.monotonic() - run.started, last_frame_path=frame)
-
-
-def _refuse_after_ambiguous_submit(journal, print_: str, site: str) -> None:
-    row = journal.latest(print_, site)
-    if row is not None and row.state == "ambiguous" and time.time() - row.created_at < AMBIGUOUS_BLOCK_S:
-        raise AmbiguousSubmitError(
-            "An earlier submit of exactly this request got no answer, so it may already be paid for.",
-            advice="Check the task list of your RunningHub account and fetch the task by id if it is there; "
-                   "to pay for a new task anyway, change 'variation'.")
+                            time.monotonic() - run.started, cost=final.cost, last_frame_path=frame)

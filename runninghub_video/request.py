@@ -5,10 +5,11 @@ the model table in :mod:`runninghub_video.models`; this module holds no per-mode
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
-from . import models
+from . import facts, models
 from .errors import ValidationError
 from .models import AUDIO, AS_BOOL, AS_BOOL_STRING, AS_INT, IMAGE, VIDEO
 
@@ -58,6 +59,20 @@ class VideoRequest:
             raise ValidationError(f"last_frame must be true or false, not {self.last_frame!r}.")
         return replace(self, prompt=prompt, model=spec.id, **values)
 
+    def options(self) -> dict:
+        """Everything that shapes the video except the references, by wire name: the submit body
+        without its URL arrays (the fingerprint and the journal row are built from it). Call on a
+        validated request."""
+        spec = self.spec
+        fields: dict[str, Any] = {"prompt": self.prompt}
+        for option in spec.options:
+            value = getattr(self, option.name)
+            if not (option.omit_when_default and value == option.default):
+                fields[option.wire] = option.wire_value(value)
+        if spec.last_frame_wire and self.last_frame:
+            fields[spec.last_frame_wire] = True
+        return fields
+
     def body(self, urls: Mapping[str, Sequence[str]] | Sequence[str]) -> dict:
         """The JSON body of submit and price preview. ``urls``: uploaded URLs by reference kind
         (a plain list means image URLs). Call on a validated request."""
@@ -69,13 +84,7 @@ class VideoRequest:
             items = list(by_kind.get(rule.kind, ()))
             if items or rule.min_count:  # optional arrays are left out when empty
                 body[rule.wire] = items
-        for option in spec.options:
-            value = getattr(self, option.name)
-            if not (option.omit_when_default and value == option.default):
-                body[option.wire] = option.wire_value(value)
-        if spec.last_frame_wire and self.last_frame:
-            body[spec.last_frame_wire] = True
-        return body
+        return {**body, **self.options()}
 
 
 def check_counts(model: models.Model | str, counts: Mapping[str, int]) -> None:
@@ -147,3 +156,13 @@ def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
 
 def _title(name: str) -> str:
     return name.replace("_", " ").capitalize()
+
+
+def check_task_id(task_id: object) -> str:
+    """A task id as RunningHub issues them (a run of digits), or a ValidationError before any call."""
+    text = str(task_id or "").strip()
+    if not re.fullmatch(facts.TASK_ID_PATTERN, text):
+        raise ValidationError(f"{text[:40]!r} is not a RunningHub task id: it is a long number such as "
+                              "2013508786110730241 (shown by the node, an error message or the CLI).",
+                              advice="Nothing was sent.")
+    return text

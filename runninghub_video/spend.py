@@ -93,21 +93,22 @@ def set_daily_budget(site: str, amount: Any) -> dict[str, float]:
     return budgets
 
 
-def status(site: str, journal=None, now: float | None = None) -> dict:
-    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency."""
+def status(site: str, journal=None, now: float | None = None, *, exclude_fingerprint: str = "") -> dict:
+    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency
+    (``exclude_fingerprint``: leave out the asking run's own claim)."""
     config.check_site(site)
     spent, charged = inbox.spent_today(site, journal, now)
-    running, unpriced = _running_estimate(site, journal, now)
+    running, unpriced = _running_estimate(site, journal, now, exclude_fingerprint)
     return {"site": site, "currency": facts.SITE_CURRENCY[site], "budget": daily_budgets().get(site),
             "spent": float(spent), "charged_tasks": charged, "running": float(running),
             "running_tasks": unpriced}
 
 
-def _running_estimate(site: str, journal, now: float | None) -> tuple[Decimal, int]:
+def _running_estimate(site: str, journal, now: float | None, exclude_fingerprint: str = "") -> tuple[Decimal, int]:
     """Published price of today's tasks that run but have no cost yet (0 where no table is known),
     plus the runs of this process that passed the check and are still uploading."""
     total, count = Decimal(0), 0
-    for row in inbox.unpriced_today(site, journal, now):
+    for row in inbox.unpriced_today(site, journal, now, exclude_fingerprint=exclude_fingerprint):
         request = row.get("request") or {}
         model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
         known = str(request.get("duration")) in model.choices("duration")
@@ -152,7 +153,7 @@ def preview_price(client, request, *, upload: bool = True) -> dict | None:
     try:
         answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)
     except (InvalidParametersError, FileProcessingError):
-        cache.invalidate(url)  # an expired placeholder: upload it again next time
+        cache.forget(image.sha256, client.settings.endpoint)  # an expired placeholder: upload it again next time
         raise
     return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
 
@@ -192,7 +193,7 @@ def check_budget(client, site: str, request, journal=None, now: float | None = N
     price, source = run_price(client, site, request)
     currency = facts.SITE_CURRENCY[site]
     with _check_lock:  # one check at a time: parallel nodes see each other's reservations
-        figures = status(site, journal, now)
+        figures = status(site, journal, now, exclude_fingerprint=fingerprint)
         figures.update(price=None if price is None else float(price), price_source=source)
         committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
         if price is None:
@@ -208,6 +209,8 @@ def check_budget(client, site: str, request, journal=None, now: float | None = N
                 f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
                 f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
                 f"{_amount(budget, currency)}.", figures=figures)
+        if fingerprint and inbox.journaled_since(fingerprint, site, 0.0, journal):
+            return  # the run's journal claim already counts for the others (in every process)
         with _reservations_lock:
             _reservations.setdefault(site, []).append((fingerprint, time.time(), price))
 

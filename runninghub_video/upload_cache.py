@@ -1,19 +1,25 @@
 """Uploaded reference URLs by content hash, so re-running a graph uploads nothing new.
 
 A URL is reused for ``facts.UPLOAD_CACHE_TTL_S`` (well inside its ~1 day life). If RunningHub
-still rejects one (1007/1013), the caller calls :meth:`UploadCache.invalidate` and re-uploads.
+still cannot read one (1013, at submit or as a task failure), the caller calls
+:meth:`UploadCache.forget` and the next upload of that content is a fresh one.
 
 Kept in its own file, not the journal's: the cache is disposable — deleting or losing it only
 costs a re-upload — while the journal protects paid videos, so a cache problem (corruption,
-a user clearing it) must never touch the journal.
+a user clearing it) must never touch the journal. A damaged cache file is moved aside and the
+run carries on with an empty cache.
 """
 from __future__ import annotations
 
+import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import config, facts
-from .journal import open_db
+from .store import DamagedFile, open_db
+
+log = logging.getLogger(__name__)
 
 CACHE_FILE = "upload_cache.sqlite3"
 
@@ -33,16 +39,28 @@ _MIGRATIONS: tuple[str, ...] = (
 
 
 class UploadCache:
-    """sha256 + site → a still-fresh upload URL (sites keep separate storage and keys)."""
+    """sha256 + endpoint → a still-fresh upload URL (each RunningHub keeps its own storage and keys).
+
+    (The key column is still called ``site``: it holds :attr:`config.Settings.endpoint`.)"""
 
     def __init__(self, path: Path | None = None, ttl_s: float = facts.UPLOAD_CACHE_TTL_S) -> None:
         self.path = Path(path) if path is not None else config.state_dir() / CACHE_FILE
         self.ttl_s = ttl_s
 
+    @contextmanager
+    def _db(self, *, write: bool):
+        try:
+            with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
+                yield conn
+        except DamagedFile as exc:  # disposable: start afresh
+            log.warning("RunningHub: %s", exc)
+            with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
+                yield conn
+
     def get(self, sha256: str, site: str, now: float | None = None) -> str | None:
         """The URL of this content on this site, if uploaded less than ``ttl_s`` ago."""
         now = time.time() if now is None else now
-        with open_db(self.path, _MIGRATIONS, write=False) as conn:
+        with self._db(write=False) as conn:
             if conn is None:
                 return None
             row = conn.execute("SELECT url FROM uploads WHERE sha256 = ? AND site = ? AND uploaded_at > ?",
@@ -52,14 +70,14 @@ class UploadCache:
     def put(self, sha256: str, site: str, url: str, size: int, now: float | None = None) -> None:
         """Remember a fresh upload (replacing an older one) and drop entries past their TTL."""
         now = time.time() if now is None else now
-        with open_db(self.path, _MIGRATIONS, write=True) as conn:
+        with self._db(write=True) as conn:
             conn.execute("INSERT OR REPLACE INTO uploads (sha256, site, url, size, uploaded_at) VALUES (?, ?, ?, ?, ?)",
                          (sha256, site, url, int(size), now))
             conn.execute("DELETE FROM uploads WHERE uploaded_at <= ?", (now - self.ttl_s,))
 
-    def invalidate(self, url: str) -> None:
-        """Forget a URL RunningHub refused, so the next run uploads the file again."""
+    def forget(self, sha256: str, site: str) -> None:
+        """Forget the upload of this content that RunningHub could not read, so the next run uploads it again."""
         if not self.path.exists():  # nothing cached; do not create state just to delete from it
             return
-        with open_db(self.path, _MIGRATIONS, write=True) as conn:
-            conn.execute("DELETE FROM uploads WHERE url = ?", (url,))
+        with self._db(write=True) as conn:
+            conn.execute("DELETE FROM uploads WHERE sha256 = ? AND site = ?", (sha256, site))

@@ -146,8 +146,10 @@ def test_invalid_submit_is_refused_with_1007_and_no_task(emu, ref_url, override)
     assert emu.counters.submits_accepted == 0
 
 
-def test_submit_refuses_urls_the_emulator_did_not_issue(emu, ref_url):
-    assert submit(emu, body_for(["https://example.com/x.png"]))["errorCode"] == "1007"
+def test_submit_accepts_any_https_reference_but_not_unissued_local_ones(emu, ref_url):
+    assert submit(emu, body_for(["https://example.com/x.png"]))["errorCode"] == ""  # as the API does [S]
+    assert submit(emu, body_for(["http://example.com/x.png"]))["errorCode"] == "1007"
+    assert submit(emu, body_for([emu.base_url + "/files/nothing.png"]))["errorCode"] == "1007"
     assert submit(emu, body_for([ref_url] * 5))["errorCode"] == "1007"
     assert submit(emu, body_for([ref_url] * 4))["errorCode"] == ""
 
@@ -185,6 +187,27 @@ def test_expired_uploads_fail_submit_with_1013(emu, ref_url):
     emu.expire_uploads()
     assert requests.get(ref_url, timeout=10).status_code == 404
     assert submit(emu, body_for([ref_url]))["errorCode"] == "1013"
+
+
+def test_expired_uploads_seen_by_the_task_fail_it_with_1013_uncharged(emu, ref_url):
+    emu.expire_uploads(seen_at="task")
+    task_id = submit(emu, body_for([ref_url]))["taskId"]
+    done = wait_done(emu, task_id)
+    assert done["status"] == "FAILED" and done["errorCode"] == "1013" and emu.counters.money_charged == 0
+
+
+@pytest.mark.parametrize("field", ["consumeMoney", "thirdPartyConsumeMoney"])
+def test_the_charge_arrives_in_the_usage_field_asked_for(emu, ref_url, field):
+    emu.charge_in(field)
+    done = wait_done(emu, submit(emu, body_for([ref_url]))["taskId"])
+    other = {"consumeMoney", "thirdPartyConsumeMoney"} - {field}
+    assert done["usage"][field] == "0.14" and done["usage"][other.pop()] is None
+
+
+def test_the_echo_key_fault_repeats_the_callers_key(emu, ref_url):
+    emu.inject("submit", "echo_key")
+    reply = submit(emu, body_for([ref_url]))
+    assert reply["errorCode"] == "1000" and emu.api_key in reply["errorMessage"]
 
 
 def test_failed_tasks_report_code_and_reason_and_are_not_charged(emu, ref_url):

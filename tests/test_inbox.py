@@ -21,6 +21,11 @@ def no_reservations():
     spend._reservations.clear()
 
 
+def claimed(journal: Journal, fp: str, request: dict) -> int:
+    """A run's row before its submit answered (claimed by this process, no task id yet)."""
+    return journal.claim(fp, "cn", site="cn", model="seedance-v1-lite", request=request, variation=0).row.id
+
+
 def run(tmp_path, prompt: str, count: int = 1, duration: str = "2", resolution: str = "480p", **kw):
     return pipeline.generate(solid_images(count), VideoRequest(prompt=prompt, duration=duration,
                                                                resolution=resolution),
@@ -60,9 +65,10 @@ def test_the_days_total_matches_what_the_emulator_charged(rh_env, tmp_path):
 def test_totals_count_each_day_and_month_in_local_time(rh_env, tmp_path):
     journal = Journal()
     now = time.time()
-    for when, cost in ((now, "1.25"), (inbox.day_start(now) - 60, "2"), (inbox.month_start(now) - 60, "4")):
-        row = journal.begin("fp", "cn", {"prompt": "x"}, 0)
-        journal.set_task(row, str(10**18 + row), "QUEUED")
+    for n, (when, cost) in enumerate(((now, "1.25"), (inbox.day_start(now) - 60, "2"),
+                                      (inbox.month_start(now) - 60, "4"))):
+        row = journal.record(str(10**18 + n), site="cn", endpoint="cn", state="QUEUED", fingerprint="fp",
+                            request={"prompt": "x"})
         journal.update(row, state="SUCCESS", cost=cost, finished_at=when)
     totals = inbox.totals(now=now)
     assert totals["today"][0]["amount"] == pytest.approx(1.25)
@@ -72,10 +78,10 @@ def test_totals_count_each_day_and_month_in_local_time(rh_env, tmp_path):
 
 def test_a_long_journal_comes_a_page_at_a_time(rh_env):
     journal = Journal()
-    rows = [journal.begin(f"fp{i}", "cn", {"prompt": f"task {i}"}, 0) for i in range(7)]
+    rows = [claimed(journal, f"fp{i}", {"prompt": f"task {i}"}) for i in range(7)]
     first = inbox.page(limit=3)
     assert [t["row"] for t in first["tasks"]] == rows[:-4:-1]
-    journal.begin("late", "cn", {"prompt": "arrives while paging"}, 0)  # does not shift the next page
+    claimed(journal, "late", {"prompt": "arrives while paging"})  # does not shift the next page
     second = inbox.page(limit=3, before=first["next"])
     third = inbox.page(limit=3, before=second["next"])
     assert [t["row"] for t in second["tasks"] + third["tasks"]] == rows[3::-1]
@@ -116,7 +122,7 @@ def test_an_ambiguous_submit_shows_when_what_and_where_to_look(rh_env, tmp_path)
 
 def test_a_submit_cut_off_long_ago_counts_as_ambiguous(rh_env):
     journal = Journal()
-    journal.begin("fp", "cn", {"prompt": "crashed during submit"}, 0)
+    journal.start_submit(claimed(journal, "fp", {"prompt": "crashed during submit"}))
     later = time.time() + inbox.STALE_SUBMIT_S + 1
     assert inbox.page()["tasks"][0]["phase"] == "submitting"
     assert inbox.page(now=later)["tasks"][0]["phase"] == "ambiguous"
@@ -124,8 +130,8 @@ def test_a_submit_cut_off_long_ago_counts_as_ambiguous(rh_env):
 
 def test_following_a_task_hides_its_recovery(rh_env):
     journal = Journal()
-    row = journal.begin("fp", "cn", {"prompt": "x"}, 0)
-    journal.set_task(row, "2000000000000000001", "RUNNING")
+    journal.record("2000000000000000001", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+                        request={"prompt": "x"})
     with inbox.following("2000000000000000001"):
         assert inbox.page()["tasks"][0]["recoverable"] is False
         assert inbox.page()["tasks"][0]["followed"] is True
@@ -172,8 +178,8 @@ def test_the_budget_uses_the_price_preview_when_it_needs_no_upload(rh_env, tmp_p
 
 def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
     journal = Journal()
-    row = journal.begin("fp", "cn", {"prompt": "x", "duration": "5", "resolution": "720p"}, 0)
-    journal.set_task(row, "2000000000000000002", "RUNNING")
+    journal.record("2000000000000000002", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+                        request={"prompt": "x", "duration": "5", "resolution": "720p"})
     spend.set_daily_budget("cn", 1.0)
     with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
         run(tmp_path, "second", duration="5", resolution="720p")
@@ -191,8 +197,8 @@ def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
         spend.check_budget(client, "cn", request, fingerprint="first")
         with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
             spend.check_budget(client, "cn", request, fingerprint="second")
-        row = Journal().begin("first", "cn", {"prompt": "x", "duration": "5", "resolution": "720p"}, 0)
-        Journal().set_task(row, "2000000000000000005", "QUEUED")  # now the journal counts it, once
+        Journal().record("2000000000000000005", site="cn", endpoint="cn", state="QUEUED", fingerprint="first",
+                              request={"prompt": "x", "duration": "5", "resolution": "720p"})
         assert spend.status("cn")["running"] == 0.75 and spend.status("cn")["running_tasks"] == 1
     assert rh_env.counters.submits == 0
 
@@ -235,7 +241,7 @@ def test_cli_list_pages_with_before(rh_env, capsys):
 
     journal = Journal()
     for i in range(3):
-        journal.begin(f"fp{i}", "cn", {"prompt": f"page task {i}"}, 0)
+        claimed(journal, f"fp{i}", {"prompt": f"page task {i}"})
     assert main(["list", "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert "page task 2" in out and "page task 0" not in out

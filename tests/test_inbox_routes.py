@@ -163,8 +163,8 @@ def test_an_ambiguous_submit_takes_the_task_id_found_on_the_site(inbox_env, tmp_
 
 
 def test_a_failed_recovery_says_why(inbox_env, tmp_path):
-    row = Journal().begin("fp", "cn", {"prompt": "x"}, 0)
-    Journal().set_task(row, "2000000000000000003", "RUNNING")
+    Journal().record("2000000000000000003", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
+                          request={"prompt": "x"})
     inbox_routes.recover("cn", "2000000000000000003")
     assert "1004" in wait_recovered("cn", "2000000000000000003")["error"] or \
         "not found" in inbox_routes._recoveries[("cn", "2000000000000000003")]["error"].lower()

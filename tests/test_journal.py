@@ -37,32 +37,39 @@ def _request(**extra) -> dict:
 
 def _submitted(journal: Journal, fp: str = "fp1", task_id: str = "2013508786110730241", state: str = "QUEUED",
                site: str = "cn", request: dict | None = None) -> int:
-    row_id = journal.begin(fp, site, request or _request(), 0)
-    journal.set_task(row_id, task_id, state)
-    return row_id
+    """A row with a task id (the endpoint is named after the site here)."""
+    return journal.record(task_id, site=site, endpoint=site, state=state, fingerprint=fp,
+                          request=request or _request())
+
+
+def _claimed(journal: Journal, fp: str = "fp1", variation: int = 0, request: dict | None = None) -> int:
+    """A fresh claim of this process (state ``uploading``, no task id yet)."""
+    claim = journal.claim(fp, "cn", site="cn", model="m", request=request or _request(), variation=variation)
+    assert claim.action == "new"
+    return claim.row.id
 
 
 # --- fingerprint ---------------------------------------------------------------------------
-def test_same_inputs_give_same_fingerprint_even_with_fresh_upload_urls():
-    a = fingerprint(site="cn", request_body_without_urls={**BODY, "imageUrls": ["https://u/1"]},
-                    image_hashes=["h1"], variation=0)
-    b = fingerprint(site="cn", request_body_without_urls={**BODY, "imageUrls": ["https://u/2"]},
-                    image_hashes=["h1"], variation=0)
-    assert a == b and len(a) == 64
+FP_BASE = dict(site="cn", model="seedance-v1-lite/reference-to-video", options=BODY, reference_hashes=["h1"],
+               variation=0)
+
+
+def test_same_inputs_give_the_same_fingerprint():
+    assert fingerprint(**FP_BASE) == fingerprint(**{**FP_BASE, "options": dict(reversed(list(BODY.items())))})
+    assert len(fingerprint(**FP_BASE)) == 64
 
 
 @pytest.mark.parametrize("change", [
-    {"site": "ai"}, {"image_hashes": ["h2"]}, {"image_hashes": ["h1", "h2"]}, {"variation": 1},
-    {"model": "other-model"}, {"request_body_without_urls": {**BODY, "prompt": "a dog"}},
+    {"site": "ai"}, {"reference_hashes": ["h2"]}, {"reference_hashes": ["h1", "h2"]}, {"variation": 1},
+    {"model": "other-model"}, {"options": {**BODY, "prompt": "a dog"}},
 ])
 def test_any_change_that_alters_the_video_changes_the_fingerprint(change):
-    base = dict(site="cn", request_body_without_urls=BODY, image_hashes=["h1"], variation=0)
-    assert fingerprint(**base) != fingerprint(**{**base, **change})
+    assert fingerprint(**FP_BASE) != fingerprint(**{**FP_BASE, **change})
 
 
 def test_reference_order_matters_for_the_fingerprint():
-    base = dict(site="cn", request_body_without_urls=BODY, variation=0)
-    assert fingerprint(image_hashes=["h1", "h2"], **base) != fingerprint(image_hashes=["h2", "h1"], **base)
+    assert (fingerprint(**{**FP_BASE, "reference_hashes": ["h1", "h2"]})
+            != fingerprint(**{**FP_BASE, "reference_hashes": ["h2", "h1"]}))
 
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -71,23 +78,24 @@ def test_nothing_is_created_until_the_first_write(state):
     assert journal.list() == [] and journal.get("1") is None and journal.find_reusable("fp", "cn") is None
     assert journal.expected_run_seconds("cn", "720p", "5") is None
     assert not state.exists()
-    journal.begin("fp", "cn", _request(), 0)
+    _claimed(journal, "fp")
     assert (state / JOURNAL_FILE).is_file()
 
 
 def test_row_is_written_before_submit_and_follows_the_task(journal):
-    row_id = journal.begin("fp1", "cn", _request(), 3)
+    row_id = _claimed(journal, "fp1", variation=3)
     row = journal.list()[0]
-    assert (row.id, row.state, row.task_id, row.variation) == (row_id, "submitting", None, 3)
+    assert (row.id, row.state, row.task_id, row.variation) == (row_id, "uploading", None, 3)
+    assert journal.start_submit(row_id) and journal.row(row_id).state == "submitting"
     assert row.request["prompt"] == "a cat surfing"
 
     journal.set_task(row_id, "2013508786110730241", "QUEUED")
     journal.update("2013508786110730241", state="SUCCESS", result_url="https://r/out.mp4", cost="0.75",
                    currency="CNY", run_seconds="58")
-    row = journal.get("2013508786110730241", site="cn")
+    row = journal.get("2013508786110730241", "cn")
     assert row.state == "SUCCESS" and row.submitted_at and row.finished_at
     assert (row.cost, row.currency, row.run_seconds) == ("0.75", "CNY", 58.0)
-    assert journal.get("2013508786110730241", site="ai") is None
+    assert journal.get("2013508786110730241", "ai") is None
 
 
 def test_finished_at_keeps_the_first_finish_time(journal):
@@ -98,7 +106,7 @@ def test_finished_at_keeps_the_first_finish_time(journal):
 
 
 def test_update_rejects_unknown_fields(journal):
-    row_id = journal.begin("fp", "cn", _request(), 0)
+    row_id = _claimed(journal, "fp")
     with pytest.raises(TypeError, match="colour"):
         journal.update(row_id, colour="red")
 
@@ -131,14 +139,14 @@ def test_pending_task_older_than_its_server_life_is_not_reused(journal):
     assert journal.find_reusable("fp1", "cn", now=1000.0 + LIFE + 1) is None
 
 
-@pytest.mark.parametrize("state", ["FAILED", "CANCEL", EXPIRED, AMBIGUOUS])
-def test_failed_cancelled_expired_or_ambiguous_rows_are_never_reused(journal, state):
-    _submitted(journal, task_id="t1", state=state)
+@pytest.mark.parametrize("row_state", ["FAILED", "CANCEL", EXPIRED, AMBIGUOUS])
+def test_failed_cancelled_expired_or_ambiguous_rows_are_never_reused(journal, row_state):
+    _submitted(journal, task_id="t1", state=row_state)
     assert journal.find_reusable("fp1", "cn") is None
 
 
 def test_submit_without_answer_is_not_reused(journal):
-    journal.begin("fp1", "cn", _request(), 0)
+    journal.start_submit(_claimed(journal, "fp1"))
     assert journal.find_reusable("fp1", "cn") is None
 
 
@@ -167,7 +175,7 @@ def test_newest_reusable_row_wins_over_older_ones(journal):
     _submitted(journal, task_id="old", state="RUNNING")
     _submitted(journal, task_id="failed", state="FAILED")
     _submitted(journal, task_id="new", state="QUEUED")
-    journal.begin("fp1", "cn", _request(), 0)  # a submit in flight, outcome unknown
+    journal.claim("fp1", "cn", site="cn", model="m", request=_request(), variation=0)
     assert journal.find_reusable("fp1", "cn").task_id == "new"
 
 
@@ -188,8 +196,8 @@ def test_expected_run_time_is_the_median_of_matching_successes(journal):
 # --- secrets -------------------------------------------------------------------------------
 def test_journal_file_never_contains_the_api_key(journal, state):
     config.register_secret(FAKE_KEY)
-    row_id = journal.begin("fp1", "cn", _request(apikey=FAKE_KEY, note=f"pasted {FAKE_KEY} here",
-                                                 image=b"\x89PNG raw bytes"), 0)
+    row_id = _claimed(journal, "fp1", request=_request(apikey=FAKE_KEY, note=f"pasted {FAKE_KEY} here",
+                                                       image=b"\x89PNG raw bytes"))
     journal.set_task(row_id, "t1", "QUEUED")
     journal.update("t1", state="FAILED", error_code="1002",
                    error_message=f"Authorization: Bearer {FAKE_KEY} rejected",
@@ -225,7 +233,7 @@ def test_two_processes_share_one_journal(journal, state):
     script = ("import sys; from runninghub_video.journal import Journal\n"
               "j = Journal()\n"
               "for i in range(20):\n"
-              "    r = j.begin('fp', 'cn', {'prompt': 'p'}, 0); j.set_task(r, f'{sys.argv[1]}-{i}', 'QUEUED')\n")
+              "    j.record(f'{sys.argv[1]}-{i}', site='cn', endpoint='cn', state='QUEUED', fingerprint='fp')\n")
     procs = [subprocess.Popen([sys.executable, "-c", script, name], cwd=Path(__file__).resolve().parents[1])
              for name in ("a", "b")]
     for _ in range(20):
@@ -235,10 +243,31 @@ def test_two_processes_share_one_journal(journal, state):
 
 
 def test_schema_is_versioned_and_uses_wal(journal, state):
-    journal.begin("fp", "cn", _request(), 0)
+    _claimed(journal, "fp")
     conn = sqlite3.connect(state / JOURNAL_FILE)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
+
+
+def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(state):
+    """A version-1 journal cannot tell an emulator's video from the real site's: its rows stay
+    listed and fetchable by id, but a new request never reuses them; an unanswered one is ambiguous."""
+    state.mkdir(parents=True)
+    conn = sqlite3.connect(state / JOURNAL_FILE)
+    from runninghub_video.journal import _MIGRATIONS
+
+    conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO tasks (fingerprint, site, task_id, state, created_at, updated_at)"
+                 " VALUES ('fp1', 'cn', '2013508786110730241', 'RUNNING', ?, ?)", (time.time(), time.time()))
+    conn.execute("INSERT INTO tasks (fingerprint, site, state, created_at, updated_at)"
+                 " VALUES ('fp2', 'cn', 'submitting', ?, ?)", (time.time(), time.time()))
+    conn.commit()
+    conn.close()
+    journal = Journal()
+    assert journal.get("2013508786110730241").endpoint == ""
+    assert journal.claim("fp1", "cn|https://www.runninghub.cn", site="cn", model="m", request={},
+                         variation=0).action == "new"
+    assert [r.state for r in journal.list() if r.fingerprint == "fp2"] == [AMBIGUOUS]

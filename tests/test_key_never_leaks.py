@@ -9,6 +9,7 @@ import pytest
 from runninghub_video import errors
 from runninghub_video.cli import main
 from runninghub_video.pipeline import generate
+from runninghub_video.redaction import mask_key
 from runninghub_video.request import VideoRequest
 
 from conftest import solid_images
@@ -52,4 +53,34 @@ def test_settings_repr_masks_the_key(rh_env):
     from runninghub_video.config import load_settings
 
     settings = load_settings()
-    assert rh_env.api_key not in repr(settings) and settings.masked_key in repr(settings)
+    assert rh_env.api_key not in repr(settings) and mask_key(rh_env.api_key) in repr(settings)
+
+
+@pytest.mark.parametrize("endpoint, status", [("submit", 200), ("submit", 500), ("upload", 200), ("upload", 401)])
+def test_a_server_that_echoes_the_key_in_its_error_never_gets_it_shown(rh_env, tmp_path, caplog, endpoint, status):
+    """The emulator's echo_key fault puts the raw key into an error body; every text we produce is redacted."""
+    key = rh_env.api_key
+    caplog.set_level(logging.DEBUG)
+    rh_env.inject(endpoint, "echo_key", count=20, status=status)
+    with pytest.raises(errors.RunningHubError) as info:
+        generate([solid_images(1)], VideoRequest(f"echo {endpoint} {status}", duration="2", resolution="480p"),
+                 output_dir=tmp_path, timeout_s=20)
+    texts = [str(info.value), repr(info.value), info.value.server_message, caplog.text]
+    if status in (200, 401):  # the server's message is shown to the user, with the key masked
+        assert mask_key(key) in str(info.value)
+    state = Path(__import__("os").environ["RUNNINGHUB_STATE_DIR"])
+    leaks = [t for t in texts if key in t] + [str(f) for f in _files_under(state, tmp_path)
+                                                if key.encode() in f.read_bytes()]
+    assert leaks == []
+    assert rh_env.counters.money_charged == 0
+
+
+def test_a_key_given_in_settings_rather_than_the_environment_is_masked_too(emulator, tmp_path, monkeypatch):
+    from runninghub_video.config import Settings
+
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+    emulator.inject("submit", "echo_key")
+    with pytest.raises(errors.RunningHubError) as info:
+        generate([solid_images(1)], VideoRequest("echo via settings", duration="2", resolution="480p"),
+                 output_dir=tmp_path, settings=Settings(emulator.api_key, "cn", emulator.base_url))
+    assert emulator.api_key not in str(info.value) and mask_key(emulator.api_key) in str(info.value)

@@ -265,7 +265,10 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
     routes.add_routes(types.SimpleNamespace(get=lambda path: lambda fn: fn,
                                             post=lambda path: lambda fn: handlers.setdefault(path, fn)))
 
-    class Request:
+    class Request:  # what the browser's same-origin JSON POST looks like to the handler
+        method = "POST"
+        headers = {"Content-Type": "application/json", "Host": "127.0.0.1:8188", "Origin": "http://127.0.0.1:8188"}
+
         def __init__(self, body):
             self.body = body
 

@@ -197,8 +197,12 @@ class RouteRecorder:
 
 
 class FakeRequest:
-    def __init__(self, body=None, query=None) -> None:
-        self._body, self.query = body, query or {}
+    """What the handlers read of an aiohttp request; by default a same-origin JSON POST from ComfyUI's page."""
+
+    def __init__(self, body=None, query=None, method="POST", headers=None, host="127.0.0.1:8188") -> None:
+        self._body, self.query, self.method = body, query or {}, method
+        self.headers = headers if headers is not None else {"Content-Type": "application/json", "Host": host,
+                                                            "Origin": f"http://{host}"}
 
     async def json(self):
         if self._body is None:
@@ -230,7 +234,7 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
     status, data = asyncio.run(recorder.handlers[("POST", "/runninghub/key")](FakeRequest({"site": "xx"})))
     assert status == 400 and "Unknown site" in data["error"]
     status, data = asyncio.run(recorder.handlers[("GET", "/runninghub/price")](
-        FakeRequest(query={"site": "cn", "duration": "3", "resolution": "480p"})))
+        FakeRequest(query={"site": "cn", "duration": "3", "resolution": "480p"}, method="GET")))
     assert status == 200 and data["source"] == "preview"
 
 

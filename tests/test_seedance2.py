@@ -13,7 +13,7 @@ import pytest
 from runninghub_video import errors, models
 from runninghub_video.api import TaskStatus
 from runninghub_video.emulator.video import encode
-from runninghub_video.journal import Journal, fingerprint
+from runninghub_video.journal import Journal
 from runninghub_video.media import wav_bytes
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
@@ -144,13 +144,10 @@ def test_queuing_the_same_references_again_reuses_the_video(rh_env, tmp_path):
     assert rh_env.counters.uploads == 4  # image, video, two audio clips: each uploaded once
 
 
-def test_a_v1_lite_request_still_has_the_fingerprint_journals_stored_before_2_0(rh_env, tmp_path):
+def test_the_journal_row_names_the_model(rh_env, tmp_path):
     result = generate([solid_images(1)], VideoRequest("old row", duration="2", resolution="480p"), output_dir=tmp_path)
     row = Journal().get(result.task_id)
-    old = fingerprint(site="cn", request_body_without_urls={
-        "prompt": "old row", "duration": "2", "cameraFixed": "false", "resolution": "480p", "aspectRatio": "16:9"},
-        image_hashes=row.request["imageHashes"], variation=0, model="seedance-v1-lite/reference-to-video")
-    assert row.fingerprint == old and row.request["model"] == "seedance-v1-lite"
+    assert row.model == "seedance-v1-lite" and row.request["model"] == "seedance-v1-lite"
 
 
 def test_fetch_recovers_a_2_0_task_on_another_machine_with_its_last_frame(rh_env, tmp_path, monkeypatch):

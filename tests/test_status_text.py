@@ -102,7 +102,7 @@ def test_every_step_of_a_run_has_its_line_in_both_languages(event, english, chin
 def test_english_is_exactly_the_clients_message_for_every_event_of_real_runs(rh_env, tmp_path):
     """Fresh uploads after a rejected URL, a cancelled wait, the resume, then the reuse."""
     rh_env.set_clock(queue_s=1.2, run_s=1.5)
-    rh_env.inject("submit", "error_code", count=1, code="1007")
+    rh_env.inject("submit", "error_code", count=1, code="1013")
     seen: list[ProgressEvent] = []
     cancel = threading.Event()
 

@@ -32,7 +32,7 @@ def test_second_run_reuses_the_uploaded_url(cache, state):
 
 def test_unknown_content_is_a_miss_and_creates_nothing(cache, state):
     assert cache.get(SHA, "cn") is None
-    cache.invalidate(URL)
+    cache.forget(SHA, "cn")
     assert not state.exists()
 
 
@@ -53,7 +53,7 @@ def test_sites_never_share_uploads(cache):
 def test_rejected_url_is_forgotten_so_the_next_run_reuploads(cache):
     cache.put(SHA, "cn", URL, 3490, now=T0)
     cache.put("cd" * 32, "cn", "https://other", 10, now=T0)
-    cache.invalidate(URL)
+    cache.forget(SHA, "cn")
     assert cache.get(SHA, "cn", now=T0) is None
     assert cache.get("cd" * 32, "cn", now=T0) == "https://other"
 

@@ -2,7 +2,10 @@
 
 ``Emulator`` serves the documented wire shapes (docs/runninghub-api.md) on 127.0.0.1 and lets
 tests steer it: ``inject(endpoint, kind, count, **params)`` for transport/API faults,
-``fail_next_tasks`` for FAILED tasks, ``key_type`` for 1014, ``expire_results`` for 1004/404.
+``fail_next_tasks`` for FAILED tasks, ``key_type`` for 1014, ``expire_results`` for 1004/404,
+``expire_uploads(seen_at=...)`` for 1013 at submit or as a task failure, ``charge_in`` for the
+usage field that carries the charge. Model calls accept any https reference URL (painted grey,
+as the emulator cannot fetch it) besides its own upload URLs.
 
 Fault kinds (consumed one per matching request):
   http_error(status=503, retry_after=None, body="")  reply with that HTTP status
@@ -11,7 +14,11 @@ Fault kinds (consumed one per matching request):
   delay(seconds=2.0)                                 wait, then answer normally
   slow(bytes_per_s=...)                              downloads/files: throttle the body
   truncate(fraction=0.5)                             downloads/files: full Content-Length, partial body
-  timeout_after_create(seconds=5.0, reset=False)     submit: create the task, then wait (and reset)
+  timeout_after_create(seconds=5.0, reset=False,     submit: create the task, then wait (and reset,
+                       status=None)                    or answer with that HTTP status, e.g. 504)
+  echo_key(status=200)                               an error that repeats the caller's key (200: in the
+                                                     endpoint's family as code 1000; else plain text)
+  redirect(location=..., status=302)                 answer with a redirect to ``location``
 
 Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
 validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).

@@ -121,10 +121,22 @@ class Emulator:
             for task in self.state.tasks.values():
                 task.expired = True
 
-    def expire_uploads(self) -> None:
-        """Issued upload URLs lapse: file GET → 404, submit with them → errorCode 1013."""
+    def expire_uploads(self, seen_at: str = "submit") -> None:
+        """Upload URLs issued so far lapse (new uploads are fresh): file GET → 404, and errorCode 1013
+        either at the submit (``seen_at="submit"``) or as a FAILED task once it runs (``"task"``,
+        as when RunningHub fetches references after accepting the task)."""
+        if seen_at not in ("submit", "task"):
+            raise ValueError("seen_at must be 'submit' or 'task'")
         with self.state.lock:
-            self.state.expired_uploads = True
+            self.state.expired_paths.update(self.state.upload_paths)
+            self.state.expiry_seen_at = seen_at
+
+    def charge_in(self, usage_field: str) -> None:
+        """Report the charge in ``consumeMoney`` (default) or ``thirdPartyConsumeMoney``, the other null."""
+        if usage_field not in ("consumeMoney", "thirdPartyConsumeMoney"):
+            raise ValueError("usage_field must be consumeMoney or thirdPartyConsumeMoney")
+        with self.state.lock:
+            self.state.charge_field = usage_field
 
     def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
         """Timing of tasks created from now on (floats, or callables taking the submit body)."""

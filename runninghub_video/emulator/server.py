@@ -29,6 +29,7 @@ MSG_809 = "File size exceeds the limit of 10MB | 文件大小超过10MB限制"
 MSG_421 = "TASK_QUEUE_MAXED: concurrency limit reached | 任务队列已满，请稍后再试"
 MSG_416 = "Insufficient balance | 余额不足"
 TASK_ID = re.compile(r"^\d{19}$")
+GREY = (0.5, 0.5, 0.5)
 OUTPUT_PREFIX, FILES_PREFIX = "/output/", "/files/"
 
 
@@ -102,6 +103,13 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "reset":
                 self.reset()
+                return
+            if fault.kind == "echo_key":
+                self.send_key_echo(endpoint, fault)
+                return
+            if fault.kind == "redirect":
+                self.send_bytes(b"", "text/plain", status=int(fault.params.get("status", 302)),
+                                headers={"Location": str(fault.params["location"])})
                 return
             if fault.kind == "error_code":
                 self.send_fault_code(endpoint, fault)
@@ -179,6 +187,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"code": _int_code(code), "message": message, "data": None})
         else:
             self.send_json({"code": _int_code(code), "msg": message, "data": None})
+
+    def send_key_echo(self, endpoint: str, fault: Fault) -> None:
+        """A careless gateway that repeats the caller's credentials in its error (a leak to redact)."""
+        header = self.headers.get("Authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else str(self.json_body().get("apikey", ""))
+        status = int(fault.params.get("status", 200))
+        message = f"request with key {key} rejected by upstream gateway | 网关拒绝了密钥 {key} 的请求"
+        if status != 200:
+            self.send_bytes(message.encode(), "text/plain; charset=utf-8", status=status)
+        elif endpoint in ("submit", "query", "price_preview"):
+            self.send_json(family_a("1000", message))
+        else:
+            self.send_json({"code": 1000, "message": message, "msg": message, "data": None})
 
     def json_body(self) -> dict:
         try:
@@ -284,19 +305,26 @@ class Handler(BaseHTTPRequestHandler):
         rate = float(fault.params.get("bytes_per_s", 256 * 1024)) if fault and fault.kind == "slow" else 0.0
         chunk = max(1, int(rate / 20)) if rate else 256 * 1024
         sent = 0
+
+        def count_bytes(n: int) -> None:  # before the write: a client holding the bytes sees them counted
+            if count:
+                with self.emu.state.lock:
+                    self.emu.state.counters.download_bytes += n
+
         try:
             while sent < limit and not self.emu.stopping:
                 piece = body[sent:min(limit, sent + chunk)]
-                self.wfile.write(piece)
+                count_bytes(len(piece))
+                try:
+                    self.wfile.write(piece)
+                except OSError:
+                    count_bytes(-len(piece))
+                    raise
                 sent += len(piece)
                 if rate:
                     time.sleep(len(piece) / rate)
         except OSError:
             self.close_connection = True
-        finally:
-            if count:
-                with self.emu.state.lock:
-                    self.emu.state.counters.download_bytes += sent
         if sent < len(body):  # truncated or stopping: end cleanly after what was sent (FIN, not RST)
             self.close_connection = True
             try:
@@ -324,7 +352,8 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         state = self.emu.state
         code, message, references = check_body(body, self.model, state.upload_for,
-                                                lambda path: path in state.upload_paths)
+                                                lambda path: path in state.upload_paths, self.emu.base_url,
+                                                expired_seen_by_task=state.expiry_seen_at == "task")
         if code:
             self.send_json(family_a(code, message))
             return None
@@ -338,12 +367,17 @@ class Handler(BaseHTTPRequestHandler):
         model = self.model
         failure = None
         try:
-            colours = ([video.mean_rgb(r) for r in references.get(models.IMAGE, [])]
-                       + [video.first_frame_rgb(r) for r in references.get(models.VIDEO, [])])
+            # a reference the emulator cannot fetch (any https URL: no network here) is painted mid-grey
+            colours = ([video.mean_rgb(r) if r else GREY for r in references.get(models.IMAGE, [])]
+                       + [video.first_frame_rgb(r) if r else GREY for r in references.get(models.VIDEO, [])])
         except Exception:  # magic bytes looked right but the file does not decode
             colours = []
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
+        urls = [u for rule in model.media for u in body.get(rule.wire, [])]
+        if any(urlsplit(u).path in self.emu.state.expired_paths for u in urls):
+            failure = {"code": "1013", "at": "running",
+                       "message": "File processing failed: a reference URL has expired | 文件处理失败：链接已过期"}
         state = self.emu.state
         with state.lock:
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
@@ -361,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
             self.emu.sleep(float(fault.params.get("seconds", 5.0)))
             if fault.params.get("reset"):
                 self.reset()
+                return
+            if fault.params.get("status"):  # a gateway that times out after passing the submit on
+                self.send_bytes(b"upstream timed out", "text/plain", status=int(fault.params["status"]))
                 return
         reply = self.task_view(task)
         reply["clientId"] = secrets.token_hex(16)
@@ -403,8 +440,9 @@ class Handler(BaseHTTPRequestHandler):
                 "exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
                 "exception_message": task.fail_message, "traceback": ""})
         elif status == facts.SUCCESS_STATE:
-            view["usage"] = {"consumeMoney": f"{task.price:.2f}", "consumeCoins": None,
+            view["usage"] = {"consumeMoney": None, "consumeCoins": None,
                              "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
+            view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}"
             view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
                                 "outputType": "mp4", "text": None}]
             if task.last_frame:  # the image first: clients must pick results by outputType [U]

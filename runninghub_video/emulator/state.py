@@ -18,7 +18,8 @@ Seconds = float | Callable[[dict], float]
 
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview")
-FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create")
+FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
+               "echo_key", "redirect")
 
 
 @dataclass
@@ -122,7 +123,9 @@ class State:
         self.tasks: dict[str, Task] = {}
         self.uploads: dict[str, bytes] = {}  # issued url -> bytes
         self.upload_paths: dict[str, str] = {}  # url path -> issued url
-        self.expired_uploads = False
+        self.expired_paths: set[str] = set()  # upload paths whose URL has lapsed
+        self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
+        self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
         self.queue_s, self.run_s = queue_s, run_s
@@ -227,12 +230,13 @@ class State:
 
     def add_upload(self, url: str, path: str, data: bytes) -> None:
         with self.lock:
+            self.expired_paths.discard(path)  # a new upload of the same content is fresh again
             self.uploads[url] = data
             self.upload_paths[path] = url
 
     def upload_for(self, path: str) -> bytes | None:
         with self.lock:
-            if self.expired_uploads:
+            if path in self.expired_paths:
                 return None
             url = self.upload_paths.get(path)
             return None if url is None else self.uploads.get(url)

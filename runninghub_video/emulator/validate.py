@@ -57,8 +57,14 @@ Refs = dict[str, list[bytes]]
 
 
 def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None],
-               known_path: Callable[[str], bool]) -> tuple[str, str, Refs]:
-    """(errorCode, message, reference bytes by kind); errorCode "" when the body is acceptable."""
+               known_path: Callable[[str], bool], local_base: str = "", *,
+               expired_seen_by_task: bool = False) -> tuple[str, str, Refs]:
+    """(errorCode, message, reference bytes by kind); errorCode "" when the body is acceptable.
+
+    References may be the emulator's own upload URLs (under ``local_base``) or any https URL, as
+    the API accepts [S]; the emulator cannot fetch the latter and hands back empty bytes for them.
+    A lapsed upload URL is refused 1013 here, or (``expired_seen_by_task``) accepted with empty
+    bytes, the task then failing 1013 as when RunningHub reads references after the submit."""
     if not isinstance(body, dict):
         return "1007", invalid("the body must be a JSON object", "请求体"), {}
     prompt = body.get("prompt")
@@ -78,12 +84,20 @@ def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None
             return "1007", invalid(f"{rule.wire} must hold {rule.min_count}-{rule.max_count} URLs", rule.wire), {}
         refs[rule.kind] = []
         for url in urls:
-            path = urlsplit(url).path
-            data = upload_for(path)
+            parts = urlsplit(url)
+            if not (local_base and url.startswith(local_base + "/")):
+                if parts.scheme != "https" or not parts.hostname:
+                    return "1007", invalid(f"{rule.wire} item {url!r} is not an https URL", rule.wire), {}
+                refs[rule.kind].append(b"")
+                continue
+            data = upload_for(parts.path)
             if data is None:
-                if known_path(path):
+                if not known_path(parts.path):
+                    return "1007", invalid(f"{rule.wire} item {url!r} is not an uploaded file", rule.wire), {}
+                if not expired_seen_by_task:
                     return "1013", f"File processing failed: {url} has expired | 文件处理失败：链接已过期", {}
-                return "1007", invalid(f"{rule.wire} item {url!r} is not an uploaded file", rule.wire), {}
+                refs[rule.kind].append(b"")
+                continue
             if KINDS.get(sniff(data)) != rule.kind:
                 return "1007", invalid(f"{rule.wire} item {url!r} is not a {rule.kind} file", rule.wire), {}
             refs[rule.kind].append(data)
@@ -117,6 +131,7 @@ def _option_problem(option: models.Option, body: dict) -> str:
 
 
 def _duration_problem(rule: models.MediaRule, clips: list[bytes]) -> str:
+    clips = [c for c in clips if c]  # references the emulator could not fetch: unknown length
     if rule.min_seconds is None or not clips:
         return ""
     lengths = [seconds_of(data, rule.kind) for data in clips]

@@ -1,0 +1,165 @@
+"""The pack's state on disk: a private folder, SQLite files opened safely, damage moved aside.
+
+Journal and upload cache both live here. Folder 0700 and files 0600 where the OS has POSIX modes;
+on Windows they sit in the user's profile (APPDATA or ComfyUI's user folder), whose ACLs already
+keep other users out, and ``chmod`` would only toggle read-only, so it is not called there.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .errors import ConfigError
+
+POSIX_MODES = os.name != "nt"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+BUSY_TIMEOUT_MS = 10_000
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def ensure_private_dir(folder: Path) -> Path:
+    """Create ``folder`` (0700 if this call creates it) and prove it writable, or raise ConfigError.
+
+    Called before anything is uploaded or paid, so an unwritable state folder costs nothing."""
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if created and POSIX_MODES:
+            os.chmod(folder, DIR_MODE)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"The pack's state folder {folder} is not writable ({exc.strerror or exc}).",
+                          advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder; "
+                                 "nothing was uploaded or charged.") from None
+    return folder
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 before SQLite opens it (SQLite gives its -wal/-shm the same mode)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
+        os.close(fd)
+        if POSIX_MODES:
+            os.chmod(path, FILE_MODE)
+    except FileExistsError:
+        pass
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file (and SQLite's side files) to ``<name>.damaged-<time>``; returns the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    os.replace(path, target)
+    for suffix in _SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+class DamagedFile(ConfigError):
+    """A state file could not be read and was moved aside (``moved_to``)."""
+
+    def __init__(self, message: str, *, moved_to: Path, advice: str = "") -> None:
+        super().__init__(message, advice=advice)
+        self.moved_to = moved_to
+
+
+@contextmanager
+def open_db(path: Path, migrations: Sequence[str], *, write: bool,
+            what: str = "database") -> Iterator[sqlite3.Connection | None]:
+    """A short-lived connection, migrated to the newest schema; commits on success, always closes.
+
+    A read of a missing file yields ``None`` rather than creating folder and file, so looking
+    never leaves state behind. Writes take the write lock up front (``BEGIN IMMEDIATE``): in WAL
+    mode that makes a busy database wait for ``busy_timeout`` instead of failing at once, and it
+    makes a read-then-write (the journal's claim) atomic across threads and processes.
+
+    A file that is not a database is moved aside and :class:`DamagedFile` raised; a folder or
+    file that cannot be written raises :class:`ConfigError` naming it.
+    """
+    path = Path(path)
+    if not path.exists():
+        if not write:
+            yield None
+            return
+        ensure_private_dir(path.parent)
+        create_private_file(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _unusable(path, what, exc) from None
+    try:
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            _migrate(conn, migrations)
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _unusable(path, what, exc) from None
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:  # e.g. a journal from a newer pack, a full disk
+            conn.execute("ROLLBACK")
+            raise _unusable(path, what, exc) from None
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise _unusable(path, what, exc) from None
+    finally:
+        conn.close()
+
+
+def _unusable(path: Path, what: str, exc: sqlite3.Error) -> ConfigError:
+    """The error to raise for a database that cannot be used: damaged (moved aside) or unwritable."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) or \
+            "malformed" in text or "not a database" in text:
+        try:
+            moved = move_aside(path)
+        except OSError as move_exc:
+            return ConfigError(f"The {what} {path} is damaged ({text}) and could not be moved aside "
+                               f"({move_exc.strerror or move_exc}).", advice="Move or delete it by hand.")
+        return DamagedFile(f"The {what} {path} was damaged ({text}); it was moved to {moved.name} and a new "
+                           "one will be started.", moved_to=moved,
+                           advice="Nothing was uploaded or charged by this run; queue again.")
+    if "locked" in text or "busy" in text:
+        return ConfigError(f"The {what} {path} stayed locked by another process for "
+                           f"{BUSY_TIMEOUT_MS // 1000} s.", advice="Try again; nothing was charged by this run.")
+    return ConfigError(f"The {what} {path} cannot be opened or written ({text}).",
+                       advice="Fix the permissions of the state folder or set RUNNINGHUB_STATE_DIR to a "
+                              "writable folder; nothing was uploaded or charged.")
+
+
+def _migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(migrations):
+        return
+    conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see the new version
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, len(migrations)):
+            for statement in migrations[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

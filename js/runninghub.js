@@ -95,7 +95,7 @@ function panel(node) {
   if (node.__runninghubPanel) return node.__runninghubPanel;
   const root = element("div", { className: "runninghub-panel" },
     "display:flex;flex-direction:column;gap:2px;font-size:12px;line-height:1.35;padding:2px 4px;" +
-    "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;color:var(--descrip-text, #aaa)");
+    "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal;color:var(--descrip-text, #aaa)");
   const status = element("div", { className: "runninghub-status" });
   const caption = element("div", { className: "runninghub-caption" }, "color:#9bd49b");
   const keyHealth = element("div", { className: "runninghub-key-health" }, "color:var(--error-text, #f87171)");

@@ -95,23 +95,21 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     lang = progress.lang
     try:
         yield progress
-    except errors.Interrupted as exc:
-        progress.text(status_text.cancelled(exc.task_id, lang) if paid else status_text.stopped(lang),
-                      kind="cancelled")
-        raise interruption(exc) from None
-    except errors.RunningHubError as exc:
-        no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
-        log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
-        progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
-        exc.args = (status_text.error_line(exc, lang, site=site, no_key=no_key),)
-        raise
-    except Exception as exc:
-        progress.text(status_text.failed(exc, lang), kind="error")
-        raise
-    except BaseException as exc:  # ComfyUI's own interruption (a BaseException in newer ComfyUI)
+    except BaseException as exc:
         mm = _comfy("comfy.model_management")
-        if mm is not None and isinstance(exc, mm.InterruptProcessingException):
+        if isinstance(exc, errors.Interrupted):
+            progress.text(status_text.cancelled(exc.task_id, lang) if paid else status_text.stopped(lang),
+                          kind="cancelled")
+            raise interruption(exc) from None
+        if mm is not None and isinstance(exc, mm.InterruptProcessingException):  # ComfyUI's own Cancel
             progress.text(status_text.stopped(lang), kind="cancelled")
+        elif isinstance(exc, errors.RunningHubError):
+            no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
+            log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
+            progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
+            exc.args = (status_text.error_line(exc, lang, site=site, no_key=no_key),)
+        elif isinstance(exc, Exception):
+            progress.text(status_text.failed(exc, lang), kind="error")
         raise
 
 

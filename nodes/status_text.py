@@ -42,6 +42,7 @@ ERRORS_EN = {
     "TransportError": "network problem talking to RunningHub: check the connection and queue again",
     "WaitTimeoutError": "stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                         "RunningHub Fetch Task",
+    "ApiError": "{detail}",  # a code this pack does not know: RunningHub's own words
     "ConfigError": "set-up problem: {detail}",
     "ValidationError": "input problem: {detail}",
     "RunningHubError": "{detail}",
@@ -67,6 +68,7 @@ ERRORS_ZH = {
     "DownloadError": "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点",
     "TransportError": "与 RunningHub 的网络连接出错：请检查网络后重新运行",
     "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
+    "ApiError": "RunningHub 返回错误（{code}）：{detail}",
     "ConfigError": "设置问题：{detail}",
     "ValidationError": "输入有误：{detail}",
     "RunningHubError": "出错：{detail}",
@@ -103,7 +105,6 @@ TEXT: dict[str, dict[str, str]] = {
         "finished_reused": "reused saved video",
         "task": "task {task_id}",
         "start": "starting…",
-        "decoding": "decoding frame {done}/{total}",
         "decoding_edited": "decoding the trimmed / cropped video…",
         "frames_done": "{count} frames · {fps:g} fps",
         "cancelled": "cancelled · task {task_id} keeps running on RunningHub: fetch it with RunningHub Fetch "
@@ -141,7 +142,6 @@ TEXT: dict[str, dict[str, str]] = {
         "finished_reused": "已复用保存的视频",
         "task": "任务 {task_id}",
         "start": "开始…",
-        "decoding": "正在解码第 {done}/{total} 帧",
         "decoding_edited": "正在解码裁剪后的视频…",
         "frames_done": "{count} 帧 · {fps:g} fps",
         "cancelled": "已取消 · 任务 {task_id} 仍在 RunningHub 上运行：24 小时内可用 RunningHub Fetch Task 节点取回",
@@ -265,10 +265,6 @@ def started(lang: str = DEFAULT_LANGUAGE) -> str:
     return _t(lang, "start")
 
 
-def decoding(done: int, total: int, lang: str = DEFAULT_LANGUAGE) -> str:
-    return _t(lang, "decoding", done=done, total=total or "?")
-
-
 def decoding_edited(lang: str = DEFAULT_LANGUAGE) -> str:
     return _t(lang, "decoding_edited")
 
@@ -299,7 +295,7 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
               "site": site, "detail": detail}
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
-    if server and key not in ("ConfigError", "ValidationError", "RunningHubError", "Exception"):
+    if server and key not in ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception"):
         line += f" · RunningHub: {server}"
     return line
 

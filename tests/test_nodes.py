@@ -354,6 +354,20 @@ def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy
     assert comfy.flag and comfy.bars == [(NODE_ID, 250, comfy_bridge.BAR_STEPS)]
 
 
+@pytest.mark.parametrize("base", [BaseException, Exception], ids=["newest ComfyUI", "ComfyUI 0.3.64"])
+def test_comfyuis_own_interruption_reads_cancelled_never_failed(comfy, monkeypatch, base):
+    interrupt = type("InterruptProcessingException", (base,), {})
+    monkeypatch.setattr(model_management, "InterruptProcessingException", interrupt)
+
+    async def decoding_when_cancel_comes():
+        async with comfy_bridge.node_status(NODE_ID, paid=False):
+            raise interrupt()
+
+    with pytest.raises(interrupt):
+        asyncio.run(decoding_when_cancel_comes())
+    assert comfy.kinds == ["start", "cancelled"] and comfy.texts[-1] == (NODE_ID, "cancelled")
+
+
 def test_a_broken_status_display_never_costs_the_paid_video(rh_env, comfy, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("websocket gone")

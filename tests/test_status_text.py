@@ -148,3 +148,27 @@ def test_an_event_this_module_does_not_know_shows_the_clients_message():
     assert status_text.describe(ProgressEvent("warming", "warming up"), "zh") == "warming up"
     partial = ProgressEvent("upload", "uploading reference 1/2", extra={"index": 1})
     assert status_text.describe(partial, "zh") == "uploading reference 1/2"
+
+
+def test_every_error_of_the_pack_has_a_short_line_in_both_languages():
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.RunningHubError)]
+    assert len(classes) > 15
+    for cls in classes:
+        exc = cls("Something went wrong.", code="1234", task_id="42")
+        english, chinese = status_text.error_line(exc, "en", site="cn"), status_text.error_line(exc, "zh", site="cn")
+        assert english and chinese != english, cls.__name__
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), f"{cls.__name__}: no Chinese in {chinese!r}"
+        if cls not in (errors.RunningHubError, errors.ApiError, errors.ConfigError, errors.ValidationError,
+                       errors.Interrupted):
+            assert "Something went wrong." not in english, f"{cls.__name__}: the client's words, not advice"
+    assert set(status_text.ERRORS_EN) == set(status_text.ERRORS_ZH)
+    assert set(status_text.TEXT["en"]) <= set(status_text.TEXT["zh"])
+
+
+def test_an_error_line_names_code_task_and_the_fix():
+    failed = errors.GenerationFailedError("x", code="1015", task_id="2013508786110730241")
+    assert status_text.error_line(failed, "en") == ("task 2013508786110730241 failed (1015): change variation and "
+                                                    "queue again to pay for a new try")
+    assert status_text.failed(failed, "zh").startswith("失败：任务 2013508786110730241 失败（1015）")
+    assert status_text.error_line(errors.ConfigError("x"), "zh", site="ai", no_key=True) == \
+        ".ai 没有 API 密钥：请在 设置 → RunningHub 中填写"

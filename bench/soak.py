@@ -1,9 +1,10 @@
 """``python -m bench.soak [--runs 120] [--seed 9]``: many overlapping runs with random faults, on the
 emulator over loopback only, then a check that no request was paid twice.
 
-A small pool of requests is run again and again by threads of this process and by child
-processes (some killed at a random moment, like a crash or Ctrl-C), while random faults are
-injected: gateway errors, resets, lost submit answers, rate limits, failed tasks, lapsed upload
+A small pool of requests is run again and again, 4 runs at a time — half the batches all of one
+request, started at the same instant like identical nodes of one prompt — by threads of this
+process and by child processes (some killed at a random moment, like a crash or Ctrl-C), while
+random faults are injected: gateway errors, resets, lost submit answers, rate limits, failed tasks, lapsed upload
 URLs, truncated and slow downloads, a server echoing the key. Then every request is queued once
 more without faults, as a user would after an error. Reported:
 
@@ -72,6 +73,13 @@ FAULTS = [
 ]
 
 
+# Faults that leave an ambiguous submit block their request for a day (by design), so they are drawn
+# less often: otherwise most requests would be blocked early and overlapping runs of one request,
+# the case a double charge comes from, would be rare.
+WEIGHTS = {"none": 8, "submit 502 (no task)": 1, "submit answer lost (task made)": 1,
+           "submit 504 after the task was made": 1}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak")
     parser.add_argument("--runs", type=int, default=120)
@@ -117,9 +125,11 @@ def soak(runs: int, requests: int, concurrency: int, seed: int, budget_s: float)
             with lock:
                 outcomes.append(entry)
 
-        def in_thread(prompt: str, grey: float, fault: str) -> None:
+        def in_thread(prompt: str, grey: float, fault: str, start: threading.Barrier | None = None) -> None:
             image = np.full((1, 48, 64, 3), grey, np.float32)
             entry = {"prompt": prompt, "fault": fault, "where": "thread"}
+            if start is not None:
+                start.wait(10)  # the runs of a batch begin at the same instant, as nodes of one prompt do
             try:
                 result = generate([image], VideoRequest(prompt, duration="2", resolution="480p"), output_dir=out,
                                   timeout_s=RUN_TIMEOUT_S, settings=settings)
@@ -152,18 +162,23 @@ def soak(runs: int, requests: int, concurrency: int, seed: int, budget_s: float)
         fault_counts: collections.Counter = collections.Counter()
         started_runs = 0
         while started_runs < runs and time.monotonic() - started < budget_s:
-            batch = []
-            for _ in range(min(concurrency, runs - started_runs)):
-                prompt, grey = rng.choice(pool)
-                name, inject = rng.choice(FAULTS)
+            size = min(concurrency, runs - started_runs)
+            plans = []
+            shared = rng.choice(pool) if rng.random() < 0.5 else None  # half the batches: one request, many runs
+            for _ in range(size):
+                prompt, grey = shared or rng.choice(pool)
+                name, inject = rng.choices(FAULTS, weights=[WEIGHTS.get(n, 3) for n, _ in FAULTS])[0]
                 inject(emu)
                 fault_counts[name] += 1
-                if rng.random() < 0.15:
-                    kill_after = rng.uniform(0.15, 1.0) if rng.random() < 0.6 else None
-                    batch.append(threading.Thread(target=in_process, args=(prompt, grey, name, kill_after)))
-                else:
-                    batch.append(threading.Thread(target=in_thread, args=(prompt, grey, name)))
-                started_runs += 1
+                process = rng.random() < 0.15
+                kill_after = rng.uniform(0.15, 1.0) if process and rng.random() < 0.6 else None
+                plans.append((prompt, grey, name, process, kill_after))
+            threads_in_batch = sum(1 for plan in plans if not plan[3])
+            start = threading.Barrier(threads_in_batch) if threads_in_batch else None
+            batch = [threading.Thread(target=in_process, args=(prompt, grey, name, kill_after)) if process
+                     else threading.Thread(target=in_thread, args=(prompt, grey, name, start))
+                     for prompt, grey, name, process, kill_after in plans]
+            started_runs += size
             for t in batch:
                 t.start()
             for t in batch:

@@ -105,7 +105,7 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             _migrate(conn, migrations)
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
@@ -125,6 +125,22 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
             raise _unusable(path, what, exc) from None
     finally:
         conn.close()
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new database to WAL. The switch needs the file to itself and SQLite answers "locked"
+    at once (without the busy timeout) while another connection is making the same switch, so that
+    answer is waited out here for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _unusable(path: Path, what: str, exc: sqlite3.Error) -> ConfigError:

@@ -229,6 +229,31 @@ def test_many_threads_can_write_at_once(journal):
     assert len(journal.list(limit=1000)) == 80
 
 
+def test_a_new_journal_opened_by_many_runs_at_once_never_reports_locked(tmp_path):
+    """Two nodes of one prompt each open their own Journal; racing to create the file and switch
+    it to WAL, SQLite may answer "locked" at once, without waiting for the busy timeout. A race, so
+    it is run many times (without the wait in store.open_db, five runs of this test out of five failed)."""
+    for attempt in range(60):
+        path = tmp_path / f"fresh-{attempt}" / JOURNAL_FILE
+        errors: list[BaseException] = []
+        start = threading.Barrier(6)
+
+        def worker(n: int) -> None:
+            try:
+                start.wait()
+                _submitted(Journal(path), fp=f"fp{n}", task_id=f"t{attempt}-{n}")
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors[0]
+        assert len(Journal(path).list(limit=100)) == 6
+
+
 def test_two_processes_share_one_journal(journal, state):
     script = ("import sys; from runninghub_video.journal import Journal\n"
               "j = Journal()\n"

@@ -14,7 +14,7 @@ from . import facts
 from .config import Settings
 from .redaction import redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
-                     TransportError, error_for_code)
+                     TransportError)
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import TIMEOUTS, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
@@ -89,7 +89,6 @@ class AccountStatus:
     remain_coins: str
     currency: str
     api_type: str
-    current_tasks: int
 
 
 @dataclass(frozen=True)
@@ -227,8 +226,7 @@ class RunningHubClient:
                                          json={"apikey": self.settings.api_key}), "account status") or {}
         return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
                              remain_coins=str(data.get("remainCoins") or ""),
-                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""),
-                             current_tasks=_int(data.get("currentTaskCounts")))
+                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""))
 
     def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")
@@ -252,7 +250,7 @@ class RunningHubClient:
     # --- plumbing ------------------------------------------------------------------------
     def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
         """The typed error for ``code``; a rejected key also names the other site."""
-        error = error_for_code(code, server_message, **kw)
+        error = facts.error_for_code(code, server_message, **kw)
         if isinstance(error, AuthError):
             other = next(s for s in facts.SITES if s != self.settings.site)
             error = AuthError(str(error), code=error.code, task_id=error.task_id,

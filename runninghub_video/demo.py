@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .cli import TerminalProgress
+from .terminal import TerminalProgress
 from .config import Settings
 from .request import VideoRequest
 

@@ -5,7 +5,6 @@ pass through :func:`runninghub_video.redaction.redact` before they are stored.
 """
 from __future__ import annotations
 
-from . import facts
 from .redaction import redact
 
 
@@ -92,33 +91,3 @@ class Interrupted(RunningHubError):
 # pack's folder path, so give every error one short, stable name.
 for _cls in [c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, RunningHubError)]:
     _cls.__module__ = "runninghub_video.errors"
-
-_KIND_TO_CLASS: dict[str, type[ApiError]] = {
-    "unknown": ServiceError,
-    "service": ServiceError,
-    "invalid_request": InvalidRequestError,
-    "auth": AuthError,
-    "key_type": KeyTypeError,
-    "rate_limit": RateLimitError,
-    "not_found": TaskNotFoundError,
-    "timeout": TaskTimedOutError,
-    "invalid_parameters": InvalidParametersError,
-    "file_too_large": FileTooLargeError,
-    "file_processing": FileProcessingError,
-    "generation_failed": GenerationFailedError,
-    "moderation": ModerationError,
-    "balance": BalanceError,
-}
-
-
-def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",
-                   context: str = "") -> ApiError:
-    """The typed exception for a RunningHub error code, with its meaning and our advice."""
-    code = str(code)
-    info = facts.ERROR_CODES.get(code)
-    if info is None:
-        return ServiceError(f"{context}RunningHub error {code}.", code=code, task_id=task_id,
-                            server_message=server_message,
-                            advice="This code is not documented; if it persists, report it with the task id.")
-    return _KIND_TO_CLASS[info.kind](f"{context}RunningHub error {code} ({info.meaning}).", code=code,
-                                     advice=info.advice, task_id=task_id, server_message=server_message)

@@ -8,17 +8,14 @@ from typing import Callable, TypeVar
 
 from .errors import Interrupted
 
-# phases, in the order a run goes through them
-PHASES = ("slot", "upload", "submit", "queued", "running", "download", "done")
-
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    phase: str  # one of PHASES
+    phase: str  # in run order: slot, upload, submit, queued, running, download, done
     message: str = ""  # short human text, e.g. "RUNNING · 0:41 elapsed · 0:12 in queue"
     state: str = ""  # RunningHub task state when known (QUEUED, RUNNING, …, or an unknown one)
     task_id: str = ""
-    elapsed_s: float = 0.0  # since submit
+    elapsed_s: float = 0.0  # queued/running: since the task was submitted (or since the wait began, if unknown)
     queued_s: float = 0.0  # time spent in CREATE/QUEUED
     fraction: float | None = None  # 0..1 estimate of overall progress, None if unknown
     eta_s: float | None = None
@@ -32,7 +29,7 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
 
-CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the 0.5 s promise
+CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the README's promise: Cancel stops any wait within a second
 
 
 def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import errors
 from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
 
 # --- sites and endpoints -------------------------------------------------------------------
@@ -94,7 +95,7 @@ TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
 @dataclass(frozen=True)
 class ErrorCode:
     meaning: str
-    kind: str  # errors.py turns each kind into an exception class
+    kind: str  # error_for_code turns each kind into an exception class
     advice: str
 
 
@@ -142,6 +143,40 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "809": ErrorCode("file too large", "file_too_large",
                      "Each reference image must be at most 10 MB, each reference video 50 MB."),
     "812": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
+}
+
+
+def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",
+                   context: str = "") -> errors.ApiError:
+    """The typed exception for a RunningHub error code, with its meaning and our advice.
+
+    Here, not in errors.py: the exceptions know nothing of RunningHub's codes, so the model
+    table (which raises them) and this table do not import each other in a circle."""
+    code = str(code)
+    info = ERROR_CODES.get(code)
+    if info is None:
+        return errors.ServiceError(f"{context}RunningHub error {code}.", code=code, task_id=task_id,
+                                   server_message=server_message,
+                                   advice="This code is not documented; if it persists, report it with the task id.")
+    return _KIND_TO_CLASS[info.kind](f"{context}RunningHub error {code} ({info.meaning}).", code=code,
+                                     advice=info.advice, task_id=task_id, server_message=server_message)
+
+
+_KIND_TO_CLASS: dict[str, type[errors.ApiError]] = {
+    "unknown": errors.ServiceError,
+    "service": errors.ServiceError,
+    "invalid_request": errors.InvalidRequestError,
+    "auth": errors.AuthError,
+    "key_type": errors.KeyTypeError,
+    "rate_limit": errors.RateLimitError,
+    "not_found": errors.TaskNotFoundError,
+    "timeout": errors.TaskTimedOutError,
+    "invalid_parameters": errors.InvalidParametersError,
+    "file_too_large": errors.FileTooLargeError,
+    "file_processing": errors.FileProcessingError,
+    "generation_failed": errors.GenerationFailedError,
+    "moderation": errors.ModerationError,
+    "balance": errors.BalanceError,
 }
 
 # Codes that mean the server did NOT create a task, so a submit may be sent again.

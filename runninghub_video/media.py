@@ -118,9 +118,10 @@ def check_reference(ref: MediaReference, rule: MediaRule, model: Model) -> None:
         raise ValidationError(f"{ref.name} is {len(ref.data) / 1e6:.1f} MB: {model.label} takes reference {word} of "
                               f"at most {rule.max_bytes // (1024 * 1024)} MB. Shorten it or lower its resolution.")
     low, high = rule.min_seconds, rule.max_seconds
-    if (low is not None and ref.seconds < low - 0.05) or (high is not None and ref.seconds > high + 0.05):
+    short, long = low is not None and ref.seconds < low - 0.05, high is not None and ref.seconds > high + 0.05
+    if short or long:
         raise ValidationError(f"{ref.name} lasts {ref.seconds:.1f} s: {model.label} takes reference {word} of "
-                              f"{low:g}–{high:g} s each. Trim it (or pick a longer clip).")
+                              f"{low:g}–{high:g} s each. " + ("Trim it." if long else "Use a longer clip."))
 
 
 def check_total(refs: Sequence[MediaReference], rule: MediaRule, model: Model) -> None:

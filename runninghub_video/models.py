@@ -3,7 +3,7 @@
 Validation and request bodies (request.py), reference limits (references.py), prices, the CLI's
 choices, the node schemas and the emulator all read this table. Adding the next model of the
 family is an entry in ``MODELS`` plus its tests. Sources and confidence ([C]/[S]/[U]) are in
-``shared/runninghub-api.md``; [U] entries are marked here and handled defensively by the readers.
+``docs/runninghub-api.md``; [U] entries are marked here and handled defensively by the readers.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from .api import RunningHubClient, TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, ensure_output_dir
 from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
-                     TaskNotFoundError, ValidationError, WaitTimeoutError, error_for_code)
+                     TaskNotFoundError, ValidationError, WaitTimeoutError)
 from .events import (CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, format_duration,
                      run_interruptibly, sleep_interruptibly)
 from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
@@ -227,7 +227,7 @@ def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
 
 def _failure_of(row: Row) -> RunningHubError:
     if row.error_code:
-        return error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
+        return facts.error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
                               context=f"Task {row.task_id} of the same request failed: ")
     return TaskFailedError(f"Task {row.task_id} of the same request ended {row.state}.", task_id=row.task_id or "")
 

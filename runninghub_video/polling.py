@@ -12,7 +12,7 @@ from typing import Callable
 from . import facts
 from .api import RunningHubClient, TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
-                     WaitTimeoutError, error_for_code)
+                     WaitTimeoutError)
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, check_cancel,
                      fetch_advice, format_duration)
 
@@ -153,7 +153,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
         if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
             if status.status == "CANCEL":
                 raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
-            raise error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
+            raise facts.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
                                  context=f"Task {task_id} failed: ")
         progress.note = "" if status.is_pending else "unknown_state"
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import facts
-from .models import AUDIO, IMAGE, VIDEO, Model
+from .models import AUDIO, IMAGE, MODELS, VIDEO, Model
 from .request import check_counts
 
 
@@ -32,8 +32,6 @@ def prepare_all(model: Model, images: Sequence[Any] = (), videos: Sequence[Any] 
 
 def upload_limit(kind: str, model: Model | None = None) -> int:
     """Bytes one uploaded reference of this kind may have (images: the proven 10 MB)."""
-    from .models import MODELS
-
     limits = [r.max_bytes for m in ([model] if model else MODELS.values()) for r in m.media
               if r.kind == kind and r.max_bytes]
     return max(limits, default=facts.MAX_UPLOAD_BYTES)

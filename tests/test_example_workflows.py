@@ -29,6 +29,9 @@ CORE_NODES = {
     "ImageInvert": ([("image", "IMAGE", False, False)], [("IMAGE", "IMAGE")], 0),
     "CreateVideo": ([("images", "IMAGE", False, False), ("fps", "FLOAT", True, False),
                      ("audio", "AUDIO", False, True)], [("VIDEO", "VIDEO")], 1),
+    "LoadVideo": ([("file", "COMBO", True, False)], [("VIDEO", "VIDEO")], 2),  # + upload button
+    "GetVideoComponents": ([("video", "VIDEO", False, False)],
+                           [("images", "IMAGE"), ("audio", "AUDIO"), ("fps", "FLOAT")], 0),
     "SaveVideo": ([("video", "VIDEO", False, False), ("filename_prefix", "STRING", True, False),
                    ("format", "COMBO", True, False), ("codec", "COMBO", True, False)], [], 3),
 }
@@ -78,6 +81,29 @@ def test_there_are_both_examples_the_issue_asks_for():
     assert types.count("LoadImage") == 4
     assert {"RunningHubSeedanceReferenceToVideo", "RunningHubVideoToFrames", "CreateVideo", "SaveVideo"} <= set(types)
     assert {"ImageBlur", "ImageInvert"} & set(types)
+
+
+@pytest.mark.parametrize("name", ["Seedance 2.0 images, video and audio, then last frame",
+                                  "Seedance 2.0 images, video and audio, then last frame, Chinese"])
+def test_the_seedance_2_example_chains_a_clip_with_sound_into_a_second_clip(name):
+    """Two images, a reference video and its sound -> a clip with sound -> its last frame -> clip 2."""
+    workflow = load(FOLDER / f"{name}.json")
+    by_id = {n["id"]: n for n in workflow["nodes"]}
+    links = {link[0]: link for link in workflow["links"]}
+    first, second = sorted((n for n in workflow["nodes"] if n["type"] == "RunningHubSeedance2ReferenceToVideo"),
+                           key=lambda n: n["pos"][0])
+
+    def source(node, input_name):
+        slot = next(i for i in node["inputs"] if i["name"] == input_name)
+        link = links[slot["link"]]
+        return by_id[link[1]]["type"], by_id[link[1]]["outputs"][link[2]]["name"]
+
+    assert source(first, "images") == source(first, "images_2") == ("LoadImage", "IMAGE")
+    assert source(first, "video_1") == ("LoadVideo", "VIDEO")
+    assert source(first, "audio_1") == ("GetVideoComponents", "audio")
+    assert source(second, "images") == ("RunningHubSeedance2ReferenceToVideo", "last_frame")
+    if name.endswith(", Chinese"):
+        assert all(re.search(r"[\u4e00-\u9fff]", n["title"]) for n in workflow["nodes"])
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)

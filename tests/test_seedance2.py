@@ -342,7 +342,7 @@ def test_seedance_2_node_schema_reads_the_model_table():
 
 
 @pytest.mark.usefixtures("comfy")
-def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh_env, tmp_path):
+def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh_env, tmp_path, monkeypatch):
     import tempfile
 
     import torch
@@ -350,6 +350,9 @@ def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh
 
     from nodes.seedance2 import Seedance2ReferenceToVideo
 
+    temp = tmp_path / "temp"  # this test's own temp folder: other processes share the system one
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     source = clip(tmp_path, 6, colour=(30, 60, 220))
     trimmed = InputImpl.VideoFromFile(str(source), start_time=1.0, duration=3.0)  # Load Video's trim
     options = dict(model="seedance-2.0", prompt="node", resolution="480p", duration=4, aspect_ratio="16:9",
@@ -364,7 +367,7 @@ def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh
     with av.open(io.BytesIO(uploaded)) as container:  # the trim was applied before the upload
         assert float(container.duration / av.time_base) == pytest.approx(3.0, abs=0.15)
     assert task.body["audioUrls"] and "seed" not in task.body and task.body["returnLastFrame"] is True
-    assert not list(Path(tempfile.gettempdir()).glob("runninghub_reference_*"))  # temp MP4s removed
+    assert not list(temp.iterdir())  # the temporary reference MP4 was removed
     again = run(Seedance2ReferenceToVideo, images=torch.from_numpy(solid_images(2)), video_1=trimmed,
                 audio_2=tone(2.5, channels=2), **options)
     assert again.args[2] == task_id and rh_env.counters.submits == 1  # same inputs: reused, not paid again

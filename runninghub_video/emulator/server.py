@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from .. import facts, models
 from . import video
 from .state import Fault, Task, price_for
-from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff, upload_limit
+from ..references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
+from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff
 
 if TYPE_CHECKING:
     from .control import Emulator

@@ -1,6 +1,6 @@
 """What the emulator accepts: uploads by file type, and model bodies checked against the model table.
 
-The checks follow the published schema of each model (shared/runninghub-api.md): required fields,
+The checks follow the published schema of each model (docs/runninghub-api.md): required fields,
 wire types (v1-lite's string booleans, 2.0's JSON booleans), enums, reference counts, and for
 video and audio references their durations, measured from the uploaded bytes.
 """
@@ -33,13 +33,6 @@ def sniff(data: bytes) -> str:
     if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "mp3"
     return ""
-
-
-def upload_limit(kind: str) -> int:
-    """The emulator's upload size limit per kind: the largest any model accepts (images: 10 MB)."""
-    from ..references import upload_limit as limit
-
-    return limit(kind)
 
 
 def seconds_of(data: bytes, kind: str) -> float | None:

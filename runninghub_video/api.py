@@ -16,12 +16,8 @@ from .redaction import redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
                      TransportError)
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
-from .http import TIMEOUTS, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
+from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
-
-SUBMIT_ATTEMPTS = 6
-SUBMIT_BACKOFF_S = 2.0
-SUBMIT_BACKOFF_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -137,12 +133,22 @@ class RunningHubClient:
     def __init__(self, settings: Settings) -> None:
         check_key_transport(settings.base_url)
         self.settings = settings
-        self.session = make_session()
-        self._submit_session = make_session(for_submit=True)
+        self._sessions: dict = {}  # kind of call -> its session (retry rules differ, see http.POLICIES)
 
     def close(self) -> None:
-        self.session.close()
-        self._submit_session.close()
+        for session in self._sessions.values():
+            session.close()
+
+    def session_for(self, kind: str):
+        """The session of one kind of call ("query", "status", "upload", "download", "submit")."""
+        if kind not in self._sessions:
+            self._sessions[kind] = make_session(kind)
+        return self._sessions[kind]
+
+    @property
+    def session(self):
+        """The download session (result videos and images)."""
+        return self.session_for("download")
 
     def __enter__(self) -> RunningHubClient:
         return self
@@ -173,11 +179,12 @@ class RunningHubClient:
                path: str = V1_LITE.submit_path) -> TaskStatus:
         """Create a task of the model at ``path`` (``Model.submit_path``). Re-sent only when RunningHub said no task was made (1003/1011/421)
         or the request never left; an unanswered submit raises :class:`AmbiguousSubmitError`."""
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        policy = POLICIES["submit"]
+        for attempt in range(1, policy.attempts + 1):
             try:
-                response = self._submit_session.post(
+                response = self.session_for("submit").post(
                     self._url(path), json=body, headers=self._headers(),
-                    timeout=TIMEOUTS["submit"])
+                    timeout=policy.timeout)
             except Exception as exc:  # requests' errors, classified below
                 if isinstance(exc, RunningHubError):
                     raise
@@ -202,9 +209,9 @@ class RunningHubClient:
                                                    cause="the submit answer had no task id")
                     return status
                 code, message = status.error_code, status.error_message
-            if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == SUBMIT_ATTEMPTS:
+            if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == policy.attempts:
                 raise self._error(code, message, context="Submit rejected (nothing charged): ")
-            delay = retry_after or min(SUBMIT_BACKOFF_MAX_S, SUBMIT_BACKOFF_S * 2 ** (attempt - 1))
+            delay = retry_after or min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
         raise AssertionError("unreachable")
 
@@ -269,8 +276,8 @@ class RunningHubClient:
         check_cancel(should_cancel)
         def call():
             with cancel_scope(should_cancel):
-                return self.session.request(method, self._url(path), headers=headers,
-                                            timeout=TIMEOUTS[kind], **kw)
+                return self.session_for(kind).request(method, self._url(path), headers=headers,
+                                                      timeout=POLICIES[kind].timeout, **kw)
 
         try:
             return run_interruptibly(call, should_cancel)

@@ -19,13 +19,12 @@ from urllib.parse import urljoin, urlsplit
 
 from .errors import ConfigError, DownloadError, RunningHubError
 from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, sleep_interruptibly
-from .http import TIMEOUTS, cancel_scope, describe_failure, is_safe_url
+from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
 SUBFOLDER = "runninghub"
 CHUNK_BYTES = 64 * 1024  # small enough that Cancel is seen between chunks of a slow download
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave headroom
-ATTEMPTS = 5
 MAX_REDIRECTS = 5
 STALL_WINDOW_S = 30.0  # fewer than STALL_MIN_BYTES in this long counts as a stalled attempt
 STALL_MIN_BYTES = 16 * 1024
@@ -92,7 +91,7 @@ def _open(session, url: str, headers: dict, should_cancel: CancelCheck | None, t
     """GET ``url``, following redirects by hand so every hop is checked like the first."""
     for _ in range(MAX_REDIRECTS + 1):
         with cancel_scope(should_cancel):
-            response = session.get(url, stream=True, timeout=TIMEOUTS["download"], headers=headers,
+            response = session.get(url, stream=True, timeout=POLICIES["download"].timeout, headers=headers,
                                    allow_redirects=False)
         if response.status_code not in (301, 302, 303, 307, 308) or not response.headers.get("Location"):
             return response
@@ -123,7 +122,7 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
             raise _Stalled()
 
     with open(tmp, "wb") as out:
-        for attempt in range(ATTEMPTS):
+        for attempt in range(POLICIES["download"].attempts):
             have = out.tell()
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
@@ -173,12 +172,13 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                 last_error = f"stalled: under {STALL_MIN_BYTES // 1024} kB in {STALL_WINDOW_S:.0f} s"
             except Exception as exc:  # connection reset, read timeout, chunked-encoding errors
                 last_error = describe_failure(exc)
-            pause = min(8.0, 0.5 * 2 ** attempt)
+            policy = POLICIES["download"]
+            pause = min(policy.backoff_max_s, policy.backoff_s * 2 ** attempt)
             if deadline is not None and time.monotonic() + pause > deadline:
                 check_time(time.monotonic(), STALL_MIN_BYTES)
                 pause = max(0.0, deadline - time.monotonic())
             sleep_interruptibly(pause, should_cancel, task_id)
-    raise DownloadError(f"Download of task {task_id} failed {ATTEMPTS} times ({last_error}).", task_id=task_id,
+    raise DownloadError(f"Download of task {task_id} failed {POLICIES['download'].attempts} times ({last_error}).", task_id=task_id,
                         advice=fetch_advice(task_id))
 
 

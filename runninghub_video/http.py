@@ -1,31 +1,55 @@
-"""The one place that builds HTTP sessions and decides what may be retried.
+"""The one place that decides what is retried, how often and how long: :data:`POLICIES`, per kind of call.
 
-Idempotent calls (query, upload, download, status) retry connection errors, 408, 429 and 5xx
-with backoff and honour Retry-After, through urllib3's ``Retry``. A submit session retries only
-failures to *connect* — the request provably never left — because a submit costs money.
+- ``query``, ``status``, ``upload``, ``download`` are safe to repeat: urllib3's ``Retry`` retries
+  connection errors, broken answers, 408, 429 and 5xx with exponential back-off and honours
+  ``Retry-After`` (at most :data:`RETRY_AFTER_MAX_S`). ``download`` also has ``attempts``: the
+  download loop resumes a broken body with ``Range`` that many times.
+- ``submit`` costs money: urllib3 retries only failures to *connect* (the request provably never
+  left); ``attempts`` bounds the client's own re-sends after RunningHub said no task was made
+  (``facts.SUBMIT_RETRYABLE_CODES``), paced by ``backoff_s`` or ``Retry-After``. Anything else
+  unanswered is never re-sent (see :class:`errors.AmbiguousSubmitError`).
+- Waiting for a task tolerates failing queries for ``polling.QUERY_FAILURE_GRACE_S`` on top of
+  the ``query`` policy (the task keeps running meanwhile).
+
+Back-off sleeps wake for the user's Cancel: :class:`_CancellableRetry` overrides only
+``Retry.sleep``, urllib3's public hook, and reads the delay through its public
+``get_retry_after``/``get_backoff_time`` (``tests/test_client.py`` checks urllib3 still calls it).
 """
 from __future__ import annotations
 
 import ipaddress
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from .events import CancelCheck, sleep_interruptibly
 
-# (connect, read) seconds
-TIMEOUTS = {
-    "query": (5.0, 20.0),
-    "status": (5.0, 20.0),
-    "upload": (5.0, 120.0),
-    "submit": (10.0, 60.0),
-    "download": (5.0, 30.0),
-}
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-BACKOFF_FACTOR = 0.5
-BACKOFF_MAX_S = 8.0
 RETRY_AFTER_MAX_S = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one kind of call is retried. Counts are retries after the first try."""
+    timeout: tuple[float, float]  # (connect, read) seconds per try
+    connect: int  # connection failures: the request never left
+    read: int = 0  # the answer broke off or timed out (idempotent calls only)
+    status: int = 0  # answers with one of RETRY_STATUSES (idempotent calls only)
+    backoff_s: float = 0.5  # first pause; doubles each retry …
+    backoff_max_s: float = 8.0  # … up to this
+    attempts: int = 1  # tries of the caller's own loop above urllib3 (submit: re-sends; download: resumes)
+
+
+_REPEATABLE = dict(connect=4, read=3, status=5, backoff_s=0.5, backoff_max_s=8.0)
+POLICIES: dict[str, RetryPolicy] = {
+    "query": RetryPolicy(timeout=(5.0, 20.0), **_REPEATABLE),
+    "status": RetryPolicy(timeout=(5.0, 20.0), **_REPEATABLE),
+    "upload": RetryPolicy(timeout=(5.0, 120.0), **_REPEATABLE),
+    "download": RetryPolicy(timeout=(5.0, 30.0), **_REPEATABLE, attempts=5),
+    "submit": RetryPolicy(timeout=(10.0, 60.0), connect=3, backoff_s=2.0, backoff_max_s=30.0, attempts=6),
+}
 
 _local = threading.local()
 
@@ -44,38 +68,32 @@ def cancel_scope(should_cancel: CancelCheck | None) -> Iterator[None]:
 def _retry_class():
     from urllib3.util.retry import Retry
 
-    class CancellableRetry(Retry):
-        """Retry whose sleeps wake for Cancel and never wait longer than RETRY_AFTER_MAX_S."""
+    class _CancellableRetry(Retry):
+        """Retry whose pauses wake for Cancel and never wait longer than RETRY_AFTER_MAX_S."""
 
-        def sleep_for_retry(self, response=None) -> bool:
+        def sleep(self, response=None) -> None:  # urllib3's public hook between two tries
             retry_after = self.get_retry_after(response) if response is not None else None
-            if retry_after:
-                sleep_interruptibly(min(retry_after, RETRY_AFTER_MAX_S), getattr(_local, "should_cancel", None))
-                return True
-            return False
+            if self.respect_retry_after_header and retry_after:
+                pause = min(retry_after, RETRY_AFTER_MAX_S)
+            else:
+                pause = self.get_backoff_time()
+            sleep_interruptibly(pause, getattr(_local, "should_cancel", None))
 
-        def _sleep_backoff(self) -> None:
-            sleep_interruptibly(self.get_backoff_time(), getattr(_local, "should_cancel", None))
-
-    return CancellableRetry
+    return _CancellableRetry
 
 
-def make_session(*, for_submit: bool = False):
-    """A ``requests.Session`` with the retry policy of idempotent calls, or of submit."""
+def make_session(kind: str = "query"):
+    """A ``requests.Session`` that retries as :data:`POLICIES` says for ``kind``."""
     import requests
     from requests.adapters import HTTPAdapter
 
-    retry_cls = _retry_class()
-    if for_submit:
-        # connect errors happen before a byte is sent: nothing was created, nothing charged
-        retry = retry_cls(total=3, connect=3, read=0, status=0, other=0, redirect=0,
-                          allowed_methods=None, backoff_factor=BACKOFF_FACTOR, raise_on_status=False)
-    else:
-        retry = retry_cls(total=6, connect=4, read=3, status=5, other=2, redirect=2,
-                          allowed_methods=None,  # query/upload are POSTs, and are safe to repeat
-                          status_forcelist=RETRY_STATUSES, backoff_factor=BACKOFF_FACTOR,
-                          backoff_max=BACKOFF_MAX_S, respect_retry_after_header=True,
-                          raise_on_status=False)
+    policy = POLICIES[kind]
+    retry = _retry_class()(
+        total=policy.connect + policy.read + policy.status, connect=policy.connect, read=policy.read,
+        status=policy.status, other=policy.read, redirect=0,
+        allowed_methods=None,  # query/upload are POSTs, safe to repeat; submit retries connects only
+        status_forcelist=RETRY_STATUSES if policy.status else (), backoff_factor=policy.backoff_s,
+        backoff_max=policy.backoff_max_s, respect_retry_after_header=True, raise_on_status=False)
     session = requests.Session()
     session.trust_env = True  # honour HTTPS_PROXY etc. like a browser would
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=8)

@@ -84,12 +84,12 @@ def _fetch_image(session: Any, url: str, should_cancel: CancelCheck | None) -> A
 
     from .download import check_url
     from .events import check_cancel
-    from .http import TIMEOUTS, cancel_scope
+    from .http import POLICIES, cancel_scope
 
     check_url(url)
     check_cancel(should_cancel)
     with cancel_scope(should_cancel):
-        response = session.get(url, timeout=TIMEOUTS["download"])
+        response = session.get(url, timeout=POLICIES["download"].timeout)
     response.raise_for_status()
     if len(response.content) > MAX_IMAGE_BYTES:
         raise ValueError("last-frame image too large")

@@ -42,3 +42,13 @@ def solid_images(count: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
     for i in range(count):
         out[i] = REF_COLOURS[i]
     return out
+
+
+def quick_retries(monkeypatch) -> None:
+    """Every retry pause of http.POLICIES cut to a few hundredths of a second (same counts)."""
+    from dataclasses import replace
+
+    from runninghub_video import http
+
+    for kind, policy in list(http.POLICIES.items()):
+        monkeypatch.setitem(http.POLICIES, kind, replace(policy, backoff_s=0.05, backoff_max_s=0.2))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import quick_retries
 from runninghub_video import errors, facts
 from runninghub_video.api import RunningHubClient
 from runninghub_video.config import Settings, load_settings
@@ -60,7 +61,7 @@ def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
 
 @pytest.mark.parametrize("code", sorted(facts.SUBMIT_RETRYABLE_CODES))
 def test_submit_rejected_as_busy_is_sent_again_and_charged_once(client, emulator, code, monkeypatch):
-    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
+    quick_retries(monkeypatch)
     body = _body(client)
     emulator.inject("submit", "error_code", count=2, code=code)
     status = client.submit(body)
@@ -134,3 +135,32 @@ def test_redact_masks_keys_and_bearer_tokens():
     register_secret(key)
     text = redact(f"failed with {key} and Authorization: Bearer abcdefgh12345678")
     assert key not in text and "****WXYZ" in text and "abcdefgh12345678" not in text
+
+
+def test_a_retry_after_pause_inside_urllib3_wakes_for_cancel(emulator):
+    """urllib3 calls Retry.sleep (its public hook, which http._CancellableRetry overrides) between
+    tries; a long Retry-After must not hold a Cancel (and no thread is left blocked in it)."""
+    import threading
+    import time
+
+    from runninghub_video import http
+
+    emulator.inject("queue_status", "http_error", count=3, status=503, retry_after=30)
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(errors.Interrupted), http.cancel_scope(cancel.is_set):
+        http.make_session("query").get(emulator.base_url + facts.QUEUE_STATUS_PATH, timeout=(5, 5))
+    assert time.monotonic() - started < 1.5 and emulator.counters.queue_status_calls == 1
+
+
+@pytest.mark.parametrize("kind, statuses_retried", [("query", 5), ("submit", 0)])
+def test_the_policy_table_alone_decides_how_often_a_503_is_retried(emulator, kind, statuses_retried, monkeypatch):
+    from runninghub_video import http
+
+    quick_retries(monkeypatch)
+    assert http.POLICIES[kind].status == statuses_retried
+    session = http.make_session(kind)
+    emulator.inject("queue_status", "http_error", count=20, status=503)
+    answer = session.get(emulator.base_url + facts.QUEUE_STATUS_PATH, timeout=http.POLICIES[kind].timeout)
+    assert answer.status_code == 503 and emulator.counters.queue_status_calls == statuses_retried + 1

@@ -21,7 +21,7 @@ from runninghub_video.journal import Journal
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
 
-from conftest import solid_images
+from conftest import quick_retries, solid_images
 
 PRICE = 0.14  # 480p x 2 s at 0.07 CNY/s
 VIDEO = "video"
@@ -80,8 +80,7 @@ def says_what_to_do(message: str, fault: Fault, emulator) -> None:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
-    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
-    monkeypatch.setattr("runninghub_video.http.BACKOFF_FACTOR", 0.05)
+    quick_retries(monkeypatch)
     fault.inject(rh_env)
 
     result = outcome(rh_env, tmp_path, fault, lambda: generate(
@@ -137,8 +136,7 @@ def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
 
     from runninghub_video.emulator.video import encode
 
-    monkeypatch.setattr("runninghub_video.api.SUBMIT_BACKOFF_S", 0.05)
-    monkeypatch.setattr("runninghub_video.http.BACKOFF_FACTOR", 0.05)
+    quick_retries(monkeypatch)
     clip = tmp_path / "reference.mp4"
     clip.write_bytes(encode([(40, 90, 200)], 2, 64, 48).mp4)
     audio = {"waveform": np.zeros((1, 1, 16000 * 2), np.float32), "sample_rate": 16000}

@@ -238,7 +238,7 @@ def test_a_new_journal_opened_by_many_runs_at_once_never_reports_locked(tmp_path
         errors: list[BaseException] = []
         start = threading.Barrier(6)
 
-        def worker(n: int) -> None:
+        def worker(n: int, start=start, path=path, attempt=attempt, errors=errors) -> None:
             try:
                 start.wait()
                 _submitted(Journal(path), fp=f"fp{n}", task_id=f"t{attempt}-{n}")

@@ -209,7 +209,7 @@ export const extension = {
     id: `RunningHub.ApiKey.${site}`,
     category: ["RunningHub", "API key", site],
     name: `API key for ${label}`,
-    tooltip: "Kept by the RunningHub pack in ComfyUI's user folder (file mode 0600), never in a workflow or " +
+    tooltip: "Kept by the RunningHub pack in ComfyUI's user folder (private to your user where the OS supports file modes), never in a workflow or " +
       "the browser. Seedance needs an Enterprise-Shared key; .cn and .ai keys do not cross.",
     type: () => keyPanel(site),  // a custom panel: the setting's own value is never the key
     defaultValue: "",

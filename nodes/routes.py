@@ -1,9 +1,9 @@
 """The pack's few HTTP routes for its ComfyUI extension (js/runninghub.js): key, key test, price,
 and the UI language for the node's status text.
 
-The key travels browser → this route → the config file (0600) and never back: answers carry only
-"set / not set", where it came from and its last 4 characters. Writes (every POST) must be JSON
-from ComfyUI's own page: a form or ``text/plain`` POST from another site is refused, so a web
+The key travels browser → this route → the config file (private to the user where the OS has
+file modes) and never back: answers carry only "set / not set", where it came from and its last 4
+characters. Writes (every POST) must be JSON from ComfyUI's own page: a form or ``text/plain`` POST from another site is refused, so a web
 page the user visits cannot replace the key or burn money through the test route. Each route's logic is a plain
 function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
 without a server; the aiohttp handlers only parse the request and run that function (in a thread
@@ -45,7 +45,8 @@ def key_status() -> dict:
 
 
 def save_key(site: str, key: str | None) -> dict:
-    """Store (or with an empty key remove) the key of ``site`` in the config file, mode 0600."""
+    """Store (or with an empty key remove) the key of ``site`` in the config file (private to the
+    user where the OS has file modes)."""
     config.write_key(site, key or None)  # checks the site and the key's shape (as `login` does)
     _forget(site)
     return key_status()

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import facts
+from . import facts, wire
 from .config import Settings
 from .redaction import redact
 from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
@@ -18,101 +17,7 @@ from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError,
 from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
-
-
-@dataclass(frozen=True)
-class TaskStatus:
-    task_id: str
-    status: str
-    error_code: str = ""
-    error_message: str = ""
-    results: list = field(default_factory=list)
-    usage: dict = field(default_factory=dict)
-    failed_reason: Any = None
-
-    @property
-    def video_url(self) -> str:
-        """The MP4 result, told apart by ``outputType`` (else the URL's extension), never by position
-        [U]; a result of an unknown type still beats none, as long as it is not an image."""
-        urls = [(_type_of(r), _url_of(r)) for r in self.results]
-        return (next((u for t, u in urls if u and t in VIDEO_TYPES), "")
-                or next((u for t, u in urls if u and t not in IMAGE_TYPES), ""))
-
-    @property
-    def image_url(self) -> str:
-        """The last-frame image result (asked for with ``returnLastFrame``), or ""."""
-        return next((_url_of(r) for r in self.results if _url_of(r) and _type_of(r) in IMAGE_TYPES), "")
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status in facts.PENDING_STATES
-
-    @property
-    def cost(self) -> str:
-        """The charge as RunningHub reports it: model spend may come in ``thirdPartyConsumeMoney``
-        with ``consumeMoney`` empty, or the other way round (both strings or null) [S]; when both
-        are numbers they are added."""
-        values = [self.usage.get(name) for name in ("thirdPartyConsumeMoney", "consumeMoney")]
-        values = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
-        try:
-            numbers = [float(v) for v in values]
-        except ValueError:
-            return values[0] if values else ""
-        if len(numbers) == 2 and all(n > 0 for n in numbers):
-            return f"{sum(numbers):.4f}".rstrip("0").rstrip(".")
-        return next((v for v, n in zip(values, numbers) if n > 0), values[0] if values else "")
-
-    def failure_text(self) -> str:
-        """Server message plus the most useful part of ``failedReason`` (object or string)."""
-        reason = self.failed_reason
-        if isinstance(reason, dict):
-            reason = reason.get("exception_message") or reason.get("message") or ""
-        parts = [p for p in (self.error_message, str(reason or "")) if p]
-        return redact(" — ".join(parts))[:500]
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    api_key_type: str
-    concurrent_limit: int
-    running: int
-    queued: int
-
-
-@dataclass(frozen=True)
-class AccountStatus:
-    remain_money: str
-    remain_coins: str
-    currency: str
-    api_type: str
-
-
-@dataclass(frozen=True)
-class PricePreview:
-    estimated_price: float | None
-    currency: str
-    price_text: str
-
-
-VIDEO_TYPES = frozenset({"mp4", "mov", "webm", "video"})
-IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "webp", "image"})
-
-
-def _url_of(item: Any) -> str:
-    return str(item.get("url") or item.get("outputUrl") or "") if isinstance(item, dict) else ""
-
-
-def _type_of(item: Any) -> str:
-    """A result's ``outputType``, else its URL's extension."""
-    kind = str(item.get("outputType") or "").lower() if isinstance(item, dict) else ""
-    return kind or _url_of(item).split("?")[0].rsplit(".", 1)[-1].lower()
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
+from .wire import AccountStatus, PricePreview, QueueStatus, TaskStatus
 
 
 class _CancellableBody(io.BytesIO):
@@ -170,7 +75,7 @@ class RunningHubClient:
             "POST", facts.UPLOAD_PATH, "upload", should_cancel,
             data=_CancellableBody(body, should_cancel),
             headers={"Content-Type": multipart_type, "Content-Length": str(len(body))}), "upload")
-        url = (payload or {}).get("download_url") or ""
+        url = wire.upload_url(payload)
         if not url:
             raise ServiceError("The upload answer had no download_url.", advice="Try again; report it if it repeats.")
         return url
@@ -223,27 +128,18 @@ class RunningHubClient:
         return status
 
     def queue_status(self) -> QueueStatus:
-        data = self._family_b(self._call("GET", facts.QUEUE_STATUS_PATH, "status"), "queue status") or {}
-        return QueueStatus(api_key_type=str(data.get("apiKeyType") or ""),
-                           concurrent_limit=max(1, _int(data.get("concurrentLimit"), 1)),
-                           running=_int(data.get("runningCount")), queued=_int(data.get("queuedCount")))
+        return wire.queue_status(self._family_b(self._call("GET", facts.QUEUE_STATUS_PATH, "status"), "queue status"))
 
     def account_status(self) -> AccountStatus:
-        data = self._family_b(self._call("POST", facts.ACCOUNT_STATUS_PATH, "status",
-                                         json={"apikey": self.settings.api_key}), "account status") or {}
-        return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
-                             remain_coins=str(data.get("remainCoins") or ""),
-                             currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""))
+        return wire.account_status(self._family_b(self._call("POST", facts.ACCOUNT_STATUS_PATH, "status",
+                                                             json={"apikey": self.settings.api_key}), "account status"))
 
     def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):
             raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")
-        price = data.get("estimatedPrice")
-        return PricePreview(estimated_price=float(price) if isinstance(price, (int, float, str)) and
-                            str(price).replace(".", "", 1).isdigit() else None,
-                            currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))
+        return wire.price_preview(data)
 
     def download(self, url: str, *, folder, task_id: str, should_cancel: CancelCheck | None = None,
                  on_progress=None, max_bytes: int | None = None, deadline: float | None = None):
@@ -324,13 +220,7 @@ class RunningHubClient:
             if code not in ("0", ""):
                 raise self._error(code, str(data.get("message") or data.get("msg") or ""), task_id=task_id,
                                      context=f"{what.capitalize()}: ")
-        error_code = data.get("errorCode")
-        error_code = "" if error_code in (None, "", 0, "0") else str(error_code)
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        results = data.get("results") if isinstance(data.get("results"), list) else []
-        return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
-                          error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
-                          results=results, usage=usage, failed_reason=data.get("failedReason"))
+        return wire.task_status(data, task_id)
 
 
 def _retry_after(response) -> float | None:

@@ -1,7 +1,8 @@
 """Where the key, the site and the pack's state come from.
 
 Order for the key of a site: ``RUNNINGHUB_API_KEY_AI`` (``ai`` only), ``RUNNINGHUB_API_KEY``,
-then the config file in the state directory (written 0600 by ``login`` or the settings route).
+then the config file in the state directory (written by ``login`` or the settings route; private
+to the user where the OS has file modes).
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,8 @@ def write_key(site: str, key: str | None) -> Path:
     """Store (or with ``None`` remove) the key of a site in the config file (0600 where modes apply)."""
     from .errors import ConfigError
 
-    from .store import FILE_MODE, POSIX_MODES, ensure_private_dir
+    from .files import write_atomically
+    from .store import ensure_private_dir
 
     check_site(site)
     key = check_key_shape(key) if (key or "").strip() else ""
@@ -121,16 +122,7 @@ def write_key(site: str, key: str | None) -> Path:
     path = config_path()
     ensure_private_dir(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
-        try:
-            if POSIX_MODES:
-                os.chmod(tmp, FILE_MODE)  # mkstemp's default, made explicit before any secret is written
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, lambda f: f.write(json.dumps(data, indent=2).encode("utf-8")), private=True)
     except OSError as exc:
         raise ConfigError(f"Could not write the config file {path}: {exc.strerror or exc}.") from None
     return path

@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from .errors import ConfigError, DownloadError, RunningHubError
 from .events import CancelCheck, ProgressCallback, ProgressEvent, check_cancel, fetch_advice, sleep_interruptibly
+from .files import PUBLIC_MODE, remove_quietly
 from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
 SUBFOLDER = "runninghub"
@@ -28,7 +28,6 @@ MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave head
 MAX_REDIRECTS = 5
 STALL_WINDOW_S = 30.0  # fewer than STALL_MIN_BYTES in this long counts as a stalled attempt
 STALL_MIN_BYTES = 16 * 1024
-_rename_lock = threading.Lock()
 
 
 def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
@@ -75,7 +74,7 @@ def download_result(session, url: str, *, folder: Path, task_id: str,
     try:
         _fetch_into(session, url, tmp, task_id, should_cancel, on_progress, max_bytes, deadline)
         _check_mp4(tmp, task_id)
-        os.chmod(tmp, 0o644)  # mkstemp made it private; a saved video is an ordinary output file
+        os.chmod(tmp, PUBLIC_MODE)  # mkstemp made it private; a saved video is an ordinary output file
         return _place(tmp, folder, task_id)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
@@ -84,7 +83,7 @@ def download_result(session, url: str, *, folder: Path, task_id: str,
         raise DownloadError(f"Could not write the video into {folder}: {exc.strerror or exc}.", task_id=task_id,
                             advice=fetch_advice(task_id)) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)  # gone already after a successful save
 
 
 def _open(session, url: str, headers: dict, should_cancel: CancelCheck | None, task_id: str):
@@ -214,12 +213,22 @@ def _check_mp4(path: Path, task_id: str) -> None:
 
 
 def _place(tmp: Path, folder: Path, task_id: str) -> Path:
-    """Atomic rename to a name that does not exist yet (``_2``, ``_3`` … on a clash)."""
+    """Rename into a name nobody holds yet (``_2``, ``_3`` … on a clash), never over a file.
+
+    The name is claimed first by creating it exclusively (``O_EXCL``), which the OS makes atomic
+    across threads and processes (two ComfyUIs, or ComfyUI and the CLI, saving one task into one
+    folder); the finished file is then renamed over its own claim."""
     base = result_filename(task_id)
-    with _rename_lock:
-        for n in range(1, 1000):
-            final = folder / (base if n == 1 else base.replace(".mp4", f"_{n}.mp4"))
-            if not final.exists():
-                os.replace(tmp, final)
-                return final
+    for n in range(1, 1000):
+        final = folder / (base if n == 1 else base.replace(".mp4", f"_{n}.mp4"))
+        try:
+            os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PUBLIC_MODE))
+        except FileExistsError:
+            continue
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            remove_quietly(final)  # the empty claim
+            raise
+        return final
     raise DownloadError(f"Too many files named like {base} in {folder}.", task_id=task_id)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .events import CancelCheck
+from .files import write_atomically
 
 log = logging.getLogger("RunningHub")
 SUFFIX = "_last_frame.png"
@@ -103,11 +102,4 @@ def _write_png(image: Any, target: Path) -> None:
 
     if not isinstance(image, Image.Image):
         image = Image.fromarray(image, "RGB")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG", compress_level=1)
-        os.chmod(tmp, 0o644)  # mkstemp made it private; a saved frame is an ordinary output file
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomically(target, lambda f: image.save(f, format="PNG", compress_level=1), private=False)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import facts, inbox, last_frame, models, spend
-from .api import RunningHubClient, TaskStatus
+from .api import RunningHubClient
+from .wire import TaskStatus
 from .config import Settings, load_settings
 from .download import DEFAULT_MAX_BYTES, ensure_output_dir
 from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
@@ -40,7 +41,6 @@ class GenerationResult:
     video_path: Path
     site: str
     reused: bool = False
-    usage: dict = field(default_factory=dict)
     elapsed_s: float = 0.0
     cost: str = ""  # what RunningHub charged, in the site's currency ("" when not reported)
     last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
@@ -170,8 +170,8 @@ def check_timeout(timeout_s: float) -> float:
 
 def _saved_result(row: Row, want_last_frame: bool) -> GenerationResult:
     path = Path(row.video_path)
-    return GenerationResult(row.task_id, path, row.site, True, {"consumeMoney": row.cost} if row.cost else {},
-                            cost=row.cost or "", last_frame_path=last_frame.save(path) if want_last_frame else None)
+    return GenerationResult(row.task_id, path, row.site, True, cost=row.cost or "",
+                            last_frame_path=last_frame.save(path) if want_last_frame else None)
 
 
 # --- claiming ------------------------------------------------------------------------------
@@ -386,5 +386,5 @@ def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
     if request.last_frame:  # RunningHub's image when it sent one, else decoded from the MP4
         frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
     run.say("done", f"saved {path.name}", 1.0, task_id, file=path.name)
-    return GenerationResult(task_id, path, run.settings.site, reused, dict(final.usage),
-                            time.monotonic() - run.started, cost=final.cost, last_frame_path=frame)
+    return GenerationResult(task_id, path, run.settings.site, reused, time.monotonic() - run.started,
+                            cost=final.cost, last_frame_path=frame)

@@ -10,7 +10,8 @@ import time
 from typing import Callable
 
 from . import facts
-from .api import RunningHubClient, TaskStatus
+from .api import RunningHubClient
+from .wire import TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, check_cancel,
@@ -127,7 +128,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, timeout_s: float = 
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
     ``on_state`` sees every answer whose state differs from the last (for the journal). ``price``
-    is shown until the task reports what it cost (then ``usage.consumeMoney`` + ``currency``).
+    is shown until the task reports what it cost (then ``TaskStatus.cost`` + ``currency``).
     """
     start = time.monotonic()
     progress = _Progress(task_id, expected_run_s, on_progress, submitted_at or start, price)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -24,6 +22,7 @@ from typing import Any
 
 from . import config, facts, inbox, models
 from .errors import RunningHubError, ValidationError
+from .files import write_atomically
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
@@ -82,14 +81,7 @@ def set_daily_budget(site: str, amount: Any) -> dict[str, float]:
         budgets[site] = round(value, 4)
     path = budget_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".budget-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"daily": budgets}, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: f.write(json.dumps({"daily": budgets}, indent=2).encode("utf-8")), private=True)
     return budgets
 
 

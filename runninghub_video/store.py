@@ -6,6 +6,7 @@ keep other users out, and ``chmod`` would only toggle read-only, so it is not ca
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import tempfile
@@ -16,6 +17,7 @@ from typing import Iterator, Sequence
 
 from .errors import ConfigError
 
+log = logging.getLogger(__name__)
 POSIX_MODES = os.name != "nt"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -114,10 +116,10 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
         try:
             yield conn
         except sqlite3.OperationalError as exc:  # e.g. a journal from a newer pack, a full disk
-            conn.execute("ROLLBACK")
+            _roll_back(conn)
             raise _unusable(path, what, exc) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            _roll_back(conn)
             raise
         try:
             conn.execute("COMMIT")
@@ -125,6 +127,16 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
             raise _unusable(path, what, exc) from None
     finally:
         conn.close()
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction while another error is on its way out. SQLite may have ended the
+    transaction itself (a full disk, an I/O error); then ROLLBACK fails, and that failure must not
+    replace the error the caller needs to see."""
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        log.debug("RunningHub: rollback after an error failed too (%s).", exc)
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -177,5 +189,5 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
             conn.execute(f"PRAGMA user_version = {number + 1}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        _roll_back(conn)
         raise

@@ -296,3 +296,15 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
     assert journal.claim("fp1", "cn|https://www.runninghub.cn", site="cn", model="m", request={},
                          variation=0).action == "new"
     assert [r.state for r in journal.list() if r.fingerprint == "fp2"] == [AMBIGUOUS]
+
+
+def test_an_error_during_a_write_reaches_the_caller_even_when_sqlite_already_rolled_back(tmp_path):
+    """SQLite ends a transaction by itself on some errors (a full disk); the rollback that follows
+    then fails, and that failure must not replace the error the user has to see."""
+    from runninghub_video.store import open_db
+
+    with pytest.raises(ValueError, match="the real problem"):
+        with open_db(tmp_path / "t.sqlite3", ("CREATE TABLE t (x INTEGER)",), write=True) as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.execute("ROLLBACK")  # as SQLite does itself after SQLITE_FULL
+            raise ValueError("the real problem")

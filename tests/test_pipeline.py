@@ -36,7 +36,7 @@ def test_references_become_a_video_whose_frames_show_them(rh_env, tmp_path):
     # the third reference has the same pixels as the first: uploaded once, sent twice
     assert rh_env.counters.submits == 1 and rh_env.counters.uploads == 2
     assert len(next(iter(rh_env.tasks.values())).body["imageUrls"]) == 3
-    assert result.usage.get("consumeMoney")
+    assert result.cost == "0.14"
 
 
 def test_progress_events_follow_the_task_in_order(rh_env, tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from runninghub_video import errors, models
-from runninghub_video.api import TaskStatus
+from runninghub_video.wire import TaskStatus
 from runninghub_video.emulator.video import encode
 from runninghub_video.journal import Journal
 from runninghub_video.media import wav_bytes

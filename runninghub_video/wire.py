@@ -1,0 +1,147 @@
+"""RunningHub's answers as typed objects, parsed once: the only module that knows the wire's field names.
+
+``api`` hands each answer's JSON here (after unwrapping its response family and raising for error
+codes); everything past this module reads attributes — ``TaskStatus.cost``, never
+``usage.consumeMoney``. Field meanings and their confidence are in ``docs/runninghub-api.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import facts
+from .redaction import redact
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    task_id: str
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+    results: list = field(default_factory=list)
+    usage: dict = field(default_factory=dict)  # the raw ``usage`` object; read it through ``cost``
+    failed_reason: Any = None
+
+    @property
+    def video_url(self) -> str:
+        """The MP4 result, told apart by ``outputType`` (else the URL's extension), never by position
+        [U]; a result of an unknown type still beats none, as long as it is not an image."""
+        urls = [(_type_of(r), _url_of(r)) for r in self.results]
+        return (next((u for t, u in urls if u and t in VIDEO_TYPES), "")
+                or next((u for t, u in urls if u and t not in IMAGE_TYPES), ""))
+
+    @property
+    def image_url(self) -> str:
+        """The last-frame image result (asked for with ``returnLastFrame``), or ""."""
+        return next((_url_of(r) for r in self.results if _url_of(r) and _type_of(r) in IMAGE_TYPES), "")
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in facts.PENDING_STATES
+
+    @property
+    def cost(self) -> str:
+        """The charge as RunningHub reports it: model spend may come in ``thirdPartyConsumeMoney``
+        with ``consumeMoney`` empty, or the other way round (both strings or null) [S]; when both
+        are numbers they are added."""
+        values = [self.usage.get(name) for name in ("thirdPartyConsumeMoney", "consumeMoney")]
+        values = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
+        try:
+            numbers = [float(v) for v in values]
+        except ValueError:
+            return values[0] if values else ""
+        if len(numbers) == 2 and all(n > 0 for n in numbers):
+            return f"{sum(numbers):.4f}".rstrip("0").rstrip(".")
+        return next((v for v, n in zip(values, numbers) if n > 0), values[0] if values else "")
+
+    def failure_text(self) -> str:
+        """Server message plus the most useful part of ``failedReason`` (object or string)."""
+        reason = self.failed_reason
+        if isinstance(reason, dict):
+            reason = reason.get("exception_message") or reason.get("message") or ""
+        parts = [p for p in (self.error_message, str(reason or "")) if p]
+        return redact(" — ".join(parts))[:500]
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    api_key_type: str
+    concurrent_limit: int
+    running: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    remain_money: str
+    remain_coins: str
+    currency: str
+    api_type: str
+
+
+@dataclass(frozen=True)
+class PricePreview:
+    estimated_price: float | None
+    currency: str
+    price_text: str
+
+
+VIDEO_TYPES = frozenset({"mp4", "mov", "webm", "video"})
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "webp", "image"})
+
+
+def _url_of(item: Any) -> str:
+    return str(item.get("url") or item.get("outputUrl") or "") if isinstance(item, dict) else ""
+
+
+def _type_of(item: Any) -> str:
+    """A result's ``outputType``, else its URL's extension."""
+    kind = str(item.get("outputType") or "").lower() if isinstance(item, dict) else ""
+    return kind or _url_of(item).split("?")[0].rsplit(".", 1)[-1].lower()
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+
+
+def task_status(data: dict, task_id: str = "") -> TaskStatus:
+    """A family-A task answer (submit, query): error code normalised ("" = none), message redacted."""
+    error_code = data.get("errorCode")
+    error_code = "" if error_code in (None, "", 0, "0") else str(error_code)
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    results = data.get("results") if isinstance(data.get("results"), list) else []
+    return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
+                      error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
+                      results=results, usage=usage, failed_reason=data.get("failedReason"))
+
+
+def upload_url(data: Any) -> str:
+    """The ``download_url`` of an upload answer's ``data`` ("" when missing)."""
+    return str((data or {}).get("download_url") or "") if isinstance(data, dict) else ""
+
+
+def queue_status(data: Any) -> QueueStatus:
+    data = data if isinstance(data, dict) else {}
+    return QueueStatus(api_key_type=str(data.get("apiKeyType") or ""),
+                       concurrent_limit=max(1, _int(data.get("concurrentLimit"), 1)),
+                       running=_int(data.get("runningCount")), queued=_int(data.get("queuedCount")))
+
+
+def account_status(data: Any) -> AccountStatus:
+    data = data if isinstance(data, dict) else {}
+    return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
+                         remain_coins=str(data.get("remainCoins") or ""),
+                         currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""))
+
+
+def price_preview(data: dict) -> PricePreview:
+    price = data.get("estimatedPrice")
+    return PricePreview(estimated_price=float(price) if isinstance(price, (int, float, str)) and
+                        str(price).replace(".", "", 1).isdigit() else None,
+                        currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))

@@ -42,6 +42,8 @@ ERRORS_EN = {
     "TransportError": "network problem talking to RunningHub: check the connection and queue again",
     "WaitTimeoutError": "stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                         "RunningHub Fetch Task",
+    "BudgetExceededError": "refused before any upload: this run ({price}) and today's spend on .{site} ({spent}"
+                           f"{{running}}) pass your daily budget of {{budget}}; raise or turn it off in {SETTINGS_EN}",
     "ApiError": "{detail}",  # a code this pack does not know: RunningHub's own words
     "ConfigError": "set-up problem: {detail}",
     "ValidationError": "input problem: {detail}",
@@ -68,6 +70,8 @@ ERRORS_ZH = {
     "DownloadError": "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点",
     "TransportError": "与 RunningHub 的网络连接出错：请检查网络后重新运行",
     "WaitTimeoutError": "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回",
+    "BudgetExceededError": "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
+                           f"超过每日预算 {{budget}}；可在 {SETTINGS_ZH} 中调高或关闭",
     "ApiError": "RunningHub 返回错误（{code}）：{detail}",
     "ConfigError": "设置问题：{detail}",
     "ValidationError": "输入有误：{detail}",
@@ -102,6 +106,7 @@ for _lang in KEY_ADVICE.values():  # 802 [U] and 1002 read like 401: the site do
 TEXT: dict[str, dict[str, str]] = {
     "en": {  # the client's own messages are English already; these are the node's closing line
         "finished": "done",
+        "budget_running": ", +{amount} still running",
         "finished_reused": "reused saved video",
         "task": "task {task_id}",
         "start": "starting…",
@@ -139,6 +144,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reused": "已复用任务 {task_id} 保存的视频",
         "saved": "已保存 {file}",
         "finished": "完成",
+        "budget_running": "，另有运行中 {amount}",
         "finished_reused": "已复用保存的视频",
         "task": "任务 {task_id}",
         "start": "开始…",
@@ -293,6 +299,11 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in table), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
+    figures = getattr(exc, "figures", None)  # a budget refusal's amounts, in the site's currency
+    if isinstance(figures, dict):
+        values.update({name: money(f"{float(figures.get(name) or 0):.2f} {figures.get('currency', '')}", lang)
+                       for name in ("price", "spent", "running", "budget")})
+        values["running"] = _t(lang, "budget_running", amount=values["running"]) if figures.get("running") else ""
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
     if server and key not in ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception"):

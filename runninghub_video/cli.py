@@ -203,7 +203,8 @@ def _task_line(task: dict) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task["created_at"]))
     cost = f"{task['cost']:.2f} {task['currency']}" if task["cost"] is not None else "-"
     elapsed = "" if task["elapsed_s"] is None else f"{task['elapsed_s']:.0f}s"
-    options = " ".join(str(v) for v in task["options"].values())
+    options = " · ".join(f"{v} s" if k == "duration" else "camera fixed" if k == "cameraFixed" else str(v)
+                         for k, v in task["options"].items() if k != "cameraFixed" or str(v) == "true")
     where = task["video_path"] or ("recoverable: fetch " + task["task_id"] if task["recoverable"] else
                                    task["lookup_url"] if task["phase"] == "ambiguous" else task["error"])
     return (f"{when}  .{task['site']}  {task['task_id'] or '-':<19}  {task['state']:<11} {cost:>10}  {elapsed:>6}\n"

@@ -142,7 +142,7 @@ def view(raw: dict, now: float | None = None) -> dict:
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
         if kind not in ("ambiguous", "submitting") else None,
         "cost": None if cost is None else float(cost),
-        "currency": str(raw.get("currency") or facts.SITE_CURRENCY.get(site, "")),
+        "currency": facts.SITE_CURRENCY.get(site, ""),
         "video_path": path if has_video else "",
         "file_name": Path(path).name if path else "",
         "error": raw.get("error_message") or "",
@@ -268,7 +268,7 @@ def _sum(rows: list[dict], since: float) -> list[dict]:
         if amount is None or (row.get("finished_at") or row.get("created_at") or 0) < since:
             continue
         site = str(row.get("site") or "")
-        currency = str(row.get("currency") or facts.SITE_CURRENCY.get(site, ""))
+        currency = facts.SITE_CURRENCY.get(site, "")
         entry = sums.setdefault((site, currency), [Decimal(0), 0])
         entry[0] += amount
         entry[1] += 1
@@ -297,26 +297,16 @@ def spent_today(site: str, journal: Journal | None = None, now: float | None = N
     return Decimal(0), 0
 
 
-def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None, *,
-                   exclude_fingerprint: str = "") -> list[dict]:
+def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:
     """Today's tasks on ``site`` that may still be charged: running, being submitted or claimed by a
-    run that is uploading (of any process), no cost yet; ``exclude_fingerprint``: the asking run's own."""
+    run that is uploading (of any process), no cost yet."""
     journal = journal or Journal()
     now = time.time() if now is None else now
     with _reading(journal) as conn:
         raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')"
-            " AND fingerprint != ?", (site, day_start(now), exclude_fingerprint)).fetchall()
+            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')",
+            (site, day_start(now))).fetchall()
     rows = [_as_dict(raw) for raw in raws]
     return [row for row in rows if (row.get("task_id") and row.get("state") in facts.PENDING_STATES)
             or (row.get("state") in (UPLOADING, SUBMITTING)
                 and now - float(row.get("created_at") or 0) < STALE_SUBMIT_S)]
-
-
-def journaled_since(fingerprint: str, site: str, since: float, journal: Journal | None = None) -> bool:
-    """True when a run of this request has a journal row written at or after ``since``."""
-    journal = journal or Journal()
-    with _reading(journal) as conn:
-        return conn is not None and conn.execute(
-            "SELECT 1 FROM tasks WHERE fingerprint = ? AND site = ? AND created_at >= ? LIMIT 1",
-            (fingerprint, site, since)).fetchone() is not None

@@ -94,6 +94,8 @@ PROCESS_TOKEN = uuid.uuid4().hex
 # Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
 # journal upgrades in place and a newer one (from a later pack) is left alone.
 _MIGRATIONS: tuple[str, ...] = (
+    # 1 (its ``currency`` column is never written: a site has one currency, facts.SITE_CURRENCY;
+    # it stays because DROP COLUMN needs SQLite 3.35, newer than some Pythons bring)
     """
     CREATE TABLE IF NOT EXISTS tasks (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -138,7 +140,7 @@ _MIGRATIONS: tuple[str, ...] = (
 # Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
 _UPDATABLE = frozenset({
     "task_id", "state", "request", "submitted_at", "finished_at", "result_url", "video_path",
-    "cost", "currency", "error_code", "error_message", "run_seconds", "variation",
+    "cost", "error_code", "error_message", "run_seconds", "variation",
 })
 _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
@@ -171,7 +173,6 @@ class Row:
     result_url: str | None
     video_path: str | None
     cost: str | None
-    currency: str | None
     error_code: str | None
     error_message: str | None
     run_seconds: float | None
@@ -437,7 +438,7 @@ class Journal:
                 values[name] = None if value is None else redact(str(value))
             elif name == "run_seconds":
                 values[name] = _to_float(value)
-            elif name in ("cost", "currency", "task_id", "result_url", "video_path") and value is not None:
+            elif name in ("cost", "task_id", "result_url", "video_path") and value is not None:
                 values[name] = str(value)
             else:
                 values[name] = value
@@ -558,6 +559,6 @@ def _to_float(value: Any) -> float | None:
 
 
 def _row(raw: sqlite3.Row) -> Row:
-    values = {name: raw[name] for name in raw.keys()}
+    values = {name: raw[name] for name in raw.keys() if name != "currency"}  # an unused column (see schema)
     values["request"] = _load_request(values.pop("request_json"))
     return Row(**values)

@@ -106,7 +106,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                 run.say("queued", f"resuming task {row.task_id} (already paid)", task_id=row.task_id, resumed=True)
                 return _finish(run, journal, row.task_id, request, [r.sha256 for r in references], reused=True,
                                max_bytes=max_bytes, submitted_epoch=row.submitted_at)
-            spend.check_budget(client, settings.site, request, journal, fingerprint=key.fingerprint)  # before any upload
+            spend.check_budget(client, settings.site, request, journal, row_id=row.id)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
                 if not journal.start_submit(row.id):
@@ -279,7 +279,7 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
                     (i - 1) / len(references), index=i, count=len(references), bytes=len(encoded.data))
             url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
                                     max_bytes=upload_limit(ref.kind))
-            cache.put(ref.sha256, run.settings.endpoint, url, len(encoded.data))
+            cache.put(ref.sha256, run.settings.endpoint, url)
         urls.append(url)
     return _group(list(zip(references, urls)))
 

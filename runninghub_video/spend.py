@@ -2,10 +2,10 @@
 
 A run is refused when today's recorded spend on its site, plus the estimated price of today's
 tasks that are still running (not charged yet), plus this run's price would pass the budget.
-Runs that passed the check but are still uploading count too (a reservation of their price,
-held in this process until their journal row exists): the nodes of one prompt run in parallel
-and must not all pass against the same spend. This run's price is RunningHub's price preview when it can be asked without uploading a
-reference (the placeholder of the price caption is in the upload cache), else the published
+Runs claimed earlier that are still uploading count too (the journal claims a run before its
+check, in every process): the nodes of one prompt run in parallel and must not all pass against
+the same spend, so the earliest claim passes first. This run's price is RunningHub's price preview
+when it can be asked without uploading a reference (the placeholder of the price caption is in the upload cache), else the published
 table; on a site without a table (.ai) the placeholder is uploaded once to ask — never the
 user's references. Budgets live in ``budget.json`` in the state folder; none is set by default.
 """
@@ -14,13 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from . import config, facts, inbox, models
+from .journal import UPLOADING
 from .errors import RunningHubError, ValidationError
 from .files import write_atomically
 
@@ -28,11 +27,6 @@ BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
 PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
 PREVIEW_PROMPT = "price preview"
-RESERVATION_S = 900.0  # a run that passed the check has this long to reach its journal row (uploads)
-
-_reservations: dict[str, list[tuple[str, float, Decimal]]] = {}  # site -> [(fingerprint, at, price)]
-_reservations_lock = threading.Lock()
-_check_lock = threading.Lock()
 
 
 class BudgetExceededError(RunningHubError):
@@ -85,42 +79,32 @@ def set_daily_budget(site: str, amount: Any) -> dict[str, float]:
     return budgets
 
 
-def status(site: str, journal=None, now: float | None = None, *, exclude_fingerprint: str = "") -> dict:
-    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency
-    (``exclude_fingerprint``: leave out the asking run's own claim)."""
+def status(site: str, journal=None, now: float | None = None, *, own_row: int | None = None) -> dict:
+    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency.
+
+    ``own_row``: the journal claim of the run being checked (left out, as are runs claimed after it)."""
     config.check_site(site)
     spent, charged = inbox.spent_today(site, journal, now)
-    running, unpriced = _running_estimate(site, journal, now, exclude_fingerprint)
+    running, unpriced = _running_estimate(site, journal, now, own_row)
     return {"site": site, "currency": facts.SITE_CURRENCY[site], "budget": daily_budgets().get(site),
             "spent": float(spent), "charged_tasks": charged, "running": float(running),
             "running_tasks": unpriced}
 
 
-def _running_estimate(site: str, journal, now: float | None, exclude_fingerprint: str = "") -> tuple[Decimal, int]:
-    """Published price of today's tasks that run but have no cost yet (0 where no table is known),
-    plus the runs of this process that passed the check and are still uploading."""
+def _running_estimate(site: str, journal, now: float | None, own_row: int | None) -> tuple[Decimal, int]:
+    """Published price of today's tasks that may still be charged (0 where no table is known): those
+    submitted or running, and runs claimed before ``own_row`` that are still uploading."""
     total, count = Decimal(0), 0
-    for row in inbox.unpriced_today(site, journal, now, exclude_fingerprint=exclude_fingerprint):
+    for row in inbox.unpriced_today(site, journal, now):
+        if own_row is not None and (row["id"] == own_row or (row["state"] == UPLOADING and row["id"] > own_row)):
+            continue  # this run, or one claimed after it (that one is checked against this one)
         request = row.get("request") or {}
         model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
         known = str(request.get("duration")) in model.choices("duration")
         price = model.table_price(site, str(request.get("resolution", "")), request["duration"]) if known else None
         total += Decimal(str(price or 0))
         count += 1
-    for price in _reserved(site, journal):
-        total += price
-        count += 1
     return total, count
-
-
-def _reserved(site: str, journal) -> list[Decimal]:
-    """Prices of this process's runs that passed the check and have no journal row yet."""
-    now = time.time()
-    with _reservations_lock:
-        live = [r for r in _reservations.get(site, []) if now - r[1] < RESERVATION_S
-                and not (r[0] and inbox.journaled_since(r[0], site, r[1], journal))]
-        _reservations[site] = live
-        return [price for _, _, price in live]
 
 
 # --- the price of one run ------------------------------------------------------------------
@@ -140,7 +124,7 @@ def preview_price(client, request, *, upload: bool = True) -> dict | None:
         if not upload:
             return None
         url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, client.settings.endpoint, url, len(image.data))
+        cache.put(image.sha256, client.settings.endpoint, url)
     preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
     try:
         answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)
@@ -174,37 +158,31 @@ def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
 
 
 def check_budget(client, site: str, request, journal=None, now: float | None = None, *,
-                 fingerprint: str = "") -> None:
+                 row_id: int | None = None) -> None:
     """Refuse (BudgetExceededError) a run that would pass the site's daily budget; no budget: no-op.
 
-    Called by the pipeline after the journal found nothing to reuse and before any upload; a run
-    that passes holds a reservation of its price until its journal row (``fingerprint``) exists."""
+    Called by the pipeline after its journal claim (``row_id``) found nothing to reuse, before any upload."""
     budget = daily_budgets().get(site)
     if budget is None:
         return
     price, source = run_price(client, site, request)
     currency = facts.SITE_CURRENCY[site]
-    with _check_lock:  # one check at a time: parallel nodes see each other's reservations
-        figures = status(site, journal, now, exclude_fingerprint=fingerprint)
-        figures.update(price=None if price is None else float(price), price_source=source)
-        committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
-        if price is None:
-            raise BudgetExceededError(
-                f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
-                f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
-                "uploaded or charged.", figures=figures)
-        if committed + price > Decimal(str(budget)):
-            running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
-                       "task(s) still running" if figures["running_tasks"] else "")
-            raise BudgetExceededError(
-                f"Refused before uploading anything: this run costs {_amount(price, currency)} "
-                f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
-                f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
-                f"{_amount(budget, currency)}.", figures=figures)
-        if fingerprint and inbox.journaled_since(fingerprint, site, 0.0, journal):
-            return  # the run's journal claim already counts for the others (in every process)
-        with _reservations_lock:
-            _reservations.setdefault(site, []).append((fingerprint, time.time(), price))
+    figures = status(site, journal, now, own_row=row_id)
+    figures.update(price=None if price is None else float(price), price_source=source)
+    committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
+    if price is None:
+        raise BudgetExceededError(
+            f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
+            f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
+            "uploaded or charged.", figures=figures)
+    if committed + price > Decimal(str(budget)):
+        running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
+                   "task(s) still running" if figures["running_tasks"] else "")
+        raise BudgetExceededError(
+            f"Refused before uploading anything: this run costs {_amount(price, currency)} "
+            f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
+            f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
+            f"{_amount(budget, currency)}.", figures=figures)
 
 
 def _amount(value: Any, currency: str) -> str:

@@ -35,6 +35,19 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS uploads_url ON uploads (url);
     """,
+    # 2: without the never-read ``size`` column. The cache is disposable (see above), so the table
+    # is made afresh rather than copied: the price of a re-upload, once.
+    """
+    DROP TABLE IF EXISTS uploads;
+    CREATE TABLE uploads (
+        sha256      TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        uploaded_at REAL NOT NULL,
+        PRIMARY KEY (sha256, site)
+    );
+    CREATE INDEX uploads_url ON uploads (url);
+    """,
 )
 
 
@@ -67,12 +80,12 @@ class UploadCache:
                                (sha256, site, now - self.ttl_s)).fetchone()
         return row["url"] if row else None
 
-    def put(self, sha256: str, site: str, url: str, size: int, now: float | None = None) -> None:
+    def put(self, sha256: str, site: str, url: str, now: float | None = None) -> None:
         """Remember a fresh upload (replacing an older one) and drop entries past their TTL."""
         now = time.time() if now is None else now
         with self._db(write=True) as conn:
-            conn.execute("INSERT OR REPLACE INTO uploads (sha256, site, url, size, uploaded_at) VALUES (?, ?, ?, ?, ?)",
-                         (sha256, site, url, int(size), now))
+            conn.execute("INSERT OR REPLACE INTO uploads (sha256, site, url, uploaded_at) VALUES (?, ?, ?, ?)",
+                         (sha256, site, url, now))
             conn.execute("DELETE FROM uploads WHERE uploaded_at <= ?", (now - self.ttl_s,))
 
     def forget(self, sha256: str, site: str) -> None:

@@ -1,6 +1,7 @@
 """Shared fixtures: an emulator on loopback and an environment that points the pack at it."""
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -33,6 +34,16 @@ def rh_env(emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("RUNNINGHUB_API_KEY", emulator.api_key)
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
     return emulator
+
+
+def image_bytes(colour: tuple[int, int, int] = (200, 30, 30), fmt: str = "PNG",
+                size: tuple[int, int] = (64, 48)) -> bytes:
+    """One solid-colour image file's bytes (PNG unless ``fmt`` says otherwise), ``size`` as (w, h)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, fmt)
+    return buffer.getvalue()
 
 
 def solid_images(count: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:

@@ -13,6 +13,8 @@ from PIL import Image
 from runninghub_video import config
 from runninghub_video.cli import main
 
+from conftest import image_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,15 +32,12 @@ def test_demo_runs_the_whole_pipeline_without_a_key(tmp_path):
     assert not (tmp_path / "home").exists()
 
 
-def _write_png(path: Path, colour) -> Path:
-    Image.new("RGB", (64, 48), colour).save(path)
-    return path
-
-
 def test_generate_prints_the_absolute_path_of_the_saved_video(rh_env, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    a = _write_png(tmp_path / "a.png", (200, 30, 30))
-    b = _write_png(tmp_path / "b.png", (30, 30, 200))
+    a = tmp_path / "a.png"
+    a.write_bytes(image_bytes((200, 30, 30)))
+    b = tmp_path / "b.png"
+    b.write_bytes(image_bytes((30, 30, 200)))
     code = main(["generate", "--image", str(a), "--image", str(b), "--prompt", "cli test", "--duration", "2",
                  "--resolution", "480p", "--aspect-ratio", "1:1", "--camera-fixed"])
     printed = capsys.readouterr().out.strip().splitlines()[-1]
@@ -56,7 +55,8 @@ def test_generate_with_a_missing_image_fails_before_any_call(rh_env, tmp_path, c
 
 
 def test_status_fetch_and_list_find_a_task(rh_env, tmp_path, capsys):
-    a = _write_png(tmp_path / "a.png", (10, 200, 10))
+    a = tmp_path / "a.png"
+    a.write_bytes(image_bytes((10, 200, 10)))
     main(["generate", "--image", str(a), "--prompt", "find me", "--duration", "2", "--resolution", "480p",
           "--output-dir", str(tmp_path / "o1")])
     task_id = next(iter(rh_env.tasks))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import quick_retries
+from conftest import image_bytes, quick_retries
 from runninghub_video import errors, facts
 from runninghub_video.api import RunningHubClient
 from runninghub_video.config import Settings, load_settings
@@ -27,17 +27,8 @@ def client(emulator):
 
 
 def _body(client, prompt="p"):
-    url = client.upload(_png(), "a.png", "image/png")
+    url = client.upload(image_bytes(), "a.png", "image/png")
     return VideoRequest(prompt, duration="2", resolution="480p").validated().body([url])
-
-
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("code", sorted(set(facts.ERROR_CODES) - facts.SUBMIT_RETRYABLE_CODES))
@@ -100,7 +91,7 @@ def test_wrong_key_is_an_auth_error_that_never_shows_the_key(emulator):
     wrong = "W" * 28 + "zz99"
     register_secret(wrong)
     with RunningHubClient(Settings(wrong, "cn", emulator.base_url)) as c, pytest.raises(errors.AuthError) as info:
-        c.upload(_png(), "a.png", "image/png")
+        c.upload(image_bytes(), "a.png", "image/png")
     assert wrong not in str(info.value)
 
 

@@ -13,15 +13,9 @@ from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 from runninghub_video.emulator.video import MARKER_ZONE
 
+from conftest import image_bytes
+
 MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"
-
-
-def image_bytes(colour: tuple[int, int, int], fmt: str = "PNG", size: tuple[int, int] = (32, 24)) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, fmt)
-    return buf.getvalue()
 
 
 def auth(emu: Emulator) -> dict:
@@ -431,17 +425,26 @@ def test_identical_requests_reuse_the_same_video_bytes(emu, ref_url):
 
 
 # --- lifecycle ------------------------------------------------------------------------------
-def test_exit_stops_the_server_without_leftover_threads():
-    before = {t for t in threading.enumerate() if not t.daemon}
+def test_exit_stops_the_server_and_wakes_a_handler_stuck_in_a_delay():
+    """Every thread the emulator started (its server, the handler sleeping in a 30 s delay fault)
+    ends on exit, and so does the client waiting on that handler. They are daemon threads, so
+    each is joined rather than looked for among the threads that block interpreter exit."""
+    before = set(threading.enumerate())
     with Emulator() as emu:
         base = emu.base_url
         emu.inject("query", "delay", seconds=30)
         threading.Thread(target=lambda: _quiet(lambda: query(emu, "2" * 19)), daemon=True).start()
+        while emu.counters.requests_total == 0:  # the handler has the request and sleeps in the delay
+            time.sleep(0.01)
         time.sleep(0.1)
+        started = set(threading.enumerate()) - before
         assert len(emu.api_key) == facts.KEY_LENGTH
+    assert len(started) >= 3 and any(t.name == "runninghub-emulator" for t in started)
+    for thread in started:
+        thread.join(timeout=10)  # the delay is 30 s: only a woken handler ends in time
+    assert [t.name for t in started if t.is_alive()] == []
     with pytest.raises(requests.ConnectionError):
         requests.get(base + facts.QUEUE_STATUS_PATH, timeout=2)
-    assert {t for t in threading.enumerate() if not t.daemon} <= before
 
 
 def _quiet(fn) -> None:
@@ -449,3 +452,21 @@ def _quiet(fn) -> None:
         fn()
     except Exception:
         pass
+
+
+def test_a_new_task_reads_create_then_queued_and_a_cancelled_one_cancel_uncharged(emu, ref_url):
+    emu.set_clock(queue_s=1.0, run_s=0.3)
+    task_id = submit(emu, body_for([ref_url]))["taskId"]
+    assert query(emu, task_id)["status"] == "CREATE"
+    time.sleep(0.15)
+    assert query(emu, task_id)["status"] == "QUEUED"
+    emu.cancel_task(task_id)
+    time.sleep(1.5)
+    assert query(emu, task_id)["status"] == "CANCEL" and emu.counters.money_charged == 0
+
+
+def test_failed_reason_can_be_the_string_the_schema_names(emu, ref_url):
+    emu.failed_reason_as_text()
+    emu.fail_next_tasks(code="1015", message="generation failed | 生成失败")
+    done = wait_done(emu, submit(emu, body_for([ref_url]))["taskId"])
+    assert done["status"] == "FAILED" and done["failedReason"] == "TaskFailed: generation failed | 生成失败"

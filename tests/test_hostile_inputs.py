@@ -19,7 +19,7 @@ from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
 from runninghub_video.upload_cache import CACHE_FILE
 
-from conftest import solid_images
+from conftest import image_bytes, solid_images
 
 PRICE = 0.14
 OK = VideoRequest("hostile", duration="2", resolution="480p")
@@ -218,9 +218,7 @@ def test_a_timeout_that_is_not_positive_is_refused_before_paying(rh_env, tmp_pat
 
 def test_the_cli_refuses_a_negative_timeout(rh_env, tmp_path, capsys):
     image = tmp_path / "a.png"
-    from PIL import Image
-
-    Image.new("RGB", (64, 48), (200, 30, 30)).save(image)
+    image.write_bytes(image_bytes())
     assert main(["generate", "--image", str(image), "--prompt", "p", "--timeout-minutes", "-1",
                  "--output-dir", str(tmp_path)]) == 2
     assert "timeout must be a positive" in capsys.readouterr().err

@@ -14,13 +14,6 @@ from runninghub_video.models import V1_LITE
 from runninghub_video.request import VideoRequest
 
 
-@pytest.fixture(autouse=True)
-def no_reservations():
-    spend._reservations.clear()
-    yield
-    spend._reservations.clear()
-
-
 def claimed(journal: Journal, fp: str, request: dict) -> int:
     """A run's row before its submit answered (claimed by this process, no task id yet)."""
     return journal.claim(fp, "cn", site="cn", model="seedance-v1-lite", request=request, variation=0).row.id
@@ -187,19 +180,20 @@ def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
 
 
 def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
-    """Nodes of one prompt run at once: a run that passed holds its price until its journal row exists."""
+    """Nodes of one prompt run at once: each is claimed before its check, and the earlier claim passes."""
     from runninghub_video.api import RunningHubClient
     from runninghub_video.config import load_settings
 
     spend.set_daily_budget("cn", 1.0)
+    journal = Journal()
+    options = {"prompt": "x", "duration": "5", "resolution": "720p"}
+    first, second = claimed(journal, "first", options), claimed(journal, "second", options)
     request = VideoRequest(prompt="x", duration="5", resolution="720p").validated()
     with RunningHubClient(load_settings()) as client:
-        spend.check_budget(client, "cn", request, fingerprint="first")
         with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
-            spend.check_budget(client, "cn", request, fingerprint="second")
-        Journal().record("2000000000000000005", site="cn", endpoint="cn", state="QUEUED", fingerprint="first",
-                              request={"prompt": "x", "duration": "5", "resolution": "720p"})
-        assert spend.status("cn")["running"] == 0.75 and spend.status("cn")["running_tasks"] == 1
+            spend.check_budget(client, "cn", request, row_id=second)  # checked first, claimed later
+        spend.check_budget(client, "cn", request, row_id=first)
+    assert spend.status("cn")["running"] == 1.5 and spend.status("cn")["running_tasks"] == 2
     assert rh_env.counters.submits == 0
 
 
@@ -226,7 +220,7 @@ def test_cli_list_shows_the_inbox_and_the_spend(rh_env, tmp_path, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert done.task_id in out and "0.14 CNY" in out and "listed in the terminal" in out
-    assert f"recoverable: fetch {done.task_id}" in out and V1_LITE.id in out and "480p" in out
+    assert f"recoverable: fetch {done.task_id}" in out and V1_LITE.id in out and "2 s · 480p · 16:9" in out and "false" not in out
     assert "spent today: 0.14 CNY on .cn (1 task(s))" in out
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import solid_images
+from conftest import image_bytes, solid_images
 from nodes import inbox_routes
-from runninghub_video import errors, pipeline, spend
+from runninghub_video import errors, pipeline
 from runninghub_video.journal import Journal
 from runninghub_video.request import VideoRequest
 from test_routes import RouteRecorder
@@ -46,7 +46,6 @@ def inbox_env(rh_env, tmp_path, monkeypatch):
     """The emulator, and ComfyUI's output folder in tmp_path (where recoveries are saved)."""
     monkeypatch.setattr(inbox_routes.bridge, "output_directory", lambda: tmp_path / "output")
     inbox_routes._recoveries.clear()
-    spend._reservations.clear()
     return rh_env
 
 
@@ -121,9 +120,7 @@ def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(
     """A real process is killed while it waits; the journal row it leaves is what the tab shows."""
     inbox_env.set_clock(queue_s=0.5, run_s=4.0)
     image = tmp_path / "ref.png"
-    from PIL import Image
-
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(image)
+    image.write_bytes(image_bytes(size=(64, 64)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "runninghub_video", "generate", "--image", str(image),
                              "--prompt", "killed while waiting", "--duration", "2", "--resolution", "480p",
@@ -217,3 +214,18 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
     assert set(recorder.handlers) == {("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"),
                                       ("GET", "/runninghub/tasks/video"), ("POST", "/runninghub/tasks/recover"),
                                       ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")}
+
+
+def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
+    from nodes import status_text
+    from runninghub_video.spend import BudgetExceededError
+
+    refusal = BudgetExceededError("refused", figures={"site": "cn", "currency": "CNY", "budget": 1.5, "spent": 1.1,
+                                                      "running": 0.0, "price": 0.75})
+    assert status_text.error_line(refusal, "en", site="cn").startswith(
+        "refused before any upload: this run (0.75 CNY) and today's spend on .cn (1.10 CNY")
+    zh = status_text.error_line(refusal, "zh", site="cn")
+    assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh and "运行中" not in zh
+    refusal.figures["running"] = 0.75
+    assert "(1.10 CNY, +0.75 CNY still running)" in status_text.error_line(refusal, "en", site="cn")
+    assert "（1.10 元，另有运行中 0.75 元）" in status_text.error_line(refusal, "zh", site="cn")

@@ -66,6 +66,17 @@ def _run(prompt: str, tmp_path: Path, **kw):
                     timeout_s=60, **kw)
 
 
+def _in_threads(count: int, prompt: str, tmp_path: Path) -> list:
+    """``count`` runs of one request at once (like identical nodes of one prompt); their results."""
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(_run(prompt, tmp_path))) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    return results
+
+
 # --- overlapping runs ------------------------------------------------------------------------
 def test_two_processes_started_together_pay_once_and_get_the_same_video(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.2, run_s=1.0)
@@ -90,12 +101,7 @@ def test_a_second_process_started_while_the_first_uploads_waits_for_it(rh_env, t
 
 def test_two_identical_nodes_in_one_prompt_share_one_task(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.2, run_s=1.0)
-    results: list = []
-    threads = [threading.Thread(target=lambda: results.append(_run("twins", tmp_path))) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = _in_threads(2, "twins", tmp_path)
     assert len(results) == 2 and results[0].task_id == results[1].task_id
     assert results[0].video_path == results[1].video_path and results[0].video_path.is_file()
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)
@@ -104,12 +110,7 @@ def test_two_identical_nodes_in_one_prompt_share_one_task(rh_env, tmp_path):
 def test_eight_threads_and_two_processes_on_one_request_pay_once(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.3, run_s=1.0)
     procs = [_child(tmp_path, "crowd") for _ in range(2)]
-    results: list = []
-    threads = [threading.Thread(target=lambda: results.append(_run("crowd", tmp_path))) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
+    results = _in_threads(8, "crowd", tmp_path)
     outcomes = [_outcome(p) for p in procs]
     assert len(results) == 8 and {r.task_id for r in results} == {o["task_id"] for o in outcomes}
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)

@@ -153,3 +153,19 @@ def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatc
     monkeypatch.setattr(images, "encode_one", lambda *a, **kw: encoded.append(kw.get("name")) or original(*a, **kw))
     again = generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
     assert again.reused and encoded == []
+
+
+def test_a_task_cancelled_on_the_site_ends_the_wait_uncharged(rh_env, tmp_path):
+    rh_env.set_clock(queue_s=0.2, run_s=5.0)
+    threading.Timer(1.0, lambda: rh_env.cancel_task(next(iter(rh_env.tasks)))).start()
+    with pytest.raises(errors.TaskFailedError, match="cancelled on RunningHub") as info:
+        generate([solid_images(1)], VideoRequest("cancelled there", **SHORT), output_dir=tmp_path)
+    assert info.value.task_id and rh_env.counters.submits == 1 and rh_env.counters.money_charged == 0
+
+
+def test_a_failed_reason_given_as_a_string_reaches_the_user(rh_env, tmp_path):
+    rh_env.failed_reason_as_text()
+    rh_env.fail_next_tasks(code="1015", message="the model gave up | 生成失败")
+    with pytest.raises(errors.GenerationFailedError, match="1015.*TaskFailed: the model gave up"):
+        generate([solid_images(1)], VideoRequest("string reason", **SHORT), output_dir=tmp_path)
+    assert rh_env.counters.money_charged == 0

@@ -16,7 +16,6 @@ import pytest
 
 from nodes import routes, status_text
 from runninghub_video import config
-from runninghub_video.models import V1_LITE
 from runninghub_video.emulator import Emulator
 
 OTHER_KEY = "AnotherFakeKey0123456789abcdefWXYZ"[:32]
@@ -112,7 +111,7 @@ def test_key_test_with_a_non_enterprise_shared_key_explains_1014(tmp_path, monke
 def test_price_without_a_key_uses_the_published_table(settings_only):
     cn = routes.price("cn", "5", "720p")
     assert cn["source"] == "table" and cn["currency"] == "CNY"
-    assert cn["price"] == pytest.approx(5 * V1_LITE.price_per_second["cn"]["720p"])
+    assert cn["price"] == pytest.approx(0.75)  # docs/runninghub-api.md: v1-lite 720p 0.15 CNY/s × 5 s
     assert cn["balance"] is None
     ai = routes.price("ai", "5", "720p")
     assert ai["source"] == "none" and ai["price"] is None and ai["currency"] == "USD"
@@ -123,7 +122,7 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     routes.save_key("cn", settings_only.api_key)
     info = routes.price("cn", "2", "480p")
     assert info["source"] == "preview"
-    assert info["price"] == pytest.approx(2 * V1_LITE.price_per_second["cn"]["480p"])
+    assert info["price"] == pytest.approx(0.14)  # docs/runninghub-api.md: v1-lite 480p 0.07 CNY/s × 2 s
     assert info["balance"] == "100.00"
     assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
 

@@ -18,7 +18,7 @@ from runninghub_video.media import wav_bytes
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
 
-from conftest import solid_images
+from conftest import image_bytes, solid_images
 from test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
@@ -255,7 +255,7 @@ def _post(emu, path: str, body: dict) -> dict:
 def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
     from runninghub_video.emulator.state import realistic_run_s
 
-    image = _upload(emulator, _png(), "a.png")
+    image = _upload(emulator, image_bytes((10, 200, 30)), "a.png")
     video = _upload(emulator, clip(tmp_path, 3).read_bytes(), "v.mp4")
     long_video = _upload(emulator, clip(tmp_path, 16, "long.mp4").read_bytes(), "long.mp4")
     audio = _upload(emulator, wav_bytes(np.zeros((1, 48000)), 16000), "a.wav")
@@ -279,22 +279,12 @@ def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
         realistic_run_s({"resolution": "720p", "duration": "5"}, models.V1_LITE) >= 60
 
 
-def _png() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), (10, 200, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 # --- the command line ----------------------------------------------------------------------
 def test_cli_generate_seedance_2_prints_an_mp4_with_sound_and_a_png(rh_env, tmp_path, capsys, monkeypatch):
-    from PIL import Image
-
     from runninghub_video.cli import main
 
     monkeypatch.chdir(tmp_path)
-    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "a.png")
+    (tmp_path / "a.png").write_bytes(image_bytes())
     (tmp_path / "voice.wav").write_bytes(wav_bytes(np.zeros((1, 16000 * 3), np.float32), 16000))
     code = main(["generate", "--model", "seedance-2.0", "--image", "a.png", "--video", str(clip(tmp_path, 3)),
                  "--audio", "voice.wav", "--prompt", "cli", "--duration", "4", "--resolution", "480p",

@@ -25,7 +25,7 @@ def cache(state) -> UploadCache:
 
 
 def test_second_run_reuses_the_uploaded_url(cache, state):
-    cache.put(SHA, "cn", URL, 3490, now=T0)
+    cache.put(SHA, "cn", URL, now=T0)
     assert cache.get(SHA, "cn", now=T0 + 60) == URL
     assert (state / CACHE_FILE).is_file()
 
@@ -38,41 +38,41 @@ def test_unknown_content_is_a_miss_and_creates_nothing(cache, state):
 
 def test_cached_url_expires_well_before_runninghub_forgets_it(cache):
     assert facts.UPLOAD_CACHE_TTL_S <= facts.UPLOAD_URL_LIFETIME_S - 3600
-    cache.put(SHA, "cn", URL, 3490, now=T0)
+    cache.put(SHA, "cn", URL, now=T0)
     assert cache.get(SHA, "cn", now=T0 + facts.UPLOAD_CACHE_TTL_S - 1) == URL
     assert cache.get(SHA, "cn", now=T0 + facts.UPLOAD_CACHE_TTL_S + 1) is None
 
 
 def test_sites_never_share_uploads(cache):
-    cache.put(SHA, "cn", URL, 3490, now=T0)
+    cache.put(SHA, "cn", URL, now=T0)
     assert cache.get(SHA, "ai", now=T0) is None
-    cache.put(SHA, "ai", URL + "-ai", 3490, now=T0)
+    cache.put(SHA, "ai", URL + "-ai", now=T0)
     assert cache.get(SHA, "cn", now=T0) == URL and cache.get(SHA, "ai", now=T0) == URL + "-ai"
 
 
 def test_rejected_url_is_forgotten_so_the_next_run_reuploads(cache):
-    cache.put(SHA, "cn", URL, 3490, now=T0)
-    cache.put("cd" * 32, "cn", "https://other", 10, now=T0)
+    cache.put(SHA, "cn", URL, now=T0)
+    cache.put("cd" * 32, "cn", "https://other", now=T0)
     cache.forget(SHA, "cn")
     assert cache.get(SHA, "cn", now=T0) is None
     assert cache.get("cd" * 32, "cn", now=T0) == "https://other"
 
 
 def test_new_upload_replaces_the_old_url(cache):
-    cache.put(SHA, "cn", URL, 3490, now=T0)
-    cache.put(SHA, "cn", URL + "&v=2", 3490, now=T0 + 10)
+    cache.put(SHA, "cn", URL, now=T0)
+    cache.put(SHA, "cn", URL + "&v=2", now=T0 + 10)
     assert cache.get(SHA, "cn", now=T0 + 20) == URL + "&v=2"
 
 
 def test_cache_survives_a_restart(state):
-    UploadCache().put(SHA, "cn", URL, 3490, now=T0)
+    UploadCache().put(SHA, "cn", URL, now=T0)
     assert UploadCache().get(SHA, "cn", now=T0 + 1) == URL
 
 
 def test_threads_can_share_the_cache(cache):
     def worker(n: int) -> None:
         for i in range(10):
-            cache.put(f"{n:02d}{i:062d}", "cn", f"https://u/{n}/{i}", i)
+            cache.put(f"{n:02d}{i:062d}", "cn", f"https://u/{n}/{i}")
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
     for t in threads:
@@ -80,3 +80,19 @@ def test_threads_can_share_the_cache(cache):
     for t in threads:
         t.join()
     assert all(cache.get(f"{n:02d}{i:062d}", "cn") == f"https://u/{n}/{i}" for n in range(6) for i in range(10))
+
+
+def test_a_cache_from_an_older_pack_is_made_afresh_and_keeps_working(state):
+    import sqlite3
+
+    from runninghub_video.upload_cache import _MIGRATIONS
+
+    state.mkdir(parents=True)
+    with sqlite3.connect(state / CACHE_FILE) as conn:  # version 1: with a size column, NOT NULL
+        conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        conn.execute("INSERT INTO uploads VALUES (?, 'cn', ?, 3490, ?)", (SHA, URL, T0))
+    conn.close()
+    cache = UploadCache()
+    assert cache.get(SHA, "cn", now=T0 + 1) is None  # disposable: one re-upload after the upgrade
+    cache.put(SHA, "cn", URL + "&v=2", now=T0 + 2)
+    assert cache.get(SHA, "cn", now=T0 + 3) == URL + "&v=2"

@@ -115,6 +115,16 @@ class Emulator:
         with self.state.lock:
             self.state.pending_failures.append({"code": str(code), "message": message, "at": at, "count": count})
 
+    def cancel_task(self, task_id: str) -> None:
+        """The task is cancelled on the site (a person pressed cancel): CANCEL from now on, never charged."""
+        with self.state.lock:
+            self.state.tasks[task_id].cancelled_at = time.monotonic()
+
+    def failed_reason_as_text(self, as_text: bool = True) -> None:
+        """``failedReason`` as the schema types it (a string) instead of the object some answers carry."""
+        with self.state.lock:
+            self.state.failed_reason_text = as_text
+
     def expire_results(self) -> None:
         """Every existing task is forgotten: query → 1004, result GET → 404."""
         with self.state.lock:

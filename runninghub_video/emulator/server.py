@@ -437,9 +437,11 @@ class Handler(BaseHTTPRequestHandler):
         view = {"taskId": task.task_id, "status": status, "errorCode": "", "errorMessage": "",
                 "failedReason": {}, "usage": None, "results": None, "clientId": "", "promptTips": ""}
         if status == "FAILED":
-            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason={
-                "exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
-                "exception_message": task.fail_message, "traceback": ""})
+            reason: Any = {"exception_type": "TaskFailed", "node_name": task.model.id, "node_id": "2",
+                           "exception_message": task.fail_message, "traceback": ""}
+            if self.emu.state.failed_reason_text:
+                reason = f"TaskFailed: {task.fail_message}"
+            view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason=reason)
         elif status == facts.SUCCESS_STATE:
             view["usage"] = {"consumeMoney": None, "consumeCoins": None,
                              "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}

@@ -16,6 +16,7 @@ from .. import facts, models
 
 Seconds = float | Callable[[dict], float]
 
+CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED (at most half its queue time)
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
@@ -65,6 +66,7 @@ class Task:
     start: float | None = None  # when it got a running slot
     charged: bool = False
     expired: bool = False
+    cancelled_at: float | None = None  # cancelled on the site: CANCEL from then on, never charged
     video: Any = None  # Future of the MP4 bytes
 
     @property
@@ -82,6 +84,10 @@ class Task:
     def state_at(self, now: float) -> str:
         if self.fail_at == "submit":
             return "FAILED"
+        if self.cancelled_at is not None and now >= self.cancelled_at:
+            return "CANCEL"
+        if now < self.created + min(CREATE_S, self.queue_s / 2):
+            return "CREATE"  # accepted, not yet queued (official clients treat it as pending) [C]
         if self.start is None or now < self.start:
             return "QUEUED"
         if now < self.start + self.run_s:
@@ -126,6 +132,7 @@ class State:
         self.expired_paths: set[str] = set()  # upload paths whose URL has lapsed
         self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
         self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
+        self.failed_reason_text = False  # failedReason as a string (the schema) rather than an object
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
         self.queue_s, self.run_s = queue_s, run_s
@@ -199,7 +206,7 @@ class State:
         with self.lock:
             self.advance(now)
             states = [t.state_at(now) for t in self.tasks.values() if not t.expired]
-        return states.count("RUNNING"), states.count("QUEUED")
+        return states.count("RUNNING"), states.count("QUEUED") + states.count("CREATE")
 
     # --- tasks ---------------------------------------------------------------------------
     def create_task(self, body: dict, references: dict[str, list[bytes]], failure: dict | None = None,

@@ -158,7 +158,7 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
 
 
 def _preview(client, request) -> dict:
-    """RunningHub's price preview for a validated request (a placeholder reference is uploaded once)."""
+    """RunningHub's price preview for a validated request (nothing is uploaded to ask)."""
     from .client_package import spend
 
     return spend.preview_price(client, request)

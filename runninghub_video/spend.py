@@ -4,10 +4,9 @@ A run is refused when today's recorded spend on its site, plus the estimated pri
 tasks that are still running (not charged yet), plus this run's price would pass the budget.
 Runs claimed earlier that are still uploading count too (the journal claims a run before its
 check, in every process): the nodes of one prompt run in parallel and must not all pass against
-the same spend, so the earliest claim passes first. This run's price is RunningHub's price preview
-when it can be asked without uploading a reference (the placeholder of the price caption is in the upload cache), else the published
-table; on a site without a table (.ai) the placeholder is uploaded once to ask — never the
-user's references. Budgets live in ``budget.json`` in the state folder; none is set by default.
+the same spend, so the earliest claim passes first. This run's price is RunningHub's price preview,
+else the published table. Asking for a price never uploads anything. Budgets live in
+``budget.json`` in the state folder; none is set by default.
 """
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import config, facts, inbox, models
 from .journal import UPLOADING
@@ -25,7 +25,6 @@ from .files import write_atomically
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
-PLACEHOLDER_SIDE = 320  # price preview takes the submit body, so it needs one uploaded reference
 PREVIEW_PROMPT = "price preview"
 
 
@@ -108,46 +107,31 @@ def _running_estimate(site: str, journal, now: float | None, own_row: int | None
 
 
 # --- the price of one run ------------------------------------------------------------------
-def preview_price(client, request, *, upload: bool = True) -> dict | None:
+def preview_price(client, request) -> dict:
     """RunningHub's price preview for a validated request's model and options: ``{"price",
-    "currency", "text"}``.
-
-    It needs one uploaded reference: a grey placeholder, uploaded once and kept in the upload
-    cache. With ``upload=False`` and no cached placeholder it returns None instead of uploading."""
-    from .upload_cache import UploadCache
-    from .errors import FileProcessingError, InvalidParametersError
-
-    cache = UploadCache()
-    image = _placeholder()
-    url = cache.get(image.sha256, client.settings.endpoint)
-    if url is None:
-        if not upload:
-            return None
-        url = client.upload(image.data, image.filename, image.content_type)
-        cache.put(image.sha256, client.settings.endpoint, url)
+    "currency", "text"}``. Uploads nothing (see :func:`_stand_in_reference`)."""
     preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
-    try:
-        answer = client.price_preview(preview.body([url]), request.spec.price_preview_path)
-    except (InvalidParametersError, FileProcessingError):
-        cache.forget(image.sha256, client.settings.endpoint)  # an expired placeholder: upload it again next time
-        raise
+    answer = client.price_preview(preview.body([_stand_in_reference(client.settings.base_url)]),
+                                  request.spec.price_preview_path)
     return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
 
 
-def _placeholder():
-    import numpy as np
+def _stand_in_reference(base_url: str) -> str:
+    """The reference URL sent with a price preview, which takes a whole submit body.
 
-    from .images import encode_one
-
-    grey = np.full((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE, 3), 128, np.uint8)
-    return encode_one(grey, name="price preview placeholder")
+    A price depends only on model, duration and resolution, and the model's URL fields accept any
+    https URL [S], so an address on the site itself stands in for a reference: nothing is put
+    into the user's RunningHub storage to learn a price. Whether the real preview fetches or
+    checks that URL is unknown [U]; if it refuses it, every caller falls back to the published
+    table (and the budget then refuses a run whose price stays unknown)."""
+    return f"https://{urlsplit(base_url).netloc}/favicon.ico"
 
 
 def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
     """This run's price and where it came from ("preview", "table"), or (None, "none")."""
     table = request.spec.table_price(site, request.resolution, request.duration)
     try:
-        preview = preview_price(client, request, upload=table is None)
+        preview = preview_price(client, request)
     except RunningHubError:
         preview = None  # the table (if any) still guards the budget
     if preview is not None and preview.get("price") is not None:

@@ -255,6 +255,16 @@ def test_price_preview_uses_published_per_second_price(emu, ref_url):
     assert emu.counters.price_previews == 2 and emu.counters.submits_accepted == 0
 
 
+def test_a_usd_emulator_prices_and_charges_in_its_own_figures_not_relabelled_cny():
+    """.ai publishes no table: the emulator's USD price is its own invention, distinct from the CNY one."""
+    with Emulator(queue_s=0.05, run_s=0.05, currency="USD") as usd:
+        ref = "https://example.com/any-public-reference.png"  # any https URL is a valid reference
+        reply = post(usd, V1_LITE.price_preview_path, body_for([ref], resolution="720p", duration="5")).json()
+        assert reply["currency"] == "USD" and reply["estimatedPrice"] == 0.11 and reply["priceText"] == "$0.11"
+        done = wait_done(usd, submit(usd, body_for([ref], resolution="720p", duration="5"))["taskId"])
+        assert float(done["usage"]["consumeMoney"]) == 0.11 and usd.counters.money_charged == pytest.approx(0.11)
+
+
 # --- concurrency ----------------------------------------------------------------------------
 def test_tasks_over_the_concurrency_limit_wait_in_queue():
     with Emulator(queue_s=0.0, run_s=1.0, concurrent_limit=1) as emu:

@@ -145,28 +145,28 @@ def test_a_run_over_the_daily_budget_is_refused_before_any_upload(rh_env, tmp_pa
     with pytest.raises(spend.BudgetExceededError) as refused:
         run(tmp_path, "does not fit", count=2, duration="5", resolution="720p")
     assert rh_env.counters.uploads == uploads and rh_env.counters.submits == 1
-    assert rh_env.counters.requests_total == requests  # no cached placeholder: the table, no network at all
+    assert rh_env.counters.requests_total == requests + 1  # the price preview alone
     text = str(refused.value)
     assert "0.75 CNY" in text and "1.00 CNY" in text and "spent today on .cn: 0.75 CNY" in text
     assert refused.value.figures == {"site": "cn", "currency": "CNY", "budget": 1.0, "spent": 0.75,
                                      "charged_tasks": 1, "running": 0.0, "running_tasks": 0, "price": 0.75,
-                                     "price_source": "table"}
+                                     "price_source": "preview"}
     run(tmp_path, "fits", duration="5", resolution="720p")  # a re-run reuses its video: never refused
     spend.set_daily_budget("cn", 2.0)
     run(tmp_path, "now it fits", count=2, duration="5", resolution="720p")
     assert rh_env.counters.submits == 2
 
 
-def test_the_budget_uses_the_price_preview_when_it_needs_no_upload(rh_env, tmp_path):
+def test_the_budget_asks_the_price_preview_without_uploading_anything(rh_env, tmp_path):
     from nodes import routes
 
     routes._cache.clear()
-    assert routes.price("cn", "5", "720p")["source"] == "preview"  # the caption uploads its placeholder once
+    assert routes.price("cn", "5", "720p")["source"] == "preview"
     spend.set_daily_budget("cn", 0.5)
     uploads, previews = rh_env.counters.uploads, rh_env.counters.price_previews
     with pytest.raises(spend.BudgetExceededError, match="price preview"):
         run(tmp_path, "too long", duration="5", resolution="720p")
-    assert rh_env.counters.price_previews == previews + 1 and rh_env.counters.uploads == uploads
+    assert rh_env.counters.price_previews == previews + 1 and rh_env.counters.uploads == uploads == 0
 
 
 def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):

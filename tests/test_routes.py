@@ -125,6 +125,7 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     assert info["price"] == pytest.approx(0.14)  # docs/runninghub-api.md: v1-lite 480p 0.07 CNY/s × 2 s
     assert info["balance"] == "100.00"
     assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
+    assert settings_only.counters.uploads == 0  # a price is asked without putting anything in the user's storage
 
 
 def test_the_price_caption_tells_key_health_before_anything_is_spent(settings_only, tmp_path):
@@ -151,7 +152,7 @@ def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
     for duration in ("5", "6", "5", "6", "5"):
         routes.price("cn", duration, "720p")
     assert settings_only.counters.price_previews == 2
-    assert settings_only.counters.uploads == 1  # the placeholder reference is uploaded once
+    assert settings_only.counters.uploads == 0
 
 
 def test_price_after_a_run_shows_the_new_balance(settings_only):

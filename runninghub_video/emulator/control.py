@@ -29,7 +29,7 @@ class Emulator:
         self.key_type = key_type
         self.currency = currency
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
-                           over_limit=over_limit, balance=balance, time_scale=time_scale)
+                           over_limit=over_limit, balance=balance, time_scale=time_scale, currency=currency)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]

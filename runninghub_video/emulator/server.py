@@ -384,7 +384,7 @@ class Handler(BaseHTTPRequestHandler):
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
                 self.send_json(family_a("421", MSG_421))
                 return
-            if state.balance < price_for(body, model):
+            if state.balance < price_for(body, model, state.currency):
                 self.send_json(family_a("416", MSG_416))
                 return
             task = state.create_task(body, references, failure, model)
@@ -410,7 +410,7 @@ class Handler(BaseHTTPRequestHandler):
         accepted = self.accepted_model_body()
         if accepted is None:
             return
-        price = price_for(accepted[0], self.model)
+        price = price_for(accepted[0], self.model, self.emu.currency)
         self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
                         "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
 

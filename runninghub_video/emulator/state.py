@@ -99,8 +99,16 @@ class Task:
         return self.state_at(time.monotonic())
 
 
-def price_for(body: dict, model: models.Model = models.V1_LITE) -> float:
-    return round(model.price_per_second["cn"][body["resolution"]] * int(body["duration"]), 2)
+# .ai publishes no price table [U], so an emulator in USD invents one: the .cn table at this rate.
+# A figure of its own (not the CNY number relabelled) lets tests tell a USD charge from a CNY one;
+# the client never knows it and shows .ai prices only from RunningHub's own answers.
+EMULATED_USD_PER_CNY = 0.14
+
+
+def price_for(body: dict, model: models.Model = models.V1_LITE, currency: str = "CNY") -> float:
+    """What the emulator charges for one task, in its currency."""
+    cny = model.price_per_second["cn"][body["resolution"]] * int(body["duration"])
+    return round(cny * EMULATED_USD_PER_CNY if currency == "USD" else cny, 2)
 
 
 def realistic_run_s(body: dict, model: models.Model) -> float:
@@ -123,8 +131,9 @@ class State:
     """All mutable emulator data, guarded by one lock."""
 
     def __init__(self, *, queue_s: Seconds | None, run_s: Seconds | None, concurrent_limit: int, over_limit: str,
-                 balance: float, time_scale: float = 1.0) -> None:
+                 balance: float, time_scale: float = 1.0, currency: str = "CNY") -> None:
         self.lock = threading.RLock()
+        self.currency = currency
         self.counters = Counters()
         self.tasks: dict[str, Task] = {}
         self.uploads: dict[str, bytes] = {}  # issued url -> bytes
@@ -219,7 +228,7 @@ class State:
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
                         queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
                         run_s=self.seconds(self.run_s, body, model, realistic_run_s),
-                        references=references, price=price_for(body, model), model=model)
+                        references=references, price=price_for(body, model, self.currency), model=model)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

@@ -3,15 +3,18 @@
     python .ci/check_registry_pack.py <checkout> <node.zip>
 
 The zip must hold every git-tracked file of <checkout> except tests/, bench/, .ci/ and .github/,
-and so the frontend (js/), its translations (locales/) and the example workflows.
+and so the frontend (js/), its translations (locales/) and the example workflows; never build
+output (build/, dist/, *.egg-info, bytecode) even if it was committed by mistake.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
 
 DEVELOPMENT_ONLY = ("tests/", "bench/", ".ci/", ".github/")
+BUILD_OUTPUT = re.compile(r"(^|/)(build|dist|__pycache__|[^/]+\.egg-info)/|\.pyc$")
 MUST_SHIP = ("__init__.py", "pyproject.toml", "requirements.txt", "README.md", "js/runninghub.js",
              "js/format.js", "locales/en/main.json", "locales/zh/main.json", "nodes/", "runninghub_video/",
              "example_workflows/")
@@ -22,6 +25,7 @@ def main(checkout: str, zip_path: str) -> int:
                                  text=True).stdout.split("\n")) - {""}
     packed = set(zipfile.ZipFile(zip_path).namelist())
     problems = [f"development file shipped: {n}" for n in sorted(packed) if n.startswith(DEVELOPMENT_ONLY)]
+    problems += [f"build output shipped: {n}" for n in sorted(packed) if BUILD_OUTPUT.search(n)]
     problems += [f"not a tracked file: {n}" for n in sorted(packed - tracked)]
     wanted = {n for n in tracked if not n.startswith(DEVELOPMENT_ONLY)}
     problems += [f"missing: {n}" for n in sorted(wanted - packed)]

@@ -18,9 +18,6 @@ const TEXT = {
     published: "(published price)",
     afterRun: "price shown after the run",
     balance: "balance {balance}",
-    noKey: "no key for .{site}: set it in Settings → RunningHub",
-    keyRejected: "key rejected by .{site} ({code}): fix it in Settings → RunningHub (Test key)",
-    keyType: "this key cannot run Seedance ({code}): save an Enterprise-Shared key in Settings → RunningHub",
     unknown: "unknown",
   },
   zh: {
@@ -39,9 +36,6 @@ const TEXT = {
     published: "（公开价格）",
     afterRun: "价格在运行后显示",
     balance: "余额 {balance}",
-    noKey: ".{site} 未设置密钥：请在 设置 → RunningHub 中填写",
-    keyRejected: ".{site} 拒绝了此密钥（{code}）：请在 设置 → RunningHub 中修改（测试密钥）",
-    keyType: "此密钥不能调用 Seedance（{code}）：请在 设置 → RunningHub 中填入企业共享密钥",
     unknown: "未知",
   },
 };
@@ -110,11 +104,10 @@ export function formatPrice(info, lang = "en") {
 }
 
 /** The Seedance node's caption: `price` (price and balance) and `problem`, a missing or rejected
- * key (or a failed price request) with its fix, told before anything is spent; "" when none. */
+ * key (or a failed price request) with its fix, told before anything is spent; "" when none. The
+ * key's problem comes worded by the server (runninghub_video/wording.py), as the node says it. */
 export function formatCaption(info, lang = "en") {
   if (!info) return { price: "", problem: "" };
   if (info.error) return { price: "", problem: t(lang, "testFailed", { error: info.error }) };
-  const values = { site: info.site ?? "", code: info.key?.code ?? "?" };
-  const problem = { none: "noKey", rejected: "keyRejected", wrong_type: "keyType" }[info.key?.state];
-  return { price: formatPrice(info, lang), problem: problem ? t(lang, problem, values) : "" };
+  return { price: formatPrice(info, lang), problem: info.key?.problem ?? "" };
 }

@@ -162,6 +162,7 @@ function refreshPrice(node, fresh = false) {
       if (value !== undefined) query.set(name, String(value));
     }
     if (fresh) query.set("fresh", "1");
+    query.set("locale", locale());  // the key's problem, if any, comes in the browser's language
     let info = null;
     try {
       const response = await api.fetchApi(`/runninghub/price?${query}`);

@@ -63,13 +63,19 @@ def _client(site: str):
     return api.RunningHubClient(config.load_settings(site))
 
 
-def _key_health(exc: errors.RunningHubError) -> dict:
-    """What a failed call says about the key: rejected, of the wrong type, or nothing (another problem)."""
-    if isinstance(exc, errors.KeyTypeError):
-        return {"state": "wrong_type", "code": exc.code}
-    if isinstance(exc, errors.AuthError) or exc.code in wording.KEY_CODES:
-        return {"state": "rejected", "code": exc.code}
-    return {"state": "unknown"}
+def _key_health(exc: errors.RunningHubError | None, site: str, lang: str) -> dict:
+    """What a failed call (``exc``; None: there is no key) says about the key: missing, rejected, of
+    the wrong type, or nothing (another problem); ``problem`` is the line the node shows."""
+    if exc is None:
+        state = "none"
+    elif isinstance(exc, errors.KeyTypeError):
+        state = "wrong_type"
+    elif isinstance(exc, errors.AuthError) or exc.code in wording.KEY_CODES:
+        state = "rejected"
+    else:
+        return {"state": "unknown"}
+    health = {"state": state, "problem": wording.key_problem(exc, site, lang)}
+    return health if exc is None else {**health, "code": exc.code}
 
 
 def test_key(site: str, locale: Any = None) -> dict:
@@ -110,12 +116,13 @@ def _key_type_problem(client) -> errors.RunningHubError | None:
 
 
 def price(site: str, duration: str | None, resolution: str | None, fresh: bool = False,
-          model: str = models.DEFAULT_MODEL) -> dict:
+          model: str = models.DEFAULT_MODEL, locale: Any = None) -> dict:
     """The estimated price of one run and the balance when known.
 
     ``source``: "preview" (RunningHub's price preview, needs a key), "table" (the published
     per-second price) or "none" (no published price for this site: shown after the run).
-    ``fresh`` asks for the balance again (after a run)."""
+    ``fresh`` asks for the balance again (after a run). ``key``: the key's health, with the line
+    about a problem in the browser's language (``locale``)."""
     config.check_site(site)
     if fresh:
         with _cache_lock:
@@ -130,7 +137,7 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
     if table is not None:
         out.update(price=table, source="table")
     if not config.find_key(site):
-        out["key"] = {"state": "none"}
+        out["key"] = _key_health(None, site, wording.language_of(locale))
         return out
     try:
         key = ("price", site, request.model, request.duration, request.resolution)
@@ -146,7 +153,7 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
                                                             "currency": account.currency})
     except errors.RunningHubError as exc:
         out["note"] = str(exc)
-        out["key"] = _key_health(exc)
+        out["key"] = _key_health(exc, site, wording.language_of(locale))
         return out
     out["key"] = {"state": "ok"}
     if preview.get("price") is not None:
@@ -251,7 +258,7 @@ def add_routes(routes) -> None:
     async def get_price(request):
         q = request.query
         return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration"), q.get("resolution"),
-                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL))
+                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL), q.get("locale"))
 
 
 def register(add: Callable[[Any], None] = add_routes, what: str = "the settings routes") -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import facts
+from . import errors, facts
 from .events import ProgressEvent
 
 EN, ZH = "en", "zh"
@@ -288,7 +288,7 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     """One short line saying what went wrong and what to do, in ``lang`` (the node's status and the
     error dialog). ``no_key``: the error is the missing key of ``site``."""
     if no_key:
-        return _pick(ERRORS["no_key"], lang).format(site=site)
+        return key_problem(None, site, lang)
     detail = str(exc).strip() or type(exc).__name__
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
@@ -308,6 +308,16 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
 def failed(exc: BaseException, lang: str = EN, **kwargs: Any) -> str:
     """The node's status after an error: "failed: …" / "失败：…"."""
     return say("failed", lang, line=error_line(exc, lang, **kwargs))
+
+
+def key_problem(exc: BaseException | None, site: str, lang: str = EN) -> str:
+    """The node's short line about the key of ``site``: missing (``exc`` None), rejected or of the
+    wrong type; a legacy code that means "this key" but is not classed as a key error gets its advice."""
+    if exc is None:
+        return _pick(ERRORS["no_key"], lang).format(site=site)
+    if isinstance(exc, (errors.AuthError, errors.KeyTypeError)):
+        return error_line(exc, lang, site=site)
+    return key_advice(getattr(exc, "code", ""), site, lang) or error_line(exc, lang, site=site)
 
 
 def key_advice(code: Any, site: str, lang: str = EN) -> str:

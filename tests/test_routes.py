@@ -129,11 +129,17 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     assert settings_only.counters.uploads == 0  # a price is asked without putting anything in the user's storage
 
 
-def test_the_price_caption_tells_key_health_before_anything_is_spent(settings_only, tmp_path):
-    assert routes.price("cn", "5", "720p")["key"] == {"state": "none"}
+def test_the_price_caption_tells_key_health_before_anything_is_spent_in_the_browsers_language(
+        settings_only, tmp_path):
+    assert routes.price("cn", "5", "720p")["key"] == {
+        "state": "none", "problem": "no API key for .cn: add one in Settings → RunningHub"}
+    assert routes.price("cn", "5", "720p", locale="zh-CN")["key"]["problem"] == \
+        ".cn 没有 API 密钥：请在 设置 → RunningHub 中填写"
     routes.save_key("cn", OTHER_KEY)
     rejected = routes.price("cn", "5", "720p")
     assert rejected["key"]["state"] == "rejected" and rejected["key"]["code"]
+    assert rejected["key"]["problem"].startswith(f"RunningHub rejected the .cn key ({rejected['key']['code']}): "
+                                                 "check it in Settings → RunningHub (Test key)")
     assert rejected["source"] == "table"  # the published price is still shown, next to the problem
     routes.save_key("cn", settings_only.api_key)
     assert routes.price("cn", "5", "720p")["key"] == {"state": "ok"}

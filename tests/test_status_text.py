@@ -212,3 +212,12 @@ def test_an_error_line_names_code_task_and_the_fix():
     assert wording.failed(failed, "zh").startswith("失败：任务 2013508786110730241 失败（1015）")
     assert wording.error_line(errors.ConfigError("x"), "zh", site="ai", no_key=True) == \
         ".ai 没有 API 密钥：请在 设置 → RunningHub 中填写"
+
+
+def test_the_key_problem_under_a_node_is_the_line_a_failed_run_would_show():
+    rejected = errors.AuthError("x", code="1002")
+    assert wording.key_problem(rejected, "cn") == wording.error_line(rejected, site="cn")
+    assert wording.key_problem(None, "ai", "zh") == ".ai 没有 API 密钥：请在 设置 → RunningHub 中填写"
+    legacy = errors.ServiceError("x", code="806")  # "this key" in a code the errors do not class as a key error
+    assert wording.key_problem(legacy, "cn").startswith("No .cn account has this key (806): it is probably a key "
+                                                       "of runninghub.ai")

@@ -11,6 +11,8 @@ class Element {
   setAttribute(name, value) { this.attributes[name] = value; }
 }
 
+const NO_KEY = ".cn 没有 API 密钥：请在 设置 → RunningHub 中填写";  // as the server words it
+
 function comfy() {
   const listeners = {};
   const requests = [];
@@ -32,7 +34,8 @@ function comfy() {
       addEventListener(type, fn) { (listeners[type] ??= []).push(fn); },
       async fetchApi(path, options = {}) {
         requests.push({ path, method: options.method ?? "GET", body: options.body && JSON.parse(options.body) });
-        return { json: async () => ({ sites: { cn: { set: true, last4: "abcd" } }, price: 0.75, currency: "CNY" }) };
+        return { json: async () => ({ sites: { cn: { set: true, last4: "abcd" } }, price: 0.75, currency: "CNY",
+          key: { state: "none", problem: NO_KEY } }) };
       },
     },
   };
@@ -112,4 +115,15 @@ test("a saved key goes only to the pack's route and leaves the page at once", as
   const stored = env.requests.find((r) => r.path === "/runninghub/key" && r.method === "POST");
   assert.deepEqual(stored.body, { site: "cn", key: "SecretKey0123456789abcdefABCDEF01" });
   assert.equal(input.value, "");
+});
+
+test("a Seedance node asks its price in the browser's language and shows the key's problem as sent", async () => {
+  const env = await load();
+  const { node } = await ourNode(env, "RunningHubSeedanceReferenceToVideo", "8");
+  await new Promise((resolve) => setTimeout(resolve, 400));  // the price is asked once the widgets settle
+  const asked = env.requests.find((r) => r.path.startsWith("/runninghub/price?"));
+  assert.equal(new URLSearchParams(asked.path.split("?")[1]).get("locale"), "zh-CN");
+  const [, caption, keyHealth] = node.widgets.find((w) => w.name === "runninghub_panel").element.children;
+  assert.match(caption.textContent, /^预计 0\.75 元/);
+  assert.equal(keyHealth.textContent, NO_KEY);
 });

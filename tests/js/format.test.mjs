@@ -70,7 +70,7 @@ test("a site without a published price says it is shown after the run", () => {
 
 test("every English string has a Chinese one with the same placeholders", () => {
   const keys = ["notSet", "set", "fromEnv", "save", "remove", "test", "testing", "saving", "placeholder",
-    "testOk", "testFailed", "estimate", "published", "afterRun", "balance", "noKey", "unknown"];
+    "testOk", "testFailed", "estimate", "published", "afterRun", "balance", "unknown"];
   for (const key of keys) {
     const en = t("en", key), zh = t("zh", key);
     assert.notEqual(zh, en, `${key} is not translated`);
@@ -78,14 +78,13 @@ test("every English string has a Chinese one with the same placeholders", () => 
   }
 });
 
-test("the caption says when the key is missing or rejected, with the fix, before anything is spent", () => {
+test("the caption shows the key's problem as the server words it, next to the price", () => {
   const info = { price: 0.75, currency: "CNY", duration: "5", resolution: "720p", source: "table", site: "cn" };
   assert.deepEqual(formatCaption({ ...info, key: { state: "ok" } }),
     { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: "" });
-  assert.deepEqual(formatCaption({ ...info, key: { state: "none" } }),
-    { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: "no key for .cn: set it in Settings → RunningHub" });
-  const rejected = formatCaption({ ...info, key: { state: "rejected", code: "1002" } }, "zh");
-  assert.match(rejected.problem, /^\.cn 拒绝了此密钥（1002）：请在 设置 → RunningHub 中修改/);
-  assert.match(formatCaption({ ...info, key: { state: "wrong_type", code: "1014" } }).problem, /Enterprise-Shared/);
+  const none = { state: "none", problem: "no API key for .cn: add one in Settings → RunningHub" };
+  assert.deepEqual(formatCaption({ ...info, key: none }),
+    { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: none.problem });
+  assert.equal(formatCaption({ ...info, key: { state: "unknown" } }).problem, "");
   assert.equal(formatCaption({ error: "offline" }).problem, "Problem: offline");
 });

@@ -17,7 +17,7 @@ from .events import CancelCheck, check_cancel
 
 _GROW_MIN = 16  # frames added when the container under-reported its length
 _CONVERT_THREADS = 2  # float conversion is bound by first-touch page faults, which parallelise
-_IN_FLIGHT = 8  # decoded uint8 frames queued for conversion (~21 MB at 1248x704): bounds the extra RAM
+_IN_FLIGHT = 4  # decoded frames queued for conversion (1.3 MB of YUV each at 1248x704): bounds the extra RAM
 _CONVERT_NICE = 10  # Linux: converters yield the CPU to the decoder's threads, the critical path
 
 
@@ -41,8 +41,11 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
     :class:`~.errors.Interrupted`. Refuses, before allocating, when the frames do not fit in the
     memory available, naming a ``max_frames`` or ``every_nth`` that would.
     """
+    import threading
+
     import av
     import numpy as np
+    from av.video.reformatter import VideoReformatter
 
     if not isinstance(every_nth, int) or every_nth < 1:
         raise ValidationError(f"every_nth must be a whole number ≥ 1 (1 keeps every frame), not {every_nth!r}.")
@@ -63,12 +66,22 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
         frames = None
         width = height = 0
         count = index = 0
+        own = threading.local()  # one reformatter (swscale context) per thread, set up once
 
-        def convert(rgb: Any, slot: int) -> None:
-            np.multiply(rgb, scale, out=frames[slot], casting="unsafe")
+        def convert(frame: Any, slot: int) -> None:
+            reformatter = getattr(own, "reformatter", None)
+            if reformatter is None:
+                reformatter = own.reformatter = VideoReformatter()
+            # threads=1: the converters already run in parallel; a size change mid-stream is scaled
+            # to the first frame's, to keep one geometry for the whole array
+            rgb = reformatter.reformat(frame, format="rgb24", width=width, height=height, threads=1).to_ndarray()
+            out = frames[slot]
+            memory.fault_in(out)
+            np.multiply(rgb, scale, out=out, casting="unsafe")
 
-        # Converting to float (and first-touching the fresh ~1.3 GB array) costs more than decoding,
-        # so it runs in worker threads (numpy releases the GIL) while this thread keeps decoding.
+        # Converting to RGB and float (and first-touching the fresh ~1.3 GB array) costs more than
+        # decoding, so it runs in worker threads (swscale, the kernel and numpy all release the GIL)
+        # while this thread only keeps the decoder fed.
         converter = _Converter(convert)
         try:
             for frame in container.decode(stream):
@@ -84,11 +97,7 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
                     bigger = memory.buffer((count + max(_GROW_MIN, count // 4), height, width, 3))
                     bigger[:count] = frames[:count]
                     frames = bigger
-                if frame.width == width and frame.height == height:
-                    rgb = frame.to_ndarray(format="rgb24")
-                else:  # a mid-stream size change: keep one geometry for the whole array
-                    rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
-                converter.submit(rgb, count)
+                converter.submit(frame, count)
                 count += 1
                 if on_progress is not None:
                     on_progress(count, expected)
@@ -192,7 +201,7 @@ def first_frame_jpeg(path: str | Path, width: int = 240, quality: int = 80) -> b
 
 # --- helpers -------------------------------------------------------------------------------
 class _Converter:
-    """Runs ``convert(rgb, slot)`` in worker threads while the caller keeps decoding.
+    """Runs ``convert(frame, slot)`` in worker threads while the caller keeps decoding.
 
     At most _IN_FLIGHT frames wait in the queue: when it is full, the caller converts the frame
     itself rather than wait, and drain() has the caller help with what is left, so workers that
@@ -215,14 +224,14 @@ class _Converter:
         for worker in self._workers:
             worker.start()
 
-    def submit(self, rgb: Any, slot: int) -> None:
+    def submit(self, frame: Any, slot: int) -> None:
         with self._changed:
             self._raise_error()
             if len(self._queue) < _IN_FLIGHT:
-                self._queue.append((rgb, slot))
+                self._queue.append((frame, slot))
                 self._changed.notify()
                 return
-        self._convert(rgb, slot)
+        self._convert(frame, slot)
 
     def drain(self) -> None:
         """Return once every submitted frame is converted (the caller converts queued ones too)."""

@@ -6,6 +6,7 @@ simulated tasks (any queue time, any run time, any estimate) instead of waiting 
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -13,8 +14,9 @@ from runninghub_video import estimate as est
 from runninghub_video.estimate import Estimate, TaskEstimate
 from runninghub_video.events import ProgressEvent, bar_position
 from runninghub_video.pipeline import generate
-from runninghub_video.polling import MAX_GAP_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
+from runninghub_video.polling import MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
 from runninghub_video.request import VideoRequest
+from runninghub_video.wording import describe
 
 from conftest import solid_images
 
@@ -82,6 +84,36 @@ def test_the_estimate_only_adds_queries_near_the_expected_end():
     assert right < 0.5 < useless <= MAX_GAP_S
 
 
+def window_gaps(asked: list[tuple[float, str]], run_estimate: Estimate) -> tuple[float, list[tuple[float, float]]]:
+    """(most likely end, [(gap's midpoint, gap)] of the queries inside the end window) of a task seen running."""
+    last_queued = max(t for t, state in asked if state == "QUEUED")
+    first_running = min(t for t, state in asked if state == "RUNNING")
+    lo, hi = last_queued + run_estimate.lo, first_running + run_estimate.hi
+    inside = [t for t, _ in asked if lo <= t <= hi]
+    return ((last_queued + first_running) / 2 + run_estimate.mid,
+            [((a + b) / 2, b - a) for a, b in zip(inside, inside[1:])])
+
+
+@pytest.mark.parametrize("queue_s", [20.0, 45.0, 90.0])
+@pytest.mark.parametrize("run_estimate", [Estimate(20.0, 17.0, 23.5, 10), Estimate(30.0, 20.0, 45.0, 3)])
+def test_queries_are_densest_where_the_estimate_says_the_task_most_likely_ends(queue_s, run_estimate):
+    """Rule 4 (with a queue long enough to save queries): a task running long past its estimate shows
+    every query its window got."""
+    likely_end, gaps = window_gaps(simulate(queue_s, 200.0, run_estimate), run_estimate)
+    densest_at, densest = min(gaps, key=lambda g: g[1])
+    assert abs(densest_at - likely_end) < 1.5
+    assert densest < gaps[0][1] and densest < gaps[-1][1]  # sparser towards both edges of the window
+
+
+def test_a_task_later_than_its_window_still_leaves_room_for_the_round_trip():
+    """Rule 4 keeps a reserve: a minute past the window, gaps are still shorter than the 2 s bound."""
+    right = Estimate(20.0, 17.0, 23.5, 10)
+    asked = simulate(20.0, 150.0, right, round_trip_s=0.03)
+    window_end = min(t for t, state in asked if state == "RUNNING") + right.hi
+    late = [t for t, _ in asked if window_end <= t <= window_end + 60.0]
+    assert len(late) > 25 and all(b - a <= MAX_GAP_S - NOTICE_MARGIN_S + 1e-9 for a, b in zip(late, late[1:]))
+
+
 def test_a_resumed_task_gets_no_burst_of_queries():
     asked = simulate(queue_s=3590.0, run_s=60.0, run_estimate=est.learn([], 30.0), resumed_at=3600.0)
     assert [round(b - a, 6) for (a, _), (b, _) in zip(asked, asked[1:])][:3] == [MAX_GAP_S] * 3
@@ -136,8 +168,8 @@ SURE = TaskEstimate(Estimate(5.0, 4.6, 5.4, 10), Estimate(20.0, 19.0, 21.5, 10))
 
 def test_past_the_estimate_the_line_says_taking_longer_than_usual_with_the_time_so_far():
     events = ticks(SURE, run_s=70.0)
-    assert events[-1].message == "RUNNING · 1:14 elapsed · 0:05 in queue · taking longer than usual · 1:09 so far"
-    lines = [e.message for e in events if e.state == "RUNNING"]
+    assert describe(events[-1]) == "RUNNING · 1:14 elapsed · 0:05 in queue · taking longer than usual · 1:09 so far"
+    lines = [describe(e) for e in events if e.state == "RUNNING"]
     late = [i for i, line in enumerate(lines) if "taking longer than usual" in line]
     assert late and all("left" not in line for line in lines[late[0]:])  # no countdown to a time it passed
     assert all("taking longer" not in line for line in lines[:21])
@@ -146,7 +178,7 @@ def test_past_the_estimate_the_line_says_taking_longer_than_usual_with_the_time_
 def test_an_unsure_estimate_is_shown_as_a_range():
     unsure = TaskEstimate(est.learn([], 20.0), est.learn([60.0], 60.0))
     running = [e for e in ticks(unsure, run_s=10.0) if e.state == "RUNNING"]
-    assert "~0:" in running[0].message and "–" in running[0].message.split("~")[1]
+    assert re.search(r" · ~0:\d\d–\d:\d\d left$", describe(running[0]))
     assert running[0].extra["eta_range"][0] < running[0].eta_s < running[0].extra["eta_range"][1]
 
 
@@ -162,7 +194,7 @@ def test_a_resumed_task_keeps_its_queue_time():
     progress = _Progress("42", SURE, events.append, submitted_at=0.0, price="", queued_s=12.0, running_since=12.0)
     progress.set_state("RUNNING", 100.0)
     progress.emit(100.0, force=True)
-    assert events[-1].message.startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
+    assert describe(events[-1]).startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
 
 
 def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
@@ -186,6 +218,6 @@ def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
                  should_cancel=cancel.is_set)
     result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
     assert result.resumed and not result.reused
-    before_done = [e.message for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]
+    before_done = [describe(e) for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]
     assert any(m.startswith("resuming task") for m in before_done)
     assert not [m for m in before_done if "paid" in m]

@@ -1,0 +1,81 @@
+"""Money: an exact amount and its currency, from RunningHub's answer to the text a user reads.
+
+RunningHub reports charges and prices as decimal text ("0.75"); budgets are amounts in a site's
+currency (which site charges in which currency is a fact: ``facts.SITE_CURRENCY``). An amount is a
+``Decimal`` from the moment it is parsed, so a day's sum is exact (0.1 + 0.2 is 0.3, not
+0.30000000000000004), and it becomes text only in :func:`format_money`, the one place that
+decides how money reads, in English and Chinese. JSON for the browser carries the amount as a
+number beside its currency code (:meth:`Money.number`); js/format.js shows it the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+CURRENCIES = frozenset({"CNY", "USD"})
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str  # "CNY" or "USD"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise ValueError(f"an amount of money is a finite Decimal, not {self.amount!r}")
+        if self.currency not in CURRENCIES:
+            raise ValueError(f"unknown currency {self.currency!r} (expected one of {sorted(CURRENCIES)})")
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def number(self) -> float:
+        """The amount as a JSON number (for the browser, which shows two decimals)."""
+        return float(self.amount)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+
+def parse(value: Any, currency: str) -> Money | None:
+    """An amount as RunningHub, a journal (also one written by an older version) or a budget file
+    holds it — "0.75", " 0.75 ", 0.75, 3 — in ``currency``; None when unknown ("", None, "n/a",
+    NaN, a negative number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return Money(amount, currency)
+
+
+def total(items: Iterable[Money | None], currency: str) -> Money:
+    """The exact sum of ``items`` in ``currency`` (unknown amounts left out); mixing currencies is an error."""
+    return sum((m for m in items if m is not None), Money.zero(currency))
+
+
+def format_money(money: Money, lang: str = "en", *, approx: bool = False) -> str:
+    """The one way money reads: "0.75 CNY", "0.75 元" (Chinese), "$0.75" (either language);
+    ``approx`` marks an estimate: "≈0.75 CNY". Two decimals, more only when the amount has them
+    (a charge of 0.035 USD is "$0.035", never rounded to a price nobody paid)."""
+    cents = money.amount.quantize(_CENT)
+    digits = f"{cents:.2f}" if cents == money.amount else format(money.amount.normalize(), "f")
+    sign = "≈" if approx else ""
+    if money.currency == "USD":
+        return f"{sign}${digits}"
+    if str(lang).lower().startswith("zh"):
+        return f"{sign}{digits} 元"
+    return f"{sign}{digits} {money.currency}"

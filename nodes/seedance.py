@@ -8,7 +8,7 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema, status_text
-from .client_package import facts, models
+from .client_package import models
 from .client_package import request as client_request
 
 
@@ -23,7 +23,6 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
     progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused,
                                        resumed=result.resumed, cost=result.cost,
-                                       currency=facts.SITE_CURRENCY.get(result.site, ""),
                                        elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))

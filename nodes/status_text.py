@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client_package import events, facts
+from .client_package import events, facts, money
 
 DEFAULT_LANGUAGE = "en"
 SEP = " · "
@@ -195,19 +195,6 @@ def _t(lang: str, key: str, **values: Any) -> str:
     return TEXT[lang][key].format(**values)
 
 
-def money(amount: str, lang: str) -> str:
-    """"≈0.75 CNY" as the client writes it; in Chinese "≈0.75 元" and "$0.05" (as js/format.js)."""
-    if lang != "zh":
-        return amount
-    number, _, currency = amount.rpartition(" ")
-    if currency == "CNY" and number:
-        return f"{number} 元"
-    if currency == "USD" and number:
-        sign = "≈" if number.startswith("≈") else ""
-        return f"{sign}${number.removeprefix('≈')}"
-    return amount
-
-
 def state_name(state: str, lang: str) -> str:
     """A RunningHub state in ``lang``; a state this pack does not know stays as RunningHub sent it."""
     state = state or "SUBMITTED"
@@ -228,8 +215,8 @@ def _waiting(event: events.ProgressEvent, lang: str) -> str:
         parts.append(_t(lang, "left_range", lo=duration(lo), hi=duration(hi)))
     elif event.eta_s is not None:
         parts.append(_t(lang, "left", t=duration(event.eta_s)) if event.eta_s >= 1 else _t(lang, "finishing"))
-    if event.price:
-        parts.append(money(event.price, lang))
+    if event.price is not None:
+        parts.append(money.format_money(event.price, lang, approx=not event.charged))
     note = (event.extra or {}).get("note")
     if note:
         parts.append(_t(lang, note, state=event.state))
@@ -270,14 +257,14 @@ def describe(event: events.ProgressEvent, lang: str = DEFAULT_LANGUAGE) -> str:
     return event.message or phase
 
 
-def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False, cost: str = "",
-             currency: str = "", elapsed_s: float = 0.0, lang: str = DEFAULT_LANGUAGE) -> str:
+def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False,
+             cost: money.Money | None = None, elapsed_s: float = 0.0, lang: str = DEFAULT_LANGUAGE) -> str:
     """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below;
     "resumed" when an earlier run's task was waited for, "reused the saved video" when nothing was."""
     word = "finished_reused" if reused else "finished_resumed" if resumed else "finished"
     parts = [_t(lang, word), _t(lang, "task", task_id=task_id)]
-    if cost:
-        parts.append(money(f"{cost} {currency}".strip(), lang))
+    if cost is not None:
+        parts.append(money.format_money(cost, lang))
     if elapsed_s:
         parts.append(events.format_duration(elapsed_s))
     return SEP.join(parts) + f"\n{filename}"
@@ -321,11 +308,13 @@ def error_line(exc: BaseException, lang: str = DEFAULT_LANGUAGE, *, site: str = 
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in table), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
-    figures = getattr(exc, "figures", None)  # a budget refusal's amounts, in the site's currency
-    if isinstance(figures, dict):
-        values.update({name: money(f"{float(figures.get(name) or 0):.2f} {figures.get('currency', '')}", lang)
-                       for name in ("price", "spent", "running", "budget")})
-        values["running"] = _t(lang, "budget_running", amount=values["running"]) if figures.get("running") else ""
+    day = getattr(exc, "day", None)  # a budget refusal's figures (spend.BudgetExceededError)
+    if day is not None:
+        zero = money.Money.zero(day.currency)
+        shown = {name: money.format_money(amount or zero, lang) for name, amount in
+                 (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
+        shown["running"] = _t(lang, "budget_running", amount=shown["running"]) if day.running else ""
+        values.update(shown)
     line = table[key].format(**values)
     server = getattr(exc, "server_message", "")
     if server and key not in ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception"):

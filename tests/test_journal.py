@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from runninghub_video import config, facts
 from runninghub_video.journal import (AMBIGUOUS, DOWNLOADED, EXPIRED, JOURNAL_FILE, REUSE_MARGIN_S, Journal,
                                       fingerprint)
+from runninghub_video.money import Money
 
 FAKE_KEY = "fakekey0123456789abcdefFAKEKEY99"  # 32 chars, never a real key
 BODY = {"prompt": "a cat surfing", "duration": "5", "cameraFixed": "false", "resolution": "720p",
@@ -90,11 +92,11 @@ def test_row_is_written_before_submit_and_follows_the_task(journal):
     assert row.request["prompt"] == "a cat surfing"
 
     journal.set_task(row_id, "2013508786110730241", "QUEUED")
-    journal.update("2013508786110730241", state="SUCCESS", result_url="https://r/out.mp4", cost="0.75",
+    journal.update("2013508786110730241", state="SUCCESS", result_url="https://r/out.mp4", cost=Money(Decimal("0.75"), "CNY"),
                    run_seconds="58")
     row = journal.get("2013508786110730241", "cn")
     assert row.state == "SUCCESS" and row.submitted_at and row.finished_at
-    assert (row.cost, row.run_seconds) == ("0.75", 58.0)
+    assert (row.cost, row.run_seconds) == (Money(Decimal("0.75"), "CNY"), 58.0)
     assert journal.get("2013508786110730241", "ai") is None
 
 
@@ -296,6 +298,39 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
     assert journal.claim("fp1", "cn|https://www.runninghub.cn", site="cn", model="m", request={},
                          variation=0).action == "new"
     assert [r.state for r in journal.list() if r.fingerprint == "fp2"] == [AMBIGUOUS]
+
+
+def test_costs_written_by_older_versions_read_as_money_and_add_up_exactly(state):
+    """Before money was typed, a charge was stored as bare text ("0.1") with the currency column
+    left NULL; such rows read in their site's currency, and the day's sum is exact."""
+    from runninghub_video import inbox
+    from runninghub_video.journal import _MIGRATIONS
+
+    state.mkdir(parents=True)
+    now = time.time()
+    conn = sqlite3.connect(state / JOURNAL_FILE)
+    conn.executescript(";\n".join(_MIGRATIONS) + f";\nPRAGMA user_version = {len(_MIGRATIONS)};")
+    for n, (site, cost) in enumerate([("cn", "0.1"), ("cn", "0.2"), ("ai", "0.05"), ("cn", "n/a"), ("cn", "")]):
+        conn.execute("INSERT INTO tasks (fingerprint, site, endpoint, task_id, state, created_at, updated_at,"
+                     " finished_at, cost, currency) VALUES (?, ?, ?, ?, 'downloaded', ?, ?, ?, ?, NULL)",
+                     (f"old{n}", site, site, f"20000000000000000{n:02d}", now, now, now, cost))
+    conn.commit()
+    conn.close()
+    journal = Journal()
+    assert journal.get("2000000000000000001", "cn").cost == Money(Decimal("0.2"), "CNY")
+    assert journal.get("2000000000000000002", "ai").cost == Money(Decimal("0.05"), "USD")
+    assert journal.get("2000000000000000003", "cn").cost is None  # unreadable text: unknown, not an error
+    assert inbox.spent_today("cn", journal, now) == (Money(Decimal("0.3"), "CNY"), 2)  # not 0.30000000000000004
+
+    row = _submitted(journal, fp="new", task_id="2000000000000000010")  # and one written today's way
+    journal.update(row, state="downloaded", cost=Money(Decimal("0.4"), "CNY"))
+    assert inbox.spent_today("cn", journal, now + 1) == (Money(Decimal("0.7"), "CNY"), 3)
+    totals = inbox.totals(journal, now + 1)["today"]
+    assert totals == [{"site": "ai", "currency": "USD", "amount": 0.05, "tasks": 1},
+                      {"site": "cn", "currency": "CNY", "amount": 0.7, "tasks": 3}]  # floats: 0.7000000000000001
+    shown = {v["task_id"]: (v["cost"], v["currency"]) for v in inbox.page(journal, now=now + 1)["tasks"]}
+    assert shown["2000000000000000000"] == (0.1, "CNY") and shown["2000000000000000002"] == (0.05, "USD")
+    assert shown["2000000000000000004"] == (None, "CNY")
 
 
 def test_an_error_during_a_write_reaches_the_caller_even_when_sqlite_already_rolled_back(tmp_path):

@@ -6,12 +6,14 @@ Chinese says the same from the event's data. Real runs against the emulator supp
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
 import pytest
 
 from nodes import status_text
 from runninghub_video import download, errors
 from runninghub_video.events import ProgressEvent
+from runninghub_video.money import Money
 from runninghub_video.pipeline import generate
 from runninghub_video.estimate import Estimate, TaskEstimate
 from runninghub_video.polling import _Progress
@@ -29,12 +31,17 @@ def no_browser_known(monkeypatch):
     monkeypatch.setattr(status_text, "_by_client", {})
 
 
-def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", note: str = "",
-           expected: float = 48.0) -> ProgressEvent:
-    """The client's own 1 s status event: submitted at t=100, then each (state, at) in turn."""
+ESTIMATE = Money(Decimal("0.75"), "CNY")
+
+
+def ticker(*states: tuple[str, float], now: float, price: Money | None = ESTIMATE, charged: bool = False,
+           note: str = "", expected: float = 48.0) -> ProgressEvent:
+    """The client's own 1 s status event: submitted at t=100, then each (state, at) in turn;
+    ``price`` is the published estimate, or with ``charged`` what RunningHub reported."""
     events: list[ProgressEvent] = []
     sure = TaskEstimate(queue=Estimate(0.0, 0.0, 0.0, 10), run=Estimate(expected, expected * 0.95, expected * 1.05, 10))
     progress = _Progress("2013508786110730241", sure, events.append, submitted_at=100.0, price=price)
+    progress.charged = charged
     for state, at in states:
         progress.set_state(state, at)
     progress.note = note
@@ -45,15 +52,15 @@ def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", n
 TICKS = {
     "submitted": (ticker(now=101.0), "已提交 · 已用 0:01 · 排队 0:01 · 约剩 0:48 · ≈0.75 元"),
     "queued": (ticker(("QUEUED", 100.0), now=112.0), "排队中 · 已用 0:12 · 排队 0:12 · 约剩 0:48 · ≈0.75 元"),
-    "created": (ticker(("CREATE", 100.0), now=100.5, price=""), "已创建 · 已用 0:00 · 约剩 0:48"),
+    "created": (ticker(("CREATE", 100.0), now=100.5, price=None), "已创建 · 已用 0:00 · 约剩 0:48"),
     "running": (ticker(("QUEUED", 100.0), ("RUNNING", 112.0), now=141.0),
                 "运行中 · 已用 0:41 · 排队 0:12 · 约剩 0:19 · ≈0.75 元"),
     "finishing": (ticker(("RUNNING", 100.0), now=148.5), "运行中 · 已用 0:48 · 即将完成 · ≈0.75 元"),
     "late": (ticker(("RUNNING", 100.0), now=165.0), "运行中 · 已用 1:05 · 比平时慢 · 已运行 1:05 · ≈0.75 元"),
-    "charged": (ticker(("RUNNING", 100.0), ("SUCCESS", 130.0), now=130.0, price="0.75 CNY"),
+    "charged": (ticker(("RUNNING", 100.0), ("SUCCESS", 130.0), now=130.0, charged=True),
                 "已完成 · 已用 0:30 · 0.75 元"),
-    "usd": (ticker(("RUNNING", 100.0), now=110.0, price="0.05 USD"),
-            "运行中 · 已用 0:10 · 约剩 0:38 · $0.05"),
+    "usd": (ticker(("RUNNING", 100.0), now=110.0, price=Money(Decimal("0.05"), "USD")),
+            "运行中 · 已用 0:10 · 约剩 0:38 · ≈$0.05"),
     "retrying": (ticker(("RUNNING", 100.0), now=105.0, note="retrying"),
                  "运行中 · 已用 0:05 · 约剩 0:43 · ≈0.75 元 · 连接不稳定，正在重试"),
     "unknown state": (ticker(("RUNNING", 100.0), ("PAUSED", 105.0), now=107.0, note="unknown_state"),
@@ -133,13 +140,13 @@ def test_english_is_exactly_the_clients_message_for_every_event_of_real_runs(rh_
 
 
 def test_closing_line_names_task_cost_and_time_in_the_users_language():
-    assert status_text.finished("42", "a.mp4", cost="0.75", currency="CNY", elapsed_s=12.4, lang="en") == \
+    assert status_text.finished("42", "a.mp4", cost=ESTIMATE, elapsed_s=12.4, lang="en") == \
         "done · task 42 · 0.75 CNY · 0:12\na.mp4"
-    assert status_text.finished("42", "a.mp4", cost="0.75", currency="CNY", elapsed_s=12.4, lang="zh") == \
+    assert status_text.finished("42", "a.mp4", cost=ESTIMATE, elapsed_s=12.4, lang="zh") == \
         "完成 · 任务 42 · 0.75 元 · 0:12\na.mp4"
     assert status_text.finished("42", "a.mp4", reused=True, lang="en") == "reused the saved video · task 42\na.mp4"
     assert status_text.finished("42", "a.mp4", reused=True, lang="zh") == "已复用保存的视频 · 任务 42\na.mp4"
-    assert status_text.finished("42", "a.mp4", resumed=True, cost="0.75", currency="CNY", elapsed_s=70,
+    assert status_text.finished("42", "a.mp4", resumed=True, cost=ESTIMATE, elapsed_s=70,
                                 lang="en") == "resumed · task 42 · 0.75 CNY · 1:10\na.mp4"
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -211,23 +212,34 @@ def test_journal_file_never_contains_the_api_key(journal, state):
 
 
 # --- concurrency and schema ----------------------------------------------------------------
-def test_many_threads_can_write_at_once(journal):
-    errors: list[BaseException] = []
+def _at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
+    """``work(0)`` … ``work(count - 1)`` in threads released together; what they raised."""
+    raised: list[BaseException] = []
+    start = threading.Barrier(count)
 
     def worker(n: int) -> None:
         try:
-            for i in range(10):
-                _submitted(journal, fp=f"fp{n}", task_id=f"t{n}-{i}")
-                journal.update(f"t{n}-{i}", state="RUNNING")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+            start.wait()
+            work(n)
+        except BaseException as exc:  # reported by the caller
+            raised.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    return raised
+
+
+def test_many_threads_can_write_at_once(journal):
+    def write(n: int) -> None:
+        for i in range(10):
+            _submitted(journal, fp=f"fp{n}", task_id=f"t{n}-{i}")
+            journal.update(f"t{n}-{i}", state="RUNNING")
+
+    raised = _at_once(8, write)
+    assert not raised, raised[0]
     assert len(journal.list(limit=1000)) == 80
 
 
@@ -237,22 +249,9 @@ def test_a_new_journal_opened_by_many_runs_at_once_never_reports_locked(tmp_path
     it is run many times (without the wait in store.open_db, five runs of this test out of five failed)."""
     for attempt in range(60):
         path = tmp_path / f"fresh-{attempt}" / JOURNAL_FILE
-        errors: list[BaseException] = []
-        start = threading.Barrier(6)
-
-        def worker(n: int, start=start, path=path, attempt=attempt, errors=errors) -> None:
-            try:
-                start.wait()
-                _submitted(Journal(path), fp=f"fp{n}", task_id=f"t{attempt}-{n}")
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors[0]
+        raised = _at_once(6, lambda n, path=path, attempt=attempt: _submitted(Journal(path), fp=f"fp{n}",
+                                                                             task_id=f"t{attempt}-{n}"))
+        assert not raised, raised[0]
         assert len(Journal(path).list(limit=100)) == 6
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, AsyncIterator, Callable, TypeVar
 
-from . import status_text
-from .client_package import config, errors, events
+from . import browser_language
+from .client_package import config, errors, events, wording
 
 log = logging.getLogger("RunningHub")
 
@@ -56,7 +56,7 @@ def _server() -> Any:
 
 def prompt_language() -> str:
     """The language of the browser that queued the running prompt (ComfyUI keeps its client id)."""
-    return status_text.language_for(getattr(_server(), "client_id", None))
+    return browser_language.language_for(getattr(_server(), "client_id", None))
 
 
 # --- cancel --------------------------------------------------------------------------------
@@ -98,25 +98,25 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     except BaseException as exc:
         mm = _comfy("comfy.model_management")
         if isinstance(exc, errors.Interrupted):
-            progress.text(status_text.cancelled(exc.task_id, lang) if paid else status_text.stopped(lang),
+            progress.text(wording.cancelled(exc.task_id, lang) if paid else wording.say("stopped", lang),
                           kind="cancelled")
             raise interruption(exc) from None
         if mm is not None and isinstance(exc, mm.InterruptProcessingException):  # ComfyUI's own Cancel
-            progress.text(status_text.stopped(lang), kind="cancelled")
+            progress.text(wording.say("stopped", lang), kind="cancelled")
         elif isinstance(exc, errors.RunningHubError):
             no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
             log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
-            progress.text(status_text.failed(exc, lang, site=site, no_key=no_key), kind="error")
-            exc.args = (status_text.error_line(exc, lang, site=site, no_key=no_key),)
+            progress.text(wording.failed(exc, lang, site=site, no_key=no_key), kind="error")
+            exc.args = (wording.error_line(exc, lang, site=site, no_key=no_key),)
         elif isinstance(exc, Exception):
-            progress.text(status_text.failed(exc, lang), kind="error")
+            progress.text(wording.failed(exc, lang), kind="error")
         raise
 
 
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
     """Turns client progress events into the node's status line (in the prompt's language, see
-    status_text) and ComfyUI's progress bar; the log keeps the client's English message.
+    wording) and ComfyUI's progress bar; the log says each new phase in English.
 
     Called from the worker thread; both ComfyUI channels hand messages to the server loop
     thread-safely.
@@ -131,18 +131,18 @@ class NodeProgress:
 
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
-            self.text(status_text.describe(event, self.lang))
+            self.text(wording.describe(event, self.lang))
             if event.fraction is not None:
                 self.bar(event.fraction)
             if event.phase != self._phase:
                 self._phase = event.phase
-                log.info("RunningHub%s: %s", f" task {event.task_id}" if event.task_id else "", event.message)
+                log.info("RunningHub%s: %s", f" task {event.task_id}" if event.task_id else "", wording.describe(event))
         except Exception:  # a display problem must never cost a paid video
             log.debug("RunningHub: progress display failed", exc_info=True)
 
     def start(self) -> None:
         """Replace the previous run's line (and, in the browser, its preview) as this run starts."""
-        self.text(status_text.started(self.lang), kind="start")
+        self.text(wording.say("start", self.lang), kind="start")
 
     def text(self, message: str, kind: str = "progress") -> None:
         """``kind``: start, progress, done, cancelled or error (the browser colours the last two)."""

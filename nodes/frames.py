@@ -6,8 +6,8 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from . import schema, status_text
-from .client_package import errors
+from . import schema
+from .client_package import errors, wording
 
 
 class VideoToFrames(io.ComfyNode):
@@ -78,7 +78,7 @@ class VideoToFrames(io.ComfyNode):
                 path.unlink(missing_ok=True)
         import torch
 
-        progress.text(status_text.frames_done(decoded.frame_count, decoded.fps, progress.lang), kind="done")
+        progress.text(wording.frames_done(decoded.frame_count, decoded.fps, progress.lang), kind="done")
         audio = None if sound is None else {"waveform": torch.from_numpy(sound[0])[None], "sample_rate": sound[1]}
         return io.NodeOutput(torch.from_numpy(decoded.frames), float(decoded.fps), int(decoded.frame_count), audio)
 
@@ -88,7 +88,7 @@ class VideoToFrames(io.ComfyNode):
         if total:
             progress.bar(min(done, total) / total)
         if done == 1 or done % 10 == 0:
-            progress.text(status_text.decoding(done, total, progress.lang))
+            progress.text(wording.decoding(done, total, progress.lang))
 
     @classmethod
     async def _from_components(cls, video, max_frames: int, every_nth: int,
@@ -96,7 +96,7 @@ class VideoToFrames(io.ComfyNode):
         """ComfyUI decodes the VIDEO as it is (trim and crop applied); every_nth / max_frames follow."""
         if max_frames < 0 or every_nth < 1:
             raise errors.ValidationError("max_frames must be ≥ 0 and every_nth ≥ 1.")
-        progress.text(status_text.decoding_edited(progress.lang))
+        progress.text(wording.say("decoding_edited", progress.lang))
         components = await bridge.run_blocking(video.get_components)
         if bridge.interrupted():
             raise errors.Interrupted("Cancelled while ComfyUI decoded the video.")
@@ -110,5 +110,5 @@ class VideoToFrames(io.ComfyNode):
         if audio is not None and max_frames:  # cut to the frames returned, as for a file
             rate = int(audio["sample_rate"])
             audio = {"waveform": audio["waveform"][..., :round(len(images) / fps * rate)], "sample_rate": rate}
-        progress.text(status_text.frames_done(len(images), fps, progress.lang), kind="done")
+        progress.text(wording.frames_done(len(images), fps, progress.lang), kind="done")
         return io.NodeOutput(images.contiguous(), fps, int(len(images)), audio)

@@ -17,8 +17,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from . import status_text
-from .client_package import config, errors, facts, models
+from . import browser_language
+from .client_package import config, errors, facts, models, wording
 from .client_package import request as client_request
 from .request_rules import write_refusal
 
@@ -54,7 +54,7 @@ def save_key(site: str, key: str | None) -> dict:
 
 def set_locale(locale: Any, client_id: Any = None) -> dict:
     """The browser's "Comfy.Locale" and websocket client id: prompts it queues speak its language."""
-    return {"language": status_text.set_language(locale, client_id)}
+    return {"language": browser_language.set_language(locale, client_id)}
 
 
 def _client(site: str):
@@ -67,7 +67,7 @@ def _key_health(exc: errors.RunningHubError) -> dict:
     """What a failed call says about the key: rejected, of the wrong type, or nothing (another problem)."""
     if isinstance(exc, errors.KeyTypeError):
         return {"state": "wrong_type", "code": exc.code}
-    if isinstance(exc, errors.AuthError) or exc.code in status_text.KEY_CODES:
+    if isinstance(exc, errors.AuthError) or exc.code in wording.KEY_CODES:
         return {"state": "rejected", "code": exc.code}
     return {"state": "unknown"}
 
@@ -76,7 +76,7 @@ def test_key(site: str, locale: Any = None) -> dict:
     """Account status + queue status with the stored key, or the problem in plain words (in the
     browser's language when the code is a key problem, else RunningHub's own message)."""
     config.check_site(site)
-    lang = status_text.language_of(locale)
+    lang = wording.language_of(locale)
     try:
         with _client(site) as client:
             account = client.account_status()
@@ -84,7 +84,7 @@ def test_key(site: str, locale: Any = None) -> dict:
             problem = _key_type_problem(client)
     except errors.RunningHubError as exc:
         no_key = isinstance(exc, errors.ConfigError) and not config.find_key(site)
-        error = status_text.key_advice(exc.code, site, lang) or status_text.error_line(
+        error = wording.key_advice(exc.code, site, lang) or wording.error_line(
             exc, lang, site=site, no_key=no_key)
         return {"ok": False, "site": site, "error": error, "code": exc.code, "kind": type(exc).__name__}
     _remember(("account", site), account)
@@ -92,7 +92,7 @@ def test_key(site: str, locale: Any = None) -> dict:
               **_amount("balance", account.balance, site, "currency"), "coins": account.remain_coins,
               "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
     if problem is not None:
-        result.update(error=status_text.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
+        result.update(error=wording.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
                       kind=type(problem).__name__)
     return result
 

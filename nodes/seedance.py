@@ -7,8 +7,8 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
-from . import schema, status_text
-from .client_package import models
+from . import schema
+from .client_package import models, wording
 from .client_package import request as client_request
 
 
@@ -21,9 +21,9 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     path = Path(result.video_path)
     frame_path = result.last_frame_path or last_frame.save(path)
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
-    progress.text(status_text.finished(str(result.task_id), path.name, reused=result.reused,
-                                       resumed=result.resumed, cost=result.cost,
-                                       elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
+    progress.text(wording.finished(str(result.task_id), path.name, reused=result.reused,
+                                   resumed=result.resumed, cost=result.cost,
+                                   elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
 

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .errors import ConfigError, DownloadError, RunningHubError
 from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
-                     format_size, sleep_interruptibly)
+                     sleep_interruptibly)
 from .files import PUBLIC_MODE, remove_quietly
 from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
@@ -159,7 +159,6 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                                                 task_id=task_id)
                         if on_progress is not None:
                             on_progress(ProgressEvent(phase="download", task_id=task_id,
-                                                      message=_download_text(out.tell(), total),
                                                       fraction=bar_position("download", out.tell() / total)
                                                       if total else None,
                                                       extra={"bytes_done": out.tell(), "bytes_total": total}))
@@ -199,10 +198,6 @@ def _chunks(response):
 
 class _Stalled(Exception):
     """One attempt made too little progress; the next one resumes where it stopped."""
-
-
-def _download_text(have: int, total: int | None) -> str:
-    return f"downloading {format_size(have)}/{format_size(total)}" if total else f"downloading {format_size(have)}"
 
 
 def _check_mp4(path: Path, task_id: str) -> None:

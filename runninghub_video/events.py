@@ -18,8 +18,8 @@ APPROACH_AT_ESTIMATE = 0.8  # share of a phase's span reached when its estimated
 
 @dataclass(frozen=True)
 class ProgressEvent:
+    """Where a run stands, as data only: :func:`.wording.describe` says it in words (en, zh)."""
     phase: str  # in run order: slot, upload, submit, queued, running, download, done
-    message: str = ""  # short human text, e.g. "RUNNING · 0:41 elapsed · 0:12 in queue"
     state: str = ""  # RunningHub task state when known (QUEUED, RUNNING, …, or an unknown one)
     task_id: str = ""
     elapsed_s: float = 0.0  # queued/running: since the task was submitted (or since the wait began, if unknown)
@@ -28,9 +28,9 @@ class ProgressEvent:
     eta_s: float | None = None
     price: Money | None = None  # queued/running: the published estimate, or the charge once reported
     charged: bool = False  # ``price`` is what RunningHub charged (else an estimate)
-    # the details of ``message`` as data, so a UI can say the same in its own language:
-    # upload {index, count, bytes}; download {bytes_done, bytes_total}; submit {fresh_uploads};
-    # queued {resumed}; done {reused} or {file}; queued/running {note: "retrying" | "unknown_state"}
+    # the details of each phase: upload {index, count, bytes}; download {bytes_done, bytes_total};
+    # submit {fresh_uploads}; queued {resumed} or {joined}; done {reused} or {file};
+    # queued/running {eta_range: [lo, hi]} or {late_s}, and {note: "retrying" | "unknown_state"}
     extra: dict = field(default_factory=dict)
 
 
@@ -112,16 +112,3 @@ def fetch_advice(task_id: str) -> str:
     return (f"The task {task_id} keeps running on RunningHub and its result stays downloadable for 24 hours: "
             f"queue the same graph again, use the 'RunningHub Fetch Task' node with task id {task_id}, "
             f"or run `python -m runninghub_video fetch {task_id}`.")
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
-        f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def format_size(size: int) -> str:
-    """"12.3 MB", "340 KB", "512 B": a small file is never "0.0 MB"."""
-    if size >= 1e6:
-        return f"{size / 1e6:.1f} MB"
-    return f"{size / 1e3:.0f} KB" if size >= 1e3 else f"{int(size)} B"

@@ -26,13 +26,13 @@ from .download import DEFAULT_MAX_BYTES, ensure_output_dir
 from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
                      TaskNotFoundError, ValidationError, WaitTimeoutError)
 from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
-                     format_duration, format_size,
                      run_interruptibly, sleep_interruptibly)
 from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
 from .models import IMAGE
 from .money import Money
 from .references import upload_limit
 from .request import VideoRequest, check_task_id
+from .wording import format_duration
 
 WAIT_POLL_S = 0.5  # how often a run waiting on an identical run's claim looks at its row
 
@@ -65,10 +65,10 @@ class _Run:
         """The run's own time limit (the node's timeout) covers waiting and downloading."""
         return self.started + self.timeout_s
 
-    def say(self, phase: str, message: str, fraction: float | None = None, task_id: str = "", **extra) -> None:
-        """``extra``: the details of ``message`` as data (see ProgressEvent.extra)."""
+    def say(self, phase: str, fraction: float | None = None, task_id: str = "", **extra) -> None:
+        """Report a step as data (``extra``: see ProgressEvent.extra); wording.describe words it."""
         if self.on_progress is not None:
-            self.on_progress(ProgressEvent(phase=phase, message=message, fraction=fraction, task_id=task_id,
+            self.on_progress(ProgressEvent(phase=phase, fraction=fraction, task_id=task_id,
                                            elapsed_s=time.monotonic() - self.started, extra=extra))
 
 
@@ -101,13 +101,12 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
         claim = _settle(run, journal, key)
         row = claim.row
         if claim.action == "reuse":
-            run.say("done", f"reused the saved video of task {row.task_id}", bar_position("done", 1), row.task_id,
-                    reused=True)
+            run.say("done", bar_position("done", 1), row.task_id, reused=True)
             return _saved_result(row, request.last_frame)
         holder = journal.hold(row.id)
         try:
             if claim.action == "resume":
-                run.say("queued", f"resuming task {row.task_id}", task_id=row.task_id, resumed=True)
+                run.say("queued", task_id=row.task_id, resumed=True)
                 with _slot(run, already_running=True):
                     return _finish(run, journal, row.task_id, [r.sha256 for r in references], **_paced(request),
                                    resumed=True, row=row, max_bytes=max_bytes)
@@ -211,8 +210,7 @@ def _settle(run: _Run, journal: Journal, key: _RequestKey) -> Claim:
 
 def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
     """Follow another run's row until it has the video, fails, or its owner is gone (then claim anew)."""
-    run.say("queued", "waiting for the same request, already started by another run", task_id=row.task_id or "",
-            joined=True)
+    run.say("queued", task_id=row.task_id or "", joined=True)
     while True:
         if time.monotonic() > run.deadline:
             raise WaitTimeoutError(f"Stopped waiting after {format_duration(run.timeout_s)} for another run of "
@@ -276,7 +274,7 @@ def _slot(run: _Run, *, already_running: bool = False) -> Iterator[None]:
         with limiter.occupy():
             yield
         return
-    with limiter.acquire(should_cancel=run.should_cancel, on_wait=lambda: run.say("slot", "waiting for a free slot")):
+    with limiter.acquire(should_cancel=run.should_cancel, on_wait=lambda: run.say("slot")):
         yield
 
 
@@ -291,8 +289,7 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
         url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
         if url is None:
             encoded = ref.encode()
-            run.say("upload", f"uploading reference {i}/{len(references)} ({format_size(len(encoded.data))})",
-                    bar_position("upload", (i - 1) / len(references)), index=i, count=len(references),
+            run.say("upload", bar_position("upload", (i - 1) / len(references)), index=i, count=len(references),
                     bytes=len(encoded.data))
             url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
                                     max_bytes=upload_limit(ref.kind))
@@ -306,7 +303,7 @@ def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, 
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
     the submit finishes in the background (still holding the claim) and records its task id, so
     queuing again resumes it."""
-    run.say("submit", "submitting", bar_position("submit", 0))
+    run.say("submit", bar_position("submit", 0))
     holder.add()
 
     def submit_and_record() -> TaskStatus:
@@ -333,7 +330,7 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoR
             for ref in references:
                 cache.forget(ref.sha256, run.settings.endpoint)
             body = request.body(_upload_all(run, references, use_cache=False))
-            run.say("submit", "submitting (fresh uploads)", bar_position("submit", 0), fresh_uploads=True)
+            run.say("submit", bar_position("submit", 0), fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
     except AmbiguousSubmitError as exc:
         journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
@@ -384,7 +381,7 @@ def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequenc
                               if row is not None and row.running_at else None,
                               price=None if resumed else facts.table_price(run.settings.site, resolution,
                                                                            duration, model))
-        run.say("download", "downloading the video", bar_position("download", 0), task_id=task_id)
+        run.say("download", bar_position("download", 0), task_id=task_id)
         path = run_interruptibly(lambda: run.client.download(
             final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
             on_progress=run.on_progress, max_bytes=max_bytes, deadline=run.deadline),
@@ -404,6 +401,6 @@ def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequenc
     frame = None
     if last_frame_wanted:  # RunningHub's image when it sent one, else decoded from the MP4
         frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
-    run.say("done", f"saved {path.name}", bar_position("done", 1), task_id, file=path.name)
+    run.say("done", bar_position("done", 1), task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,
                             resumed=resumed, cost=final.cost, last_frame_path=frame)

@@ -1,4 +1,4 @@
-"""Waiting for a task: a query schedule with a hard bound, an honest status line, prompt cancel.
+"""Waiting for a task: a query schedule with a hard bound, an honest status event, prompt cancel.
 
 The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
 
@@ -15,7 +15,8 @@ The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
    budget is spent evenly, down to ``DENSE_GAP_S``. The estimate only ever adds queries.
 
 The loop ticks every CANCEL_CHECK_INTERVAL_S to honour Cancel and emits a status event once a
-second; the status line and bar come from the clock and the estimate (:class:`_Progress`).
+second; its data and the bar come from the clock and the estimate (:class:`_Progress`), its
+words from :mod:`.wording`.
 """
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ from .wire import TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
-from .money import Money, format_money
+from .money import Money
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
-                     check_cancel, fetch_advice, format_duration)
+                     check_cancel, fetch_advice)
+from .wording import format_duration
 
 MAX_GAP_S = 2.0  # rule 1: remote completion → noticed, once RUNNING
 NOTICE_MARGIN_S = 0.05  # at least this much of the gap is left for the answer's way back
@@ -44,7 +46,6 @@ DENSE_GAP_S = 0.5  # rule 4: the closest two queries ever are
 QUERY_FAILURE_GRACE_S = 120.0  # queries may fail this long in a row (see QueryGrace)
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
-NOTES = {"retrying": "connection trouble, retrying", "unknown_state": "unknown state {state!r}, still waiting"}
 
 
 class QuerySchedule:
@@ -114,7 +115,7 @@ class Timing:
 
 
 class _Progress:
-    """Turns clock, state and estimate into the status line and the bar position."""
+    """Turns clock, state and estimate into the status event (as data) and the bar position."""
 
     def __init__(self, task_id: str, estimate: TaskEstimate, on_progress: ProgressCallback | None,
                  submitted_at: float, price: Money | None, queued_s: float | None = None,
@@ -130,7 +131,7 @@ class _Progress:
         self.queued_s = 0.0
         self.state_since = submitted_at
         self.running_since = running_since
-        self.note = ""  # a key of NOTES
+        self.note = ""  # "retrying" or "unknown_state" (worded in wording.LINES)
         self.last_emit = 0.0
         self.last_fraction = 0.0
 
@@ -154,13 +155,13 @@ class _Progress:
         waiting = not self.state or self.state in facts.QUEUED_STATES
         return self.queued_s + (now - self.state_since if waiting else 0.0)
 
-    def outlook(self, now: float) -> tuple[str, float | None, dict]:
-        """("~0:19 left" / "~0:20–0:40 left" / "taking longer than usual · 1:05 so far", eta, data)."""
+    def outlook(self, now: float) -> tuple[float | None, dict]:
+        """(eta, data): the data says "late" ({late_s}) or "unsure" ({eta_range}); eta < 1 is finishing."""
         run = self.estimate.run
         if self.state == "RUNNING":
             so_far = self.running_for(now)
             if so_far > run.hi:
-                return f"taking longer than usual · {format_duration(so_far)} so far", None, {"late_s": so_far}
+                return None, {"late_s": so_far}
             lo, hi, mid = max(0.0, run.lo - so_far), run.hi - so_far, max(0.0, run.mid - so_far)
         elif not self.state or self.state in facts.QUEUED_STATES:
             queue, queued = self.estimate.queue, self.queued_for(now)
@@ -168,12 +169,10 @@ class _Progress:
             hi = max(0.0, queue.hi - queued) + run.hi
             mid = max(0.0, queue.mid - queued) + run.mid
         else:
-            return "", None, {}
-        if hi < 1:
-            return "finishing", mid, {}
-        if run.sure and (self.state == "RUNNING" or self.estimate.queue.sure):
-            return (f"~{format_duration(mid)} left" if mid >= 1 else "finishing"), mid, {}
-        return f"~{format_duration(lo)}–{format_duration(hi)} left", mid, {"eta_range": [lo, hi]}
+            return None, {}
+        if hi < 1 or (run.sure and (self.state == "RUNNING" or self.estimate.queue.sure)):
+            return mid, {}
+        return mid, {"eta_range": [lo, hi]}
 
     def fraction(self, now: float) -> float | None:
         """Where the bar stands: grows with time against the estimate, never back, never full."""
@@ -190,22 +189,12 @@ class _Progress:
         if self.on_progress is None or (not force and now - self.last_emit < EMIT_EVERY_S):
             return
         self.last_emit = now
-        queued = self.queued_for(now)
-        elapsed = now - self.submitted_at
-        outlook, eta, extra = self.outlook(now)
-        parts = [self.state or "SUBMITTED", f"{format_duration(elapsed)} elapsed"]
-        if queued >= 1:
-            parts.append(f"{format_duration(queued)} in queue")
-        if outlook:
-            parts.append(outlook)
-        if self.price is not None:
-            parts.append(format_money(self.price, approx=not self.charged))
+        eta, extra = self.outlook(now)
         if self.note:
-            parts.append(NOTES[self.note].format(state=self.state))
             extra = {**extra, "note": self.note}
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
-        self.on_progress(ProgressEvent(phase=phase, message=" · ".join(parts), state=self.state,
-                                       task_id=self.task_id, elapsed_s=elapsed, queued_s=queued,
+        self.on_progress(ProgressEvent(phase=phase, state=self.state, task_id=self.task_id,
+                                       elapsed_s=now - self.submitted_at, queued_s=self.queued_for(now),
                                        fraction=self.fraction(now), eta_s=eta, price=self.price, charged=self.charged,
                                        extra=extra))
 

@@ -1,10 +1,11 @@
-"""Progress on a terminal: what the CLI and the demo show while a video is made."""
+"""Progress on a terminal: what the CLI and the demo show while a video is made (in English)."""
 from __future__ import annotations
 
 import shutil
 import sys
 
 from .events import ProgressEvent
+from .wording import describe
 
 
 class TerminalProgress:
@@ -21,7 +22,7 @@ class TerminalProgress:
         if event.fraction is not None:
             filled = int(width * max(0.0, min(1.0, event.fraction)))
             bar = "[" + "#" * filled + "-" * (width - filled) + "] "
-        line = f"{bar}{event.phase:<8} {event.message}"
+        line = f"{bar}{event.phase:<8} {describe(event)}"
         if self.tty:
             cols = shutil.get_terminal_size((100, 20)).columns
             self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))

@@ -6,6 +6,7 @@ import threading
 from runninghub_video.events import ProgressEvent
 from runninghub_video.pipeline import generate
 from runninghub_video.request import VideoRequest
+from runninghub_video.wording import describe
 
 from conftest import solid_images
 
@@ -19,7 +20,7 @@ def test_four_runs_with_a_limit_of_two_keep_two_tasks_in_flight(rh_env, tmp_path
     def one(i: int) -> None:
         def on_progress(event: ProgressEvent) -> None:
             if event.phase == "slot":
-                waiting.append(event.message)
+                waiting.append(describe(event))
         results[i] = generate([solid_images(1)], VideoRequest(f"parallel {i}", duration="2", resolution="480p"),
                               output_dir=tmp_path, on_progress=on_progress)
 

@@ -212,7 +212,7 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
 
 
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
-    from nodes import status_text
+    from runninghub_video import wording
     from runninghub_video.money import Money
     from runninghub_video.spend import BudgetExceededError, Day
 
@@ -221,10 +221,10 @@ def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
 
     day = Day("cn", budget=cny("1.5"), spent=cny("1.1"), charged_tasks=2, running=cny("0"), running_tasks=0)
     refusal = BudgetExceededError("refused", day=day, price=cny("0.75"), price_source="preview")
-    assert status_text.error_line(refusal, "en", site="cn").startswith(
+    assert wording.error_line(refusal, "en", site="cn").startswith(
         "refused before any upload: this run (0.75 CNY) and today's spend on .cn (1.10 CNY")
-    zh = status_text.error_line(refusal, "zh", site="cn")
+    zh = wording.error_line(refusal, "zh", site="cn")
     assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh and "运行中" not in zh
     refusal.day = dataclasses.replace(day, running=cny("0.75"), running_tasks=1)
-    assert "(1.10 CNY, +0.75 CNY still running)" in status_text.error_line(refusal, "en", site="cn")
-    assert "（1.10 元，另有运行中 0.75 元）" in status_text.error_line(refusal, "zh", site="cn")
+    assert "(1.10 CNY, +0.75 CNY still running)" in wording.error_line(refusal, "en", site="cn")
+    assert "（1.10 元，另有运行中 0.75 元）" in wording.error_line(refusal, "zh", site="cn")

@@ -257,9 +257,9 @@ def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
 
 
 def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comfy, monkeypatch):
-    from nodes import routes, status_text
+    from nodes import browser_language, routes
 
-    monkeypatch.setattr(status_text, "_by_client", {})
+    monkeypatch.setattr(browser_language, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: data)
     handlers: dict = {}
     routes.add_routes(types.SimpleNamespace(get=lambda path: lambda fn: fn,
@@ -357,9 +357,9 @@ def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy
     from runninghub_video.events import ProgressEvent
 
     progress = comfy_bridge.NodeProgress(NODE_ID)
-    progress(ProgressEvent(phase="download", message="downloading", fraction=0.25))
+    progress(ProgressEvent(phase="download", fraction=0.25))
     comfy.flag = True
-    progress(ProgressEvent(phase="download", message="downloading", fraction=0.5))
+    progress(ProgressEvent(phase="download", fraction=0.5))
     assert comfy.flag and comfy.bars == [(NODE_ID, comfy_bridge.BAR_STEPS // 4, comfy_bridge.BAR_STEPS)]
 
 
@@ -410,13 +410,13 @@ def test_fetch_task_node_rejects_what_is_not_a_task_id(rh_env, comfy):
 ])
 def test_without_a_key_the_node_and_the_dialog_point_to_the_settings_in_the_browsers_language(
         comfy, tmp_path, monkeypatch, locale, line):
-    from nodes import status_text
+    from nodes import browser_language
 
     for name in ("RUNNINGHUB_API_KEY", "RUNNINGHUB_API_KEY_AI", "RUNNINGHUB_BASE_URL", "RUNNINGHUB_SITE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "empty-state"))
-    monkeypatch.setattr(status_text, "_by_client", {})
-    status_text.set_language(locale, "browser")
+    monkeypatch.setattr(browser_language, "_by_client", {})
+    browser_language.set_language(locale, "browser")
     comfy.client_id = "browser"
     with pytest.raises(errors.ConfigError) as caught:
         run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="no key", **FAST)
@@ -425,10 +425,10 @@ def test_without_a_key_the_node_and_the_dialog_point_to_the_settings_in_the_brow
 
 
 def test_an_error_replaces_the_running_line_with_a_short_one_in_chinese(rh_env, comfy, monkeypatch):
-    from nodes import status_text
+    from nodes import browser_language
 
-    monkeypatch.setattr(status_text, "_by_client", {})
-    status_text.set_language("zh", "browser")
+    monkeypatch.setattr(browser_language, "_by_client", {})
+    browser_language.set_language("zh", "browser")
     comfy.client_id = "browser"
     rh_env.inject("submit", "error_code", code=1014)
     with pytest.raises(errors.KeyTypeError) as caught:
@@ -508,7 +508,7 @@ def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypat
     assert comfy_bridge.interrupted() is False
     progress = comfy_bridge.NodeProgress(NODE_ID)
     with caplog.at_level(logging.DEBUG, logger="RunningHub"):
-        progress(ProgressEvent(phase="running", message="RUNNING · 0:01 elapsed", fraction=0.5))
+        progress(ProgressEvent(phase="running", state="RUNNING", elapsed_s=1.0, fraction=0.5))
     assert "progress display failed" not in caplog.text  # a quiet no-op, not a swallowed error
     exc = errors.Interrupted("Cancelled by the user.")
     assert comfy_bridge.interruption(exc) is exc

@@ -14,6 +14,7 @@ from runninghub_video.events import ProgressEvent
 from runninghub_video.money import Money
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
+from runninghub_video.wording import describe
 
 from conftest import REF_COLOURS, solid_images
 
@@ -49,7 +50,7 @@ def test_progress_events_follow_the_task_in_order(rh_env, tmp_path):
     first = {p: phases.index(p) for p in dict.fromkeys(phases)}
     assert first["upload"] < first["submit"] < first["queued"] < first["running"] < first["download"] < first["done"]
     running = [e for e in events if e.phase == "running"]
-    assert all("elapsed" in e.message for e in running)
+    assert all(" elapsed · " in describe(e) for e in running)
     assert events[-1].phase == "done" and events[-1].fraction == 1.0
 
 
@@ -157,11 +158,11 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
     generate([solid_images(1)], VideoRequest("price", duration="4", resolution="720p"), output_dir=tmp_path,
              on_progress=events.append)
     running = [e for e in events if e.state == "RUNNING"]
-    assert running and all("≈0.60 CNY" in e.message for e in running)
+    assert running and all(describe(e).endswith(" · ≈0.60 CNY") for e in running)
     assert all(e.price == Money(Decimal("0.60"), "CNY") and not e.charged for e in running)
     success = [e for e in events if e.state == "SUCCESS"]
     assert success and success[-1].price == Money(Decimal("0.60"), "CNY") and success[-1].charged
-    assert "0.60 CNY" in success[-1].message and "≈" not in success[-1].message
+    assert describe(success[-1]).endswith(" · 0.60 CNY")
 
 
 def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatch):

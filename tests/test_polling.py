@@ -6,6 +6,7 @@ simulated tasks (any queue time, any run time, any estimate) instead of waiting 
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -15,6 +16,7 @@ from runninghub_video.events import ProgressEvent, bar_position
 from runninghub_video.pipeline import generate
 from runninghub_video.polling import MAX_GAP_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
 from runninghub_video.request import VideoRequest
+from runninghub_video.wording import describe
 
 from conftest import solid_images
 
@@ -122,7 +124,7 @@ def test_estimate_is_per_model_resolution_and_duration_and_apart_for_queue_and_r
 def ticks(estimate: TaskEstimate, run_s: float, queue_s: float = 5.0) -> list[ProgressEvent]:
     """One event per second of a task that queues ``queue_s`` and runs ``run_s`` (submitted at 0)."""
     events: list[ProgressEvent] = []
-    progress = _Progress("42", estimate, events.append, submitted_at=0.0, price="")
+    progress = _Progress("42", estimate, events.append, submitted_at=0.0, price=None)
     progress.set_state("QUEUED", 0.0)
     for second in range(int(queue_s + run_s)):
         if second == queue_s:
@@ -136,8 +138,8 @@ SURE = TaskEstimate(Estimate(5.0, 4.6, 5.4, 10), Estimate(20.0, 19.0, 21.5, 10))
 
 def test_past_the_estimate_the_line_says_taking_longer_than_usual_with_the_time_so_far():
     events = ticks(SURE, run_s=70.0)
-    assert events[-1].message == "RUNNING · 1:14 elapsed · 0:05 in queue · taking longer than usual · 1:09 so far"
-    lines = [e.message for e in events if e.state == "RUNNING"]
+    assert describe(events[-1]) == "RUNNING · 1:14 elapsed · 0:05 in queue · taking longer than usual · 1:09 so far"
+    lines = [describe(e) for e in events if e.state == "RUNNING"]
     late = [i for i, line in enumerate(lines) if "taking longer than usual" in line]
     assert late and all("left" not in line for line in lines[late[0]:])  # no countdown to a time it passed
     assert all("taking longer" not in line for line in lines[:21])
@@ -146,7 +148,7 @@ def test_past_the_estimate_the_line_says_taking_longer_than_usual_with_the_time_
 def test_an_unsure_estimate_is_shown_as_a_range():
     unsure = TaskEstimate(est.learn([], 20.0), est.learn([60.0], 60.0))
     running = [e for e in ticks(unsure, run_s=10.0) if e.state == "RUNNING"]
-    assert "~0:" in running[0].message and "–" in running[0].message.split("~")[1]
+    assert re.search(r" · ~0:\d\d–\d:\d\d left$", describe(running[0]))
     assert running[0].extra["eta_range"][0] < running[0].eta_s < running[0].extra["eta_range"][1]
 
 
@@ -159,10 +161,10 @@ def test_the_bar_moves_every_second_and_never_reaches_the_end_while_waiting(run_
 
 def test_a_resumed_task_keeps_its_queue_time():
     events: list[ProgressEvent] = []
-    progress = _Progress("42", SURE, events.append, submitted_at=0.0, price="", queued_s=12.0, running_since=12.0)
+    progress = _Progress("42", SURE, events.append, submitted_at=0.0, price=None, queued_s=12.0, running_since=12.0)
     progress.set_state("RUNNING", 100.0)
     progress.emit(100.0, force=True)
-    assert events[-1].message.startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
+    assert describe(events[-1]).startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
 
 
 def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
@@ -186,6 +188,6 @@ def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
                  should_cancel=cancel.is_set)
     result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
     assert result.resumed and not result.reused
-    before_done = [e.message for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]
+    before_done = [describe(e) for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]
     assert any(m.startswith("resuming task") for m in before_done)
     assert not [m for m in before_done if "paid" in m]

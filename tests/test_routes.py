@@ -14,7 +14,8 @@ import types
 
 import pytest
 
-from nodes import routes, status_text
+from nodes import routes
+from runninghub_video import wording
 from runninghub_video import config
 from runninghub_video.emulator import Emulator
 
@@ -141,10 +142,10 @@ def test_the_price_caption_tells_key_health_before_anything_is_spent(settings_on
 
 def test_key_codes_read_as_plain_advice_in_both_languages():
     for code in ("802", "806", "1002", "1014"):
-        en, zh = status_text.key_advice(code, "cn", "en"), status_text.key_advice(code, "cn", "zh")
+        en, zh = wording.key_advice(code, "cn", "en"), wording.key_advice(code, "cn", "zh")
         assert f"({code})" in en and f"（{code}）" in zh and "runninghub.cn" in en
-    assert "probably a key of runninghub.ai" in status_text.key_advice("806", "cn", "en")
-    assert status_text.key_advice("1004", "cn", "en") == ""  # not about the key: the error says it
+    assert "probably a key of runninghub.ai" in wording.key_advice("806", "cn", "en")
+    assert wording.key_advice("1004", "cn", "en") == ""  # not about the key: the error says it
 
 
 def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
@@ -246,20 +247,20 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
 
 
 def test_each_browser_sets_the_language_of_the_prompts_it_queues(monkeypatch):
-    from nodes import status_text
+    from nodes import browser_language
 
-    monkeypatch.setattr(status_text, "_by_client", {})
+    monkeypatch.setattr(browser_language, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
     recorder = RouteRecorder()
     routes.add_routes(recorder)
     post = recorder.handlers[("POST", "/runninghub/locale")]
     assert asyncio.run(post(FakeRequest({"locale": "zh-CN", "client_id": "browser-a"}))) == (200, {"language": "zh"})
     assert asyncio.run(post(FakeRequest({"locale": "ja", "client_id": "browser-b"}))) == (200, {"language": "en"})
-    assert status_text.language_for("browser-a") == "zh"  # the last browser does not win for everyone
-    assert status_text.language_for("browser-b") == "en"
-    assert status_text.language_for("a-script") == status_text.language_for(None) == "en"
+    assert browser_language.language_for("browser-a") == "zh"  # the last browser does not win for everyone
+    assert browser_language.language_for("browser-b") == "en"
+    assert browser_language.language_for("a-script") == browser_language.language_for(None) == "en"
     assert asyncio.run(post(FakeRequest({"locale": "zh", "client_id": "browser-b"}))) == (200, {"language": "zh"})
-    assert status_text.language_for("browser-b") == "zh"
+    assert browser_language.language_for("browser-b") == "zh"
     assert asyncio.run(post(FakeRequest())) == (200, {"language": "en"})  # no body: English, never an error
 
 

@@ -1,0 +1,310 @@
+"""Every status line the pack shows a person, in English and Chinese side by side.
+
+The client reports a run as data (:class:`~.events.ProgressEvent`: phase, state, times, sizes,
+price, a note key); this module alone turns that data, and the node's own moments (start, done,
+cancelled, failed), into words. The nodes speak the language of the browser that queued the
+prompt; the CLI, the demo and the logs speak English. Each line is an ``(English, Chinese)`` pair
+so a change to one wording is made next to the other.
+
+Exception texts (``str(exc)``: what happened plus advice, for logs and the CLI) stay with the
+errors; here is the short line a node shows for each error class.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import facts
+from .events import ProgressEvent
+from .money import Money, format_money
+
+EN, ZH = "en", "zh"
+LANGUAGES = (EN, ZH)  # the position of each language in every pair below
+SEP = " · "
+
+# RunningHub's task states on the waiting line; one this pack does not know is shown as sent.
+STATES: dict[str, tuple[str, str]] = {
+    "SUBMITTED": ("SUBMITTED", "已提交"),  # the submit answered, no state seen yet
+    "CREATE": ("CREATE", "已创建"),
+    "QUEUED": ("QUEUED", "排队中"),
+    "RUNNING": ("RUNNING", "运行中"),
+    "SUCCESS": ("SUCCESS", "已完成"),
+    "FAILED": ("FAILED", "失败"),
+    "CANCEL": ("CANCEL", "已取消"),
+}
+
+LINES: dict[str, tuple[str, str]] = {
+    # the waiting line, once a second: "RUNNING · 0:41 elapsed · 0:12 in queue · ~0:19 left · ≈0.75 CNY"
+    "elapsed": ("{t} elapsed", "已用 {t}"),
+    "in_queue": ("{t} in queue", "排队 {t}"),
+    "left": ("~{t} left", "约剩 {t}"),
+    "left_range": ("~{lo}–{hi} left", "约剩 {lo}–{hi}"),
+    "late": ("taking longer than usual · {t} so far", "比平时慢 · 已运行 {t}"),
+    "finishing": ("finishing", "即将完成"),
+    # notes on the waiting line (ProgressEvent.extra["note"])
+    "retrying": ("connection trouble, retrying", "连接不稳定，正在重试"),
+    "unknown_state": ("unknown state {state!r}, still waiting", "未知状态 {state}，继续等待"),
+    # the steps of a run
+    "slot": ("waiting for a free slot", "等待空闲的任务名额"),
+    "joined": ("waiting for the same request, already started by another run", "等待另一次运行已开始的相同请求"),
+    "upload": ("uploading reference {index}/{count} ({size})", "正在上传参考图 {index}/{count}（{size}）"),
+    "submit": ("submitting", "正在提交"),
+    "submit_fresh": ("submitting (fresh uploads)", "正在提交（参考图已重新上传）"),
+    "resuming": ("resuming task {task_id}", "继续任务 {task_id}"),
+    "download": ("downloading the video", "正在下载视频"),
+    "download_of": ("downloading {done}/{total}", "正在下载 {done}/{total}"),
+    "download_so_far": ("downloading {done}", "正在下载 {done}"),
+    "reused": ("reused the saved video of task {task_id}", "已复用任务 {task_id} 保存的视频"),
+    "saved": ("saved {file}", "已保存 {file}"),
+    # the node's own lines
+    "start": ("starting…", "开始…"),
+    "finished": ("done", "完成"),
+    "finished_reused": ("reused the saved video", "已复用保存的视频"),  # nothing was waited for
+    "finished_resumed": ("resumed", "已继续完成"),  # an earlier run's task was waited for
+    "task": ("task {task_id}", "任务 {task_id}"),
+    "cancelled": ("cancelled · task {task_id} keeps running · queue again to pick it up "
+                  "(or use RunningHub Fetch Task within 24 h)",
+                  "已取消 · 任务 {task_id} 仍在运行 · 再次排队即可取回（或 24 小时内用 RunningHub Fetch Task 节点取回）"),
+    "cancelled_early": ("cancelled before anything was submitted (nothing charged)", "已取消，尚未提交（未扣费）"),
+    "stopped": ("cancelled", "已取消"),
+    "failed": ("failed: {line}", "失败：{line}"),
+    "budget_running": (", +{amount} still running", "，另有运行中 {amount}"),
+    # Video to Frames
+    "decoding": ("decoding frame {done}/{total}", "正在解码第 {done}/{total} 帧"),
+    "decoding_edited": ("decoding the trimmed / cropped video…", "正在解码裁剪后的视频…"),
+    "frames_done": ("{count} frames · {fps:g} fps", "{count} 帧 · {fps:g} fps"),
+}
+
+# What went wrong and what to do, per error class (a subclass without its own line uses its
+# parent's). "{code}" is RunningHub's code, "{site}" the node's site, "{detail}" the client's English.
+ERRORS: dict[str, tuple[str, str]] = {
+    "no_key": ("no API key for .{site}: add one in Settings → RunningHub",
+               ".{site} 没有 API 密钥：请在 设置 → RunningHub 中填写"),
+    "AuthError": ("RunningHub rejected the .{site} key ({code}): check it in Settings → RunningHub (Test key); "
+                  ".cn and .ai keys do not cross",
+                  "RunningHub 拒绝了 .{site} 的密钥（{code}）：请在 设置 → RunningHub 中检查并点“测试密钥”；"
+                  ".cn 与 .ai 的密钥不通用"),
+    "KeyTypeError": ("this key cannot run Seedance ({code}): create an Enterprise-Shared key in the API console "
+                     "and save it in Settings → RunningHub",
+                     "此密钥不能调用 Seedance（{code}）：请在 API 控制台创建企业共享（Enterprise-Shared）密钥，"
+                     "再填入 设置 → RunningHub"),
+    "BalanceError": ("balance too low ({code}): top up your RunningHub account", "余额不足（{code}）：请为 RunningHub 账户充值"),
+    "RateLimitError": ("RunningHub is limiting requests ({code}); queue again in a minute",
+                       "RunningHub 正在限流（{code}），请一分钟后重新运行"),
+    "TaskNotFoundError": ("no such task on .{site}, or older than 24 h ({code}): check the id and the site",
+                          ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
+    "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
+                     "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
+    "InvalidRequestError": ("RunningHub rejected the request ({code}): check prompt, references and options",
+                            "RunningHub 拒绝了请求（{code}）：请检查提示词、参考图和选项"),
+    "InvalidParametersError": ("RunningHub rejected the options ({code}): check prompt, references and options",
+                               "RunningHub 拒绝了参数（{code}）：请检查提示词、参考图和选项"),
+    "FileTooLargeError": ("a reference is too large ({code}): at most 10 MB each", "参考图过大（{code}）：每张不超过 10 MB"),
+    "FileProcessingError": ("RunningHub could not read a reference ({code}); queue again to upload it anew",
+                            "RunningHub 无法读取参考图（{code}），请重新运行以重新上传"),
+    "ModerationError": ("refused by moderation ({code}), not charged: change the prompt or references",
+                        "内容审核未通过（{code}），未扣费：请修改提示词或参考图"),
+    "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
+                        "任务 {task_id} 失败（{code}）：如需重试，请修改 variation 后重新运行（会再次扣费）"),
+    "AmbiguousSubmitError": ("no answer to the submit, so it may have been charged: not re-sent; check your "
+                             "RunningHub task list before queuing again",
+                             "提交后没有收到回复，可能已扣费：未自动重发；请先查看 RunningHub 任务列表再重新运行"),
+    "DownloadError": ("download failed; task {task_id} stays downloadable for 24 h: use RunningHub Fetch Task",
+                      "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点"),
+    "TransportError": ("network problem talking to RunningHub: check the connection and queue again",
+                       "与 RunningHub 的网络连接出错：请检查网络后重新运行"),
+    "WaitTimeoutError": ("stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
+                         "RunningHub Fetch Task",
+                         "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回"),
+    "BudgetExceededError": ("refused before any upload: this run ({price}) and today's spend on .{site} ({spent}"
+                            "{running}) pass your daily budget of {budget}; raise or turn it off in "
+                            "Settings → RunningHub",
+                            "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
+                            "超过每日预算 {budget}；可在 设置 → RunningHub 中调高或关闭"),
+    "ApiError": ("{detail}", "RunningHub 返回错误（{code}）：{detail}"),  # an unknown code: RunningHub's own words
+    "ConfigError": ("set-up problem: {detail}", "设置问题：{detail}"),
+    "ValidationError": ("input problem: {detail}", "输入有误：{detail}"),
+    "ResourceError": ("not enough memory: {detail}", "内存不足：{detail}"),  # the detail says what would fit
+    "RunningHubError": ("{detail}", "出错：{detail}"),
+    "Exception": ("{detail}", "出错：{detail}"),
+}
+_OWN_WORDS = ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception")  # {detail} says it all
+
+# Test key: the codes that mean "this key", in plain words with the fix. 802 and 806 are legacy
+# codes; 806 (APIKEY_USER_NOT_FOUND) is typically a key of the other site [S]; 802's exact meaning
+# is undocumented [U], so it is worded as a key the site does not accept (as 1002 is).
+_KEY_REJECTED = ("The .{site} site does not accept this key ({code}). Copy it again from {page}; if it was made "
+                 "on runninghub.{other}, save it under .{other} instead.",
+                 ".{site} 站点不接受此密钥（{code}）。请从 {page} 重新复制；如果它是在 runninghub.{other} 上创建的，"
+                 "请改存到 .{other}。")
+KEY_ADVICE: dict[str, tuple[str, str]] = {
+    "401": _KEY_REJECTED,
+    "802": _KEY_REJECTED,
+    "806": ("No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
+            "under .{other}, or create a .{site} key at {page}.",
+            ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
+            "或在 {page} 创建 .{site} 的密钥。"),
+    "1002": _KEY_REJECTED,
+    "1014": ("This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at {page} "
+             "and save it here.",
+             "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。"),
+}
+KEY_CODES = tuple(KEY_ADVICE)
+
+
+def language_of(locale: Any) -> str:
+    """"zh" for any Chinese locale ("zh", "zh-CN", "zh-TW"), else "en" — as js/format.js decides."""
+    return ZH if str(locale or "").strip().lower().startswith("zh") else EN
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == ZH else pair[0]
+
+
+def say(key: str, lang: str = EN, **values: Any) -> str:
+    """The line ``key`` of :data:`LINES` in ``lang``, filled with ``values``."""
+    return _pick(LINES[key], lang).format(**values)
+
+
+# --- figures (money reads as money.format_money says) -----------------------------------------
+def format_duration(seconds: float) -> str:
+    """"0:41", "12:05", "1:02:03"."""
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
+        f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_size(size: int) -> str:
+    """"12.3 MB", "340 KB", "512 B": a small file is never "0.0 MB"."""
+    if size >= 1e6:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.0f} KB" if size >= 1e3 else f"{int(size)} B"
+
+
+def state_name(state: str, lang: str = EN) -> str:
+    """A RunningHub state in ``lang``; a state this pack does not know stays as RunningHub sent it."""
+    state = state or "SUBMITTED"
+    return _pick(STATES[state], lang) if state in STATES else state
+
+
+# --- progress events -------------------------------------------------------------------------
+def describe(event: ProgressEvent, lang: str = EN) -> str:
+    """The status line for ``event`` in ``lang``: what a node, the terminal and the log show.
+    An event of a kind this module does not know (or missing its details) is named by its phase."""
+    extra, phase = event.extra or {}, event.phase
+    try:
+        if phase in ("queued", "running"):
+            if extra.get("resumed"):
+                return say("resuming", lang, task_id=event.task_id)
+            if extra.get("joined"):
+                return say("joined", lang)
+            return _waiting(event, lang)
+        if phase == "slot":
+            return say("slot", lang)
+        if phase == "upload":
+            return say("upload", lang, index=extra["index"], count=extra["count"], size=format_size(extra["bytes"]))
+        if phase == "submit":
+            return say("submit_fresh" if extra.get("fresh_uploads") else "submit", lang)
+        if phase == "download":
+            return _downloading(extra, lang)
+        if phase == "done" and extra.get("reused"):
+            return say("reused", lang, task_id=event.task_id)
+        if phase == "done":
+            return say("saved", lang, file=extra["file"])
+    except (KeyError, TypeError, ValueError):
+        pass  # a display problem must never stop a run: say at least where it is
+    return phase
+
+
+def _waiting(event: ProgressEvent, lang: str) -> str:
+    """The 1 s ticker while queued or running: state, elapsed, queue time, outlook, price, note."""
+    parts = [state_name(event.state, lang), say("elapsed", lang, t=format_duration(event.elapsed_s))]
+    if event.queued_s >= 1:
+        parts.append(say("in_queue", lang, t=format_duration(event.queued_s)))
+    extra = event.extra or {}
+    if "late_s" in extra:
+        parts.append(say("late", lang, t=format_duration(extra["late_s"])))
+    elif "eta_range" in extra:
+        lo, hi = extra["eta_range"]
+        parts.append(say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)))
+    elif event.eta_s is not None:
+        parts.append(say("left", lang, t=format_duration(event.eta_s)) if event.eta_s >= 1 else say("finishing", lang))
+    if event.price is not None:
+        parts.append(format_money(event.price, lang, approx=not event.charged))
+    if extra.get("note"):
+        parts.append(say(extra["note"], lang, state=event.state))
+    return SEP.join(parts)
+
+
+def _downloading(extra: Mapping, lang: str) -> str:
+    if "bytes_done" not in extra:
+        return say("download", lang)
+    done, total = format_size(extra["bytes_done"]), extra.get("bytes_total")
+    if total:
+        return say("download_of", lang, done=done, total=format_size(total))
+    return say("download_so_far", lang, done=done)
+
+
+# --- the node's own lines ----------------------------------------------------------------------
+def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False,
+             cost: Money | None = None, elapsed_s: float = 0.0, lang: str = EN) -> str:
+    """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below;
+    "resumed" when an earlier run's task was waited for, "reused the saved video" when nothing was."""
+    word = "finished_reused" if reused else "finished_resumed" if resumed else "finished"
+    parts = [say(word, lang), say("task", lang, task_id=task_id)]
+    if cost is not None:
+        parts.append(format_money(cost, lang))
+    if elapsed_s:
+        parts.append(format_duration(elapsed_s))
+    return SEP.join(parts) + f"\n{filename}"
+
+
+def decoding(done: int, total: int, lang: str = EN) -> str:
+    """The Video to Frames node while it decodes (``total`` 0: the file does not say)."""
+    return say("decoding", lang, done=done, total=total or "?")
+
+
+def frames_done(count: int, fps: float, lang: str = EN) -> str:
+    return say("frames_done", lang, count=count, fps=round(fps, 3))
+
+
+def cancelled(task_id: str = "", lang: str = EN) -> str:
+    """After Cancel: the task keeps running (and is paid), so say how to pick it up."""
+    return say("cancelled", lang, task_id=task_id) if task_id else say("cancelled_early", lang)
+
+
+def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bool = False) -> str:
+    """One short line saying what went wrong and what to do, in ``lang`` (the node's status and the
+    error dialog). ``no_key``: the error is the missing key of ``site``."""
+    if no_key:
+        return _pick(ERRORS["no_key"], lang).format(site=site)
+    detail = str(exc).strip() or type(exc).__name__
+    key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
+    values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
+              "site": site, "detail": detail}
+    day = getattr(exc, "day", None)  # a budget refusal's figures (spend.BudgetExceededError)
+    if day is not None:
+        zero = Money.zero(day.currency)
+        shown = {name: format_money(amount or zero, lang) for name, amount in
+                 (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
+        shown["running"] = say("budget_running", lang, amount=shown["running"]) if day.running else ""
+        values.update(shown)
+    line = _pick(ERRORS[key], lang).format(**values)
+    server = getattr(exc, "server_message", "")
+    if server and key not in _OWN_WORDS:
+        line += f"{SEP}RunningHub: {server}"
+    return line
+
+
+def failed(exc: BaseException, lang: str = EN, **kwargs: Any) -> str:
+    """The node's status after an error: "failed: …" / "失败：…"."""
+    return say("failed", lang, line=error_line(exc, lang, **kwargs))
+
+
+def key_advice(code: Any, site: str, lang: str = EN) -> str:
+    """Plain advice for an error code that is about the key itself; "" for any other code."""
+    pair = KEY_ADVICE.get(str(code or ""))
+    if pair is None:
+        return ""
+    other = next((s for s in facts.SITES if s != site), site)
+    return _pick(pair, lang).format(code=code, site=site, other=other,
+                                    page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))

@@ -10,9 +10,16 @@ The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
    Rule 1 at exactly 2 s costs exactly the budget, so the bound never breaks it.
 3. **Queue.** While QUEUED the gaps fall off (2 s, 2.5 s, … up to 5 s, never sparser than the
    official pack's 5 s poll), which is where the budget saves.
-4. **Estimate.** Between the earliest and latest moments the task may end (when it started
-   running, give or take the gap around it, plus the run-time estimate's range), the saved
-   budget is spent evenly, down to ``DENSE_GAP_S``. The estimate only ever adds queries.
+4. **Estimate.** The task ends in a window: it started running somewhere between the last QUEUED
+   and the first RUNNING answer (any moment as likely), and then runs most likely the estimate's
+   ``mid``, less likely the nearer ``lo`` or ``hi``, never outside them (a tent). Inside that window
+   the saved budget is spent with the density of queries proportional to the square root of how
+   likely the end is there: a gap ``g`` where the end falls with likelihood ``p`` costs ``p·g/2``
+   of mean latency, and for a given number of queries that sum is least when ``g ∝ 1/√p`` — dense
+   where the estimate points, sparser towards the window's edges, never below ``DENSE_GAP_S`` apart,
+   never sparser than rule 1, each query paid for. ``LATE_RESERVE`` saved queries are never spent
+   there: a task later than its window still gets gaps that leave room for the round trip (rule 1).
+   The estimate only ever adds queries.
 
 The loop ticks every CANCEL_CHECK_INTERVAL_S to honour Cancel and emits a status event once a
 second; its data and the bar come from the clock and the estimate (:class:`_Progress`), its
@@ -20,6 +27,8 @@ words from :mod:`.wording`.
 """
 from __future__ import annotations
 
+import bisect
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -43,6 +52,8 @@ QUEUED_FIRST_GAP_S = 2.0  # rule 3
 QUEUED_GAP_GROWTH_S = 0.5
 QUEUED_MAX_GAP_S = 5.0
 DENSE_GAP_S = 0.5  # rule 4: the closest two queries ever are
+LATE_RESERVE = 1.0  # rule 4: kept for the margin past the window (a margin of 0.05 s costs 0.025 a query)
+LIKELIHOOD_STEPS = 200  # rule 4: the end's likelihood is integrated over the window in this many steps
 QUERY_FAILURE_GRACE_S = 120.0  # queries may fail this long in a row (see QueryGrace)
 NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
 EMIT_EVERY_S = 1.0
@@ -59,6 +70,7 @@ class QuerySchedule:
         self.last_queued_at = now if running_since is None else running_since
         self.first_running_at = running_since
         self._queued_answers = 0
+        self._likely: EndLikelihood | None = None
 
     def budget(self, t: float) -> float:
         """Saved queries at ``t`` (a query is sent only once it is paid for, so this stays ≥ 0)."""
@@ -94,17 +106,62 @@ class QuerySchedule:
         margin = min(0.5, max(NOTICE_MARGIN_S, round_trip_s), 2 * max(0.0, self.budget(t)))
         cap = MAX_GAP_S - margin
         end_lo, end_hi = self.end_window()
-        if t + cap <= end_lo:
+        spare = self.budget(t) - LATE_RESERVE + BUDGET_PER_S * (end_hi - max(t, end_lo))
+        if t + cap <= end_lo or t >= end_hi or spare < 1:  # outside the window (or nothing saved): the bound
             return t + cap
-        if t < end_lo:  # land the first dense query where the window opens, if the budget has it
-            return end_lo if self.budget(end_lo) >= 1 else t + cap
-        if t < end_hi:  # spend what is saved evenly over the rest of the window
-            left = end_hi - t
-            affordable = self.budget(t) + BUDGET_PER_S * left
-            if affordable < 1:
-                return t + cap
-            return t + min(cap, max(DENSE_GAP_S, left / affordable))
-        return t + cap  # later than expected: the bound alone
+        likely = self.likelihood()
+        at = likely.after(t, 1 / spare)  # a 1/spare share of the likelihood still to come
+        paid = t + max(0.0, 1 + LATE_RESERVE - self.budget(t)) / BUDGET_PER_S
+        return t + min(cap, max(DENSE_GAP_S, at - t, paid - t))
+
+    def likelihood(self) -> EndLikelihood:
+        """How likely the task ends at each moment of :meth:`end_window` (rule 4), once it is known to run."""
+        start = self.start_window()
+        if self._likely is None or self._likely.start != start:
+            self._likely = EndLikelihood(start, self.run)
+        return self._likely
+
+
+class EndLikelihood:
+    """Rule 4's end time: a start anywhere in ``start`` (equally likely) plus a run time shaped as a
+    tent over the estimate's lo–mid–hi; kept as the running integral of the likelihood's square root."""
+
+    def __init__(self, start: tuple[float, float], run: Estimate) -> None:
+        self.start = start
+        s0, s1 = start
+        width = max(s1 - s0, 0.1)  # a start known "exactly" is still only known to a tenth of a second
+        lo, hi = min(run.lo, run.mid - 0.05), max(run.hi, run.mid + 0.05)  # a tent needs lo < mid < hi
+        self.times = [s0 + lo + (s1 - s0 + hi - lo) * i / LIKELIHOOD_STEPS for i in range(LIKELIHOOD_STEPS + 1)]
+        roots = [math.sqrt(max(0.0, _tent_cdf(x - s0, lo, run.mid, hi) - _tent_cdf(x - s0 - width, lo, run.mid, hi))
+                           / width) for x in self.times]
+        step = self.times[1] - self.times[0]
+        self.mass = [0.0]  # ∫√p from the window's start to each of ``times``
+        for a, b in zip(roots, roots[1:]):
+            self.mass.append(self.mass[-1] + (a + b) / 2 * step)
+
+    def mass_at(self, t: float) -> float:
+        i = min(LIKELIHOOD_STEPS - 1, max(0, bisect.bisect_right(self.times, t) - 1))
+        share = min(1.0, max(0.0, (t - self.times[i]) / (self.times[i + 1] - self.times[i])))
+        return self.mass[i] + share * (self.mass[i + 1] - self.mass[i])
+
+    def after(self, t: float, share: float) -> float:
+        """The moment by which ``share`` of the (√-weighted) likelihood left after ``t`` has passed."""
+        target = self.mass_at(t) + share * (self.mass[-1] - self.mass_at(t))
+        i = min(LIKELIHOOD_STEPS, max(1, bisect.bisect_left(self.mass, target)))
+        below, above = self.mass[i - 1], self.mass[i]
+        part = 1.0 if above <= below else min(1.0, max(0.0, (target - below) / (above - below)))
+        return self.times[i - 1] + part * (self.times[i] - self.times[i - 1])
+
+
+def _tent_cdf(x: float, lo: float, mid: float, hi: float) -> float:
+    """How likely a run time most likely ``mid``, never below ``lo`` or above ``hi``, is ≤ ``x``."""
+    if x <= lo:
+        return 0.0
+    if x >= hi:
+        return 1.0
+    if x <= mid:
+        return (x - lo) ** 2 / ((hi - lo) * (mid - lo))
+    return 1.0 - (hi - x) ** 2 / ((hi - lo) * (hi - mid))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from runninghub_video import estimate as est
 from runninghub_video.estimate import Estimate, TaskEstimate
 from runninghub_video.events import ProgressEvent, bar_position
 from runninghub_video.pipeline import generate
-from runninghub_video.polling import MAX_GAP_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
+from runninghub_video.polling import MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
 from runninghub_video.request import VideoRequest
 from runninghub_video.wording import describe
 
@@ -82,6 +82,36 @@ def test_the_estimate_only_adds_queries_near_the_expected_end():
 
     right, useless = latency(Estimate(20.0, 19.0, 21.5, 10)), latency(Estimate(1e6, 1e5, 1e7))
     assert right < 0.5 < useless <= MAX_GAP_S
+
+
+def window_gaps(asked: list[tuple[float, str]], run_estimate: Estimate) -> tuple[float, list[tuple[float, float]]]:
+    """(most likely end, [(gap's midpoint, gap)] of the queries inside the end window) of a task seen running."""
+    last_queued = max(t for t, state in asked if state == "QUEUED")
+    first_running = min(t for t, state in asked if state == "RUNNING")
+    lo, hi = last_queued + run_estimate.lo, first_running + run_estimate.hi
+    inside = [t for t, _ in asked if lo <= t <= hi]
+    return ((last_queued + first_running) / 2 + run_estimate.mid,
+            [((a + b) / 2, b - a) for a, b in zip(inside, inside[1:])])
+
+
+@pytest.mark.parametrize("queue_s", [20.0, 45.0, 90.0])
+@pytest.mark.parametrize("run_estimate", [Estimate(20.0, 17.0, 23.5, 10), Estimate(30.0, 20.0, 45.0, 3)])
+def test_queries_are_densest_where_the_estimate_says_the_task_most_likely_ends(queue_s, run_estimate):
+    """Rule 4 (with a queue long enough to save queries): a task running long past its estimate shows
+    every query its window got."""
+    likely_end, gaps = window_gaps(simulate(queue_s, 200.0, run_estimate), run_estimate)
+    densest_at, densest = min(gaps, key=lambda g: g[1])
+    assert abs(densest_at - likely_end) < 1.5
+    assert densest < gaps[0][1] and densest < gaps[-1][1]  # sparser towards both edges of the window
+
+
+def test_a_task_later_than_its_window_still_leaves_room_for_the_round_trip():
+    """Rule 4 keeps a reserve: a minute past the window, gaps are still shorter than the 2 s bound."""
+    right = Estimate(20.0, 17.0, 23.5, 10)
+    asked = simulate(20.0, 150.0, right, round_trip_s=0.03)
+    window_end = min(t for t, state in asked if state == "RUNNING") + right.hi
+    late = [t for t, _ in asked if window_end <= t <= window_end + 60.0]
+    assert len(late) > 25 and all(b - a <= MAX_GAP_S - NOTICE_MARGIN_S + 1e-9 for a, b in zip(late, late[1:]))
 
 
 def test_a_resumed_task_gets_no_burst_of_queries():

@@ -17,7 +17,8 @@ from .events import CancelCheck, check_cancel
 
 _GROW_MIN = 16  # frames added when the container under-reported its length
 _CONVERT_THREADS = 2  # float conversion is bound by first-touch page faults, which parallelise
-_IN_FLIGHT = 8  # decoded uint8 frames awaiting conversion (~21 MB at 1248x704): bounds the extra RAM
+_IN_FLIGHT = 4  # decoded frames queued for conversion (1.3 MB of YUV each at 1248x704): bounds the extra RAM
+_CONVERT_NICE = 10  # Linux: converters yield the CPU to the decoder's threads, the critical path
 
 
 @dataclass
@@ -40,8 +41,11 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
     :class:`~.errors.Interrupted`. Refuses, before allocating, when the frames do not fit in the
     memory available, naming a ``max_frames`` or ``every_nth`` that would.
     """
+    import threading
+
     import av
     import numpy as np
+    from av.video.reformatter import VideoReformatter
 
     if not isinstance(every_nth, int) or every_nth < 1:
         raise ValidationError(f"every_nth must be a whole number ≥ 1 (1 keeps every frame), not {every_nth!r}.")
@@ -59,13 +63,26 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
         _check_room(path, expected, every_nth, int(ctx.width), int(ctx.height), estimate)
         stream.thread_type = "AUTO"  # frame + slice threads: the decoder is the bottleneck
         scale = np.float32(1 / 255)
-        frames = pager = None
+        frames = None
         width = height = 0
         count = index = 0
-        # Converting to float (and first-touching the fresh ~1.3 GB array) costs more than decoding,
-        # so it runs in worker threads (numpy releases the GIL) while this thread keeps decoding,
-        # and the pager makes the next pages ready before the converter reaches them.
-        converter = _Converter()
+        own = threading.local()  # one reformatter (swscale context) per thread, set up once
+
+        def convert(frame: Any, slot: int) -> None:
+            reformatter = getattr(own, "reformatter", None)
+            if reformatter is None:
+                reformatter = own.reformatter = VideoReformatter()
+            # threads=1: the converters already run in parallel; a size change mid-stream is scaled
+            # to the first frame's, to keep one geometry for the whole array
+            rgb = reformatter.reformat(frame, format="rgb24", width=width, height=height, threads=1).to_ndarray()
+            out = frames[slot]
+            memory.fault_in(out)
+            np.multiply(rgb, scale, out=out, casting="unsafe")
+
+        # Converting to RGB and float (and first-touching the fresh ~1.3 GB array) costs more than
+        # decoding, so it runs in worker threads (swscale, the kernel and numpy all release the GIL)
+        # while this thread only keeps the decoder fed.
+        converter = _Converter(convert)
         try:
             for frame in container.decode(stream):
                 check_cancel(should_cancel)
@@ -74,22 +91,14 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
                     continue
                 if frames is None:
                     width, height = frame.width, frame.height
-                    frames, pager = memory.buffer((capacity, height, width, 3))
+                    frames = memory.buffer((capacity, height, width, 3))
                 elif count == frames.shape[0]:  # the headers under-counted (MKV, raw streams): rare
                     converter.drain()  # nothing may be writing into the old block
-                    if pager is not None:
-                        pager.close()
-                    bigger, pager = memory.buffer((count + max(_GROW_MIN, count // 4), height, width, 3))
+                    bigger = memory.buffer((count + max(_GROW_MIN, count // 4), height, width, 3))
                     bigger[:count] = frames[:count]
                     frames = bigger
-                if frame.width == width and frame.height == height:
-                    rgb = frame.to_ndarray(format="rgb24")
-                else:  # a mid-stream size change: keep one geometry for the whole array
-                    rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
-                converter.submit(np.multiply, rgb, scale, out=frames[count], casting="unsafe")
+                converter.submit(frame, count)
                 count += 1
-                if pager is not None:
-                    pager.reached(count * frames[0].nbytes)
                 if on_progress is not None:
                     on_progress(count, expected)
                 if max_frames and count >= max_frames:
@@ -99,15 +108,13 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
             raise ValidationError(f"The video {path} could not be decoded after {count} frames ({exc}).") from None
         finally:
             converter.close()
-            if pager is not None:
-                pager.close(used_bytes=count * frames[0].nbytes)
         source_fps = _fps(stream)
     finally:
         container.close()
     if frames is None or count == 0:
         raise ValidationError(f"The video {path} contains no decodable frames.")
     if count < frames.shape[0]:
-        frames = frames[:count]  # the tail was never touched (or was given back), so it holds no memory
+        frames = frames[:count]  # the tail was never written, so it holds no memory
     return DecodedVideo(frames=frames, fps=source_fps / every_nth, width=width, height=height,
                         frame_count=count, source_fps=source_fps)
 
@@ -194,26 +201,93 @@ def first_frame_jpeg(path: str | Path, width: int = 240, quality: int = 80) -> b
 
 # --- helpers -------------------------------------------------------------------------------
 class _Converter:
-    """A small thread pool with at most _IN_FLIGHT queued jobs; drain() waits for all of them."""
+    """Runs ``convert(frame, slot)`` in worker threads while the caller keeps decoding.
 
-    def __init__(self) -> None:
+    At most _IN_FLIGHT frames wait in the queue: when it is full, the caller converts the frame
+    itself rather than wait, and drain() has the caller help with what is left, so workers that
+    run at a lower priority (Linux) never hold the decoding thread up. close() returns only once no
+    worker writes into the array any more.
+    """
+
+    def __init__(self, convert: Callable[[Any, int], None]) -> None:
+        import threading
         from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
 
-        self._pool = ThreadPoolExecutor(_CONVERT_THREADS, thread_name_prefix="decode-convert")
-        self._pending: Any = deque()
+        self._convert = convert
+        self._queue: Any = deque()
+        self._changed = threading.Condition()
+        self._running = 0  # jobs a worker has taken and not finished
+        self._closed = False
+        self._error: BaseException | None = None
+        self._workers = [threading.Thread(target=self._work, name="decode-convert", daemon=True)
+                         for _ in range(_CONVERT_THREADS)]
+        for worker in self._workers:
+            worker.start()
 
-    def submit(self, fn: Any, *args: Any, **kw: Any) -> None:
-        self._pending.append(self._pool.submit(fn, *args, **kw))
-        while len(self._pending) > _IN_FLIGHT:
-            self._pending.popleft().result()
+    def submit(self, frame: Any, slot: int) -> None:
+        with self._changed:
+            self._raise_error()
+            if len(self._queue) < _IN_FLIGHT:
+                self._queue.append((frame, slot))
+                self._changed.notify()
+                return
+        self._convert(frame, slot)
 
     def drain(self) -> None:
-        while self._pending:
-            self._pending.popleft().result()
+        """Return once every submitted frame is converted (the caller converts queued ones too)."""
+        while True:
+            with self._changed:
+                if not self._queue:
+                    while self._running:
+                        self._changed.wait()
+                    self._raise_error()
+                    return
+                job = self._queue.popleft()
+            self._convert(*job)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)  # never return while a worker still writes into the array
+        with self._changed:
+            self._closed = True
+            self._queue.clear()
+            self._changed.notify_all()
+        for worker in self._workers:
+            worker.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        _lower_priority()
+        while True:
+            with self._changed:
+                while not self._queue and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                job = self._queue.popleft()
+                self._running += 1
+            try:
+                self._convert(*job)
+            except BaseException as exc:  # handed to the decoding thread by submit() or drain()
+                self._error = exc
+            finally:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+
+
+def _lower_priority() -> None:
+    """Raise the calling thread's nice value (Linux only: elsewhere nice is per process, or absent)."""
+    import os
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _CONVERT_NICE)
+        except OSError:
+            pass
 
 
 def _open(path: str | Path) -> tuple[Any, Any]:

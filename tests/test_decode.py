@@ -166,6 +166,41 @@ def test_where_anonymous_maps_are_not_cheaper_frames_are_a_plain_numpy_array(vid
     from runninghub_video import memory
 
     monkeypatch.setattr(sys, "platform", "win32")
-    array, pager = memory.buffer((2, 4, 4, 3))
-    assert pager is None and array.base is None and array.dtype == np.float32
+    array = memory.buffer((2, 4, 4, 3))
+    assert array.base is None and array.dtype == np.float32
     assert decode_video(video, max_frames=3).frames.shape == (3, HEIGHT, WIDTH, 3)
+
+
+def test_a_size_change_mid_stream_is_scaled_to_the_first_frames_size(tmp_path):
+    # A raw H.264 stream that switches resolution: the decoder re-initialises, our array keeps one geometry.
+    import av
+
+    make_video(tmp_path / "a.h264")
+
+    with av.open(str(tmp_path / "b.h264"), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = WIDTH * 2, HEIGHT * 2, "yuv444p"
+        for i in range(5):
+            rgb = np.full((HEIGHT * 2, WIDTH * 2, 3), frame_colour(i), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    joined = tmp_path / "joined.h264"
+    joined.write_bytes((tmp_path / "a.h264").read_bytes() + (tmp_path / "b.h264").read_bytes())
+    result = decode_video(joined)
+    assert result.frames.shape == (FRAMES + 5, HEIGHT, WIDTH, 3)
+    assert result.frames[FRAMES + 4].mean(axis=(0, 1)) == pytest.approx(np.array(frame_colour(4)) / 255, abs=0.03)
+
+
+def test_backing_a_frames_pages_keeps_what_its_neighbours_hold():
+    # Frames do not start on page boundaries: backing one frame's pages must not wipe the end of the
+    # previous frame or the start of the next one, which another thread may already have written.
+    from runninghub_video import memory
+
+    frames = memory.buffer((3, 37, 41, 3))
+    frames[0] = 0.25
+    frames[2] = 0.75
+    memory.fault_in(frames[1])
+    frames[1] = 0.5
+    assert (frames[0] == 0.25).all() and (frames[1] == 0.5).all() and (frames[2] == 0.75).all()

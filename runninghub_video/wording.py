@@ -17,8 +17,7 @@ from . import errors, facts
 from .events import ProgressEvent
 from .money import Money, format_money
 
-EN, ZH = "en", "zh"
-LANGUAGES = (EN, ZH)  # the position of each language in every pair below
+EN, ZH = "en", "zh"  # every pair below is (English, Chinese)
 SEP = " · "
 
 # RunningHub's task states on the waiting line; one this pack does not know is shown as sent.

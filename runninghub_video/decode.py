@@ -66,12 +66,12 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
         frames = None
         width = height = 0
         count = index = 0
-        own = threading.local()  # one reformatter (swscale context) per thread, set up once
+        per_thread = threading.local()  # one reformatter (swscale context) per thread, set up once
 
         def convert(frame: Any, slot: int) -> None:
-            reformatter = getattr(own, "reformatter", None)
+            reformatter = getattr(per_thread, "reformatter", None)
             if reformatter is None:
-                reformatter = own.reformatter = VideoReformatter()
+                reformatter = per_thread.reformatter = VideoReformatter()
             # threads=1: the converters already run in parallel; a size change mid-stream is scaled
             # to the first frame's, to keep one geometry for the whole array
             rgb = reformatter.reformat(frame, format="rgb24", width=width, height=height, threads=1).to_ndarray()
@@ -79,9 +79,9 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
             memory.fault_in(out)
             np.multiply(rgb, scale, out=out, casting="unsafe")
 
-        # Converting to RGB and float (and first-touching the fresh ~1.3 GB array) costs more than
-        # decoding, so it runs in worker threads (swscale, the kernel and numpy all release the GIL)
-        # while this thread only keeps the decoder fed.
+        # Converting to RGB and float (and backing the fresh ~1.3 GB array) costs more than decoding,
+        # so it runs in worker threads (swscale, the kernel and numpy all release the GIL) while this
+        # thread only keeps the decoder fed.
         converter = _Converter(convert)
         try:
             for frame in container.decode(stream):

@@ -46,6 +46,24 @@ const TEXT = {
   },
 };
 
+/** The sites, as the settings name them. */
+export const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
+
+/** One ComfyUI setting per site under RunningHub → `section` (id `RunningHub.<key>.<site>`), each
+ * shown as `panel(site)`: a custom panel, the setting's own value is never used. .cn sorts first:
+ * most RunningHub users are there. */
+export function siteSettings(key, section, name, tooltip, panel) {
+  return Object.entries(SITES).map(([site, label]) => ({
+    id: `RunningHub.${key}.${site}`,
+    category: ["RunningHub", section, site],
+    name: `${name} ${label}`,
+    tooltip,
+    type: () => panel(site),
+    defaultValue: "",
+    sortOrder: site === "cn" ? 2 : 1,
+  }));
+}
+
 /** "zh" for any Chinese locale ("zh", "zh-CN", "zh-TW"), else "en". */
 export function languageOf(locale) {
   return String(locale || "").toLowerCase().startsWith("zh") ? "zh" : "en";

@@ -5,12 +5,11 @@
 // /runninghub/budget routes (journal only, never the key). Text: ./inbox_format.js (en, zh).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { languageOf } from "./format.js";
+import { languageOf, siteSettings } from "./format.js";
 import {
   budgetSetting, budgetText, formatTime, hostOf, metaLine, optionsText, stateLabel, totalsText, tt,
 } from "./inbox_format.js";
 
-const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
 const PAGE = 50;
 const POLL_MS = 2000;  // while the tab is open: states, costs and new tasks appear within 2 s
 const COLORS = {
@@ -291,16 +290,10 @@ function budgetPanel(site) {
 
 app.registerExtension({
   name: "RunningHub.Inbox",
-  settings: Object.entries(SITES).map(([site, label]) => ({
-    id: `RunningHub.Budget.${site}`,
-    category: ["RunningHub", "Daily budget", site],
-    name: `Daily budget for ${label}`,
-    tooltip: "Refuse a run (before anything is uploaded) when its price would take today's spend on this " +
-      "site past this amount. Empty: no limit (the default).",
-    type: () => budgetPanel(site),  // the amount lives with the pack (the pipeline checks it), not in a setting
-    defaultValue: "",
-    sortOrder: site === "cn" ? 2 : 1,
-  })),
+  // the amount lives with the pack (the pipeline checks it), not in a setting
+  settings: siteSettings("Budget", "Daily budget", "Daily budget for",
+    "Refuse a run (before anything is uploaded) when its price would take today's spend on this " +
+      "site past this amount. Empty: no limit (the default).", budgetPanel),
 
   setup() {
     const manager = app.extensionManager;

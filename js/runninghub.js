@@ -5,12 +5,11 @@
 // it is never a setting value, a widget, or in browser storage.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { formatCaption, formatKeyStatus, formatTestResult, languageOf, t } from "./format.js";
+import { formatCaption, formatKeyStatus, formatTestResult, languageOf, siteSettings, t } from "./format.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
 const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo"];
 const CATEGORY = "RunningHub";
-const SITES = { cn: "runninghub.cn (CNY)", ai: "runninghub.ai (USD)" };
 const PRICE_WIDGETS = ["model", "duration", "resolution", "site"];
 
 const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
@@ -205,16 +204,11 @@ function startSeedFixed(node) {
 
 export const extension = {
   name: "RunningHub.Seedance",
-  settings: Object.entries(SITES).map(([site, label]) => ({
-    id: `RunningHub.ApiKey.${site}`,
-    category: ["RunningHub", "API key", site],
-    name: `API key for ${label}`,
-    tooltip: "Kept by the RunningHub pack in ComfyUI's user folder (private to your user where the OS supports file modes), never in a workflow or " +
-      "the browser. Seedance needs an Enterprise-Shared key; .cn and .ai keys do not cross.",
-    type: () => keyPanel(site),  // a custom panel: the setting's own value is never the key
-    defaultValue: "",
-    sortOrder: site === "cn" ? 2 : 1,  // .cn first: most RunningHub users are there
-  })),
+  // a custom panel per site: the setting's own value is never the key
+  settings: siteSettings("ApiKey", "API key", "API key for",
+    "Kept by the RunningHub pack in ComfyUI's user folder (private to your user where the OS supports file " +
+      "modes), never in a workflow or the browser. Seedance needs an Enterprise-Shared key; .cn and .ai keys " +
+      "do not cross.", keyPanel),
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.category !== CATEGORY) return;

@@ -13,13 +13,13 @@ import importlib
 from types import ModuleType
 
 if "." in (__package__ or ""):
-    from ..runninghub_video import config, errors, events, facts, models, request, wording
+    from ..runninghub_video import config, errors, events, facts, models, money, request, wording
 else:  # nodes/ imported as a top-level package (tests, scripts)
-    from runninghub_video import config, errors, events, facts, models, request, wording
+    from runninghub_video import config, errors, events, facts, models, money, request, wording
 
 PACKAGE = facts.__name__.rpartition(".")[0]
 
-__all__ = ["PACKAGE", "config", "errors", "events", "facts", "models", "request", "wording"]
+__all__ = ["PACKAGE", "config", "errors", "events", "facts", "models", "money", "request", "wording"]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -71,7 +71,7 @@ def budgets() -> dict:
     """Per site: the daily budget (None = off) with today's spend, running estimate and currency."""
     from .client_package import spend
 
-    return {"sites": {site: spend.status(site) for site in facts.SITES}}
+    return {"sites": {site: spend.status(site).as_json() for site in facts.SITES}}
 
 
 def save_budget(site: str, amount: Any) -> dict:

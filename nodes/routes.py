@@ -87,10 +87,9 @@ def test_key(site: str, locale: Any = None) -> dict:
         error = wording.key_advice(exc.code, site, lang) or wording.error_line(
             exc, lang, site=site, no_key=no_key)
         return {"ok": False, "site": site, "error": error, "code": exc.code, "kind": type(exc).__name__}
-    _remember(("balance", site), {"balance": account.remain_money, "currency": account.currency})
+    _remember(("account", site), account)
     result = {"ok": problem is None, "site": site, "key_type": queue.api_key_type or account.api_type,
-              "balance": account.remain_money, "coins": account.remain_coins,
-              "currency": account.currency or facts.SITE_CURRENCY[site],
+              **_amount("balance", account.balance, site, "currency"), "coins": account.remain_coins,
               "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
     if problem is not None:
         result.update(error=wording.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
@@ -119,45 +118,44 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
     config.check_site(site)
     if fresh:
         with _cache_lock:
-            _cache.pop(("balance", site), None)
+            _cache.pop(("account", site), None)
     request = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration, resolution=resolution,
                                           model=model).validated()
-    currency = facts.SITE_CURRENCY[site]
+    table = facts.table_price(site, request.resolution, request.duration, request.spec)
     out: dict[str, Any] = {"site": site, "model": request.model, "duration": request.duration,
-                           "resolution": request.resolution, "currency": currency, "price": None,
-                           "source": "none", "balance": None}
-    table = request.spec.table_price(site, request.resolution, request.duration)
-    if table is not None:
-        out.update(price=table, source="table")
+                           "resolution": request.resolution, **_amount("price", table, site, "currency"),
+                           "source": "none" if table is None else "table", "balance": None}
     if not config.find_key(site):
         out["key"] = {"state": "none"}
         return out
     try:
         key = ("price", site, request.model, request.duration, request.resolution)
-        preview = _cached(key, PRICE_CACHE_S)
-        balance = _cached(("balance", site), BALANCE_CACHE_S)
-        if preview is None or balance is None:
+        preview, account = _cached(key, PRICE_CACHE_S), _cached(("account", site), BALANCE_CACHE_S)
+        if preview is None or account is None:
             with _client(site) as client:
                 if preview is None:
                     preview = _remember(key, _preview(client, request))
-                if balance is None:
-                    account = client.account_status()
-                    balance = _remember(("balance", site), {"balance": account.remain_money,
-                                                            "currency": account.currency})
+                if account is None:
+                    account = _remember(("account", site), client.account_status())
     except errors.RunningHubError as exc:
         out["note"] = str(exc)
         out["key"] = _key_health(exc)
         return out
     out["key"] = {"state": "ok"}
-    if preview.get("price") is not None:
-        out.update(price=preview["price"], currency=preview.get("currency") or currency, source="preview",
-                   text=preview.get("text", ""))
-    out["balance"] = balance.get("balance") or None
-    out["balance_currency"] = balance.get("currency") or currency
+    if preview.price is not None:
+        out.update(**_amount("price", preview.price, site, "currency"), source="preview", text=preview.price_text)
+    out.update(_amount("balance", account.balance, site, "balance_currency"))
     return out
 
 
-def _preview(client, request) -> dict:
+def _amount(name: str, amount, site: str, currency_name: str) -> dict:
+    """An amount of money in a JSON answer (js/format.js shows it): ``{name: number or None,
+    currency_name: code}``; the site's currency when the amount is unknown."""
+    return {name: None if amount is None else amount.number(),
+            currency_name: facts.SITE_CURRENCY[site] if amount is None else amount.currency}
+
+
+def _preview(client, request):
     """RunningHub's price preview for a validated request (nothing is uploaded to ask)."""
     from .client_package import spend
 

@@ -1,5 +1,6 @@
-"""Schema pieces every node of the pack shares: its category, the site / timeout / variation inputs,
-the VIDEO outputs, and the newer V3 features used only where the running ComfyUI offers them.
+"""Schema pieces every node of the pack shares: its category, the schema of a node that returns a
+RunningHub video (:func:`video_node`: its site / timeout / variation inputs, VIDEO outputs), and the
+newer V3 features used only where the running ComfyUI offers them.
 
 ComfyUI 0.3.64 has neither ``advanced`` inputs nor ``Schema.search_aliases`` and rejects unknown
 keywords, so both are passed only when ComfyUI's own signatures name them. The nodes are never
@@ -39,6 +40,17 @@ def advanced() -> dict[str, Any]:
 def search_aliases(*aliases: str) -> dict[str, Any]:
     """Extra words the node search finds the node by, where ComfyUI supports them."""
     return {"search_aliases": list(aliases)} if _offers_search_aliases() else {}
+
+
+def video_node(node_id: str, display_name: str, description: str, inputs: list, aliases: tuple[str, ...], *,
+               pays: bool = True) -> io.Schema:
+    """The schema of a node that returns a RunningHub video: its own ``inputs``, then site and
+    timeout (and variation, for a node that ``pays`` for a new video); the VIDEO outputs; an output
+    node, so ComfyUI runs it even when nothing is connected (its video is saved and paid for)."""
+    common = [site_input(), timeout_input(), *([variation_input()] if pays else [])]
+    return io.Schema(node_id=node_id, display_name=display_name, category=CATEGORY, description=description,
+                     inputs=[*inputs, *common], outputs=video_outputs(), hidden=[io.Hidden.unique_id],
+                     is_output_node=True, **search_aliases(*aliases))
 
 
 def site_input() -> io.Combo.Input:

@@ -8,7 +8,7 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema
-from .client_package import facts, models, wording
+from .client_package import models, wording
 from .client_package import request as client_request
 
 
@@ -23,7 +23,6 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
     progress.text(wording.finished(str(result.task_id), path.name, reused=result.reused,
                                    resumed=result.resumed, cost=result.cost,
-                                   currency=facts.SITE_CURRENCY.get(result.site, ""),
                                    elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
@@ -37,10 +36,9 @@ class SeedanceReferenceToVideo(io.ComfyNode):
         spec = models.V1_LITE
         durations = spec.choices("duration")
         first, last = int(durations[0]), int(durations[-1])
-        return io.Schema(
+        return schema.video_node(
             node_id="RunningHubSeedanceReferenceToVideo",
             display_name="Seedance Reference to Video (RunningHub)",
-            category=schema.CATEGORY,
             description=("Makes a video with RunningHub's Seedance v1-lite reference-to-video model from 1-4 "
                          "reference images and a prompt. Paid per second of video; queuing the same inputs "
                          "again reuses the saved video instead of paying twice."),
@@ -63,14 +61,8 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                                default=spec.default("aspect_ratio"), tooltip="Width:height of the video."),
                 io.Boolean.Input("camera_fixed", default=False,
                                  tooltip="Keep the camera still (no pans or zooms)."),
-                schema.site_input(),
-                schema.timeout_input(),
-                schema.variation_input(),
             ],
-            outputs=schema.video_outputs(),
-            hidden=[io.Hidden.unique_id],
-            is_output_node=True,
-            **schema.search_aliases("seedance", "reference to video", "image to video", "runninghub", "即梦"),
+            aliases=("seedance", "reference to video", "image to video", "runninghub", "即梦"),
         )
 
     @classmethod
@@ -96,23 +88,18 @@ class FetchTask(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
+        return schema.video_node(
             node_id="RunningHubFetchTask",
             display_name="RunningHub Fetch Task",
-            category=schema.CATEGORY,
             description=("Waits for and downloads the video of an existing RunningHub task by its id, "
                          "without paying again. Results stay downloadable for 24 hours."),
             inputs=[
                 io.String.Input("task_id", default="",
                                 tooltip="The task id shown by the Seedance node, an error message or the CLI "
                                         "(a long number such as 2013508786110730241)."),
-                schema.site_input(),
-                schema.timeout_input(),
             ],
-            outputs=schema.video_outputs(),
-            hidden=[io.Hidden.unique_id],
-            is_output_node=True,
-            **schema.search_aliases("fetch task", "download task", "recover video", "task id"),
+            aliases=("fetch task", "download task", "recover video", "task id"),
+            pays=False,
         )
 
     @classmethod

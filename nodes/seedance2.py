@@ -40,10 +40,9 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         images, videos = FIRST.rule(models.IMAGE), FIRST.rule(models.VIDEO)
         durations = FIRST.choices("duration")
-        return io.Schema(
+        return schema.video_node(
             node_id="RunningHubSeedance2ReferenceToVideo",
             display_name="Seedance 2.0 Reference to Video (RunningHub)",
-            category=schema.CATEGORY,
             description=(f"Makes a video with sound with RunningHub's Seedance 2.0 (or 2.0 Fast) from reference "
                          f"images (up to {images.max_count}), videos (up to {videos.max_count}) and audio clips "
                          "and a prompt. Paid per second of video; queuing the same inputs again reuses the saved "
@@ -80,14 +79,8 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                 io.Boolean.Input("generate_audio", default=FIRST.default("generate_audio"),
                                  tooltip="Give the video a sound track."),
                 _seed_input(),
-                schema.site_input(),
-                schema.timeout_input(),
-                schema.variation_input(),
             ],
-            outputs=schema.video_outputs(),
-            hidden=[io.Hidden.unique_id],
-            is_output_node=True,
-            **schema.search_aliases("seedance 2", "multimodal video", "reference to video", "即梦 2.0"),
+            aliases=("seedance 2", "multimodal video", "reference to video", "即梦 2.0"),
         )
 
     @classmethod

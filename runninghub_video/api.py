@@ -132,14 +132,15 @@ class RunningHubClient:
 
     def account_status(self) -> AccountStatus:
         return wire.account_status(self._family_b(self._call("POST", facts.ACCOUNT_STATUS_PATH, "status",
-                                                             json={"apikey": self.settings.api_key}), "account status"))
+                                                             json={"apikey": self.settings.api_key}), "account status"),
+                                   self.settings.currency)
 
     def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):
             raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")
-        return wire.price_preview(data)
+        return wire.price_preview(data, self.settings.currency)
 
     def download(self, url: str, *, folder, task_id: str, should_cancel: CancelCheck | None = None,
                  on_progress=None, max_bytes: int | None = None, deadline: float | None = None):
@@ -220,7 +221,7 @@ class RunningHubClient:
             if code not in ("0", ""):
                 raise self._error(code, str(data.get("message") or data.get("msg") or ""), task_id=task_id,
                                      context=f"{what.capitalize()}: ")
-        return wire.task_status(data, task_id)
+        return wire.task_status(data, self.settings.currency, task_id)
 
 
 def _retry_after(response) -> float | None:

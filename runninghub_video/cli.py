@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import facts, models
 from .errors import RunningHubError
+from .money import format_money, parse as parse_money
 from .terminal import TerminalProgress
 
 DEFAULT_OUTPUT = "runninghub_output"
@@ -163,8 +164,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     with RunningHubClient(load_settings(args.site)) as client:
         status = client.query(task_id)
     print(f"task {status.task_id}: {status.status or '?'}")
-    if status.cost:
-        print(f"cost: {status.cost}")
+    if status.cost is not None:
+        print(f"cost: {format_money(status.cost)}")
     if status.video_url:
         print(f"video: {status.video_url}")
     if status.image_url:
@@ -190,7 +191,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for task in page["tasks"]:
         print(_task_line(task))
     for period in ("today", "month"):
-        spent = ", ".join(f"{e['amount']:.2f} {e['currency']} on .{e['site']} ({e['tasks']} task(s))"
+        spent = ", ".join(f"{_money(e['amount'], e['currency'])} on .{e['site']} ({e['tasks']} task(s))"
                           for e in page["totals"][period])
         print(f"spent {'this month' if period == 'month' else period}: {spent or 'nothing recorded'}")
     if page["next"]:
@@ -201,7 +202,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _task_line(task: dict) -> str:
     """One task in two lines: when, site, id, state, cost, time; then model, options, prompt or file."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task["created_at"]))
-    cost = f"{task['cost']:.2f} {task['currency']}" if task["cost"] is not None else "-"
+    cost = _money(task["cost"], task["currency"])
     elapsed = "" if task["elapsed_s"] is None else f"{task['elapsed_s']:.0f}s"
     options = " · ".join(f"{v} s" if k == "duration" else "camera fixed" if k == "cameraFixed" else str(v)
                          for k, v in task["options"].items() if k != "cameraFixed" or str(v) == "true")
@@ -209,6 +210,12 @@ def _task_line(task: dict) -> str:
                                    task["lookup_url"] if task["phase"] == "ambiguous" else task["error"])
     return (f"{when}  .{task['site']}  {task['task_id'] or '-':<19}  {task['state']:<11} {cost:>10}  {elapsed:>6}\n"
             f"    {task['model']}  {options}  \"{task['prompt'][:60]}\"  {where}")
+
+
+def _money(amount: float | None, currency: str) -> str:
+    """An amount of the inbox's JSON (``list --json`` prints the same), as the tab shows it; "-" when unknown."""
+    found = parse_money(amount, currency)
+    return "-" if found is None else format_money(found)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -171,6 +171,11 @@ class Settings:
         """Which RunningHub this is (site and address): upload URLs are only valid there."""
         return f"{self.site}|{self.base_url}"
 
+    @property
+    def currency(self) -> str:
+        """What the site charges in (facts.SITE_CURRENCY)."""
+        return facts.SITE_CURRENCY[self.site]
+
 
 def missing_key_message(site: str) -> str:
     env = "RUNNINGHUB_API_KEY_AI (or RUNNINGHUB_API_KEY)" if site == "ai" else "RUNNINGHUB_API_KEY"

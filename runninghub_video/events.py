@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 from .errors import Interrupted
+from .money import Money
 
 # Where each phase sits on the one bar a node shows, so the bar only ever moves forward; it
 # reaches 1.0 only with "done" (a saved video).
@@ -25,7 +26,8 @@ class ProgressEvent:
     queued_s: float = 0.0  # time spent in CREATE/QUEUED
     fraction: float | None = None  # 0..1 estimate of overall progress, None if unknown
     eta_s: float | None = None
-    price: str | None = None  # e.g. "0.75 CNY", once known
+    price: Money | None = None  # queued/running: the published estimate, or the charge once reported
+    charged: bool = False  # ``price`` is what RunningHub charged (else an estimate)
     # the details of each phase: upload {index, count, bytes}; download {bytes_done, bytes_total};
     # submit {fresh_uploads}; queued {resumed} or {joined}; done {reused} or {file};
     # queued/running {eta_range: [lo, hi]} or {late_s}, and {note: "retrying" | "unknown_state"}

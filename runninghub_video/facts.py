@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from . import errors
 from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
+from .money import Money
 
 # --- sites and endpoints -------------------------------------------------------------------
 SITES: dict[str, str] = {
@@ -76,15 +77,10 @@ SUCCESS_STATE = "SUCCESS"
 TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
 
 # --- prices (each model's published per-second table is in models.py) ----------------------
-def table_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> float | None:
+def table_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> Money | None:
     """The published price of one run in the site's currency, or None where no table is known (.ai)."""
-    return _model(model).table_price(site, resolution, duration)
-
-
-def estimated_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> str:
-    """``"≈0.75 CNY"`` from the published table, or "" where no table is known (.ai)."""
-    price = table_price(site, resolution, duration, model)
-    return "" if price is None else f"≈{price:.2f} {SITE_CURRENCY[site]}"
+    amount = _model(model).table_price(site, resolution, duration)
+    return None if amount is None else Money(amount, SITE_CURRENCY[site])
 
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60

@@ -16,13 +16,13 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from . import facts
-from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal
+from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal, read_cost
 from .models import MODELS, V1_LITE
+from .money import Money
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -72,17 +72,6 @@ def lookup_url(site: str, task_id: str | None) -> str:
     return f"{base}{facts.CALL_RECORD_DETAIL_PATH}{task_id}" if task_id else base
 
 
-def money(value: Any) -> Decimal | None:
-    """A cost as the journal holds it ("0.75", 0.75, "" or None) as a Decimal, or None when unknown."""
-    if value is None or value == "":
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
 def phase(state: str, has_video: bool, task_id: str | None, age_s: float = 0.0) -> str:
     """The inbox's coarse grouping of a journal state: saved, pending, ready, failed, ambiguous,
     expired, submitting or unknown (a state RunningHub added that this pack does not know).
@@ -122,7 +111,7 @@ def view(raw: dict, now: float | None = None) -> dict:
     kind = phase(state, has_video, task_id, now - created)
     started = raw.get("submitted_at") or created
     finished = raw.get("finished_at")
-    cost = money(raw.get("cost"))
+    cost = raw.get("cost")
     young = now - float(started) < facts.RESULT_URL_LIFETIME_S
     if not young and kind in ("pending", "ready", "unknown"):
         kind = "expired"  # RunningHub keeps a task and its result 24 h: past that no id recovers it
@@ -141,8 +130,8 @@ def view(raw: dict, now: float | None = None) -> dict:
         "finished_at": finished,
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
         if kind not in ("ambiguous", "submitting") else None,
-        "cost": None if cost is None else float(cost),
-        "currency": facts.SITE_CURRENCY.get(site, ""),
+        "cost": None if cost is None else cost.number(),
+        "currency": facts.SITE_CURRENCY.get(site, "") if cost is None else cost.currency,
         "video_path": path if has_video else "",
         "file_name": Path(path).name if path else "",
         "error": raw.get("error_message") or "",
@@ -162,8 +151,10 @@ def _reading(journal: Journal):
 
 
 def _as_dict(raw: Any) -> dict:
+    """A row as the inbox reads it: the request decoded, the cost as :class:`Money` (or None)."""
     values = {name: raw[name] for name in raw.keys()}
     values["request"] = _load_request(values.pop("request_json", None))
+    values["cost"] = read_cost(values.get("cost"), values.pop("currency", None), values.get("site"))
     return values
 
 
@@ -261,40 +252,41 @@ def _charged_rows(journal: Journal, since: float) -> list[dict]:
     return rows
 
 
-def _sum(rows: list[dict], since: float) -> list[dict]:
-    sums: dict[tuple[str, str], list] = {}
+def _spent(rows: list[dict], since: float) -> dict[tuple[str, str], tuple[Money, int]]:
+    """Per (site, currency): the exact sum charged since ``since`` and how many tasks charged it."""
+    sums: dict[tuple[str, str], tuple[Money, int]] = {}
     for row in rows:
-        amount = money(row.get("cost"))
-        if amount is None or (row.get("finished_at") or row.get("created_at") or 0) < since:
+        cost = row.get("cost")
+        if cost is None or (row.get("finished_at") or row.get("created_at") or 0) < since:
             continue
-        site = str(row.get("site") or "")
-        currency = facts.SITE_CURRENCY.get(site, "")
-        entry = sums.setdefault((site, currency), [Decimal(0), 0])
-        entry[0] += amount
-        entry[1] += 1
-    return [{"site": site, "currency": currency, "amount": float(total), "tasks": count}
-            for (site, currency), (total, count) in sorted(sums.items())]
+        key = (str(row.get("site") or ""), cost.currency)
+        spent, count = sums.get(key, (Money.zero(cost.currency), 0))
+        sums[key] = (spent + cost, count + 1)
+    return sums
+
+
+def _entries(sums: dict[tuple[str, str], tuple[Money, int]]) -> list[dict]:
+    return [{"site": site, "currency": currency, "amount": spent.number(), "tasks": count}
+            for (site, currency), (spent, count) in sorted(sums.items())]
 
 
 def totals(journal: Journal | None = None, now: float | None = None) -> dict:
     """Spent today and this month (local time), per site and currency: ``{"today": [...], "month": [...]}``
-    with entries ``{"site", "currency", "amount", "tasks"}``."""
+    with entries ``{"site", "currency", "amount", "tasks"}`` (JSON for the tab and ``list --json``)."""
     journal = journal or Journal()
     now = time.time() if now is None else now
     today, month = day_start(now), month_start(now)
     rows = _charged_rows(journal, min(today, month))
-    return {"today": _sum(rows, today), "month": _sum(rows, month)}
+    return {"today": _entries(_spent(rows, today)), "month": _entries(_spent(rows, month))}
 
 
-def spent_today(site: str, journal: Journal | None = None, now: float | None = None) -> tuple[Decimal, int]:
+def spent_today(site: str, journal: Journal | None = None, now: float | None = None) -> tuple[Money, int]:
     """Money recorded as charged today on ``site`` (in its currency) and how many tasks charged it."""
     journal = journal or Journal()
     now = time.time() if now is None else now
-    currency = facts.SITE_CURRENCY.get(site, "")
-    for entry in _sum(_charged_rows(journal, day_start(now)), day_start(now)):
-        if entry["site"] == site and entry["currency"] == currency:
-            return Decimal(str(entry["amount"])), entry["tasks"]
-    return Decimal(0), 0
+    currency = facts.SITE_CURRENCY[site]
+    sums = _spent(_charged_rows(journal, day_start(now)), day_start(now))
+    return sums.get((site, currency), (Money.zero(currency), 0))
 
 
 def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:

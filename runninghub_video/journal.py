@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import config, facts
+from .money import Money, parse as parse_money
 from .redaction import redact
 from .store import open_db
 
@@ -91,8 +92,8 @@ PROCESS_TOKEN = uuid.uuid4().hex
 # Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
 # journal upgrades in place and a newer one (from a later pack) is left alone.
 _MIGRATIONS: tuple[str, ...] = (
-    # 1 (its ``currency`` column is never written: a site has one currency, facts.SITE_CURRENCY;
-    # it stays because DROP COLUMN needs SQLite 3.35, newer than some Pythons bring)
+    # 1 (``cost`` is the charge as decimal text, "0.75"; ``currency`` its code, written since money
+    # became typed: rows of older versions have NULL there and read as the site's currency)
     """
     CREATE TABLE IF NOT EXISTS tasks (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -171,7 +172,7 @@ class Row:
     finished_at: float | None
     result_url: str | None
     video_path: str | None
-    cost: str | None
+    cost: Money | None  # written as amount text + currency code; read back exact (see _row)
     error_code: str | None
     error_message: str | None
     run_seconds: float | None
@@ -216,7 +217,7 @@ class FinishedTask:
     run_s: float | None
 
 
-_ROW_COLUMNS = tuple(f.name if f.name != "request" else "request_json" for f in fields(Row))
+_ROW_COLUMNS = tuple(f.name if f.name != "request" else "request_json" for f in fields(Row)) + ("currency",)
 
 
 @dataclass(frozen=True)
@@ -440,7 +441,9 @@ class Journal:
                 values[name] = None if value is None else redact(str(value))
             elif name == "run_seconds":
                 values[name] = _to_float(value)
-            elif name in ("cost", "task_id", "result_url", "video_path") and value is not None:
+            elif name == "cost":
+                values["cost"], values["currency"] = _money_columns(value)
+            elif name in ("task_id", "result_url", "video_path") and value is not None:
                 values[name] = str(value)
             else:
                 values[name] = value
@@ -560,7 +563,24 @@ def _to_float(value: Any) -> float | None:
         return None
 
 
+def _money_columns(cost: Money | None) -> tuple[str | None, str | None]:
+    if cost is not None and not isinstance(cost, Money):
+        raise TypeError(f"a journal cost is Money or None, not {type(cost).__name__}")
+    return (None, None) if cost is None else (str(cost.amount), cost.currency)
+
+
+def read_cost(cost: Any, currency: Any, site: Any) -> Money | None:
+    """A row's charge: ``cost`` as text ("0.75"; older versions wrote just this, with ``currency``
+    NULL) in the row's currency, else the site's. Unreadable text counts as unknown."""
+    code = currency or facts.SITE_CURRENCY.get(str(site or ""), "")
+    try:
+        return parse_money(cost, code)
+    except ValueError:  # a currency this version does not know
+        return None
+
+
 def _row(raw: sqlite3.Row) -> Row:
-    values = {name: raw[name] for name in raw.keys() if name != "currency"}  # an unused column (see schema)
+    values = {name: raw[name] for name in raw.keys()}
     values["request"] = _load_request(values.pop("request_json"))
+    values["cost"] = read_cost(values["cost"], values.pop("currency"), values["site"])
     return Row(**values)

@@ -8,6 +8,7 @@ family is an entry in ``MODELS`` plus its tests. Sources and confidence ([C]/[S]
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Iterable
 
 # How an option travels on the wire.
@@ -97,10 +98,11 @@ class Model:
     def rule(self, kind: str) -> MediaRule | None:
         return next((r for r in self.media if r.kind == kind), None)
 
-    def table_price(self, site: str, resolution: str, duration: str | int) -> float | None:
-        """The published price of one run, or None where no table is known (.ai: USD prices [U])."""
+    def table_price(self, site: str, resolution: str, duration: str | int) -> Decimal | None:
+        """The published price of one run, exact, in the site's currency (``facts.table_price``
+        says which), or None where no table is known (.ai: USD prices [U])."""
         per_second = self.price_per_second.get(site, {}).get(resolution)
-        return None if per_second is None else round(per_second * int(duration), 4)
+        return None if per_second is None else Decimal(str(per_second)) * int(duration)
 
 
 def _durations(first: int, last: int) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
                      run_interruptibly, sleep_interruptibly)
 from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
 from .models import IMAGE
+from .money import Money
 from .references import upload_limit
 from .request import VideoRequest, check_task_id
 from .wording import format_duration
@@ -44,7 +45,7 @@ class GenerationResult:
     reused: bool = False  # the saved video of an earlier run: nothing was waited for
     elapsed_s: float = 0.0
     resumed: bool = False  # an earlier run's task (already submitted) was waited for and downloaded
-    cost: str = ""  # what RunningHub charged, in the site's currency ("" when not reported)
+    cost: Money | None = None  # what RunningHub charged (None when not reported)
     last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
 
 
@@ -107,7 +108,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
             if claim.action == "resume":
                 run.say("queued", task_id=row.task_id, resumed=True)
                 with _slot(run, already_running=True):
-                    return _finish(run, journal, row.task_id, request, [r.sha256 for r in references],
+                    return _finish(run, journal, row.task_id, [r.sha256 for r in references], **_paced(request),
                                    resumed=True, row=row, max_bytes=max_bytes)
             spend.check_budget(client, settings.site, request, journal, row_id=row.id)  # before any upload
             with _slot(run):
@@ -117,7 +118,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                                       "(this process looked stalled).", advice="Queue again to join it; "
                                       "nothing was submitted by this run.")
                 status = _submit(run, journal, holder, request, request.body(urls), references)
-                return _finish(run, journal, status.task_id, request, [r.sha256 for r in references],
+                return _finish(run, journal, status.task_id, [r.sha256 for r in references], **_paced(request),
                                initial=status, max_bytes=max_bytes)
         finally:
             holder.done()
@@ -147,17 +148,21 @@ def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path 
         return _saved_result(row, want_last_frame)
     if row is None:
         journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
-    options = row.request if row is not None else {}
+    options = row.request if row is not None else {}  # a task made elsewhere: the model's defaults
     spec = models.MODELS.get(str(options.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
-    pacing = VideoRequest(prompt="-", model=spec.id, last_frame=want_last_frame,  # paces polling, never sent
-                          duration=str(options.get("duration", spec.default("duration"))),
-                          resolution=options.get("resolution", spec.default("resolution")))
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
         with _slot(run, already_running=True):
-            return _finish(run, journal, task_id, pacing,
-                           [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
-                           resumed=True, row=row, max_bytes=max_bytes)
+            return _finish(run, journal, task_id, [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
+                           model=spec.id, resolution=str(options.get("resolution", spec.default("resolution"))),
+                           duration=str(options.get("duration", spec.default("duration"))),
+                           last_frame_wanted=want_last_frame, resumed=True, row=row, max_bytes=max_bytes)
+
+
+def _paced(request: VideoRequest) -> dict:
+    """What :func:`_finish` needs of a validated request: what paces the wait, and the last frame."""
+    return {"model": request.model, "resolution": request.resolution, "duration": request.duration,
+            "last_frame_wanted": request.last_frame}
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -174,7 +179,7 @@ def check_timeout(timeout_s: float) -> float:
 
 def _saved_result(row: Row, want_last_frame: bool) -> GenerationResult:
     path = Path(row.video_path)
-    return GenerationResult(row.task_id, path, row.site, True, cost=row.cost or "",
+    return GenerationResult(row.task_id, path, row.site, True, cost=row.cost,
                             last_frame_path=last_frame.save(path) if want_last_frame else None)
 
 
@@ -338,10 +343,13 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoR
 
 
 @inbox.follows  # while it waits, the inbox offers no second recovery of the task
-def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
-            reference_hashes: Sequence[str], *, initial: TaskStatus | None = None, resumed: bool = False,
-            row: Row | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
+def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequence[str], *, model: str,
+            resolution: str, duration: str, last_frame_wanted: bool, initial: TaskStatus | None = None,
+            resumed: bool = False, row: Row | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
+
+    ``model``, ``resolution`` and ``duration`` pace the wait (journal estimate) and price a new
+    task; ``last_frame_wanted``: also save the last frame as PNG.
 
     ``resumed``: an earlier run's task; its journal ``row`` (if any) has the submit and start
     times that keep "elapsed" and "in queue" counting from the real moments.
@@ -350,8 +358,7 @@ def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
     from .estimate import from_journal
     from .polling import Timing, wait_for_task
 
-    spec = request.spec
-    estimate = from_journal(journal, run.settings.endpoint, spec.id, request.resolution, request.duration)
+    estimate = from_journal(journal, run.settings.endpoint, model, resolution, duration)
     epoch_to_monotonic = time.monotonic() - time.time()
 
     def on_state(status: TaskStatus, timing: Timing) -> None:
@@ -368,13 +375,12 @@ def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
         final = wait_for_task(run.client, task_id, estimate=estimate,
                               timeout_s=max(0.0, run.deadline - time.monotonic()), on_progress=run.on_progress,
                               should_cancel=run.should_cancel, on_state=on_state, initial=initial,
-                              currency=facts.SITE_CURRENCY[run.settings.site],
                               submitted_at=row.submitted_at + epoch_to_monotonic
                               if row is not None and row.submitted_at else None,
                               running_since=row.running_at + epoch_to_monotonic
                               if row is not None and row.running_at else None,
-                              price="" if resumed else facts.estimated_price(run.settings.site, request.resolution,
-                                                                             request.duration, spec))
+                              price=None if resumed else facts.table_price(run.settings.site, resolution,
+                                                                           duration, model))
         run.say("download", bar_position("download", 0), task_id=task_id)
         path = run_interruptibly(lambda: run.client.download(
             final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
@@ -393,7 +399,7 @@ def _finish(run: _Run, journal: Journal, task_id: str, request: VideoRequest,
         raise
     journal.update(task_id, state="downloaded", video_path=str(path))
     frame = None
-    if request.last_frame:  # RunningHub's image when it sent one, else decoded from the MP4
+    if last_frame_wanted:  # RunningHub's image when it sent one, else decoded from the MP4
         frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
     run.say("done", bar_position("done", 1), task_id, file=path.name)
     return GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,

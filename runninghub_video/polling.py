@@ -39,6 +39,7 @@ from .wire import TaskStatus
 from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
+from .money import Money
 from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
                      check_cancel, fetch_advice)
 from .wording import format_duration
@@ -174,10 +175,11 @@ class _Progress:
     """Turns clock, state and estimate into the status event (as data) and the bar position."""
 
     def __init__(self, task_id: str, estimate: TaskEstimate, on_progress: ProgressCallback | None,
-                 submitted_at: float, price: str, queued_s: float | None = None,
+                 submitted_at: float, price: Money | None, queued_s: float | None = None,
                  running_since: float | None = None) -> None:
         self.task_id = task_id
-        self.price = price
+        self.price = price  # the published estimate, until the task reports its charge
+        self.charged = False
         self.estimate = estimate
         self.on_progress = on_progress
         self.submitted_at = submitted_at
@@ -250,7 +252,7 @@ class _Progress:
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, state=self.state, task_id=self.task_id,
                                        elapsed_s=now - self.submitted_at, queued_s=self.queued_for(now),
-                                       fraction=self.fraction(now), eta_s=eta, price=self.price or None,
+                                       fraction=self.fraction(now), eta_s=eta, price=self.price, charged=self.charged,
                                        extra=extra))
 
 
@@ -282,14 +284,14 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
                   should_cancel: CancelCheck | None = None,
                   on_state: Callable[[TaskStatus, Timing], None] | None = None,
                   initial: TaskStatus | None = None, submitted_at: float | None = None,
-                  running_since: float | None = None, price: str = "", currency: str = "",
+                  running_since: float | None = None, price: Money | None = None,
                   grace: QueryGrace | None = None) -> TaskStatus:
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
     Times are ``time.monotonic()``: ``submitted_at`` is the real submit (earlier for a resumed
     task), ``running_since`` when a resumed task is known to have started running. ``on_state``
     sees every answer whose state differs from the last, with what is known of the timing (for the
-    journal). ``price`` is shown until the task reports what it cost (then ``TaskStatus.cost`` + ``currency``).
+    journal). ``price``, an estimate, is shown until the task reports what it cost (``TaskStatus.cost``).
     """
     start = time.monotonic()
     submitted = submitted_at if submitted_at is not None else start
@@ -306,8 +308,8 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
 
     def handle(status: TaskStatus, sent: float, now: float) -> TaskStatus | None:
         nonlocal last, last_running_sent
-        if status.cost:
-            progress.price = f"{status.cost} {currency}".strip()
+        if status.cost is not None:
+            progress.price, progress.charged = status.cost, True
         schedule.answered(sent - submitted, status.status)
         if status.status == "RUNNING":
             if timing.running_at is None:

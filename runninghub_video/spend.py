@@ -11,32 +11,62 @@ else the published table. Asking for a price never uploads anything. Budgets liv
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import math
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import config, facts, inbox, models
-from .journal import UPLOADING
+from . import config, facts, inbox, models, money
 from .errors import RunningHubError, ValidationError
 from .files import write_atomically
+from .journal import UPLOADING
+from .money import Money, format_money
+from .wire import PricePreview
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
 PREVIEW_PROMPT = "price preview"
 
 
+@dataclass(frozen=True)
+class Day:
+    """A site's day against its budget, in the site's currency."""
+    site: str
+    budget: Money | None  # None: no budget set
+    spent: Money  # charged today, as RunningHub reported it
+    charged_tasks: int
+    running: Money  # published price of today's tasks that may still be charged
+    running_tasks: int
+
+    @property
+    def currency(self) -> str:
+        return self.spent.currency
+
+    @property
+    def committed(self) -> Money:
+        return self.spent + self.running
+
+    def as_json(self) -> dict:
+        """The budget route's answer (js/inbox.js): amounts as numbers beside their currency."""
+        return {"site": self.site, "currency": self.currency,
+                "budget": None if self.budget is None else self.budget.number(), "spent": self.spent.number(),
+                "charged_tasks": self.charged_tasks, "running": self.running.number(),
+                "running_tasks": self.running_tasks}
+
+
 class BudgetExceededError(RunningHubError):
-    """The run would pass the site's daily budget: refused before any upload, nothing charged."""
+    """The run would pass the site's daily budget: refused before any upload, nothing charged.
+    ``day``: the site's figures; ``price``: this run's (None when unknown), from ``price_source``."""
 
     code = "budget"
 
-    def __init__(self, message: str, *, figures: dict) -> None:
+    def __init__(self, message: str, *, day: Day, price: Money | None, price_source: str) -> None:
         super().__init__(message, advice="Raise or turn off the daily budget in Settings → RunningHub, "
                                          "or run it tomorrow.")
-        self.figures = figures
+        self.day, self.price, self.price_source = day, price, price_source
 
 
 # --- the budgets ---------------------------------------------------------------------------
@@ -44,7 +74,7 @@ def budget_path() -> Path:
     return config.state_dir() / BUDGET_FILE
 
 
-def daily_budgets() -> dict[str, float]:
+def daily_budgets() -> dict[str, Money]:
     """Site → daily budget in the site's currency, for the sites that have one."""
     try:
         data = json.loads(budget_path().read_text(encoding="utf-8"))
@@ -53,67 +83,62 @@ def daily_budgets() -> dict[str, float]:
     daily = data.get("daily") if isinstance(data, dict) else None
     if not isinstance(daily, dict):
         return {}
-    return {site: float(value) for site, value in daily.items()
-            if site in facts.SITES and isinstance(value, (int, float)) and math.isfinite(value) and value >= 0}
+    budgets = {site: money.parse(value, facts.SITE_CURRENCY[site]) for site, value in daily.items()
+               if site in facts.SITES and isinstance(value, (int, float))}
+    return {site: budget for site, budget in budgets.items() if budget is not None}
 
 
-def set_daily_budget(site: str, amount: Any) -> dict[str, float]:
-    """Set (a number ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets."""
+def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:
+    """Set (an amount ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets."""
     config.check_site(site)
     budgets = daily_budgets()
     if amount is None or amount == "":
         budgets.pop(site, None)
     else:
-        try:
-            value = float(amount)
-        except (TypeError, ValueError):
-            value = math.nan
-        if isinstance(amount, bool) or not math.isfinite(value) or not 0 <= value <= MAX_BUDGET:
+        budget = None if isinstance(amount, bool) else money.parse(amount, facts.SITE_CURRENCY[site])
+        if budget is None or budget.amount > MAX_BUDGET:
             raise ValidationError(f"A daily budget is an amount from 0 to {MAX_BUDGET} in the site's currency "
                                   f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.")
-        budgets[site] = round(value, 4)
+        budgets[site] = Money(budget.amount.quantize(Decimal("0.0001")), budget.currency)
     path = budget_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda f: f.write(json.dumps({"daily": budgets}, indent=2).encode("utf-8")), private=True)
+    stored = {site: float(budget.amount) for site, budget in budgets.items()}  # a plain number in the file
+    write_atomically(path, lambda f: f.write(json.dumps({"daily": stored}, indent=2).encode("utf-8")), private=True)
     return budgets
 
 
-def status(site: str, journal=None, now: float | None = None, *, own_row: int | None = None) -> dict:
-    """The figures of a site's day: budget (None = off), spent, still-running estimate, currency.
+def status(site: str, journal=None, now: float | None = None, *, own_row: int | None = None) -> Day:
+    """The figures of a site's day: budget (None = off), spent, still-running estimate.
 
     ``own_row``: the journal claim of the run being checked (left out, as are runs claimed after it)."""
     config.check_site(site)
     spent, charged = inbox.spent_today(site, journal, now)
     running, unpriced = _running_estimate(site, journal, now, own_row)
-    return {"site": site, "currency": facts.SITE_CURRENCY[site], "budget": daily_budgets().get(site),
-            "spent": float(spent), "charged_tasks": charged, "running": float(running),
-            "running_tasks": unpriced}
+    return Day(site, daily_budgets().get(site), spent, charged, running, unpriced)
 
 
-def _running_estimate(site: str, journal, now: float | None, own_row: int | None) -> tuple[Decimal, int]:
+def _running_estimate(site: str, journal, now: float | None, own_row: int | None) -> tuple[Money, int]:
     """Published price of today's tasks that may still be charged (0 where no table is known): those
     submitted or running, and runs claimed before ``own_row`` that are still uploading."""
-    total, count = Decimal(0), 0
+    prices, count = [], 0
     for row in inbox.unpriced_today(site, journal, now):
         if own_row is not None and (row["id"] == own_row or (row["state"] == UPLOADING and row["id"] > own_row)):
             continue  # this run, or one claimed after it (that one is checked against this one)
         request = row.get("request") or {}
         model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
-        known = str(request.get("duration")) in model.choices("duration")
-        price = model.table_price(site, str(request.get("resolution", "")), request["duration"]) if known else None
-        total += Decimal(str(price or 0))
+        if str(request.get("duration")) in model.choices("duration"):
+            prices.append(facts.table_price(site, str(request.get("resolution", "")), request["duration"], model))
         count += 1
-    return total, count
+    return money.total(prices, facts.SITE_CURRENCY[site]), count
 
 
 # --- the price of one run ------------------------------------------------------------------
-def preview_price(client, request) -> dict:
-    """RunningHub's price preview for a validated request's model and options: ``{"price",
-    "currency", "text"}``. Uploads nothing (see :func:`_stand_in_reference`)."""
+def preview_price(client, request) -> PricePreview:
+    """RunningHub's price preview for a validated request's model and options (its price may be
+    None). Uploads nothing (see :func:`_stand_in_reference`)."""
     preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
-    answer = client.price_preview(preview.body([_stand_in_reference(client.settings.base_url)]),
-                                  request.spec.price_preview_path)
-    return {"price": answer.estimated_price, "currency": answer.currency, "text": answer.price_text}
+    return client.price_preview(preview.body([_stand_in_reference(client.settings.base_url)]),
+                                request.spec.price_preview_path)
 
 
 def _stand_in_reference(base_url: str) -> str:
@@ -127,17 +152,17 @@ def _stand_in_reference(base_url: str) -> str:
     return f"https://{urlsplit(base_url).netloc}/favicon.ico"
 
 
-def run_price(client, site: str, request) -> tuple[Decimal | None, str]:
+def run_price(client, site: str, request) -> tuple[Money | None, str]:
     """This run's price and where it came from ("preview", "table"), or (None, "none")."""
-    table = request.spec.table_price(site, request.resolution, request.duration)
+    table = facts.table_price(site, request.resolution, request.duration, request.spec)
     try:
-        preview = preview_price(client, request)
+        preview = preview_price(client, request).price
     except RunningHubError:
         preview = None  # the table (if any) still guards the budget
-    if preview is not None and preview.get("price") is not None:
-        return Decimal(str(preview["price"])), "preview"
+    if preview is not None:
+        return preview, "preview"
     if table is not None:
-        return Decimal(str(table)), "table"
+        return table, "table"
     return None, "none"
 
 
@@ -150,24 +175,16 @@ def check_budget(client, site: str, request, journal=None, now: float | None = N
     if budget is None:
         return
     price, source = run_price(client, site, request)
-    currency = facts.SITE_CURRENCY[site]
-    figures = status(site, journal, now, own_row=row_id)
-    figures.update(price=None if price is None else float(price), price_source=source)
-    committed = Decimal(str(figures["spent"])) + Decimal(str(figures["running"]))
+    day = status(site, journal, now, own_row=row_id)
+    refuse = functools.partial(BudgetExceededError, day=day, price=price, price_source=source)
     if price is None:
-        raise BudgetExceededError(
-            f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
-            f"cannot be checked against your daily budget of {_amount(budget, currency)}. Nothing was "
-            "uploaded or charged.", figures=figures)
-    if committed + price > Decimal(str(budget)):
-        running = (f" + {_amount(figures['running'], currency)} estimated for {figures['running_tasks']} "
-                   "task(s) still running" if figures["running_tasks"] else "")
-        raise BudgetExceededError(
-            f"Refused before uploading anything: this run costs {_amount(price, currency)} "
-            f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
-            f"{_amount(figures['spent'], currency)}{running}. Together that passes your daily budget of "
-            f"{_amount(budget, currency)}.", figures=figures)
-
-
-def _amount(value: Any, currency: str) -> str:
-    return f"{Decimal(str(value)):.2f} {currency}"
+        raise refuse(f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
+                     f"cannot be checked against your daily budget of {format_money(budget)}. Nothing was "
+                     "uploaded or charged.")
+    if (day.committed + price).amount > budget.amount:
+        running = (f" + {format_money(day.running)} estimated for {day.running_tasks} task(s) still running"
+                   if day.running_tasks else "")
+        raise refuse(f"Refused before uploading anything: this run costs {format_money(price)} "
+                     f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
+                     f"{format_money(day.spent)}{running}. Together that passes your daily budget of "
+                     f"{format_money(budget)}.")

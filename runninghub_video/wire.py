@@ -1,7 +1,7 @@
 """RunningHub's answers as typed objects, parsed once: the only module that knows the wire's field names.
 
 ``api`` hands each answer's JSON here (after unwrapping its response family and raising for error
-codes); everything past this module reads attributes — ``TaskStatus.cost``, never
+codes); everything past this module reads attributes — ``TaskStatus.cost`` (a :class:`Money`), never
 ``usage.consumeMoney``. Field meanings and their confidence are in ``docs/runninghub-api.md``.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import facts
+from .money import CURRENCIES, Money, parse as parse_money
 from .redaction import redact
 
 
@@ -20,7 +21,7 @@ class TaskStatus:
     error_code: str = ""
     error_message: str = ""
     results: list = field(default_factory=list)
-    usage: dict = field(default_factory=dict)  # the raw ``usage`` object; read it through ``cost``
+    cost: Money | None = None  # what RunningHub charged (see :func:`charge`); None until it says
     failed_reason: Any = None
 
     @property
@@ -39,21 +40,6 @@ class TaskStatus:
     @property
     def is_pending(self) -> bool:
         return self.status in facts.PENDING_STATES
-
-    @property
-    def cost(self) -> str:
-        """The charge as RunningHub reports it: model spend may come in ``thirdPartyConsumeMoney``
-        with ``consumeMoney`` empty, or the other way round (both strings or null) [S]; when both
-        are numbers they are added."""
-        values = [self.usage.get(name) for name in ("thirdPartyConsumeMoney", "consumeMoney")]
-        values = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
-        try:
-            numbers = [float(v) for v in values]
-        except ValueError:
-            return values[0] if values else ""
-        if len(numbers) == 2 and all(n > 0 for n in numbers):
-            return f"{sum(numbers):.4f}".rstrip("0").rstrip(".")
-        return next((v for v, n in zip(values, numbers) if n > 0), values[0] if values else "")
 
     def failure_text(self) -> str:
         """Server message plus the most useful part of ``failedReason`` (object or string)."""
@@ -74,16 +60,14 @@ class QueueStatus:
 
 @dataclass(frozen=True)
 class AccountStatus:
-    remain_money: str
+    balance: Money | None  # ``remainMoney``; None when the answer has none
     remain_coins: str
-    currency: str
     api_type: str
 
 
 @dataclass(frozen=True)
 class PricePreview:
-    estimated_price: float | None
-    currency: str
+    price: Money | None  # ``estimatedPrice``; None when the preview gave no number
     price_text: str
 
 
@@ -108,17 +92,28 @@ def _int(value: Any, default: int = 0) -> int:
         return default
 
 
-
-
-def task_status(data: dict, task_id: str = "") -> TaskStatus:
-    """A family-A task answer (submit, query): error code normalised ("" = none), message redacted."""
+def task_status(data: dict, currency: str, task_id: str = "") -> TaskStatus:
+    """A family-A task answer (submit, query): error code normalised ("" = none), message redacted,
+    the charge as money in ``currency`` (the site's: the answer does not name it)."""
     error_code = data.get("errorCode")
     error_code = "" if error_code in (None, "", 0, "0") else str(error_code)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     results = data.get("results") if isinstance(data.get("results"), list) else []
     return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
                       error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
-                      results=results, usage=usage, failed_reason=data.get("failedReason"))
+                      results=results, cost=charge(usage, currency), failed_reason=data.get("failedReason"))
+
+
+def charge(usage: dict, currency: str) -> Money | None:
+    """The charge in a task's ``usage``: model spend may come in ``thirdPartyConsumeMoney`` with
+    ``consumeMoney`` empty, or the other way round (both strings or null) [S]; when both are
+    positive they are added. None while neither holds an amount."""
+    amounts = [parse_money(usage.get(name), currency) for name in ("thirdPartyConsumeMoney", "consumeMoney")]
+    amounts = [m for m in amounts if m is not None]
+    charged = [m for m in amounts if m]
+    if charged:
+        return sum(charged[1:], charged[0])
+    return amounts[0] if amounts else None
 
 
 def upload_url(data: Any) -> str:
@@ -133,15 +128,19 @@ def queue_status(data: Any) -> QueueStatus:
                        running=_int(data.get("runningCount")), queued=_int(data.get("queuedCount")))
 
 
-def account_status(data: Any) -> AccountStatus:
+def account_status(data: Any, currency: str) -> AccountStatus:
+    """``currency``: the site's, used when the answer names none this pack knows."""
     data = data if isinstance(data, dict) else {}
-    return AccountStatus(remain_money=str(data.get("remainMoney") or ""),
-                         remain_coins=str(data.get("remainCoins") or ""),
-                         currency=str(data.get("currency") or ""), api_type=str(data.get("apiType") or ""))
+    return AccountStatus(balance=parse_money(data.get("remainMoney"), _currency(data, currency)),
+                         remain_coins=str(data.get("remainCoins") or ""), api_type=str(data.get("apiType") or ""))
 
 
-def price_preview(data: dict) -> PricePreview:
-    price = data.get("estimatedPrice")
-    return PricePreview(estimated_price=float(price) if isinstance(price, (int, float, str)) and
-                        str(price).replace(".", "", 1).isdigit() else None,
-                        currency=str(data.get("currency") or ""), price_text=str(data.get("priceText") or ""))
+def price_preview(data: dict, currency: str) -> PricePreview:
+    """``currency``: the site's, used when the answer names none this pack knows."""
+    return PricePreview(price=parse_money(data.get("estimatedPrice"), _currency(data, currency)),
+                        price_text=str(data.get("priceText") or ""))
+
+
+def _currency(data: dict, fallback: str) -> str:
+    named = str(data.get("currency") or "").upper()
+    return named if named in CURRENCIES else fallback

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from . import facts
 from .events import ProgressEvent
+from .money import Money, format_money
 
 EN, ZH = "en", "zh"
 LANGUAGES = (EN, ZH)  # the position of each language in every pair below
@@ -164,7 +165,7 @@ def say(key: str, lang: str = EN, **values: Any) -> str:
     return _pick(LINES[key], lang).format(**values)
 
 
-# --- figures ---------------------------------------------------------------------------------
+# --- figures (money reads as money.format_money says) -----------------------------------------
 def format_duration(seconds: float) -> str:
     """"0:41", "12:05", "1:02:03"."""
     seconds = int(max(0, seconds))
@@ -177,19 +178,6 @@ def format_size(size: int) -> str:
     if size >= 1e6:
         return f"{size / 1e6:.1f} MB"
     return f"{size / 1e3:.0f} KB" if size >= 1e3 else f"{int(size)} B"
-
-
-def money(amount: str, lang: str = EN) -> str:
-    """"≈0.75 CNY" as the client writes it; in Chinese "≈0.75 元" and "$0.05" (as js/format.js)."""
-    if lang != ZH:
-        return amount
-    number, _, currency = amount.rpartition(" ")
-    if currency == "CNY" and number:
-        return f"{number} 元"
-    if currency == "USD" and number:
-        sign = "≈" if number.startswith("≈") else ""
-        return f"{sign}${number.removeprefix('≈')}"
-    return amount
 
 
 def state_name(state: str, lang: str = EN) -> str:
@@ -240,8 +228,8 @@ def _waiting(event: ProgressEvent, lang: str) -> str:
         parts.append(say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)))
     elif event.eta_s is not None:
         parts.append(say("left", lang, t=format_duration(event.eta_s)) if event.eta_s >= 1 else say("finishing", lang))
-    if event.price:
-        parts.append(money(event.price, lang))
+    if event.price is not None:
+        parts.append(format_money(event.price, lang, approx=not event.charged))
     if extra.get("note"):
         parts.append(say(extra["note"], lang, state=event.state))
     return SEP.join(parts)
@@ -257,14 +245,14 @@ def _downloading(extra: Mapping, lang: str) -> str:
 
 
 # --- the node's own lines ----------------------------------------------------------------------
-def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False, cost: str = "",
-             currency: str = "", elapsed_s: float = 0.0, lang: str = EN) -> str:
+def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool = False,
+             cost: Money | None = None, elapsed_s: float = 0.0, lang: str = EN) -> str:
     """The node's closing lines: "done · task … · 0.75 CNY · 0:12" and the file name below;
     "resumed" when an earlier run's task was waited for, "reused the saved video" when nothing was."""
     word = "finished_reused" if reused else "finished_resumed" if resumed else "finished"
     parts = [say(word, lang), say("task", lang, task_id=task_id)]
-    if cost:
-        parts.append(money(f"{cost} {currency}".strip(), lang))
+    if cost is not None:
+        parts.append(format_money(cost, lang))
     if elapsed_s:
         parts.append(format_duration(elapsed_s))
     return SEP.join(parts) + f"\n{filename}"
@@ -293,11 +281,13 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
-    figures = getattr(exc, "figures", None)  # a budget refusal's amounts, in the site's currency
-    if isinstance(figures, dict):
-        values.update({name: money(f"{float(figures.get(name) or 0):.2f} {figures.get('currency', '')}", lang)
-                       for name in ("price", "spent", "running", "budget")})
-        values["running"] = say("budget_running", lang, amount=values["running"]) if figures.get("running") else ""
+    day = getattr(exc, "day", None)  # a budget refusal's figures (spend.BudgetExceededError)
+    if day is not None:
+        zero = Money.zero(day.currency)
+        shown = {name: format_money(amount or zero, lang) for name, amount in
+                 (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
+        shown["running"] = say("budget_running", lang, amount=shown["running"]) if day.running else ""
+        values.update(shown)
     line = _pick(ERRORS[key], lang).format(**values)
     server = getattr(exc, "server_message", "")
     if server and key not in _OWN_WORDS:

@@ -1,12 +1,15 @@
 """The API client against the emulator: answers typed, errors mapped, submits never double-charged."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from conftest import image_bytes, quick_retries
 from runninghub_video import errors, facts
 from runninghub_video.api import RunningHubClient
 from runninghub_video.config import Settings, load_settings
+from runninghub_video.money import Money
 from runninghub_video.redaction import redact, register_secret
 from runninghub_video.request import VideoRequest
 
@@ -106,9 +109,9 @@ def test_status_endpoints_are_typed(client, emulator):
     queue = client.queue_status()
     assert queue.concurrent_limit == 3 and queue.api_key_type == "SHARED"
     account = client.account_status()
-    assert account.currency == "CNY" and account.remain_money
+    assert account.balance == Money(Decimal("100.00"), "CNY")
     price = client.price_preview(_body(client))
-    assert price.estimated_price == pytest.approx(0.14) and price.currency == "CNY"
+    assert price.price == Money(Decimal("0.14"), "CNY")  # 480p x 2 s at 0.07 CNY/s
 
 
 def test_missing_key_says_where_to_get_one(monkeypatch, tmp_path):

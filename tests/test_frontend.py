@@ -70,11 +70,10 @@ def test_chinese_has_every_english_text(name):
 
 
 def test_settings_texts_cover_every_setting_of_the_extension():
-    ids = set()
-    for name, prefix in (("runninghub.js", "RunningHub_ApiKey_"), ("inbox.js", "RunningHub_Budget_")):
-        source = (JS / name).read_text(encoding="utf-8")
-        sites = re.search(r"const SITES = \{([^}]*)\}", source).group(1)
-        ids |= {f"{prefix}{site}" for site in re.findall(r"(\w+):", sites)}
+    sites = re.search(r"const SITES = \{([^}]*)\}", (JS / "format.js").read_text(encoding="utf-8")).group(1)
+    keys = [re.search(r'siteSettings\("(\w+)"', (JS / name).read_text(encoding="utf-8")).group(1)
+            for name in ("runninghub.js", "inbox.js")]
+    ids = {f"RunningHub_{key}_{site}" for key in keys for site in re.findall(r"(\w+):", sites)}
     assert ids == {"RunningHub_ApiKey_cn", "RunningHub_ApiKey_ai", "RunningHub_Budget_cn", "RunningHub_Budget_ai"}
     for lang in ("en", "zh"):
         assert set(_locale(lang, "settings.json")) == ids

@@ -4,6 +4,7 @@ that refuses a run before anything is uploaded."""
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -11,7 +12,12 @@ from conftest import solid_images
 from runninghub_video import errors, facts, inbox, pipeline, spend
 from runninghub_video.journal import Journal
 from runninghub_video.models import V1_LITE
+from runninghub_video.money import Money
 from runninghub_video.request import VideoRequest
+
+
+def cny(amount: str) -> Money:
+    return Money(Decimal(amount), "CNY")
 
 
 def claimed(journal: Journal, fp: str, request: dict) -> int:
@@ -52,7 +58,7 @@ def test_the_days_total_matches_what_the_emulator_charged(rh_env, tmp_path):
     assert totals["today"] == [{"site": "cn", "currency": "CNY", "amount": pytest.approx(rh_env.counters.money_charged),
                                 "tasks": 3}]
     assert totals["month"] == totals["today"]
-    assert float(inbox.spent_today("cn")[0]) == pytest.approx(rh_env.counters.money_charged)
+    assert inbox.spent_today("cn")[0].number() == pytest.approx(rh_env.counters.money_charged)
 
 
 def test_totals_count_each_day_and_month_in_local_time(rh_env, tmp_path):
@@ -62,7 +68,7 @@ def test_totals_count_each_day_and_month_in_local_time(rh_env, tmp_path):
                                       (inbox.month_start(now) - 60, "4"))):
         row = journal.record(str(10**18 + n), site="cn", endpoint="cn", state="QUEUED", fingerprint="fp",
                             request={"prompt": "x"})
-        journal.update(row, state="SUCCESS", cost=cost, finished_at=when)
+        journal.update(row, state="SUCCESS", cost=cny(cost), finished_at=when)
     totals = inbox.totals(now=now)
     assert totals["today"][0]["amount"] == pytest.approx(1.25)
     month = 1.25 + (2 if inbox.day_start(now) - 60 >= inbox.month_start(now) else 0)
@@ -148,9 +154,9 @@ def test_a_run_over_the_daily_budget_is_refused_before_any_upload(rh_env, tmp_pa
     assert rh_env.counters.requests_total == requests + 1  # the price preview alone
     text = str(refused.value)
     assert "0.75 CNY" in text and "1.00 CNY" in text and "spent today on .cn: 0.75 CNY" in text
-    assert refused.value.figures == {"site": "cn", "currency": "CNY", "budget": 1.0, "spent": 0.75,
-                                     "charged_tasks": 1, "running": 0.0, "running_tasks": 0, "price": 0.75,
-                                     "price_source": "preview"}
+    assert refused.value.day == spend.Day("cn", budget=cny("1"), spent=cny("0.75"), charged_tasks=1,
+                                          running=cny("0"), running_tasks=0)
+    assert (refused.value.price, refused.value.price_source) == (cny("0.75"), "preview")
     run(tmp_path, "fits", duration="5", resolution="720p")  # a re-run reuses its video: never refused
     spend.set_daily_budget("cn", 2.0)
     run(tmp_path, "now it fits", count=2, duration="5", resolution="720p")
@@ -193,19 +199,19 @@ def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
         with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
             spend.check_budget(client, "cn", request, row_id=second)  # checked first, claimed later
         spend.check_budget(client, "cn", request, row_id=first)
-    assert spend.status("cn")["running"] == 1.5 and spend.status("cn")["running_tasks"] == 2
+    assert spend.status("cn").running == cny("1.5") and spend.status("cn").running_tasks == 2
     assert rh_env.counters.submits == 0
 
 
 def test_a_budget_is_a_plain_amount_or_nothing(rh_env):
-    assert spend.set_daily_budget("cn", "2.5") == {"cn": 2.5}
-    assert spend.set_daily_budget("ai", 0) == {"cn": 2.5, "ai": 0.0}
+    assert spend.set_daily_budget("cn", "2.5") == {"cn": cny("2.5")}
+    assert spend.set_daily_budget("ai", 0) == {"cn": cny("2.5"), "ai": Money(Decimal(0), "USD")}
     for bad in ("lots", -1, float("nan"), True, 10**9):
         with pytest.raises(errors.ValidationError, match="daily budget"):
             spend.set_daily_budget("cn", bad)
     with pytest.raises(errors.ConfigError):
         spend.set_daily_budget("eu", 1)
-    assert spend.set_daily_budget("cn", None) == {"ai": 0.0}
+    assert spend.set_daily_budget("cn", None) == {"ai": Money(Decimal(0), "USD")}
 
 
 # --- the CLI's list: the same facts --------------------------------------------------------

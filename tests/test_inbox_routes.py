@@ -7,12 +7,14 @@ recorder of its handlers (aiohttp is ComfyUI's, not a test dependency).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -211,14 +213,18 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
 
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
     from runninghub_video import wording
-    from runninghub_video.spend import BudgetExceededError
+    from runninghub_video.money import Money
+    from runninghub_video.spend import BudgetExceededError, Day
 
-    refusal = BudgetExceededError("refused", figures={"site": "cn", "currency": "CNY", "budget": 1.5, "spent": 1.1,
-                                                      "running": 0.0, "price": 0.75})
+    def cny(amount: str) -> Money:
+        return Money(Decimal(amount), "CNY")
+
+    day = Day("cn", budget=cny("1.5"), spent=cny("1.1"), charged_tasks=2, running=cny("0"), running_tasks=0)
+    refusal = BudgetExceededError("refused", day=day, price=cny("0.75"), price_source="preview")
     assert wording.error_line(refusal, "en", site="cn").startswith(
         "refused before any upload: this run (0.75 CNY) and today's spend on .cn (1.10 CNY")
     zh = wording.error_line(refusal, "zh", site="cn")
     assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh and "运行中" not in zh
-    refusal.figures["running"] = 0.75
+    refusal.day = dataclasses.replace(day, running=cny("0.75"), running_tasks=1)
     assert "(1.10 CNY, +0.75 CNY still running)" in wording.error_line(refusal, "en", site="cn")
     assert "（1.10 元，另有运行中 0.75 元）" in wording.error_line(refusal, "zh", site="cn")

@@ -6,13 +6,16 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from runninghub_video import config, facts
 from runninghub_video.journal import (AMBIGUOUS, DOWNLOADED, EXPIRED, JOURNAL_FILE, REUSE_MARGIN_S, Journal,
                                       fingerprint)
+from runninghub_video.money import Money
 
 FAKE_KEY = "fakekey0123456789abcdefFAKEKEY99"  # 32 chars, never a real key
 BODY = {"prompt": "a cat surfing", "duration": "5", "cameraFixed": "false", "resolution": "720p",
@@ -90,11 +93,11 @@ def test_row_is_written_before_submit_and_follows_the_task(journal):
     assert row.request["prompt"] == "a cat surfing"
 
     journal.set_task(row_id, "2013508786110730241", "QUEUED")
-    journal.update("2013508786110730241", state="SUCCESS", result_url="https://r/out.mp4", cost="0.75",
+    journal.update("2013508786110730241", state="SUCCESS", result_url="https://r/out.mp4", cost=Money(Decimal("0.75"), "CNY"),
                    run_seconds="58")
     row = journal.get("2013508786110730241", "cn")
     assert row.state == "SUCCESS" and row.submitted_at and row.finished_at
-    assert (row.cost, row.run_seconds) == ("0.75", 58.0)
+    assert (row.cost, row.run_seconds) == (Money(Decimal("0.75"), "CNY"), 58.0)
     assert journal.get("2013508786110730241", "ai") is None
 
 
@@ -209,23 +212,34 @@ def test_journal_file_never_contains_the_api_key(journal, state):
 
 
 # --- concurrency and schema ----------------------------------------------------------------
-def test_many_threads_can_write_at_once(journal):
-    errors: list[BaseException] = []
+def _at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
+    """``work(0)`` … ``work(count - 1)`` in threads released together; what they raised."""
+    raised: list[BaseException] = []
+    start = threading.Barrier(count)
 
     def worker(n: int) -> None:
         try:
-            for i in range(10):
-                _submitted(journal, fp=f"fp{n}", task_id=f"t{n}-{i}")
-                journal.update(f"t{n}-{i}", state="RUNNING")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+            start.wait()
+            work(n)
+        except BaseException as exc:  # reported by the caller
+            raised.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    return raised
+
+
+def test_many_threads_can_write_at_once(journal):
+    def write(n: int) -> None:
+        for i in range(10):
+            _submitted(journal, fp=f"fp{n}", task_id=f"t{n}-{i}")
+            journal.update(f"t{n}-{i}", state="RUNNING")
+
+    raised = _at_once(8, write)
+    assert not raised, raised[0]
     assert len(journal.list(limit=1000)) == 80
 
 
@@ -235,22 +249,9 @@ def test_a_new_journal_opened_by_many_runs_at_once_never_reports_locked(tmp_path
     it is run many times (without the wait in store.open_db, five runs of this test out of five failed)."""
     for attempt in range(60):
         path = tmp_path / f"fresh-{attempt}" / JOURNAL_FILE
-        errors: list[BaseException] = []
-        start = threading.Barrier(6)
-
-        def worker(n: int, start=start, path=path, attempt=attempt, errors=errors) -> None:
-            try:
-                start.wait()
-                _submitted(Journal(path), fp=f"fp{n}", task_id=f"t{attempt}-{n}")
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors[0]
+        raised = _at_once(6, lambda n, path=path, attempt=attempt: _submitted(Journal(path), fp=f"fp{n}",
+                                                                             task_id=f"t{attempt}-{n}"))
+        assert not raised, raised[0]
         assert len(Journal(path).list(limit=100)) == 6
 
 
@@ -296,6 +297,39 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
     assert journal.claim("fp1", "cn|https://www.runninghub.cn", site="cn", model="m", request={},
                          variation=0).action == "new"
     assert [r.state for r in journal.list() if r.fingerprint == "fp2"] == [AMBIGUOUS]
+
+
+def test_costs_written_by_older_versions_read_as_money_and_add_up_exactly(state):
+    """Before money was typed, a charge was stored as bare text ("0.1") with the currency column
+    left NULL; such rows read in their site's currency, and the day's sum is exact."""
+    from runninghub_video import inbox
+    from runninghub_video.journal import _MIGRATIONS
+
+    state.mkdir(parents=True)
+    now = time.time()
+    conn = sqlite3.connect(state / JOURNAL_FILE)
+    conn.executescript(";\n".join(_MIGRATIONS) + f";\nPRAGMA user_version = {len(_MIGRATIONS)};")
+    for n, (site, cost) in enumerate([("cn", "0.1"), ("cn", "0.2"), ("ai", "0.05"), ("cn", "n/a"), ("cn", "")]):
+        conn.execute("INSERT INTO tasks (fingerprint, site, endpoint, task_id, state, created_at, updated_at,"
+                     " finished_at, cost, currency) VALUES (?, ?, ?, ?, 'downloaded', ?, ?, ?, ?, NULL)",
+                     (f"old{n}", site, site, f"20000000000000000{n:02d}", now, now, now, cost))
+    conn.commit()
+    conn.close()
+    journal = Journal()
+    assert journal.get("2000000000000000001", "cn").cost == Money(Decimal("0.2"), "CNY")
+    assert journal.get("2000000000000000002", "ai").cost == Money(Decimal("0.05"), "USD")
+    assert journal.get("2000000000000000003", "cn").cost is None  # unreadable text: unknown, not an error
+    assert inbox.spent_today("cn", journal, now) == (Money(Decimal("0.3"), "CNY"), 2)  # not 0.30000000000000004
+
+    row = _submitted(journal, fp="new", task_id="2000000000000000010")  # and one written today's way
+    journal.update(row, state="downloaded", cost=Money(Decimal("0.4"), "CNY"))
+    assert inbox.spent_today("cn", journal, now + 1) == (Money(Decimal("0.7"), "CNY"), 3)
+    totals = inbox.totals(journal, now + 1)["today"]
+    assert totals == [{"site": "ai", "currency": "USD", "amount": 0.05, "tasks": 1},
+                      {"site": "cn", "currency": "CNY", "amount": 0.7, "tasks": 3}]  # floats: 0.7000000000000001
+    shown = {v["task_id"]: (v["cost"], v["currency"]) for v in inbox.page(journal, now=now + 1)["tasks"]}
+    assert shown["2000000000000000000"] == (0.1, "CNY") and shown["2000000000000000002"] == (0.05, "USD")
+    assert shown["2000000000000000004"] == (None, "CNY")
 
 
 def test_an_error_during_a_write_reaches_the_caller_even_when_sqlite_already_rolled_back(tmp_path):

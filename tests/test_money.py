@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from runninghub_video import wire
 from runninghub_video.money import Money, format_money, parse, total
 
 
@@ -56,3 +57,21 @@ def test_an_amount_is_read_from_text_or_number(value, amount):
 @pytest.mark.parametrize("value", [None, "", "n/a", "NaN", "inf", "-1", True])
 def test_what_is_not_an_amount_is_unknown(value):
     assert parse(value, "CNY") is None
+
+
+@pytest.mark.parametrize("usage,charged", [
+    ({"consumeMoney": "0.75", "thirdPartyConsumeMoney": None}, "0.75"),
+    ({"consumeMoney": "", "thirdPartyConsumeMoney": "0.75"}, "0.75"),
+    ({"consumeMoney": "0.1", "thirdPartyConsumeMoney": "0.2"}, "0.3"),  # both charged: added, exactly
+    ({"consumeMoney": "0", "thirdPartyConsumeMoney": "0.75"}, "0.75"),
+    ({"consumeMoney": "0", "thirdPartyConsumeMoney": None}, "0"),  # reported as nothing charged
+])
+def test_the_charge_is_parsed_once_from_either_usage_field(usage, charged):
+    status = wire.task_status({"taskId": "1", "status": "SUCCESS", "usage": usage}, "CNY")
+    assert status.cost == cny(charged)
+
+
+def test_no_charge_reported_is_no_cost():
+    assert wire.task_status({"taskId": "1", "status": "RUNNING", "usage": None}, "CNY").cost is None
+    assert wire.task_status({"taskId": "1", "status": "SUCCESS",
+                             "usage": {"consumeMoney": None, "thirdPartyConsumeMoney": "n/a"}}, "USD").cost is None

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from runninghub_video.emulator import Emulator
 from runninghub_video.journal import Journal
 from runninghub_video.pipeline import generate
 from runninghub_video.request import VideoRequest
+from runninghub_video.money import Money
 
 from conftest import solid_images
 
@@ -235,4 +237,4 @@ def test_a_video_made_on_one_endpoint_is_never_returned_for_another(rh_env, tmp_
 def test_the_charge_is_read_from_either_usage_field(rh_env, tmp_path):
     rh_env.charge_in("thirdPartyConsumeMoney")
     result = _run("third party money", tmp_path)
-    assert result.cost == "0.14" and rh_env.counters.money_charged == pytest.approx(PRICE)
+    assert result.cost == Money(Decimal("0.14"), "CNY") and rh_env.counters.money_charged == pytest.approx(PRICE)

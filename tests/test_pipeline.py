@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from runninghub_video import errors
 from runninghub_video.decode import decode_video
 from runninghub_video.events import ProgressEvent
+from runninghub_video.money import Money
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
 from runninghub_video.wording import describe
@@ -37,7 +39,7 @@ def test_references_become_a_video_whose_frames_show_them(rh_env, tmp_path):
     # the third reference has the same pixels as the first: uploaded once, sent twice
     assert rh_env.counters.submits == 1 and rh_env.counters.uploads == 2
     assert len(next(iter(rh_env.tasks.values())).body["imageUrls"]) == 3
-    assert result.cost == "0.14"
+    assert result.cost == Money(Decimal("0.14"), "CNY")
 
 
 def test_progress_events_follow_the_task_in_order(rh_env, tmp_path):
@@ -83,6 +85,22 @@ def test_fetch_task_downloads_a_task_by_id(rh_env, tmp_path):
     again = fetch_task(first.task_id, output_dir=tmp_path)
     assert again.video_path.is_file() and again.task_id == first.task_id
     assert rh_env.counters.submits == 1
+
+
+def test_a_fetched_task_is_expected_to_take_as_long_as_its_own_options_say(rh_env, tmp_path):
+    """A 12 s 720p task is expected to run 12/5 of the model's 5 s time, not the defaults' (no history yet)."""
+    from runninghub_video.estimate import prior_run_seconds
+
+    rh_env.set_clock(queue_s=0.1, run_s=1.5)
+    with pytest.raises(errors.WaitTimeoutError) as left:
+        generate([solid_images(1)], VideoRequest("long", duration="12", resolution="720p"), output_dir=tmp_path,
+                 timeout_s=0.3)
+    events: list[ProgressEvent] = []
+    fetch_task(left.value.task_id, output_dir=tmp_path, on_progress=events.append)
+    waiting = [e for e in events if e.phase in ("queued", "running") and e.eta_s is not None]
+    expected = prior_run_seconds("seedance-v1-lite", "720p", "12")
+    assert waiting and expected > 2 * prior_run_seconds("seedance-v1-lite", "720p", "5")
+    assert all(expected - 10 < e.eta_s <= expected + 60 for e in waiting), [e.eta_s for e in waiting]
 
 
 @pytest.mark.parametrize("phase", ["upload", "queued", "running", "download"])
@@ -141,8 +159,10 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
              on_progress=events.append)
     running = [e for e in events if e.state == "RUNNING"]
     assert running and all(describe(e).endswith(" · ≈0.60 CNY") for e in running)
+    assert all(e.price == Money(Decimal("0.60"), "CNY") and not e.charged for e in running)
     success = [e for e in events if e.state == "SUCCESS"]
-    assert success and success[-1].price == "0.60 CNY"
+    assert success and success[-1].price == Money(Decimal("0.60"), "CNY") and success[-1].charged
+    assert describe(success[-1]).endswith(" · 0.60 CNY")
 
 
 def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatch):

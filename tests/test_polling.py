@@ -154,7 +154,7 @@ def test_estimate_is_per_model_resolution_and_duration_and_apart_for_queue_and_r
 def ticks(estimate: TaskEstimate, run_s: float, queue_s: float = 5.0) -> list[ProgressEvent]:
     """One event per second of a task that queues ``queue_s`` and runs ``run_s`` (submitted at 0)."""
     events: list[ProgressEvent] = []
-    progress = _Progress("42", estimate, events.append, submitted_at=0.0, price="")
+    progress = _Progress("42", estimate, events.append, submitted_at=0.0, price=None)
     progress.set_state("QUEUED", 0.0)
     for second in range(int(queue_s + run_s)):
         if second == queue_s:
@@ -191,7 +191,7 @@ def test_the_bar_moves_every_second_and_never_reaches_the_end_while_waiting(run_
 
 def test_a_resumed_task_keeps_its_queue_time():
     events: list[ProgressEvent] = []
-    progress = _Progress("42", SURE, events.append, submitted_at=0.0, price="", queued_s=12.0, running_since=12.0)
+    progress = _Progress("42", SURE, events.append, submitted_at=0.0, price=None, queued_s=12.0, running_since=12.0)
     progress.set_state("RUNNING", 100.0)
     progress.emit(100.0, force=True)
     assert describe(events[-1]).startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")

@@ -76,7 +76,7 @@ def test_key_test_shows_type_balance_currency_and_concurrency(settings_only):
     result = routes.test_key("cn")
     assert result["ok"] is True
     assert result["key_type"] == "SHARED"
-    assert result["balance"] == "100.00" and result["currency"] == "CNY"
+    assert result["balance"] == 100.0 and result["currency"] == "CNY"
     assert result["concurrent_limit"] == settings_only.concurrent_limit
     assert settings_only.counters.money_charged == 0
 
@@ -124,7 +124,7 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     info = routes.price("cn", "2", "480p")
     assert info["source"] == "preview"
     assert info["price"] == pytest.approx(0.14)  # docs/runninghub-api.md: v1-lite 480p 0.07 CNY/s × 2 s
-    assert info["balance"] == "100.00"
+    assert info["balance"] == 100.0
     assert settings_only.counters.price_previews == 1 and settings_only.counters.submits == 0
     assert settings_only.counters.uploads == 0  # a price is asked without putting anything in the user's storage
 
@@ -158,10 +158,10 @@ def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
 
 def test_price_after_a_run_shows_the_new_balance(settings_only):
     routes.save_key("cn", settings_only.api_key)
-    assert routes.price("cn", "5", "720p")["balance"] == "100.00"
+    assert routes.price("cn", "5", "720p")["balance"] == 100.0
     settings_only.balance = 99.25
-    assert routes.price("cn", "5", "720p")["balance"] == "100.00"  # cached while nothing ran
-    assert routes.price("cn", "5", "720p", fresh=True)["balance"] == "99.25"
+    assert routes.price("cn", "5", "720p")["balance"] == 100.0  # cached while nothing ran
+    assert routes.price("cn", "5", "720p", fresh=True)["balance"] == 99.25
 
 
 def test_price_preview_trouble_falls_back_to_the_table(settings_only):

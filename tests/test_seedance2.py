@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from runninghub_video import errors, models
+from runninghub_video import errors, facts, models
 from runninghub_video.wire import TaskStatus
 from runninghub_video.emulator.video import encode
 from runninghub_video.journal import Journal
 from runninghub_video.media import wav_bytes
+from runninghub_video.money import Money
 from runninghub_video.pipeline import fetch_task, generate
 from runninghub_video.request import VideoRequest
 
@@ -79,9 +81,10 @@ def test_each_model_refuses_what_its_table_does_not_allow(request_, words):
 
 
 def test_prices_come_from_each_models_table():
-    assert models.SEEDANCE_2.table_price("cn", "720p", 5) == pytest.approx(6.0)
-    assert models.SEEDANCE_2_FAST.table_price("cn", "1080p", 10) == pytest.approx(12.8)
-    assert models.V1_LITE.table_price("cn", "480p", 2) == pytest.approx(0.14)
+    assert models.SEEDANCE_2.table_price("cn", "720p", 5) == Decimal("6.0")
+    assert models.SEEDANCE_2_FAST.table_price("cn", "1080p", 10) == Decimal("12.8")
+    assert models.V1_LITE.table_price("cn", "480p", 3) == Decimal("0.21")  # exact: 0.07 * 3 is 0.21000000000000002
+    assert facts.table_price("cn", "480p", 2) == Money(Decimal("0.14"), "CNY")  # the site's currency
     assert models.SEEDANCE_2.table_price("ai", "720p", 5) is None  # USD prices are unknown
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import string
 import threading
+from decimal import Decimal
 
 import pytest
 
 from nodes import browser_language
 from runninghub_video import errors, wording
 from runninghub_video.events import ProgressEvent
+from runninghub_video.money import Money
 from runninghub_video.pipeline import generate
 from runninghub_video.estimate import Estimate, TaskEstimate
 from runninghub_video.polling import _Progress
@@ -34,14 +36,19 @@ def no_browser_known(monkeypatch):
     monkeypatch.setattr(browser_language, "_by_client", {})
 
 
-def ticker(*states: tuple[str, float], now: float, price: str = "≈0.75 CNY", note: str = "",
-           expected: float = 48.0, unsure: bool = False) -> ProgressEvent:
-    """The client's own 1 s status event: submitted at t=100, then each (state, at) in turn."""
+ESTIMATE = Money(Decimal("0.75"), "CNY")
+
+
+def ticker(*states: tuple[str, float], now: float, price: Money | None = ESTIMATE, charged: bool = False,
+           note: str = "", expected: float = 48.0, unsure: bool = False) -> ProgressEvent:
+    """The client's own 1 s status event: submitted at t=100, then each (state, at) in turn;
+    ``price`` is the published estimate, or with ``charged`` what RunningHub reported."""
     events: list[ProgressEvent] = []
     spread = 0.5 if unsure else 0.05  # unsure: a range of ±50 %
     estimate = TaskEstimate(queue=Estimate(0.0, 0.0, 0.0, 10),
                             run=Estimate(expected, expected * (1 - spread), expected * (1 + spread), 10))
     progress = _Progress("2013508786110730241", estimate, events.append, submitted_at=100.0, price=price)
+    progress.charged = charged
     for state, at in states:
         progress.set_state(state, at)
     progress.note = note
@@ -54,7 +61,7 @@ TICKS = {  # name: (event, English, Chinese)
                   "已提交 · 已用 0:01 · 排队 0:01 · 约剩 0:48 · ≈0.75 元"),
     "queued": (ticker(("QUEUED", 100.0), now=112.0), "QUEUED · 0:12 elapsed · 0:12 in queue · ~0:48 left · ≈0.75 CNY",
                "排队中 · 已用 0:12 · 排队 0:12 · 约剩 0:48 · ≈0.75 元"),
-    "created": (ticker(("CREATE", 100.0), now=100.5, price=""), "CREATE · 0:00 elapsed · ~0:48 left",
+    "created": (ticker(("CREATE", 100.0), now=100.5, price=None), "CREATE · 0:00 elapsed · ~0:48 left",
                 "已创建 · 已用 0:00 · 约剩 0:48"),
     "running": (ticker(("QUEUED", 100.0), ("RUNNING", 112.0), now=141.0),
                 "RUNNING · 0:41 elapsed · 0:12 in queue · ~0:19 left · ≈0.75 CNY",
@@ -66,10 +73,10 @@ TICKS = {  # name: (event, English, Chinese)
     "late": (ticker(("RUNNING", 100.0), now=165.0),
              "RUNNING · 1:05 elapsed · taking longer than usual · 1:05 so far · ≈0.75 CNY",
              "运行中 · 已用 1:05 · 比平时慢 · 已运行 1:05 · ≈0.75 元"),
-    "charged": (ticker(("RUNNING", 100.0), ("SUCCESS", 130.0), now=130.0, price="0.75 CNY"),
+    "charged": (ticker(("RUNNING", 100.0), ("SUCCESS", 130.0), now=130.0, charged=True),
                 "SUCCESS · 0:30 elapsed · 0.75 CNY", "已完成 · 已用 0:30 · 0.75 元"),
-    "usd": (ticker(("RUNNING", 100.0), now=110.0, price="0.05 USD"), "RUNNING · 0:10 elapsed · ~0:38 left · 0.05 USD",
-            "运行中 · 已用 0:10 · 约剩 0:38 · $0.05"),
+    "usd": (ticker(("RUNNING", 100.0), now=110.0, price=Money(Decimal("0.05"), "USD")),
+            "RUNNING · 0:10 elapsed · ~0:38 left · ≈$0.05", "运行中 · 已用 0:10 · 约剩 0:38 · ≈$0.05"),
     "retrying": (ticker(("RUNNING", 100.0), now=105.0, note="retrying"),
                  "RUNNING · 0:05 elapsed · ~0:43 left · ≈0.75 CNY · connection trouble, retrying",
                  "运行中 · 已用 0:05 · 约剩 0:43 · ≈0.75 元 · 连接不稳定，正在重试"),
@@ -89,8 +96,8 @@ def test_the_waiting_line_reads_the_same_in_english_and_chinese(name):
 def test_the_waiting_event_is_data_a_ui_can_word_itself():
     event, _, _ = TICKS["running"]
     assert not hasattr(event, "message")
-    assert (event.state, event.elapsed_s, event.queued_s, round(event.eta_s), event.price) == \
-        ("RUNNING", 41.0, 12.0, 19, "≈0.75 CNY")
+    assert (event.state, event.elapsed_s, event.queued_s, round(event.eta_s), event.price, event.charged) == \
+        ("RUNNING", 41.0, 12.0, 19, ESTIMATE, False)
     late, _, _ = TICKS["late"]
     assert late.eta_s is None and late.extra == {"late_s": 65.0}
     unsure, _, _ = TICKS["unsure"]
@@ -167,13 +174,13 @@ def test_each_line_has_the_same_placeholders_in_english_and_chinese():
 
 
 def test_closing_line_names_task_cost_and_time_in_the_users_language():
-    assert wording.finished("42", "a.mp4", cost="0.75", currency="CNY", elapsed_s=12.4) == \
+    assert wording.finished("42", "a.mp4", cost=ESTIMATE, elapsed_s=12.4) == \
         "done · task 42 · 0.75 CNY · 0:12\na.mp4"
-    assert wording.finished("42", "a.mp4", cost="0.75", currency="CNY", elapsed_s=12.4, lang="zh") == \
+    assert wording.finished("42", "a.mp4", cost=ESTIMATE, elapsed_s=12.4, lang="zh") == \
         "完成 · 任务 42 · 0.75 元 · 0:12\na.mp4"
     assert wording.finished("42", "a.mp4", reused=True) == "reused the saved video · task 42\na.mp4"
     assert wording.finished("42", "a.mp4", reused=True, lang="zh") == "已复用保存的视频 · 任务 42\na.mp4"
-    assert wording.finished("42", "a.mp4", resumed=True, cost="0.75", currency="CNY", elapsed_s=70) == \
+    assert wording.finished("42", "a.mp4", resumed=True, cost=ESTIMATE, elapsed_s=70) == \
         "resumed · task 42 · 0.75 CNY · 1:10\na.mp4"
 
 

@@ -5,10 +5,24 @@ import secrets
 import string
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .. import facts
 from .state import Counters, Seconds, State, Task
+
+
+def _steered(name: str, check: Callable[[Any], Any]) -> property:
+    """A setting of the running emulator: read from and written to its state (``check`` vets a new
+    value), so a test can change it between requests."""
+    return property(lambda self: getattr(self.state, name),
+                    lambda self, value: setattr(self.state, name, check(value)))
+
+
+def _over_limit(value: str) -> str:
+    """What a submit over the concurrency limit gets: "queue" (it waits) or "reject" (421)."""
+    if value not in ("queue", "reject"):
+        raise ValueError("over_limit must be 'queue' or 'reject'")
+    return value
 
 
 class Emulator:
@@ -22,14 +36,12 @@ class Emulator:
         short times."""
         from .server import Server
 
-        if over_limit not in ("queue", "reject"):
-            raise ValueError("over_limit must be 'queue' or 'reject'")
         alphabet = string.ascii_letters + string.digits
         self.api_key = api_key or "".join(secrets.choice(alphabet) for _ in range(facts.KEY_LENGTH))
         self.key_type = key_type
         self.currency = currency
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
-                           over_limit=over_limit, balance=balance, time_scale=time_scale, currency=currency)
+                           over_limit=_over_limit(over_limit), balance=balance, time_scale=time_scale, currency=currency)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]
@@ -84,21 +96,8 @@ class Emulator:
     def balance(self, value: float) -> None:
         self.state.balance = float(value)
 
-    @property
-    def concurrent_limit(self) -> int:
-        return self.state.concurrent_limit
-
-    @concurrent_limit.setter
-    def concurrent_limit(self, value: int) -> None:
-        self.state.concurrent_limit = int(value)
-
-    @property
-    def over_limit(self) -> str:
-        return self.state.over_limit
-
-    @over_limit.setter
-    def over_limit(self, value: str) -> None:
-        self.state.over_limit = value
+    concurrent_limit = _steered("concurrent_limit", int)
+    over_limit = _steered("over_limit", _over_limit)
 
     # --- steering ------------------------------------------------------------------------
     def inject(self, endpoint: str, kind: str, count: int = 1, **params: Any) -> None:

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 
 const source = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
 const format = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
-const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, t } = format;
+const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, siteSettings, t } = format;
 
 test("any Chinese locale reads Chinese, everything else English", () => {
   assert.equal(languageOf("zh"), "zh");
@@ -88,4 +88,13 @@ test("the caption says when the key is missing or rejected, with the fix, before
   assert.match(rejected.problem, /^\.cn 拒绝了此密钥（1002）：请在 设置 → RunningHub 中修改/);
   assert.match(formatCaption({ ...info, key: { state: "wrong_type", code: "1014" } }).problem, /Enterprise-Shared/);
   assert.equal(formatCaption({ error: "offline" }).problem, "Problem: offline");
+});
+
+test("each site gets its own setting, shown as that site's panel, .cn first", () => {
+  const settings = siteSettings("ApiKey", "API key", "API key for", "tip", (site) => `panel of ${site}`);
+  assert.deepEqual(settings.map((s) => s.id), ["RunningHub.ApiKey.cn", "RunningHub.ApiKey.ai"]);
+  assert.deepEqual(settings[1].category, ["RunningHub", "API key", "ai"]);
+  assert.equal(settings[1].name, "API key for runninghub.ai (USD)");
+  assert.equal(settings[1].type(), "panel of ai");
+  assert.ok(settings[0].sortOrder > settings[1].sortOrder);
 });

@@ -166,9 +166,11 @@ def test_where_anonymous_maps_are_not_cheaper_frames_are_a_plain_numpy_array(vid
     from runninghub_video import memory
 
     monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(memory, "_madvise", None)  # not looked up yet
     array = memory.buffer((2, 4, 4, 3))
     assert array.base is None and array.dtype == np.float32
     assert decode_video(video, max_frames=3).frames.shape == (3, HEIGHT, WIDTH, 3)
+    assert memory._madvise is False  # Linux's madvise is never looked up, let alone called
 
 
 def test_a_size_change_mid_stream_is_scaled_to_the_first_frames_size(tmp_path):

@@ -70,11 +70,13 @@ export function t(lang, key, vars = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
-/** "0.75 CNY" / "0.75 元" / "$0.75"; numbers get two decimals, text is shown as given. */
+/** "0.75 CNY" / "0.75 元" / "$0.75", as the pack's money.format_money writes it: two decimals, more
+ * only when the amount has them (a charge of 0.035 is never shown as 0.04); text is shown as given. */
 export function formatMoney(amount, currency, lang = "en") {
   if (amount === null || amount === undefined || amount === "") return t(lang, "unknown");
   const number = Number(amount);
-  const value = Number.isFinite(number) ? number.toFixed(2) : String(amount);
+  const cents = Number.isFinite(number) ? number.toFixed(2) : "";
+  const value = !cents ? String(amount) : Number(cents) === number ? cents : String(number);
   if (currency === "USD") return `$${value}`;
   if (currency === "CNY" && languageOf(lang) === "zh") return `${value} 元`;
   return currency ? `${value} ${currency}` : value;

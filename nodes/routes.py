@@ -79,8 +79,8 @@ def _key_health(exc: errors.RunningHubError | None, site: str, lang: str) -> dic
 
 
 def test_key(site: str, locale: Any = None) -> dict:
-    """Account status + queue status with the stored key, or the problem in plain words (in the
-    browser's language when the code is a key problem, else RunningHub's own message)."""
+    """Account status + queue status with the stored key, or the problem in plain words, in the
+    browser's language (``wording.key_test_line``)."""
     config.check_site(site)
     lang = wording.language_of(locale)
     try:
@@ -90,15 +90,14 @@ def test_key(site: str, locale: Any = None) -> dict:
             problem = _key_type_problem(client)
     except errors.RunningHubError as exc:
         no_key = isinstance(exc, errors.ConfigError) and not config.find_key(site)
-        error = wording.key_advice(exc.code, site, lang) or wording.error_line(
-            exc, lang, site=site, no_key=no_key)
-        return {"ok": False, "site": site, "error": error, "code": exc.code, "kind": type(exc).__name__}
+        return {"ok": False, "site": site, "error": wording.key_test_line(exc, site, lang, no_key=no_key),
+                "code": exc.code, "kind": type(exc).__name__}
     _remember(("account", site), account)
     result = {"ok": problem is None, "site": site, "key_type": queue.api_key_type or account.api_type,
               **_amount("balance", account.balance, site, "currency"), "coins": account.remain_coins,
               "concurrent_limit": queue.concurrent_limit, "running": queue.running, "queued": queue.queued}
     if problem is not None:
-        result.update(error=wording.key_advice(problem.code, site, lang) or str(problem), code=problem.code,
+        result.update(error=wording.key_test_line(problem, site, lang), code=problem.code,
                       kind=type(problem).__name__)
     return result
 

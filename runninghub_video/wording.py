@@ -306,7 +306,13 @@ def key_problem(exc: BaseException | None, site: str, lang: str = EN) -> str:
         return _pick(ERRORS["no_key"], lang).format(site=site)
     if isinstance(exc, (errors.AuthError, errors.KeyTypeError)):
         return error_line(exc, lang, site=site)
-    return key_advice(getattr(exc, "code", ""), site, lang) or error_line(exc, lang, site=site)
+    return key_test_line(exc, site, lang)
+
+
+def key_test_line(exc: BaseException, site: str, lang: str = EN, *, no_key: bool = False) -> str:
+    """What Test key says of a failed call: the plain advice when its code is about the key itself
+    (the settings panel is where the key is fixed), else the error's short line."""
+    return key_advice(getattr(exc, "code", ""), site, lang) or error_line(exc, lang, site=site, no_key=no_key)
 
 
 def key_advice(code: Any, site: str, lang: str = EN) -> str:

@@ -124,18 +124,18 @@ function showCaption(node, info) {
 }
 
 // The previous run's video preview: gone as soon as a new run starts, so a failed or cancelled
-// run never shows an older video as if it were its result.
+// run never shows an older video as if it were its result. The frontend keeps the video's box in
+// node.videoContainer and adds the "video-preview" widget only while that is unset, so it is
+// dropped with the widget (as the frontend itself does); else later runs have no preview at all.
 function clearPreview(node) {
   const id = String(node.id);
   if (app.nodeOutputs) delete app.nodeOutputs[id];
   node.images = undefined;
   node.imgs = undefined;
   node.animatedImages = undefined;
+  node.videoContainer = undefined;
   for (const widget of [...(node.widgets ?? [])]) {
-    if (widget.name === "video-preview" || widget.name === "$$canvas-image-preview") {
-      widget.onRemove?.();
-      node.widgets.splice(node.widgets.indexOf(widget), 1);
-    }
+    if (widget.name === "video-preview" || widget.name === "$$canvas-image-preview") node.removeWidget(widget);
   }
   node.setDirtyCanvas?.(true, true);
 }

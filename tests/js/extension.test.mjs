@@ -8,6 +8,7 @@ import { moduleUrl } from "./standins.mjs";
 class Element {
   constructor(tag) { Object.assign(this, { tag, children: [], style: {}, attributes: {}, textContent: "", value: "" }); }
   append(...nodes) { this.children.push(...nodes); }
+  replaceChildren(...nodes) { this.children = nodes; }
   setAttribute(name, value) { this.attributes[name] = value; }
 }
 
@@ -56,9 +57,15 @@ async function ourNode(env, name = "RunningHubFetchTask", id = "7") {
   await env.ext.beforeRegisterNodeDef(NodeType, { name, category: "RunningHub" });
   const node = Object.assign(new NodeType(), { id: Number(id), widgets: [], comfyClass: name });
   node.addDOMWidget = (widgetName, type, element, options) => {
-    const widget = { name: widgetName, type, element, options };
+    const widget = { name: widgetName, type, element, options, onRemove() { this.removed = true; } };
     node.widgets.push(widget);
     return widget;
+  };
+  node.removeWidget = (widget) => {  // as LGraphNode.removeWidget (1.27 throws on a stranger)
+    const index = node.widgets.indexOf(widget);
+    if (index === -1) throw new Error("Widget not found on this node");
+    widget.onRemove?.();
+    node.widgets.splice(index, 1);
   };
   node.onNodeCreated();
   env.nodes.set(id, node);
@@ -74,6 +81,20 @@ test("every RunningHub node gets a panel widget and nothing painted on the canva
   assert.equal(NodeType.prototype.onDrawForeground, undefined);
 });
 
+// What the frontend (useNodeVideo, 1.27 and 1.58 alike) does with a node's new video output: the
+// "video-preview" widget is added only when node.videoContainer is unset, else the video goes
+// into the existing container.
+function frontendShowsVideo(env, node, filename) {
+  env.app.nodeOutputs[String(node.id)] = { images: [{ filename }], animated: [true] };
+  if (!node.videoContainer) {
+    node.videoContainer = document.createElement("div");
+    node.addDOMWidget("video-preview", "video", node.videoContainer, { hideOnZoom: false });
+  }
+  node.videoContainer.replaceChildren(Object.assign(document.createElement("video"), { src: filename }));
+}
+const shownVideo = (node) =>
+  node.widgets.find((w) => w.name === "video-preview")?.element.children.map((video) => video.src);
+
 test("the status event writes the node's line; a new run clears the old line and preview", async () => {
   const env = await load();
   env.ext.setup();
@@ -81,16 +102,28 @@ test("the status event writes the node's line; a new run clears the old line and
   const status = node.widgets.find((w) => w.name === "runninghub_panel").element.children[0];
   env.emit("runninghub.status", { node: "7", text: "运行中 · 已用 0:41", kind: "progress" });
   assert.equal(status.textContent, "运行中 · 已用 0:41");
-  env.app.nodeOutputs["7"] = { images: [{ filename: "old.mp4" }], animated: [true] };
-  node.widgets.push({ name: "video-preview", onRemove() { this.removed = true; } });
+  frontendShowsVideo(env, node, "old.mp4");
   const preview = node.widgets.at(-1);
   env.emit("runninghub.status", { node: "7", text: "开始…", kind: "start" });
   assert.equal(status.textContent, "开始…");
   assert.equal(env.app.nodeOutputs["7"], undefined);
   assert.ok(preview.removed && !node.widgets.includes(preview));
+  assert.equal(shownVideo(node), undefined);
   env.emit("runninghub.status", { node: "7", text: "已取消 · 任务 1 仍在 RunningHub 上运行", kind: "cancelled" });
   assert.match(status.textContent, /^已取消/);
   assert.notEqual(status.style.color, "");
+});
+
+test("every run's video shows on the node, not only the first run's in a page", async () => {
+  const env = await load();
+  env.ext.setup();
+  const { node } = await ourNode(env, "RunningHubSeedanceReferenceToVideo", "8");
+  for (const video of ["run1.mp4", "run2.mp4", "run3.mp4"]) {
+    env.emit("runninghub.status", { node: "8", text: "开始…", kind: "start" });
+    assert.equal(shownVideo(node), undefined, "the previous run's video is gone while this one runs");
+    frontendShowsVideo(env, node, video);
+    assert.deepEqual(shownVideo(node), [video]);
+  }
 });
 
 test("the browser tells the server its locale with its client id", async () => {

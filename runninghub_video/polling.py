@@ -62,13 +62,18 @@ EMIT_EVERY_S = 1.0
 class QuerySchedule:
     """When to ask about a task next. Every time here is seconds since submit."""
 
-    def __init__(self, run: Estimate, now: float = 0.0, running_since: float | None = None) -> None:
+    def __init__(self, run: Estimate, now: float = 0.0, running_since: float | None = None,
+                 resumed: bool = False) -> None:
         """``now``: when waiting starts (a resumed task starts late); ``running_since``: when it is
-        known to have started running (the journal's best guess), if it is."""
+        known to have started running (the journal's best guess), if it is. ``resumed``: an earlier
+        wait for this task was given up (Cancel, a closed ComfyUI); it stopped querying then, so this
+        one starts with LATE_RESERVE saved queries, enough for rule 1's round-trip margin."""
         self.run = run
-        self._bank, self._bank_at = 0.0, now
-        self.last_queued_at = now if running_since is None else running_since
+        self._bank, self._bank_at = (LATE_RESERVE if resumed else 0.0), now
+        # until an answer says otherwise, the run can have started at any moment since the submit
+        self.last_queued_at = 0.0 if running_since is None else running_since
         self.first_running_at = running_since
+        self.start_seen = running_since is not None  # the start lies between two answers (or the journal knows it)
         self._queued_answers = 0
         self._likely: EndLikelihood | None = None
 
@@ -84,6 +89,7 @@ class QuerySchedule:
         if state in facts.QUEUED_STATES:
             self.last_queued_at = t
             self._queued_answers += 1
+            self.start_seen = True
         elif state and self.first_running_at is None:
             self.first_running_at = t
 
@@ -167,7 +173,10 @@ def _tent_cdf(x: float, lo: float, mid: float, hi: float) -> float:
 @dataclass
 class Timing:
     """What waiting learnt about a task, for the journal (epoch seconds)."""
-    running_at: float | None = None  # best guess: halfway between the last QUEUED and first RUNNING answer
+    # Both only when seen between two answers of this wait (or known from the journal): a resumed or
+    # fetched task whose first answer is RUNNING may have started any time since the submit, and
+    # the estimate must not learn a guess.
+    running_at: float | None = None  # halfway between the last QUEUED and the first RUNNING answer
     run_seconds: float | None = None  # from then to halfway between the last RUNNING and the SUCCESS answer
 
 
@@ -197,7 +206,8 @@ class _Progress:
         if state == self.state:
             return False
         if not self.state or self.state in facts.QUEUED_STATES:  # submitted counts as queued
-            self.queued_s += now - self.state_since
+            until = now if state != "RUNNING" or started_at is None else max(self.state_since, min(now, started_at))
+            self.queued_s += until - self.state_since
         if state == "RUNNING" and self.running_since is None:
             self.running_since = now if started_at is None else min(now, started_at)
         self.state, self.state_since = state, now
@@ -292,6 +302,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
     task), ``running_since`` when a resumed task is known to have started running. ``on_state``
     sees every answer whose state differs from the last, with what is known of the timing (for the
     journal). ``price``, an estimate, is shown until the task reports what it cost (``TaskStatus.cost``).
+    ``initial``: the submit's own answer; without it the task is an earlier one (resumed or fetched).
     """
     start = time.monotonic()
     submitted = submitted_at if submitted_at is not None else start
@@ -300,31 +311,32 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
                          queued_s=None if running_since is None else max(0.0, running_since - submitted),
                          running_since=running_since)
     schedule = QuerySchedule(estimate.run, start - submitted,
-                             None if running_since is None else running_since - submitted)
+                             None if running_since is None else running_since - submitted, resumed=initial is None)
     grace = grace or QueryGrace()
     timing = Timing(running_at=None if running_since is None else running_since + wall)
+    began = running_since  # when it started running: the best guess, also where the journal cannot know
     last: TaskStatus | None = None
     last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
 
     def handle(status: TaskStatus, sent: float, now: float) -> TaskStatus | None:
-        nonlocal last, last_running_sent
+        nonlocal last, last_running_sent, began
         if status.cost is not None:
             progress.price, progress.charged = status.cost, True
         schedule.answered(sent - submitted, status.status)
         if status.status == "RUNNING":
-            if timing.running_at is None:
+            if began is None:
                 window = schedule.start_window()
                 began = submitted + (window[0] + window[1]) / 2 if window else sent
-                timing.running_at = began + wall
+                if schedule.start_seen:
+                    timing.running_at = began + wall
             last_running_sent = sent
-        elif status.status == facts.SUCCESS_STATE and timing.running_at is not None:
-            ended = (sent + (last_running_sent if last_running_sent is not None else sent)) / 2
-            timing.run_seconds = max(0.0, ended + wall - timing.running_at)
+        elif (status.status == facts.SUCCESS_STATE and timing.running_at is not None
+              and last_running_sent is not None):
+            timing.run_seconds = max(0.0, (sent + last_running_sent) / 2 + wall - timing.running_at)
         if last is None or status.status != last.status:
             if on_state is not None:
                 on_state(status, timing)
-            progress.set_state(status.status, now,
-                               None if timing.running_at is None else timing.running_at - wall)
+            progress.set_state(status.status, now, began)
             progress.emit(now, force=True)
         last = status
         if status.status == facts.SUCCESS_STATE:

@@ -37,6 +37,7 @@ LINES: dict[str, tuple[str, str]] = {
     "in_queue": ("{t} in queue", "排队 {t}"),
     "left": ("~{t} left", "约剩 {t}"),
     "left_range": ("~{lo}–{hi} left", "约剩 {lo}–{hi}"),
+    "left_up_to": ("up to ~{t} left", "最多约剩 {t}"),  # a range whose near end has passed
     "late": ("taking longer than usual · {t} so far", "比平时慢 · 已运行 {t}"),
     "finishing": ("finishing", "即将完成"),
     # notes on the waiting line (ProgressEvent.extra["note"])
@@ -224,7 +225,8 @@ def _waiting(event: ProgressEvent, lang: str) -> str:
         parts.append(say("late", lang, t=format_duration(extra["late_s"])))
     elif "eta_range" in extra:
         lo, hi = extra["eta_range"]
-        parts.append(say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)))
+        parts.append(say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)) if lo >= 1
+                     else say("left_up_to", lang, t=format_duration(hi)))
     elif event.eta_s is not None:
         parts.append(say("left", lang, t=format_duration(event.eta_s)) if event.eta_s >= 1 else say("finishing", lang))
     if event.price is not None:

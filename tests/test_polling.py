@@ -24,7 +24,7 @@ from conftest import solid_images
 def simulate(queue_s: float, run_s: float, run_estimate: Estimate, round_trip_s: float = 0.0,
              resumed_at: float = 0.0) -> list[tuple[float, str]]:
     """Every query of one task, as (seconds since submit, state answered), until SUCCESS is seen."""
-    schedule = QuerySchedule(run_estimate, now=resumed_at)
+    schedule = QuerySchedule(run_estimate, now=resumed_at, resumed=resumed_at > 0)
     schedule.answered(resumed_at, "QUEUED" if resumed_at < queue_s else "RUNNING")
     t, asked = resumed_at, []
     t = schedule.next_query_at(t)
@@ -116,7 +116,16 @@ def test_a_task_later_than_its_window_still_leaves_room_for_the_round_trip():
 
 def test_a_resumed_task_gets_no_burst_of_queries():
     asked = simulate(queue_s=3590.0, run_s=60.0, run_estimate=est.learn([], 30.0), resumed_at=3600.0)
-    assert [round(b - a, 6) for (a, _), (b, _) in zip(asked, asked[1:])][:3] == [MAX_GAP_S] * 3
+    assert [round(b - a, 6) for (a, _), (b, _) in zip(asked, asked[1:])][:3] == [MAX_GAP_S - NOTICE_MARGIN_S] * 3
+
+
+@pytest.mark.parametrize("round_trip_s", (0.0, 0.03, 0.3))
+def test_a_resumed_running_task_still_leaves_room_for_the_round_trip(round_trip_s):
+    """Cancelled, queued again 13 s after the submit: its earlier wait saved queries it can no longer use."""
+    asked = simulate(queue_s=4.0, run_s=15.0, run_estimate=Estimate(15.0, 13.0, 17.0, 3), resumed_at=13.0,
+                     round_trip_s=round_trip_s)
+    gaps = [b - a for (a, _), (b, _) in zip(asked, asked[1:])]
+    assert gaps and all(gap <= MAX_GAP_S - NOTICE_MARGIN_S + 1e-9 for gap in gaps)
 
 
 # --- the estimate ----------------------------------------------------------------------------------
@@ -195,6 +204,33 @@ def test_a_resumed_task_keeps_its_queue_time():
     progress.set_state("RUNNING", 100.0)
     progress.emit(100.0, force=True)
     assert describe(events[-1]).startswith("RUNNING · 1:40 elapsed · 0:12 in queue · taking longer than usual · 1:28")
+
+
+def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_time_and_teaches_nothing(
+        rh_env, tmp_path):
+    """Its start was not seen (it began while nobody asked): the line guesses the middle of the
+    unwatched time, not all of it, and the estimate does not learn a guess as a run time."""
+    import threading
+    import time
+
+    from runninghub_video import errors
+    from runninghub_video.journal import Journal
+
+    rh_env.set_clock(queue_s=1.5, run_s=4.0)
+    cancel = threading.Event()
+    request = VideoRequest("cancelled while queued", duration="2", resolution="480p")
+    started = time.monotonic()
+    with pytest.raises(errors.Interrupted):
+        generate([solid_images(1)], request, output_dir=tmp_path, should_cancel=cancel.is_set,
+                 on_progress=lambda e: e.phase == "queued" and cancel.set())
+    time.sleep(max(0.0, 4.5 - (time.monotonic() - started)))  # it starts running at 1.5 s, unwatched
+    seen: list[ProgressEvent] = []
+    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
+    assert result.resumed and rh_env.counters.submits == 1
+    running = [e for e in seen if e.state == "RUNNING"]
+    assert running and all(e.queued_s < e.elapsed_s - 1.0 for e in running)  # not "all of it was queue"
+    row = Journal().get(result.task_id)
+    assert row.run_seconds is None and row.running_at is None
 
 
 def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):

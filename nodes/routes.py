@@ -3,9 +3,9 @@ and the UI language for the node's status text.
 
 The key travels browser → this route → the config file (private to the user where the OS has
 file modes) and never back: answers carry only "set / not set", where it came from and its last 4
-characters. Writes (every POST) must be JSON from ComfyUI's own page: a form or ``text/plain`` POST from another site is refused, so a web
-page the user visits cannot replace the key or burn money through the test route. Each route's logic is a plain
-function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
+characters. Writes (every POST) must be JSON from ComfyUI's own page: a form or ``text/plain`` POST
+from another site is refused, so a web page the user visits cannot replace the key or burn money
+through the test route. Each route's logic is a plain function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
 without a server; the aiohttp handlers only parse the request and run that function (in a thread
 when it may block).
 """
@@ -27,7 +27,6 @@ log = logging.getLogger("RunningHub")
 PREFIX = "/runninghub"
 PRICE_CACHE_S = 600.0  # a price does not change while the user drags a slider
 BALANCE_CACHE_S = 60.0
-PREVIEW_PROMPT = "price preview"
 
 _cache: dict[tuple, tuple[float, Any]] = {}
 _cache_lock = threading.Lock()
@@ -105,7 +104,7 @@ def test_key(site: str, locale: Any = None) -> dict:
 def _key_type_problem(client) -> errors.RunningHubError | None:
     """1014 shows only on a model call: a price preview is the cheapest one (nothing is charged)."""
     try:
-        _preview(client, client_request.VideoRequest(PREVIEW_PROMPT).validated())
+        _preview(client, client_request.VideoRequest(client_request.PREVIEW_PROMPT).validated())
     except errors.KeyTypeError as exc:
         return exc
     except errors.RunningHubError:
@@ -125,8 +124,8 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
     if fresh:
         with _cache_lock:
             _cache.pop(("account", site), None)
-    request = client_request.VideoRequest(prompt=PREVIEW_PROMPT, duration=duration, resolution=resolution,
-                                          model=model).validated()
+    request = client_request.VideoRequest(prompt=client_request.PREVIEW_PROMPT, duration=duration,
+                                          resolution=resolution, model=model).validated()
     table = facts.table_price(site, request.resolution, request.duration, request.spec)
     out: dict[str, Any] = {"site": site, "model": request.model, "duration": request.duration,
                            "resolution": request.resolution, **_amount("price", table, site, "currency"),

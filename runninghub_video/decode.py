@@ -7,6 +7,10 @@ PyAV and numpy are imported inside functions so importing the pack stays fast.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -41,8 +45,6 @@ def decode_video(path: str | Path, max_frames: int = 0, every_nth: int = 1, *,
     :class:`~.errors.Interrupted`. Refuses, before allocating, when the frames do not fit in the
     memory available, naming a ``max_frames`` or ``every_nth`` that would.
     """
-    import threading
-
     import av
     import numpy as np
     from av.video.reformatter import VideoReformatter
@@ -210,9 +212,6 @@ class _Converter:
     """
 
     def __init__(self, convert: Callable[[Any, int], None]) -> None:
-        import threading
-        from collections import deque
-
         self._convert = convert
         self._queue: Any = deque()
         self._changed = threading.Condition()
@@ -283,18 +282,12 @@ def _worker_count() -> int:
     On 2 cores one worker (plus the decoding thread when the queue is full) was as fast as two and
     peaked ~6 MB lower; more cores decode faster, so more workers keep up (not measured here).
     """
-    import os
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
     return max(1, min(_CONVERT_THREADS_MAX, cores // 2))
 
 
 def _lower_priority() -> None:
     """Raise the calling thread's nice value (Linux only: elsewhere nice is per process, or absent)."""
-    import os
-    import sys
-    import threading
-
     if sys.platform.startswith("linux"):
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _CONVERT_NICE)

@@ -34,8 +34,9 @@ def buffer(shape: tuple[int, ...]) -> Any:
     over 0.5 s) against 0.5 s for ordinary pages. Private, not Python's default shared map: a shared
     anonymous map is shmem, whose first touch measured ~1.5× dearer (0.76 s against 0.50 s for
     1.3 GB), and which a forked child would share. Unwritten pages of the map cost nothing, so an
-    over-estimated frame count is free. Elsewhere plain ``numpy.empty``: Windows commits a whole anonymous map up front,
-    so a map is no cheaper there, and macOS allocates large arrays lazily already.
+    over-estimated frame count is free. Elsewhere plain ``numpy.empty``: Windows commits a whole
+    anonymous map up front, so a map is no cheaper there, and macOS allocates large arrays lazily
+    already.
     """
     import numpy as np
 

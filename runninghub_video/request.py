@@ -16,6 +16,7 @@ from .models import AUDIO, AS_BOOL, AS_BOOL_STRING, AS_INT, IMAGE, VIDEO
 # The option fields below, by name; a model uses the ones its table lists.
 OPTION_NAMES = ("duration", "resolution", "aspect_ratio", "camera_fixed", "generate_audio", "seed")
 KIND_WORDS = {IMAGE: "images", VIDEO: "videos", AUDIO: "audio clips"}
+PREVIEW_PROMPT = "price preview"  # the prompt of a request sent only to learn its price
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from .errors import RunningHubError, ValidationError
 from .files import write_atomically
 from .journal import UPLOADING
 from .money import Money, format_money
+from .request import PREVIEW_PROMPT
 from .wire import PricePreview
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
-PREVIEW_PROMPT = "price preview"
 
 
 @dataclass(frozen=True)

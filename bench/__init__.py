@@ -66,7 +66,7 @@ def state_dir(prefix: str = "rh-bench-") -> Iterator[Path]:
 
 
 def settings_for(emu):
-    from runninghub_video.config import Settings
+    from runninghub_video.remote.config import Settings
 
     return Settings(api_key=emu.api_key, site="cn", base_url=emu.base_url)
 

@@ -121,7 +121,7 @@ def _child(mode: str, clip: str) -> None:
     import av  # noqa: F401 - imported before the clock starts, as in a running ComfyUI
     import torch  # noqa: F401
 
-    from runninghub_video.decode import decode_video
+    from runninghub_video.media.decode import decode_video
 
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current RSS

@@ -16,8 +16,8 @@ QUEUE_S, RUN_S, TASKS = 0.5, 5.0, 4
 
 
 def _batch(emu, images, count: int, out: str) -> float:
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
 
     settings = settings_for(emu)
     errors: list[BaseException] = []

@@ -28,7 +28,7 @@ HISTORY = 10  # finished tasks behind the estimate
 
 
 def _counting_client(settings):
-    from runninghub_video.api import RunningHubClient
+    from runninghub_video.remote.api import RunningHubClient
 
     class Counting(RunningHubClient):
         queries = 0
@@ -42,7 +42,7 @@ def _counting_client(settings):
 
 def _estimate(factor: float | None, phase: float):
     """What the journal would say: HISTORY runs of ESTIMATE_S (+phase, so "1×" is exactly right)."""
-    from runninghub_video import estimate as est
+    from runninghub_video.run import estimate as est
 
     if factor is None:
         return est.TaskEstimate(est.learn([], 20.0), est.learn([], est.prior_run_seconds("", "480p", "5")))
@@ -50,9 +50,9 @@ def _estimate(factor: float | None, phase: float):
 
 
 def _one(emu, url: str, case: str, phase: float, ours: bool, out: list) -> None:
-    from runninghub_video import facts
-    from runninghub_video.polling import wait_for_task
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.remote import facts
+    from runninghub_video.run.polling import wait_for_task
+    from runninghub_video.remote.request import VideoRequest
 
     factor = CASES[case]
     run_s = ESTIMATE_S * (factor or 1.0) + phase
@@ -77,8 +77,8 @@ def eta_errors(after: tuple[int, ...] = (1, 3, 10), before_s: float = 20.0, fact
     """Relative ETA error, ours and the old median's, after n finished tasks of the new run time."""
     import statistics as stats
 
-    from runninghub_video import estimate as est
-    from runninghub_video.journal import Journal
+    from runninghub_video.run import estimate as est
+    from runninghub_video.ledger.journal import Journal
 
     with state_dir("rh-bench-eta-") as tmp:
         journal = Journal(tmp / "journal.sqlite3")
@@ -111,8 +111,8 @@ def run() -> list[Row]:
     n_tasks = 2 * len(CASES) * len(PHASES)
     with state_dir(), Emulator(queue_s=QUEUE_S, run_s=lambda body: float(body["prompt"].split()[-1]),
                                concurrent_limit=n_tasks, balance=1e6) as emu:
-        from runninghub_video.api import RunningHubClient
-        from runninghub_video.images import encode_references
+        from runninghub_video.remote.api import RunningHubClient
+        from runninghub_video.media.images import encode_references
 
         (ref,) = encode_references([photo_like(1, 256)])
         with RunningHubClient(settings_for(emu)) as client:

@@ -38,9 +38,9 @@ CHILD = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, sys.argv[1])
     import numpy as np
-    from runninghub_video import errors
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.core import errors
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
     image = np.full((1, 48, 64, 3), float(sys.argv[3]), np.float32)
     try:
         r = generate([image], VideoRequest(sys.argv[2], duration="2", resolution="480p"), output_dir=sys.argv[4],
@@ -99,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 def soak(runs: int, requests: int, concurrency: int, seed: int, budget_s: float) -> dict:
     import numpy as np
 
-    from runninghub_video import errors
-    from runninghub_video.config import Settings
+    from runninghub_video.core import errors
+    from runninghub_video.remote.config import Settings
     from runninghub_video.emulator import Emulator
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
 
     rng = random.Random(seed)
     started = time.monotonic()

@@ -16,8 +16,8 @@ COUNT, SIDE = 4, 1024
 
 def run() -> Row:
     from runninghub_video.emulator import Emulator
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
 
     images = photo_like(COUNT, SIDE, seed=3)
     request = VideoRequest("bench upload cache", duration="2", resolution="480p")

@@ -41,8 +41,8 @@ def _psnr(data: bytes, source_uint8) -> float:
 
 
 def run() -> Row:
-    from runninghub_video import facts
-    from runninghub_video.images import encode_references, to_uint8_rgb
+    from runninghub_video.remote import facts
+    from runninghub_video.media.images import encode_references, to_uint8_rgb
 
     images = photo_like(COUNT, SIDE)
     t0 = time.perf_counter()

@@ -125,7 +125,7 @@ export function formatPrice(info, lang = "en") {
 
 /** The Seedance node's caption: `price` (price and balance) and `problem`, a missing or rejected
  * key (or a failed price request) with its fix, told before anything is spent; "" when none. The
- * key's problem comes worded by the server (runninghub_video/wording.py), as the node says it. */
+ * key's problem comes worded by the server (runninghub_video/words/wording.py), as the node says it. */
 export function formatCaption(info, lang = "en") {
   if (!info) return { price: "", problem: "" };
   if (info.error) return { price: "", problem: t(lang, "testFailed", { error: info.error }) };

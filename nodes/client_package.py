@@ -13,22 +13,28 @@ import importlib
 from types import ModuleType
 
 if "." in (__package__ or ""):
-    from ..runninghub_video import config, errors, events, facts, models, money, request, wording
+    from ..runninghub_video.core import errors, events, money
+    from ..runninghub_video.remote import config, facts, models, request
+    from ..runninghub_video.words import wording
 else:  # nodes/ imported as a top-level package (tests, scripts)
-    from runninghub_video import config, errors, events, facts, models, money, request, wording
+    from runninghub_video.core import errors, events, money
+    from runninghub_video.remote import config, facts, models, request
+    from runninghub_video.words import wording
 
-PACKAGE = facts.__name__.rpartition(".")[0]
+PACKAGE = facts.__name__.rsplit(".", 2)[0]
+LAYERS = ("core", "remote", "media", "ledger", "words", "run")
 
 __all__ = ["PACKAGE", "config", "errors", "events", "facts", "models", "money", "request", "wording"]
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``from .client_package import pipeline`` imports ``runninghub_video.pipeline`` then, not at load."""
+    """``from .client_package import pipeline`` imports ``runninghub_video.run.pipeline`` then, not at load."""
     if name.startswith("_"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        return importlib.import_module(f"{PACKAGE}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{PACKAGE}.{name}":
-            raise  # a dependency of that module is missing: say which
-        raise AttributeError(f"{PACKAGE} has no module {name!r}") from None
+    for layer in LAYERS:
+        try:
+            return importlib.import_module(f"{PACKAGE}.{layer}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{PACKAGE}.{layer}.{name}":
+                raise  # a dependency of that module is missing: say which
+    raise AttributeError(f"{PACKAGE} has no module {name!r}")

@@ -65,14 +65,14 @@ class VideoToFrames(io.ComfyNode):
     @classmethod
     async def _from_file(cls, path: Path, temporary: bool, max_frames: int, every_nth: int,
                          progress: bridge.NodeProgress) -> io.NodeOutput:
-        from .client_package import decode, media
+        from .client_package import clips, decode
 
         try:
             decoded = await bridge.run_blocking(
                 decode.decode_video, path, max_frames=max_frames, every_nth=every_nth,
                 should_cancel=bridge.interrupted, on_progress=lambda done, total: cls._decoding(progress, done, total))
             seconds = decoded.frame_count / decoded.fps if max_frames and decoded.fps else None
-            sound = await bridge.run_blocking(media.audio_track, path, seconds)
+            sound = await bridge.run_blocking(clips.audio_track, path, seconds)
         finally:
             if temporary:
                 path.unlink(missing_ok=True)

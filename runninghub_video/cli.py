@@ -8,16 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from . import facts, models
-from .errors import RunningHubError
-from .money import format_money, parse as parse_money
+from .remote import facts, models
+from .core.errors import RunningHubError
+from .core.money import format_money, parse as parse_money
 from .terminal import TerminalProgress
 
 DEFAULT_OUTPUT = "runninghub_output"
 
 
 def _request_from(args: argparse.Namespace):
-    from .request import VideoRequest
+    from .remote.request import VideoRequest
 
     return VideoRequest(prompt=args.prompt, model=args.model, duration=args.duration, resolution=args.resolution,
                         aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed or None,
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .images import load_image_files
-    from .pipeline import generate
+    from .media.images import load_image_files
+    from .run.pipeline import generate
 
     request = _request_from(args).validated()  # a bad option is refused before any file is read
     images = load_image_files(args.image)
@@ -143,7 +143,7 @@ def _print_result(result) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .pipeline import fetch_task
+    from .run.pipeline import fetch_task
 
     progress = TerminalProgress()
     try:
@@ -156,9 +156,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .api import RunningHubClient
-    from .config import load_settings
-    from .request import check_task_id
+    from .remote.api import RunningHubClient
+    from .remote.config import load_settings
+    from .remote.request import check_task_id
 
     task_id = check_task_id(args.task_id)
     with RunningHubClient(load_settings(args.site)) as client:
@@ -179,7 +179,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """The inbox of the ComfyUI tab as text (or ``--json``): every task, newest first, and the spend."""
     import json
 
-    from . import inbox
+    from .ledger import inbox
 
     page = inbox.page(limit=args.limit, before=args.before, site=args.site)
     page["totals"] = inbox.totals()
@@ -219,8 +219,8 @@ def _money(amount: float | None, currency: str) -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from .config import write_key
-    from .redaction import mask_key
+    from .remote.config import write_key
+    from .core.redaction import mask_key
 
     site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
     if args.remove:

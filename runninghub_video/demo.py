@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from .terminal import TerminalProgress
-from .config import Settings
-from .request import VideoRequest
+from .remote.config import Settings
+from .remote.request import VideoRequest
 
 DEMO_PROMPT = "A slow dolly shot across three coloured shapes, soft morning light"
 
@@ -30,9 +30,9 @@ def sample_references(count: int = 3, size: int = 512):
 def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedance-v1-lite") -> int:
     """v1-lite: three images. A 2.0 model: two images, a reference clip and an audio clip, with sound
     and the last frame (the emulator runs at a tenth of realistic times)."""
-    from .decode import contact_sheet, decode_video, probe_video
+    from .media.decode import contact_sheet, decode_video, probe_video
     from .emulator import Emulator
-    from .pipeline import generate
+    from .run.pipeline import generate
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="runninghub-demo-") as state, \
@@ -68,8 +68,8 @@ def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedan
 
 def _sample_media(folder: Path, model: str) -> dict:
     """For models that take them: a 3 s reference clip and a 3 s tone, written into ``folder``."""
-    from .media import wav_bytes
-    from .models import VIDEO, get
+    from .media.clips import wav_bytes
+    from .remote.models import VIDEO, get
 
     if get(model).rule(VIDEO) is None:
         return {}

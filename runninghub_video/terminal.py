@@ -4,8 +4,8 @@ from __future__ import annotations
 import shutil
 import sys
 
-from .events import ProgressEvent
-from .wording import describe
+from .core.events import ProgressEvent
+from .words.wording import describe
 
 
 class TerminalProgress:

@@ -59,7 +59,7 @@ def quick_retries(monkeypatch) -> None:
     """Every retry pause of http.POLICIES cut to a few hundredths of a second (same counts)."""
     from dataclasses import replace
 
-    from runninghub_video import http
+    from runninghub_video.remote import http
 
     for kind, policy in list(http.POLICIES.items()):
         monkeypatch.setitem(http.POLICIES, kind, replace(policy, backoff_s=0.05, backoff_max_s=0.2))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runninghub_video import config
+from runninghub_video.remote import config
 from runninghub_video.cli import main
 
 from conftest import image_bytes

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from runninghub_video import facts
-from runninghub_video.models import V1_LITE
+from runninghub_video.remote import facts
+from runninghub_video.remote.models import V1_LITE
 from runninghub_video.emulator import Emulator
 from runninghub_video.emulator.video import MARKER_ZONE
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import nodes
-from runninghub_video.models import V1_LITE
+from runninghub_video.remote.models import V1_LITE
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "example_workflows"

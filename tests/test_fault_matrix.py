@@ -16,10 +16,10 @@ from typing import Callable
 
 import pytest
 
-from runninghub_video import errors
-from runninghub_video.journal import Journal
-from runninghub_video.pipeline import fetch_task, generate
-from runninghub_video.request import VideoRequest
+from runninghub_video.core import errors
+from runninghub_video.ledger.journal import Journal
+from runninghub_video.run.pipeline import fetch_task, generate
+from runninghub_video.remote.request import VideoRequest
 
 from conftest import quick_retries, solid_images
 
@@ -170,8 +170,8 @@ CHILD = textwrap.dedent("""
     import sys
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
     from conftest import solid_images
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
     generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"), output_dir=sys.argv[3])
 """)
 

@@ -12,12 +12,13 @@ import time
 
 import pytest
 
-from runninghub_video import config, errors
+from runninghub_video.remote import config
+from runninghub_video.core import errors
 from runninghub_video.cli import main
-from runninghub_video.journal import JOURNAL_FILE, Journal
-from runninghub_video.pipeline import fetch_task, generate
-from runninghub_video.request import VideoRequest
-from runninghub_video.upload_cache import CACHE_FILE
+from runninghub_video.ledger.journal import JOURNAL_FILE, Journal
+from runninghub_video.run.pipeline import fetch_task, generate
+from runninghub_video.remote.request import VideoRequest
+from runninghub_video.ledger.upload_cache import CACHE_FILE
 
 from conftest import image_bytes, solid_images
 
@@ -61,8 +62,8 @@ def test_a_trickling_download_stops_at_the_time_limit(rh_env, tmp_path):
 
 
 def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch):
-    monkeypatch.setattr("runninghub_video.download.STALL_WINDOW_S", 0.5)
-    monkeypatch.setattr("runninghub_video.download.STALL_MIN_BYTES", 64 * 1024)
+    monkeypatch.setattr("runninghub_video.remote.download.STALL_WINDOW_S", 0.5)
+    monkeypatch.setattr("runninghub_video.remote.download.STALL_MIN_BYTES", 64 * 1024)
     rh_env.inject("download", "slow", bytes_per_s=4_000)
     result = _run(tmp_path, timeout_s=60)
     assert result.video_path.is_file() and rh_env.counters.downloads == 2

@@ -14,6 +14,9 @@ from pathlib import Path
 PACK = Path(__file__).resolve().parent.parent
 PACKAGES = ("runninghub_video", "nodes")
 CLIENT_PROXY = "nodes.client_package"
+# The library's folders, lowest first: a module may import from its own folder and the ones before it.
+# The entry points (cli, demo, terminal, emulator) sit above them all, the nodes above those.
+LAYERS = ("core", "remote", "media", "ledger", "words", "run")
 
 
 def _module_names() -> dict[str, Path]:
@@ -59,8 +62,8 @@ def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, k
         target = node.module or ""
     found = set()
     for alias in node.names:
-        if target == CLIENT_PROXY and f"runninghub_video.{alias.name}" in known:
-            found.add(f"runninghub_video.{alias.name}")
+        if target == CLIENT_PROXY:
+            found |= {f"runninghub_video.{layer}.{alias.name}" for layer in LAYERS} & known
         if f"{target}.{alias.name}" in known:
             found.add(f"{target}.{alias.name}")
         elif target in known:
@@ -113,8 +116,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_top_level_lazy_and_proxied_imports():
     graph = import_graph()
-    assert "runninghub_video.api" in graph["runninghub_video.pipeline"]  # top level, relative
-    assert "runninghub_video.pipeline" in graph["nodes.seedance"]  # inside execute, via client_package
+    assert "runninghub_video.remote.api" in graph["runninghub_video.run.pipeline"]  # top level, relative
+    assert "runninghub_video.run.pipeline" in graph["nodes.seedance"]  # inside execute, via client_package
     assert "runninghub_video.emulator.control" in graph["runninghub_video.emulator"]  # from a package's __init__
 
 
@@ -126,3 +129,18 @@ def test_the_cycle_finder_finds_a_circle():
 def test_no_module_of_the_pack_imports_itself_in_a_circle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import circle: " + " → ".join(cycle)
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if parts[0] == "nodes":
+        return len(LAYERS) + 1
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return LAYERS.index(parts[1])
+    return len(LAYERS)  # the package's entry points and the emulator
+
+
+def test_imports_point_down_the_library_layers():
+    upward = sorted(f"{module} → {target}" for module, targets in import_graph().items() for target in targets
+                    if _layer(target) > _layer(module))
+    assert upward == [], "imports from a higher layer:\n" + "\n".join(upward)

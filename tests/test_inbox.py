@@ -1,4 +1,4 @@
-"""The task inbox (runninghub_video.inbox) and the spend guard (runninghub_video.spend), with real
+"""The task inbox (runninghub_video.ledger.inbox) and the spend guard (runninghub_video.run.spend), with real
 runs against the emulator: what the RunningHub tab and `list` show, what a day cost, and a budget
 that refuses a run before anything is uploaded."""
 from __future__ import annotations
@@ -9,11 +9,14 @@ from decimal import Decimal
 import pytest
 
 from conftest import solid_images
-from runninghub_video import errors, facts, inbox, pipeline, spend
-from runninghub_video.journal import Journal
-from runninghub_video.models import V1_LITE
-from runninghub_video.money import Money
-from runninghub_video.request import VideoRequest
+from runninghub_video.core import errors
+from runninghub_video.remote import facts
+from runninghub_video.ledger import inbox
+from runninghub_video.run import pipeline, spend
+from runninghub_video.ledger.journal import Journal
+from runninghub_video.remote.models import V1_LITE
+from runninghub_video.core.money import Money
+from runninghub_video.remote.request import VideoRequest
 
 
 def cny(amount: str) -> Money:
@@ -187,8 +190,8 @@ def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
 
 def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
     """Nodes of one prompt run at once: each is claimed before its check, and the earlier claim passes."""
-    from runninghub_video.api import RunningHubClient
-    from runninghub_video.config import load_settings
+    from runninghub_video.remote.api import RunningHubClient
+    from runninghub_video.remote.config import load_settings
 
     spend.set_daily_budget("cn", 1.0)
     journal = Journal()

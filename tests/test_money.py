@@ -1,12 +1,12 @@
-"""Money is an exact amount plus its currency until a user reads it (runninghub_video/money.py)."""
+"""Money is an exact amount plus its currency until a user reads it (runninghub_video/core/money.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
 
-from runninghub_video import wire
-from runninghub_video.money import Money, format_money, parse, total
+from runninghub_video.remote import wire
+from runninghub_video.core.money import Money, format_money, parse, total
 
 
 def cny(text: str) -> Money:

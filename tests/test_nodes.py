@@ -47,8 +47,8 @@ import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
 from nodes.frames import VideoToFrames  # noqa: E402
 from nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
-from runninghub_video import errors  # noqa: E402
-from runninghub_video.models import V1_LITE  # noqa: E402
+from runninghub_video.core import errors  # noqa: E402
+from runninghub_video.remote.models import V1_LITE  # noqa: E402
 from runninghub_video.emulator import Emulator  # noqa: E402
 
 from conftest import solid_images  # noqa: E402
@@ -298,7 +298,7 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
 
 
 def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):
-    from runninghub_video import config
+    from runninghub_video.remote import config
 
     monkeypatch.setattr(config, "_comfy_user_dir", None)
     monkeypatch.delenv("RUNNINGHUB_STATE_DIR", raising=False)
@@ -354,7 +354,7 @@ def test_the_bar_only_moves_forward_and_is_full_only_with_the_video(rh_env, comf
 
 def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy):
     """ComfyUI's progress hook clears the Cancel flag and raises; the bridge must not let it."""
-    from runninghub_video.events import ProgressEvent
+    from runninghub_video.core.events import ProgressEvent
 
     progress = comfy_bridge.NodeProgress(NODE_ID)
     progress(ProgressEvent(phase="download", fraction=0.25))
@@ -502,7 +502,7 @@ def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypat
     for name in ("folder_paths", "server", "comfy", "comfy.utils", "comfy.model_management"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.chdir(tmp_path)
-    from runninghub_video.events import ProgressEvent
+    from runninghub_video.core.events import ProgressEvent
 
     assert comfy_bridge.output_directory() == tmp_path / "runninghub_output"
     assert comfy_bridge.interrupted() is False

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video import errors
-from runninghub_video.config import Settings
+from runninghub_video.core import errors
+from runninghub_video.remote.config import Settings
 from runninghub_video.emulator import Emulator
-from runninghub_video.journal import Journal
-from runninghub_video.pipeline import generate
-from runninghub_video.request import VideoRequest
-from runninghub_video.money import Money
+from runninghub_video.ledger.journal import Journal
+from runninghub_video.run.pipeline import generate
+from runninghub_video.remote.request import VideoRequest
+from runninghub_video.core.money import Money
 
 from conftest import solid_images
 
@@ -33,9 +33,9 @@ CHILD = textwrap.dedent("""
     import json, sys
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
     from conftest import solid_images
-    from runninghub_video import errors
-    from runninghub_video.pipeline import generate
-    from runninghub_video.request import VideoRequest
+    from runninghub_video.core import errors
+    from runninghub_video.run.pipeline import generate
+    from runninghub_video.remote.request import VideoRequest
     try:
         r = generate([solid_images(1)], VideoRequest(sys.argv[4], duration="2", resolution="480p"),
                      output_dir=sys.argv[3], timeout_s=60)
@@ -151,9 +151,9 @@ def test_killed_while_uploading_then_queued_again_submits_once(rh_env, tmp_path)
 
 
 def test_a_claim_whose_owner_stopped_heartbeating_is_taken_over(rh_env, tmp_path, monkeypatch):
-    from runninghub_video import journal as journal_module
-    from runninghub_video.config import load_settings
-    from runninghub_video.images import prepare_references
+    from runninghub_video.ledger import journal as journal_module
+    from runninghub_video.remote.config import load_settings
+    from runninghub_video.media.images import prepare_references
 
     request = VideoRequest("stale claim", duration="2", resolution="480p").validated()
     hashes = [r.sha256 for r in prepare_references([solid_images(1)])]

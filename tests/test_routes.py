@@ -15,8 +15,8 @@ import types
 import pytest
 
 from nodes import routes
-from runninghub_video import wording
-from runninghub_video import config
+from runninghub_video.words import wording
+from runninghub_video.remote import config
 from runninghub_video.emulator import Emulator
 
 OTHER_KEY = "AnotherFakeKey0123456789abcdefWXYZ"[:32]

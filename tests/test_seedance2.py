@@ -11,14 +11,15 @@ import av
 import numpy as np
 import pytest
 
-from runninghub_video import errors, facts, models
-from runninghub_video.wire import TaskStatus
+from runninghub_video.core import errors
+from runninghub_video.remote import facts, models
+from runninghub_video.remote.wire import TaskStatus
 from runninghub_video.emulator.video import encode
-from runninghub_video.journal import Journal
-from runninghub_video.media import wav_bytes
-from runninghub_video.money import Money
-from runninghub_video.pipeline import fetch_task, generate
-from runninghub_video.request import VideoRequest
+from runninghub_video.ledger.journal import Journal
+from runninghub_video.media.clips import wav_bytes
+from runninghub_video.core.money import Money
+from runninghub_video.run.pipeline import fetch_task, generate
+from runninghub_video.remote.request import VideoRequest
 
 from conftest import image_bytes, solid_images
 from test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
@@ -125,7 +126,7 @@ def test_generate_audio_off_gives_a_silent_video(rh_env, tmp_path):
 
 def test_a_video_only_request_is_fine_and_its_last_frame_is_decoded_when_not_asked_from_runninghub(rh_env, tmp_path):
     result = generate([], VideoRequest("video only", **V2), videos=[clip(tmp_path, 2)], output_dir=tmp_path)
-    from runninghub_video import last_frame
+    from runninghub_video.media import last_frame
 
     png = last_frame.save(result.video_path)  # no image result: decoded from the MP4
     assert last_frame.load_rgb(png).shape == (480, 864, 3)
@@ -214,7 +215,7 @@ def test_v1_lite_takes_no_videos_or_audio(rh_env, tmp_path):
 
 
 def test_audio_files_and_other_containers_become_references(tmp_path):
-    from runninghub_video.media import audio_from_file, video_reference
+    from runninghub_video.media.clips import audio_from_file, video_reference
 
     wav = tmp_path / "a.wav"
     wav.write_bytes(wav_bytes(np.zeros((2, 16000 * 3), np.float32), 16000))
@@ -240,7 +241,7 @@ def test_audio_files_and_other_containers_become_references(tmp_path):
 def _upload(emu, data: bytes, name: str) -> str:
     import requests
 
-    from runninghub_video import facts
+    from runninghub_video.remote import facts
 
     reply = requests.post(emu.base_url + facts.UPLOAD_PATH, headers={"Authorization": f"Bearer {emu.api_key}"},
                           files={"file": (name, data, "application/octet-stream")}, timeout=10).json()

@@ -1,5 +1,5 @@
 """Every status line a person reads — on the node, in the terminal, in the log — in English and
-in the Chinese of a Chinese ComfyUI (runninghub_video/wording.py).
+in the Chinese of a Chinese ComfyUI (runninghub_video/words/wording.py).
 
 The client reports a run as data only; these tests pin the words said for that data. Real runs
 against the emulator supply the events where the data's shape matters.
@@ -14,14 +14,15 @@ from decimal import Decimal
 import pytest
 
 from nodes import browser_language
-from runninghub_video import errors, wording
-from runninghub_video.events import ProgressEvent
-from runninghub_video.money import Money
-from runninghub_video.pipeline import generate
-from runninghub_video.estimate import Estimate, TaskEstimate
-from runninghub_video.polling import _Progress
-from runninghub_video.request import VideoRequest
-from runninghub_video.wording import describe
+from runninghub_video.core import errors
+from runninghub_video.words import wording
+from runninghub_video.core.events import ProgressEvent
+from runninghub_video.core.money import Money
+from runninghub_video.run.pipeline import generate
+from runninghub_video.run.estimate import Estimate, TaskEstimate
+from runninghub_video.run.polling import _Progress
+from runninghub_video.remote.request import VideoRequest
+from runninghub_video.words.wording import describe
 
 from conftest import solid_images
 

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .. import facts
+from ..remote import facts
 from .state import Counters, Seconds, State, Task
 
 

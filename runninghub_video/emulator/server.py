@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .. import facts, models
+from ..remote import facts, models
 from . import video
 from .state import Fault, Task, price_for
-from ..references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
+from ..media.references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
 from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff
 
 if TYPE_CHECKING:

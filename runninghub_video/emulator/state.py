@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
-from .. import facts, models
+from ..remote import facts, models
 
 Seconds = float | Callable[[dict], float]
 

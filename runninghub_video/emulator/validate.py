@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from .. import models
-from ..models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, IMAGE, VIDEO, Model
+from ..remote import models
+from ..remote.models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, IMAGE, VIDEO, Model
 
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4",
@@ -37,8 +37,8 @@ def sniff(data: bytes) -> str:
 
 def seconds_of(data: bytes, kind: str) -> float | None:
     """Duration of an uploaded clip, or None when it cannot be read."""
-    from ..errors import ValidationError
-    from ..media import probe_bytes
+    from ..core.errors import ValidationError
+    from ..media.clips import probe_bytes
 
     try:
         return probe_bytes(data, "upload", "video" if kind == VIDEO else "audio")[2]

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from .. import facts
+from ..remote import facts
 
 MARKER = 16
 MARKER_ZONE = 32  # the marker never leaves the top 32 rows

@@ -34,7 +34,7 @@ test("money is shown with two decimals in the site's currency", () => {
   assert.equal(formatMoney("98.5", "CNY", "zh"), "98.50 元");
   assert.equal(formatMoney(0.4, "USD"), "$0.40");
   assert.equal(formatMoney(null, "CNY"), "unknown");
-  assert.equal(formatMoney(0.035, "USD"), "$0.035");  // what was paid, as runninghub_video/money.py shows it
+  assert.equal(formatMoney(0.035, "USD"), "$0.035");  // what was paid, as runninghub_video/core/money.py shows it
   assert.equal(formatMoney("100.00", "CNY"), "100.00 CNY");
 });
 

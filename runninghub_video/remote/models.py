@@ -175,7 +175,7 @@ DEFAULT_MODEL = V1_LITE.id
 
 def get(model: str | Model | None) -> Model:
     """The table entry for an id (or the entry itself); the default model for None / ""."""
-    from .errors import ValidationError
+    from ..core.errors import ValidationError
 
     if isinstance(model, Model):
         return model

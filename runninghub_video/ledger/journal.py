@@ -53,10 +53,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import config, facts
-from .money import Money, parse as parse_money
-from .redaction import redact
-from .store import open_db
+from ..remote import config, facts
+from ..core.money import Money, parse as parse_money
+from ..core.redaction import redact
+from ..core.store import open_db
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import errors
+from ..core import errors
 from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
-from .money import Money
+from ..core.money import Money
 
 # --- sites and endpoints -------------------------------------------------------------------
 SITES: dict[str, str] = {

@@ -19,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from . import facts
+from ..remote import facts
 from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal, read_cost
-from .models import MODELS, V1_LITE
-from .money import Money
+from ..remote.models import MODELS, V1_LITE
+from ..core.money import Money
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -176,7 +176,7 @@ def parse_cursor(cursor: str | None) -> tuple[float, int] | None:
     try:
         return float(created), int(row)
     except ValueError:
-        from .errors import ValidationError
+        from ..core.errors import ValidationError
 
         raise ValidationError(f"Bad page cursor {cursor!r}: use the 'next' value of the previous page.") from None
 

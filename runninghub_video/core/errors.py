@@ -1,7 +1,7 @@
 """Typed errors a user can act on.
 
 Each carries the server's message (if any) plus our advice, and never the API key: messages
-pass through :func:`runninghub_video.redaction.redact` before they are stored.
+pass through :func:`runninghub_video.core.redaction.redact` before they are stored.
 """
 from __future__ import annotations
 
@@ -94,4 +94,4 @@ class Interrupted(RunningHubError):
 # ComfyUI shows an error as "<module>.<class>"; inside ComfyUI this package's module name is the
 # pack's folder path, so give every error one short, stable name.
 for _cls in [c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, RunningHubError)]:
-    _cls.__module__ = "runninghub_video.errors"
+    _cls.__module__ = "runninghub_video.core.errors"

@@ -1,7 +1,7 @@
 """A reference-to-video request and its validation (before anything is uploaded or paid).
 
 Everything model-specific (fields, wire names and types, enums, reference limits) is read from
-the model table in :mod:`runninghub_video.models`; this module holds no per-model branches.
+the model table in :mod:`runninghub_video.remote.models`; this module holds no per-model branches.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from . import facts, models
-from .errors import ValidationError
+from ..core.errors import ValidationError
 from .models import AUDIO, AS_BOOL, AS_BOOL_STRING, AS_INT, IMAGE, VIDEO
 
 # The option fields below, by name; a model uses the ones its table lists.

@@ -16,8 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import config, facts
-from .store import DamagedFile, open_db
+from ..remote import config, facts
+from ..core.store import DamagedFile, open_db
 
 log = logging.getLogger(__name__)
 

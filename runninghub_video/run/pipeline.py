@@ -18,21 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import facts, inbox, last_frame, models, spend
-from .api import RunningHubClient
-from .wire import TaskStatus
-from .config import Settings, load_settings
-from .download import DEFAULT_MAX_BYTES, ensure_output_dir
-from .errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
+from ..remote import facts, models
+from ..ledger import inbox
+from ..media import last_frame
+from . import spend
+from ..remote.api import RunningHubClient
+from ..remote.wire import TaskStatus
+from ..remote.config import Settings, load_settings
+from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
+from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
                      TaskNotFoundError, ValidationError, WaitTimeoutError)
-from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
+from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
                      run_interruptibly, sleep_interruptibly)
-from .journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
-from .models import IMAGE
-from .money import Money
-from .references import upload_limit
-from .request import VideoRequest, check_task_id
-from .wording import format_duration
+from ..ledger.journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
+from ..remote.models import IMAGE
+from ..core.money import Money
+from ..media.references import upload_limit
+from ..remote.request import VideoRequest, check_task_id
+from ..words.wording import format_duration
 
 WAIT_POLL_S = 0.5  # how often a run waiting on an identical run's claim looks at its row
 
@@ -81,7 +84,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py).
     ``settings`` overrides the environment/config (the demo passes the emulator's)."""
-    from .references import prepare_all
+    from ..media.references import prepare_all
 
     request = request.validated()
     check_timeout(timeout_s)
@@ -280,7 +283,7 @@ def _slot(run: _Run, *, already_running: bool = False) -> Iterator[None]:
 
 def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[str, list[str]]:
     """Each reference uploaded once (or found in the cache); URLs grouped by reference kind."""
-    from .upload_cache import UploadCache
+    from ..ledger.upload_cache import UploadCache
 
     cache = UploadCache()
     urls = []
@@ -324,7 +327,7 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoR
         except ApiError as exc:
             if exc.code not in facts.STALE_UPLOAD_CODES:
                 raise
-            from .upload_cache import UploadCache
+            from ..ledger.upload_cache import UploadCache
 
             cache = UploadCache()
             for ref in references:
@@ -390,7 +393,7 @@ def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequenc
         if exc.code == "1004":
             journal.update(task_id, state=EXPIRED)
         elif exc.code in facts.STALE_UPLOAD_CODES and reference_hashes:
-            from .upload_cache import UploadCache
+            from ..ledger.upload_cache import UploadCache
 
             cache = UploadCache()
             for sha256 in reference_hashes:

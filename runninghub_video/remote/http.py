@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from .events import CancelCheck, sleep_interruptibly
+from ..core.events import CancelCheck, sleep_interruptibly
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_AFTER_MAX_S = 60.0
@@ -146,7 +146,7 @@ def is_safe_url(url: str) -> bool:
 def check_key_transport(base_url: str) -> None:
     """The key travels in a header: never over plain http to another machine (anyone on the path could read it)."""
     if not is_safe_url(base_url):
-        from .errors import ConfigError
+        from ..core.errors import ConfigError
 
         parts = urlsplit(base_url)
         raise ConfigError(f"Refusing to send the API key to {parts.scheme}://{parts.hostname or '?'}: only https "
@@ -186,7 +186,7 @@ def describe_failure(exc: BaseException) -> str:
     for cur in chain:
         if isinstance(cur, ProtocolError):
             return "the connection broke off mid-answer"
-    from .redaction import redact
+    from ..core.redaction import redact
 
     return redact(f"{type(exc).__name__}")
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import facts
-from .money import CURRENCIES, Money, parse as parse_money
-from .redaction import redact
+from ..core.money import CURRENCIES, Money, parse as parse_money
+from ..core.redaction import redact
 
 
 @dataclass(frozen=True)

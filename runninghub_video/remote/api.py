@@ -1,7 +1,7 @@
 """RunningHub OpenAPI v2 calls: one method per endpoint, each answer checked and typed.
 
 The three response families (see facts / shared notes) are unwrapped here, so callers only see
-dataclasses or typed errors from :mod:`runninghub_video.errors`.
+dataclasses or typed errors from :mod:`runninghub_video.core.errors`.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 from . import facts, wire
 from .config import Settings
-from .redaction import redact
-from .errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
+from ..core.redaction import redact
+from ..core.errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
                      TransportError)
-from .events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
+from ..core.events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
 from .wire import AccountStatus, PricePreview, QueueStatus, TaskStatus

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import facts, memory
-from .errors import ResourceError, ValidationError
-from .events import CancelCheck, check_cancel
+from ..remote import facts
+from . import memory
+from ..core.errors import ResourceError, ValidationError
+from ..core.events import CancelCheck, check_cancel
 
 _GROW_MIN = 16  # frames added when the container under-reported its length
 _CONVERT_THREADS_MAX = 4  # worker threads that convert frames: one per two cores, at most this many

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import facts
-from .redaction import mask_key, register_secret
+from ..core.redaction import mask_key, register_secret
 
 APP_DIR_NAME = "runninghub-video"
 CONFIG_FILE = "config.json"
@@ -59,7 +59,7 @@ def config_path() -> Path:
 def read_config_file(path: Path | None = None) -> dict:
     """The config file's content; {} when there is none. A damaged file is moved aside with a
     clear error (rather than silently reading as "no key")."""
-    from .store import DamagedFile, move_aside
+    from ..core.store import DamagedFile, move_aside
 
     path = path or config_path()
     try:
@@ -67,7 +67,7 @@ def read_config_file(path: Path | None = None) -> dict:
     except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:
-        from .errors import ConfigError
+        from ..core.errors import ConfigError
 
         raise ConfigError(f"The config file {path} cannot be read ({exc.strerror or exc}).",
                           advice="Fix its permissions.") from None
@@ -85,7 +85,7 @@ def read_config_file(path: Path | None = None) -> dict:
 
 def check_key_shape(key: str) -> str:
     """The key, stripped, if it looks like a RunningHub key; else a ValidationError (nothing stored)."""
-    from .errors import ValidationError
+    from ..core.errors import ValidationError
 
     key = (key or "").strip()
     if not KEY_SHAPE.fullmatch(key):
@@ -105,10 +105,10 @@ def _stored_key(site: str) -> str:
 
 def write_key(site: str, key: str | None) -> Path:
     """Store (or with ``None`` remove) the key of a site in the config file (0600 where modes apply)."""
-    from .errors import ConfigError
+    from ..core.errors import ConfigError
 
-    from .files import write_atomically
-    from .store import ensure_private_dir
+    from ..core.files import write_atomically
+    from ..core.store import ensure_private_dir
 
     check_site(site)
     key = check_key_shape(key) if (key or "").strip() else ""
@@ -130,7 +130,7 @@ def write_key(site: str, key: str | None) -> Path:
 
 # --- settings ------------------------------------------------------------------------------
 def check_site(site: str) -> str:
-    from .errors import ConfigError
+    from ..core.errors import ConfigError
 
     if site not in facts.SITES:
         raise ConfigError(f"Unknown site {site!r}: use one of {', '.join(facts.SITES)}.")
@@ -186,7 +186,7 @@ def missing_key_message(site: str) -> str:
 
 def load_settings(site: str | None = None, *, require_key: bool = True) -> Settings:
     """Settings for ``site`` (default ``RUNNINGHUB_SITE`` or cn); ``RUNNINGHUB_BASE_URL`` wins."""
-    from .errors import ConfigError
+    from ..core.errors import ConfigError
 
     site = check_site((site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE).strip().lower())
     base_url = (os.environ.get("RUNNINGHUB_BASE_URL") or facts.SITES[site]).rstrip("/")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import facts
-from .models import AUDIO, IMAGE, MODELS, VIDEO, Model
-from .request import check_counts
+from ..remote import facts
+from ..remote.models import AUDIO, IMAGE, MODELS, VIDEO, Model
+from ..remote.request import check_counts
 
 
 def prepare_all(model: Model, images: Sequence[Any] = (), videos: Sequence[Any] = (),
@@ -19,7 +19,7 @@ def prepare_all(model: Model, images: Sequence[Any] = (), videos: Sequence[Any] 
     then every item against its limits, then the totals: a bad reference of any kind is refused
     with a message naming the limit before any upload."""
     from .images import prepare_references
-    from .media import prepare_media
+    from .clips import prepare_media
 
     videos = [v for v in videos if v is not None]
     audios = [a for a in audios if a is not None]

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Protocol
 
-from . import facts
+from ..remote import facts
 
 WEIGHT = 0.5  # share of the newest task in the estimate
 PRIOR_SPREAD = 0.5  # log-seconds of doubt with no history (×/÷ 1.65), shrinking as 1/sqrt(1 + n)
@@ -68,7 +68,7 @@ def learn(samples: Iterable[float], prior: float) -> Estimate:
 def prior_run_seconds(model: str, resolution: str, duration: str | int) -> float:
     """Run time with no history: the model's typical 720p × 5 s time (models.py), scaled by pixels
     (480p ≈ 0.6×, above 720p 1.5×) and seconds."""
-    from .models import MODELS, V1_LITE
+    from ..remote.models import MODELS, V1_LITE
 
     typical = MODELS.get(str(model), V1_LITE).typical_run_s
     seconds = float(duration or 5)
@@ -80,7 +80,7 @@ def prior_run_seconds(model: str, resolution: str, duration: str | int) -> float
 
 def kind_of(request: dict) -> tuple[str, str, str]:
     """(model, resolution, duration) of a stored request; rows from before the model was stored are v1-lite."""
-    from .models import V1_LITE
+    from ..remote.models import V1_LITE
 
     return (str(request.get("model") or V1_LITE.id), str(request.get("resolution") or ""),
             str(request.get("duration") or ""))

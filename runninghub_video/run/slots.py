@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from .events import CANCEL_CHECK_INTERVAL_S, CancelCheck, check_cancel
+from ..core.events import CANCEL_CHECK_INTERVAL_S, CancelCheck, check_cancel
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ValidationError
-from .models import AUDIO, VIDEO, MediaRule, Model
+from ..core.errors import ValidationError
+from ..remote.models import AUDIO, VIDEO, MediaRule, Model
 
 _CONTENT_TYPES = {"mp4": "video/mp4", "wav": "audio/wav", "mp3": "audio/mpeg"}
 

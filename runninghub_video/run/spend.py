@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import config, facts, inbox, models, money
-from .errors import RunningHubError, ValidationError
-from .files import write_atomically
-from .journal import UPLOADING
-from .money import Money, format_money
-from .request import PREVIEW_PROMPT
-from .wire import PricePreview
+from ..remote import config, facts, models
+from ..ledger import inbox
+from ..core import money
+from ..core.errors import RunningHubError, ValidationError
+from ..core.files import write_atomically
+from ..ledger.journal import UPLOADING
+from ..core.money import Money, format_money
+from ..remote.request import PREVIEW_PROMPT
+from ..remote.wire import PricePreview
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000

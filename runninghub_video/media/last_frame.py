@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .events import CancelCheck
-from .files import write_atomically
+from ..core.events import CancelCheck
+from ..core.files import write_atomically
 
 log = logging.getLogger("RunningHub")
 SUFFIX = "_last_frame.png"
@@ -46,7 +46,7 @@ def last_frame_rgb(video_path: str | Path) -> Any:
     """uint8 [H, W, 3] of the final frame: seek near the end, decode forward, keep the last."""
     import av
 
-    from .errors import ValidationError
+    from ..core.errors import ValidationError
 
     try:
         with av.open(str(video_path)) as container:
@@ -81,9 +81,9 @@ def load_rgb(png_path: str | Path) -> Any:
 def _fetch_image(session: Any, url: str, should_cancel: CancelCheck | None) -> Any:
     from PIL import Image
 
-    from .download import check_url
-    from .events import check_cancel
-    from .http import POLICIES, cancel_scope
+    from ..remote.download import check_url
+    from ..core.events import check_cancel
+    from ..remote.http import POLICIES, cancel_scope
 
     check_url(url)
     check_cancel(should_cancel)

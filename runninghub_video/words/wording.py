@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import errors, facts
-from .events import ProgressEvent
-from .money import Money, format_money
+from ..core import errors
+from ..remote import facts
+from ..core.events import ProgressEvent
+from ..core.money import Money, format_money
 
 EN, ZH = "en", "zh"  # every pair below is (English, Chinese)
 SEP = " · "

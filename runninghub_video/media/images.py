@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Sequence
 
-from . import facts
-from .errors import ValidationError
-from .models import DEFAULT_MODEL, IMAGE
-from .request import check_image_count
+from ..remote import facts
+from ..core.errors import ValidationError
+from ..remote.models import DEFAULT_MODEL, IMAGE
+from ..remote.request import check_image_count
 
 PNG_COMPRESS_LEVEL = 1  # level 1 is several times faster than PIL's default 6 and only a little larger
 JPEG_BEST_QUALITY = 100

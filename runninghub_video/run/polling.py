@@ -33,16 +33,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import facts
-from .api import RunningHubClient
-from .wire import TaskStatus
-from .errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
+from ..remote import facts
+from ..remote.api import RunningHubClient
+from ..remote.wire import TaskStatus
+from ..core.errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
-from .money import Money
-from .events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
+from ..core.money import Money
+from ..core.events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
                      check_cancel, fetch_advice)
-from .wording import format_duration
+from ..words.wording import format_duration
 
 MAX_GAP_S = 2.0  # rule 1: remote completion → noticed, once RUNNING
 NOTICE_MARGIN_S = 0.05  # at least this much of the gap is left for the answer's way back

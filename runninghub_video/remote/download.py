@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .errors import ConfigError, DownloadError, RunningHubError
-from .events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
+from ..core.errors import ConfigError, DownloadError, RunningHubError
+from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
                      sleep_interruptibly)
-from .files import PUBLIC_MODE, remove_quietly
+from ..core.files import PUBLIC_MODE, remove_quietly
 from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
 SUBFOLDER = "runninghub"

@@ -15,6 +15,10 @@ from typing import Any, Iterable
 
 CURRENCIES = frozenset({"CNY", "USD"})
 _CENT = Decimal("0.01")
+# Our bound, not RunningHub's: no charge, price, budget or balance the pack reads comes near it, and
+# every amount up to it is a float that JSON carries exactly enough (1E+30 or 1e400 are garbage).
+MAX_AMOUNT = Decimal(10) ** 9
+_MAX_TEXT = 40  # characters of an amount's text; longer is garbage too (and would be stored as such)
 
 
 @dataclass(frozen=True)
@@ -50,14 +54,17 @@ class Money:
 def parse(value: Any, currency: str) -> Money | None:
     """An amount as RunningHub, a journal (also one written by an older version) or a budget file
     holds it — "0.75", " 0.75 ", 0.75, 3 — in ``currency``; None when unknown ("", None, "n/a",
-    NaN, a negative number)."""
+    NaN, infinite, negative, above :data:`MAX_AMOUNT`, or text longer than any amount)."""
     if value is None or isinstance(value, bool):
         return None
+    text = str(value).strip()
+    if len(text) > _MAX_TEXT:
+        return None
     try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        amount = value if isinstance(value, Decimal) else Decimal(text)
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount < 0:
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         return None
     return Money(amount, currency)
 

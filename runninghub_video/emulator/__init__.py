@@ -4,7 +4,8 @@
 tests steer it: ``inject(endpoint, kind, count, **params)`` for transport/API faults,
 ``fail_next_tasks`` for FAILED tasks, ``key_type`` for 1014, ``expire_results`` for 1004/404,
 ``expire_uploads(seen_at=...)`` for 1013 at submit or as a task failure, ``charge_in`` for the
-usage field that carries the charge, ``cancel_task`` for CANCEL, ``failed_reason_as_text`` for a
+usage field that carries the charge, ``report_charge_as`` for a charge that is no amount
+("1E+30", "NaN", "-0.75"), ``cancel_task`` for CANCEL, ``failed_reason_as_text`` for a
 string ``failedReason``. New tasks read CREATE briefly before QUEUED. Model calls accept any https reference URL (painted grey,
 as the emulator cannot fetch it) besides its own upload URLs.
 

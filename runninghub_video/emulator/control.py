@@ -147,6 +147,12 @@ class Emulator:
         with self.state.lock:
             self.state.charge_field = usage_field
 
+    def report_charge_as(self, text: str | None) -> None:
+        """Tasks report ``text`` as their charge ("1E+30", "NaN", "-0.75", garbage) instead of their
+        price; the balance still pays the price. None: back to the price."""
+        with self.state.lock:
+            self.state.charge_text = text
+
     def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
         """Timing of tasks created from now on (floats, or callables taking the submit body)."""
         with self.state.lock:

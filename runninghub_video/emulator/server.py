@@ -445,7 +445,8 @@ class Handler(BaseHTTPRequestHandler):
         elif status == facts.SUCCESS_STATE:
             view["usage"] = {"consumeMoney": None, "consumeCoins": None,
                              "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
-            view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}"
+            charged = self.emu.state.charge_text
+            view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}" if charged is None else charged
             view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",
                                 "outputType": "mp4", "text": None}]
             if task.last_frame:  # the image first: clients must pick results by outputType [U]

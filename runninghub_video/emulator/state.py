@@ -141,6 +141,7 @@ class State:
         self.expired_paths: set[str] = set()  # upload paths whose URL has lapsed
         self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
         self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
+        self.charge_text: str | None = None  # what ``usage`` reports instead of the price, when set
         self.failed_reason_text = False  # failedReason as a string (the schema) rather than an object
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import sqlite3
@@ -556,11 +557,12 @@ def _load_request(text: str | None) -> dict:
 
 
 def _to_float(value: Any) -> float | None:
-    """taskCostTime arrives as a string ("58") or null."""
+    """taskCostTime arrives as a string ("58") or null; what is no time (NaN, infinite, negative) is None."""
     try:
-        return None if value is None or value == "" else float(value)
-    except (TypeError, ValueError):
+        number = None if value is None or value == "" else float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def _money_columns(cost: Money | None) -> tuple[str | None, str | None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,23 @@ import pytest
 # tests/test_nodes.py for what it does and does not check) is put on the path for every test.
 sys.path.insert(0, str(Path(__file__).parent / "comfy_standin"))
 
+from runninghub_video.core import waits  # noqa: E402
 from runninghub_video.emulator import Emulator  # noqa: E402
+
+# The same waiting rules on a fast clock (tests wait for states, never for the production pace).
+# The claim heartbeat and staleness keep their production values: a live claim must never look
+# stale under load, and no test waits for either.
+FAST = waits.Waits(cancel_check_s=0.05, query_gap_s=0.1, notice_margin_s=0.005, queued_first_gap_s=0.1,
+                   queued_gap_growth_s=0.025, queued_max_gap_s=0.25, new_task_not_found_grace_s=0.5,
+                   claim_wait_s=0.05, retry_pause_scale=0.02)
+
+
+@pytest.fixture(autouse=True)
+def fast_waits():
+    """Every test runs on :data:`FAST` (a child process calls ``waits.use(FAST)`` itself)."""
+    previous = waits.use(FAST)
+    yield FAST
+    waits.use(previous)
 
 # Reference colours the emulator paints back into the video as vertical bands.
 REF_COLOURS = [(0.85, 0.15, 0.15), (0.15, 0.75, 0.25), (0.15, 0.25, 0.85), (0.9, 0.85, 0.2)]
@@ -55,11 +72,17 @@ def solid_images(count: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
     return out
 
 
-def quick_retries(monkeypatch) -> None:
-    """Every retry pause of http.POLICIES cut to a few hundredths of a second (same counts)."""
-    from dataclasses import replace
+def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:
+    """Look at ``predicate`` until it holds: tests wait for states, never for fixed times.
+    ``seconds`` is a deadline against a hang, not a pace."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
 
-    from runninghub_video.remote import http
 
-    for kind, policy in list(http.POLICIES.items()):
-        monkeypatch.setitem(http.POLICIES, kind, replace(policy, backoff_s=0.05, backoff_max_s=0.2))
+def tasks_settled(emulator: Emulator) -> bool:
+    """Every task the emulator made has ended (so its charge, if any, is counted)."""
+    from runninghub_video.remote import facts
+
+    return all(task.state not in facts.PENDING_STATES for task in emulator.tasks.values())

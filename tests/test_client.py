@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import image_bytes, quick_retries
+from conftest import image_bytes
 from runninghub_video.core import errors
 from runninghub_video.remote import facts
 from runninghub_video.remote.api import RunningHubClient
@@ -56,7 +56,6 @@ def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
 
 @pytest.mark.parametrize("code", sorted(facts.SUBMIT_RETRYABLE_CODES))
 def test_submit_rejected_as_busy_is_sent_again_and_charged_once(client, emulator, code, monkeypatch):
-    quick_retries(monkeypatch)
     body = _body(client)
     emulator.inject("submit", "error_code", count=2, code=code)
     status = client.submit(body)
@@ -153,7 +152,6 @@ def test_a_retry_after_pause_inside_urllib3_wakes_for_cancel(emulator):
 def test_the_policy_table_alone_decides_how_often_a_503_is_retried(emulator, kind, statuses_retried, monkeypatch):
     from runninghub_video.remote import http
 
-    quick_retries(monkeypatch)
     assert http.POLICIES[kind].status == statuses_retried
     session = http.make_session(kind)
     emulator.inject("queue_status", "http_error", count=20, status=503)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,7 +20,7 @@ from runninghub_video.ledger.journal import Journal
 from runninghub_video.run.pipeline import fetch_task, generate
 from runninghub_video.remote.request import VideoRequest
 
-from conftest import quick_retries, solid_images
+from conftest import solid_images, tasks_settled, wait_until
 
 PRICE = 0.14  # 480p x 2 s at 0.07 CNY/s
 VIDEO = "video"
@@ -80,7 +79,6 @@ def says_what_to_do(message: str, fault: Fault, emulator) -> None:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_fault_matrix(rh_env, tmp_path, monkeypatch, fault):
-    quick_retries(monkeypatch)
     fault.inject(rh_env)
 
     result = outcome(rh_env, tmp_path, fault, lambda: generate(
@@ -99,7 +97,7 @@ def outcome(rh_env, tmp_path, fault, run):
         with pytest.raises(fault.outcome) as info:
             run()
         says_what_to_do(str(info.value), fault, rh_env)
-    time.sleep(0.8 if fault.outcome is errors.AmbiguousSubmitError else 0)  # let a created task finish
+    wait_until(lambda: tasks_settled(rh_env), what="every task made to end")  # an orphaned task is charged too
     assert rh_env.counters.submits == fault.submits
     assert rh_env.counters.money_charged == pytest.approx(fault.charged)
     assert not list((tmp_path / "runninghub").glob("*.part")) and not list((tmp_path / "runninghub").glob(".*"))
@@ -136,7 +134,6 @@ def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
 
     from runninghub_video.emulator.video import encode
 
-    quick_retries(monkeypatch)
     clip = tmp_path / "reference.mp4"
     clip.write_bytes(encode([(40, 90, 200)], 2, 64, 48).mp4)
     audio = {"waveform": np.zeros((1, 1, 16000 * 2), np.float32), "sample_rate": 16000}
@@ -169,9 +166,11 @@ def test_expired_task_gives_a_clear_message(rh_env, tmp_path):
 CHILD = textwrap.dedent("""
     import sys
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
-    from conftest import solid_images
+    from conftest import FAST, solid_images
+    from runninghub_video.core import waits
     from runninghub_video.run.pipeline import generate
     from runninghub_video.remote.request import VideoRequest
+    waits.use(FAST)
     generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"), output_dir=sys.argv[3])
 """)
 
@@ -181,10 +180,7 @@ def test_killed_mid_wait_then_same_graph_again_recovers_the_paid_video(rh_env, t
     root = Path(__file__).resolve().parents[1]
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(root), str(root / "tests"), str(tmp_path)],
                              env=dict(os.environ))
-    deadline = time.monotonic() + 20
-    while rh_env.counters.submits_accepted == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the journal gets the task id right after the submit answers
+    wait_until(lambda: any(row.task_id for row in Journal().list()), what="the task id in the journal")
     child.kill()  # like a crash: no clean-up code runs
     child.wait(10)
     assert rh_env.counters.submits == 1

@@ -9,11 +9,12 @@ import asyncio
 import os
 import stat
 import time
+from dataclasses import replace
 
 import pytest
 
 from runninghub_video.remote import config
-from runninghub_video.core import errors
+from runninghub_video.core import errors, waits
 from runninghub_video.cli import main
 from runninghub_video.ledger.journal import JOURNAL_FILE, Journal
 from runninghub_video.run.pipeline import fetch_task, generate
@@ -61,8 +62,8 @@ def test_a_trickling_download_stops_at_the_time_limit(rh_env, tmp_path):
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)
 
 
-def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch):
-    monkeypatch.setattr("runninghub_video.remote.download.STALL_WINDOW_S", 0.5)
+def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch, fast_waits):
+    waits.use(replace(fast_waits, stall_window_s=0.5))
     monkeypatch.setattr("runninghub_video.remote.download.STALL_MIN_BYTES", 64 * 1024)
     rh_env.inject("download", "slow", bytes_per_s=4_000)
     result = _run(tmp_path, timeout_s=60)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video.core import errors
+from runninghub_video.core import errors, waits
 from runninghub_video.remote.config import Settings
 from runninghub_video.emulator import Emulator
 from runninghub_video.ledger.journal import Journal
@@ -25,17 +25,19 @@ from runninghub_video.run.pipeline import generate
 from runninghub_video.remote.request import VideoRequest
 from runninghub_video.core.money import Money
 
-from conftest import solid_images
+from conftest import solid_images, tasks_settled, wait_until
 
 PRICE = 0.14  # 480p x 2 s
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = textwrap.dedent("""
     import json, sys
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
-    from conftest import solid_images
-    from runninghub_video.core import errors
+    from conftest import solid_images, tasks_settled, wait_until
+    from runninghub_video.core import errors, waits
+    from conftest import FAST
     from runninghub_video.run.pipeline import generate
     from runninghub_video.remote.request import VideoRequest
+    waits.use(FAST)
     try:
         r = generate([solid_images(1)], VideoRequest(sys.argv[4], duration="2", resolution="480p"),
                      output_dir=sys.argv[3], timeout_s=60)
@@ -54,13 +56,6 @@ def _outcome(proc: subprocess.Popen) -> dict:
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, out
     return json.loads(out.strip().splitlines()[-1])
-
-
-def _wait_for(predicate, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _run(prompt: str, tmp_path: Path, **kw):
@@ -92,8 +87,7 @@ def test_two_processes_started_together_pay_once_and_get_the_same_video(rh_env, 
 def test_a_second_process_started_while_the_first_uploads_waits_for_it(rh_env, tmp_path):
     rh_env.inject("upload", "delay", seconds=2.0)
     first = _child(tmp_path, "one second later")
-    _wait_for(lambda: rh_env.counters.uploads == 1)
-    time.sleep(0.5)
+    wait_until(lambda: rh_env.counters.uploads == 1)
     second = _child(tmp_path, "one second later")
     a, b = _outcome(first), _outcome(second)
     assert a["task_id"] == b["task_id"] and b["reused"]
@@ -121,14 +115,13 @@ def test_eight_threads_and_two_processes_on_one_request_pay_once(rh_env, tmp_pat
 # --- dead processes --------------------------------------------------------------------------
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
 def test_killed_during_the_submit_then_queued_again_is_explained_never_resent(rh_env, tmp_path, how):
-    rh_env.inject("submit", "delay", seconds=1.5)  # RunningHub is slow to answer: the task is made anyway
+    # RunningHub makes the task but is slow to answer: the child is stopped while the answer is on its way
+    rh_env.inject("submit", "timeout_after_create", seconds=60.0)
     child = _child(tmp_path, "killed in submit")
-    _wait_for(lambda: rh_env.counters.submits == 1)
-    time.sleep(0.2)
+    wait_until(lambda: rh_env.counters.submits_accepted == 1, what="the task to be made")
     child.send_signal(how)
     child.communicate(timeout=30)
-    _wait_for(lambda: rh_env.counters.submits_accepted == 1)
-    time.sleep(0.8)  # the orphaned task runs and is charged
+    wait_until(lambda: tasks_settled(rh_env), what="the orphaned task to run and be charged")
     with pytest.raises(errors.AmbiguousSubmitError) as info:
         _run("killed in submit", tmp_path)
     message = str(info.value)
@@ -142,7 +135,7 @@ def test_killed_during_the_submit_then_queued_again_is_explained_never_resent(rh
 def test_killed_while_uploading_then_queued_again_submits_once(rh_env, tmp_path):
     rh_env.inject("upload", "delay", seconds=30.0)
     child = _child(tmp_path, "killed in upload")
-    _wait_for(lambda: rh_env.counters.uploads == 1)
+    wait_until(lambda: rh_env.counters.uploads == 1)
     child.kill()
     child.communicate(timeout=30)
     result = _run("killed in upload", tmp_path)  # nothing was submitted: the claim is taken over
@@ -164,7 +157,7 @@ def test_a_claim_whose_owner_stopped_heartbeating_is_taken_over(rh_env, tmp_path
         other_machine.setattr(journal_module, "HOST", "another-machine")
         other_machine.setattr(journal_module, "PROCESS_TOKEN", "someone-else")
         stale = Journal().claim(fp, load_settings().endpoint, site="cn", model=request.model, request={},
-                                variation=0, now=time.time() - journal_module.STALE_AFTER_S - 1)
+                                variation=0, now=time.time() - waits.current().stale_after_s - 1)
     assert stale.action == "new"
     result = _run("stale claim", tmp_path)
     assert result.video_path.is_file() and rh_env.counters.submits == 1
@@ -187,7 +180,7 @@ def test_gateway_timeout_after_the_task_was_created_is_ambiguous_and_never_resen
     rh_env.inject("submit", "timeout_after_create", seconds=0.1, status=504)
     with pytest.raises(errors.AmbiguousSubmitError, match="HTTP 504"):
         _run("created then 504", tmp_path)
-    time.sleep(0.8)
+    wait_until(lambda: tasks_settled(rh_env), what="the created task to run and be charged")
     with pytest.raises(errors.AmbiguousSubmitError):
         _run("created then 504", tmp_path)
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)

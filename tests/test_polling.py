@@ -14,17 +14,20 @@ from runninghub_video.run import estimate as est
 from runninghub_video.run.estimate import Estimate, TaskEstimate
 from runninghub_video.core.events import ProgressEvent, bar_position
 from runninghub_video.run.pipeline import generate
-from runninghub_video.run.polling import MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S, QuerySchedule, _Progress
+from runninghub_video.core.waits import PRODUCTION
+from runninghub_video.run.polling import QuerySchedule, _Progress
 from runninghub_video.remote.request import VideoRequest
 from runninghub_video.words.wording import describe
 
 from conftest import solid_images
 
+MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S = PRODUCTION.query_gap_s, PRODUCTION.notice_margin_s, PRODUCTION.queued_max_gap_s
+
 
 def simulate(queue_s: float, run_s: float, run_estimate: Estimate, round_trip_s: float = 0.0,
              resumed_at: float = 0.0) -> list[tuple[float, str]]:
     """Every query of one task, as (seconds since submit, state answered), until SUCCESS is seen."""
-    schedule = QuerySchedule(run_estimate, now=resumed_at, resumed=resumed_at > 0)
+    schedule = QuerySchedule(run_estimate, now=resumed_at, resumed=resumed_at > 0, waits=PRODUCTION)
     schedule.answered(resumed_at, "QUEUED" if resumed_at < queue_s else "RUNNING")
     t, asked = resumed_at, []
     t = schedule.next_query_at(t)

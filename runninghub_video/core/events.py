@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 from .errors import Interrupted
 from .money import Money
+from .waits import current as current_waits
 
 # Where each phase sits on the one bar a node shows, so the bar only ever moves forward; it
 # reaches 1.0 only with "done" (a saved video).
@@ -37,7 +38,6 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
 
-CANCEL_CHECK_INTERVAL_S = 0.25  # well inside the README's promise: Cancel stops any wait within a second
 
 
 def bar_position(phase: str, within: float) -> float:
@@ -69,14 +69,14 @@ def check_cancel(should_cancel: CancelCheck | None, task_id: str = "") -> None:
 
 
 def sleep_interruptibly(seconds: float, should_cancel: CancelCheck | None, task_id: str = "") -> None:
-    """Sleep, waking every CANCEL_CHECK_INTERVAL_S to honour a cancel."""
+    """Sleep, waking every ``cancel_check_s`` (core/waits.py) to honour a cancel."""
     deadline = time.monotonic() + max(0.0, seconds)
     while True:
         check_cancel(should_cancel, task_id)
         left = deadline - time.monotonic()
         if left <= 0:
             return
-        time.sleep(min(left, CANCEL_CHECK_INTERVAL_S))
+        time.sleep(min(left, current_waits().cancel_check_s))
 
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ def run_interruptibly(fn: Callable[[], T], should_cancel: CancelCheck | None, ta
             done.set()
 
     threading.Thread(target=target, name="runninghub-call", daemon=True).start()
-    while not done.wait(CANCEL_CHECK_INTERVAL_S):
+    while not done.wait(current_waits().cancel_check_s):
         check_cancel(should_cancel, task_id)
     if "error" in outcome:
         raise outcome["error"]

@@ -8,8 +8,8 @@ finds an ambiguous submit (then it refuses), or inserts its own row. A unique in
 one unanswered claim per request, so two threads or processes can never both submit.
 
 **Owners.** A claimant writes its host, pid and a per-process random token into the row and
-refreshes ``heartbeat_at`` every :data:`HEARTBEAT_S` while it holds the claim. A claim whose owner
-is gone — heartbeat older than :data:`STALE_AFTER_S`, or on this host a pid that no longer
+refreshes ``heartbeat_at`` every ``heartbeat_s`` (core/waits.py) while it holds the claim. A claim whose owner
+is gone — heartbeat older than ``stale_after_s``, or on this host a pid that no longer
 exists, or this pid with another token (an earlier process, e.g. a restarted container) — is
 taken over if it never reached the submit (``uploading``: nothing was sent), and becomes
 ``ambiguous`` if it did (``submitting`` without a task id: it may be paid). Never re-sent.
@@ -58,6 +58,7 @@ from ..remote import config, facts
 from ..core.money import Money, parse as parse_money
 from ..core.redaction import redact
 from ..core.store import open_db
+from ..core.waits import current as current_waits
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,6 @@ REUSE_MARGIN_S = 2 * 3600
 # An ambiguous submit blocks automatic re-submits of the same request this long: after it, any
 # task it made has expired on RunningHub and can no longer be recovered anyway.
 AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S
-HEARTBEAT_S = 5.0  # a claimant refreshes heartbeat_at this often
-STALE_AFTER_S = 45.0  # a claim not refreshed for this long has lost its owner (a hung or dead process)
 _FINGERPRINT_VERSION = 2
 
 # This process, as written into the rows it owns. The token tells this process from an earlier
@@ -203,7 +202,7 @@ class Row:
         if self.owner_token == PROCESS_TOKEN:
             return True
         now = time.time() if now is None else now
-        if now - (self.heartbeat_at or 0.0) > STALE_AFTER_S:
+        if now - (self.heartbeat_at or 0.0) > current_waits().stale_after_s:
             return False
         if self.owner_host == HOST and self.owner_pid is not None:
             return self.owner_pid != os.getpid() and pid_exists(self.owner_pid)
@@ -486,7 +485,7 @@ class Holder:
                 log.warning("RunningHub: could not release journal row %s", self.row_id, exc_info=True)
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
+        while not self._stop.wait(current_waits().heartbeat_s):
             try:
                 self.journal.heartbeat(self.row_id)
             except Exception:  # a busy journal now and then is fine: staleness needs many misses

@@ -116,7 +116,7 @@ class RunningHubClient:
                 code, message = status.error_code, status.error_message
             if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == policy.attempts:
                 raise self._error(code, message, context="Submit rejected (nothing charged): ")
-            delay = retry_after or min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
+            delay = retry_after or policy.pause(attempt)
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
         raise AssertionError("unreachable")
 

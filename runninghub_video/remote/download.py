@@ -20,6 +20,7 @@ from ..core.errors import ConfigError, DownloadError, RunningHubError
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
                      sleep_interruptibly)
 from ..core.files import PUBLIC_MODE, remove_quietly
+from ..core.waits import current as current_waits
 from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
 SUBFOLDER = "runninghub"
@@ -27,8 +28,7 @@ CHUNK_BYTES = 64 * 1024  # small enough that Cancel is seen between chunks of a 
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave headroom
 MAX_REDIRECTS = 5
-STALL_WINDOW_S = 30.0  # fewer than STALL_MIN_BYTES in this long counts as a stalled attempt
-STALL_MIN_BYTES = 16 * 1024
+STALL_MIN_BYTES = 16 * 1024  # fewer bytes than this in waits' stall_window_s counts as a stalled attempt
 
 
 def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
@@ -118,7 +118,7 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
         if deadline is not None and now > deadline:
             raise DownloadError(f"The download of task {task_id} did not finish within the time limit "
                                 f"(got {out.tell() / 1e6:.1f} MB).", task_id=task_id, advice=fetch_advice(task_id))
-        if now - window_start > STALL_WINDOW_S and window_bytes < STALL_MIN_BYTES:
+        if now - window_start > current_waits().stall_window_s and window_bytes < STALL_MIN_BYTES:
             raise _Stalled()
 
     with open(tmp, "wb") as out:
@@ -152,7 +152,7 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                         out.write(chunk)
                         window_bytes += len(chunk)
                         check_time(window_start, window_bytes)
-                        if time.monotonic() - window_start > STALL_WINDOW_S:
+                        if time.monotonic() - window_start > current_waits().stall_window_s:
                             window_start, window_bytes = time.monotonic(), 0
                         if out.tell() > max_bytes:
                             raise DownloadError(f"The result of task {task_id} exceeded the {max_bytes} byte cap.",
@@ -169,11 +169,11 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
             except RunningHubError:
                 raise
             except _Stalled:
-                last_error = f"stalled: under {STALL_MIN_BYTES // 1024} kB in {STALL_WINDOW_S:.0f} s"
+                last_error = f"stalled: under {STALL_MIN_BYTES // 1024} kB in {current_waits().stall_window_s:.0f} s"
             except Exception as exc:  # connection reset, read timeout, chunked-encoding errors
                 last_error = describe_failure(exc)
             policy = POLICIES["download"]
-            pause = min(policy.backoff_max_s, policy.backoff_s * 2 ** attempt)
+            pause = policy.pause(attempt + 1)
             if deadline is not None and time.monotonic() + pause > deadline:
                 check_time(time.monotonic(), STALL_MIN_BYTES)
                 pause = max(0.0, deadline - time.monotonic())

@@ -8,7 +8,7 @@
   left); ``attempts`` bounds the client's own re-sends after RunningHub said no task was made
   (``facts.SUBMIT_RETRYABLE_CODES``), paced by ``backoff_s`` or ``Retry-After``. Anything else
   unanswered is never re-sent (see :class:`errors.AmbiguousSubmitError`).
-- Waiting for a task tolerates failing queries for ``polling.QUERY_FAILURE_GRACE_S`` on top of
+- Waiting for a task tolerates failing queries for ``query_failure_grace_s`` (core/waits.py) on top of
   the ``query`` policy (the task keeps running meanwhile).
 
 Back-off sleeps wake for the user's Cancel: :class:`_CancellableRetry` overrides only
@@ -25,6 +25,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..core.events import CancelCheck, sleep_interruptibly
+from ..core.waits import current as current_waits
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_AFTER_MAX_S = 60.0
@@ -40,6 +41,10 @@ class RetryPolicy:
     backoff_s: float = 0.5  # first pause; doubles each retry …
     backoff_max_s: float = 8.0  # … up to this
     attempts: int = 1  # tries of the caller's own loop above urllib3 (submit: re-sends; download: resumes)
+
+    def pause(self, retry: int) -> float:
+        """The back-off before the ``retry``-th retry (1, 2, …) of the caller's own loop."""
+        return min(self.backoff_max_s, self.backoff_s * 2 ** (retry - 1)) * current_waits().retry_pause_scale
 
 
 _REPEATABLE = dict(connect=4, read=3, status=5, backoff_s=0.5, backoff_max_s=8.0)
@@ -76,7 +81,7 @@ def _retry_class():
             if self.respect_retry_after_header and retry_after:
                 pause = min(retry_after, RETRY_AFTER_MAX_S)
             else:
-                pause = self.get_backoff_time()
+                pause = self.get_backoff_time() * current_waits().retry_pause_scale
             sleep_interruptibly(pause, getattr(_local, "should_cancel", None))
 
     return _CancellableRetry

@@ -36,8 +36,7 @@ from ..core.money import Money
 from ..media.references import upload_limit
 from ..remote.request import VideoRequest, check_task_id
 from ..words.wording import format_duration
-
-WAIT_POLL_S = 0.5  # how often a run waiting on an identical run's claim looks at its row
+from ..core.waits import current as current_waits
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,7 @@ def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
             raise WaitTimeoutError(f"Stopped waiting after {format_duration(run.timeout_s)} for another run of "
                                    "the same request.", task_id=row.task_id or "",
                                    advice=fetch_advice(row.task_id) if row.task_id else "Queue again later.")
-        sleep_interruptibly(WAIT_POLL_S, run.should_cancel, row.task_id or "")
+        sleep_interruptibly(current_waits().claim_wait_s, run.should_cancel, row.task_id or "")
         row = journal.row(row.id) or row
         if row.has_video:
             return Claim("reuse", row)

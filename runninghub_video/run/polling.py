@@ -2,10 +2,10 @@
 
 The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
 
-1. **Bound.** Once the task is RUNNING, queries are at most ``MAX_GAP_S`` (2 s) apart, whatever the
+1. **Bound.** Once the task is RUNNING, queries are at most ``query_gap_s`` (2 s) apart, whatever the
    estimate says, so a finished task is noticed within 2 s (1 s on average). While the budget
    allows, the gap also leaves room for the query's own round trip.
-2. **Budget.** Across a task, at most one query per ``1 / BUDGET_PER_S`` = 2 s of task time
+2. **Budget.** Across a task, at most one query per ``query_gap_s`` = 2 s of task time
    (30 per task-minute): a bucket fills at that rate from submit and every query takes one.
    Rule 1 at exactly 2 s costs exactly the budget, so the bound never breaks it.
 3. **Queue.** While QUEUED the gaps fall off (2 s, 2.5 s, … up to 5 s, never sparser than the
@@ -16,12 +16,12 @@ The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
    the saved budget is spent with the density of queries proportional to the square root of how
    likely the end is there: a gap ``g`` where the end falls with likelihood ``p`` costs ``p·g/2``
    of mean latency, and for a given number of queries that sum is least when ``g ∝ 1/√p`` — dense
-   where the estimate points, sparser towards the window's edges, never below ``DENSE_GAP_S`` apart,
+   where the estimate points, sparser towards the window's edges, never below ``DENSE_SHARE`` of the bound apart,
    never sparser than rule 1, each query paid for. ``LATE_RESERVE`` saved queries are never spent
    there: a task later than its window still gets gaps that leave room for the round trip (rule 1).
    The estimate only ever adds queries.
 
-The loop ticks every CANCEL_CHECK_INTERVAL_S to honour Cancel and emits a status event once a
+Every time comes from :mod:`..core.waits`. The loop ticks every ``cancel_check_s`` to honour Cancel and emits a status event once a
 second; its data and the bar come from the clock and the estimate (:class:`_Progress`), its
 words from :mod:`.wording`.
 """
@@ -40,35 +40,29 @@ from ..core.errors import (RateLimitError, ServiceError, TaskFailedError, TaskNo
                      WaitTimeoutError)
 from .estimate import Estimate, TaskEstimate
 from ..core.money import Money
-from ..core.events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
+from ..core.waits import Waits, current as current_waits
+from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
                      check_cancel, fetch_advice)
 from ..words.wording import format_duration
 
-MAX_GAP_S = 2.0  # rule 1: remote completion → noticed, once RUNNING
-NOTICE_MARGIN_S = 0.05  # at least this much of the gap is left for the answer's way back
-BUDGET_PER_S = 0.5  # rule 2: 30 queries per task-minute
+# Every time here comes from core/waits.py (query_gap_s, the queued gaps, the graces); these are counts.
 BUDGET_BANK = 8.0  # at most this many saved queries (a task resumed hours later gets no burst)
-QUEUED_FIRST_GAP_S = 2.0  # rule 3
-QUEUED_GAP_GROWTH_S = 0.5
-QUEUED_MAX_GAP_S = 5.0
-DENSE_GAP_S = 0.5  # rule 4: the closest two queries ever are
+DENSE_SHARE = 0.25  # rule 4: the closest two queries ever are this share of the bound apart
 LATE_RESERVE = 1.0  # rule 4: kept for the margin past the window (a margin of 0.05 s costs 0.025 a query)
 LIKELIHOOD_STEPS = 200  # rule 4: the end's likelihood is integrated over the window in this many steps
-QUERY_FAILURE_GRACE_S = 120.0  # queries may fail this long in a row (see QueryGrace)
-NEW_TASK_NOT_FOUND_GRACE_S = 15.0  # [U] a fresh task might not be queryable at once
-EMIT_EVERY_S = 1.0
 
 
 class QuerySchedule:
     """When to ask about a task next. Every time here is seconds since submit."""
 
     def __init__(self, run: Estimate, now: float = 0.0, running_since: float | None = None,
-                 resumed: bool = False) -> None:
+                 resumed: bool = False, waits: Waits | None = None) -> None:
         """``now``: when waiting starts (a resumed task starts late); ``running_since``: when it is
         known to have started running (the journal's best guess), if it is. ``resumed``: an earlier
         wait for this task was given up (Cancel, a closed ComfyUI); it stopped querying then, so this
         one starts with LATE_RESERVE saved queries, enough for rule 1's round-trip margin."""
         self.run = run
+        self.waits = waits or current_waits()
         self._bank, self._bank_at = (LATE_RESERVE if resumed else 0.0), now
         # until an answer says otherwise, the run can have started at any moment since the submit
         self.last_queued_at = 0.0 if running_since is None else running_since
@@ -79,7 +73,12 @@ class QuerySchedule:
 
     def budget(self, t: float) -> float:
         """Saved queries at ``t`` (a query is sent only once it is paid for, so this stays ≥ 0)."""
-        return min(BUDGET_BANK, self._bank + BUDGET_PER_S * max(0.0, t - self._bank_at))
+        return min(BUDGET_BANK, self._bank + self.budget_per_s * max(0.0, t - self._bank_at))
+
+    @property
+    def budget_per_s(self) -> float:
+        """Rule 2: one query per ``query_gap_s`` of task time (30 per task-minute in production)."""
+        return 1.0 / self.waits.query_gap_s
 
     def sent(self, t: float) -> None:
         self._bank, self._bank_at = self.budget(t) - 1.0, t
@@ -106,19 +105,20 @@ class QuerySchedule:
 
     def next_query_at(self, t: float, round_trip_s: float = 0.0) -> float:
         """When to send the next query, given that the last one went out at ``t``."""
+        w = self.waits
         if self.first_running_at is None:  # submitted or queued: no end in sight yet
-            return t + min(QUEUED_MAX_GAP_S, QUEUED_FIRST_GAP_S + QUEUED_GAP_GROWTH_S * self._queued_answers)
-        # a gap shorter than 2 s by m costs m/2 of the budget: take the margin only from savings
-        margin = min(0.5, max(NOTICE_MARGIN_S, round_trip_s), 2 * max(0.0, self.budget(t)))
-        cap = MAX_GAP_S - margin
+            return t + min(w.queued_max_gap_s, w.queued_first_gap_s + w.queued_gap_growth_s * self._queued_answers)
+        # a gap shorter than the bound by m costs m / query_gap_s of the budget: take the margin only from savings
+        margin = min(w.query_gap_s / 4, max(w.notice_margin_s, round_trip_s), w.query_gap_s * max(0.0, self.budget(t)))
+        cap = w.query_gap_s - margin
         end_lo, end_hi = self.end_window()
-        spare = self.budget(t) - LATE_RESERVE + BUDGET_PER_S * (end_hi - max(t, end_lo))
+        spare = self.budget(t) - LATE_RESERVE + self.budget_per_s * (end_hi - max(t, end_lo))
         if t + cap <= end_lo or t >= end_hi or spare < 1:  # outside the window (or nothing saved): the bound
             return t + cap
         likely = self.likelihood()
         at = likely.after(t, 1 / spare)  # a 1/spare share of the likelihood still to come
-        paid = t + max(0.0, 1 + LATE_RESERVE - self.budget(t)) / BUDGET_PER_S
-        return t + min(cap, max(DENSE_GAP_S, at - t, paid - t))
+        paid = t + max(0.0, 1 + LATE_RESERVE - self.budget(t)) / self.budget_per_s
+        return t + min(cap, max(DENSE_SHARE * w.query_gap_s, at - t, paid - t))
 
     def likelihood(self) -> EndLikelihood:
         """How likely the task ends at each moment of :meth:`end_window` (rule 4), once it is known to run."""
@@ -253,7 +253,7 @@ class _Progress:
         return self.last_fraction
 
     def emit(self, now: float, force: bool = False) -> None:
-        if self.on_progress is None or (not force and now - self.last_emit < EMIT_EVERY_S):
+        if self.on_progress is None or (not force and now - self.last_emit < current_waits().progress_every_s):
             return
         self.last_emit = now
         eta, extra = self.outlook(now)
@@ -274,8 +274,8 @@ class QueryGrace:
     """
     ERRORS = (TransportError, ServiceError, RateLimitError)
 
-    def __init__(self, seconds: float = QUERY_FAILURE_GRACE_S) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = current_waits().query_failure_grace_s if seconds is None else seconds
         self.failing_since: float | None = None
 
     def succeeded(self) -> None:
@@ -373,7 +373,7 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
                 grace.succeeded()
                 progress.note = ""
             except TaskNotFoundError:
-                if now - submitted > NEW_TASK_NOT_FOUND_GRACE_S or last is not None:
+                if now - submitted > current_waits().new_task_not_found_grace_s or last is not None:
                     raise
                 status = None
             except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
@@ -387,4 +387,4 @@ def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstim
                     return done
             next_query = submitted + schedule.next_query_at(sent - submitted, now - sent)
         progress.emit(now)
-        time.sleep(max(0.0, min(CANCEL_CHECK_INTERVAL_S, next_query - time.monotonic())) or 0.01)
+        time.sleep(max(0.0, min(current_waits().cancel_check_s, next_query - time.monotonic())) or 0.01)

@@ -16,7 +16,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from ..core.events import CANCEL_CHECK_INTERVAL_S, CancelCheck, check_cancel
+from ..core.events import CancelCheck, check_cancel
+from ..core.waits import current as current_waits
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class SlotLimiter:
         """Hold one slot for the ``with`` body; wait (cancellably) while all are taken.
 
         ``on_wait`` is called once, when waiting starts, so the caller can say "waiting for a
-        free slot". A cancel raises :class:`errors.Interrupted` within ``CANCEL_CHECK_INTERVAL_S``.
+        free slot". A cancel raises :class:`errors.Interrupted` within ``cancel_check_s`` (core/waits.py).
         """
         waiting = False
         while True:
@@ -87,7 +88,7 @@ class SlotLimiter:
                     on_wait()  # outside the lock: the callback may be slow or re-enter
             with self._cond:
                 if self._in_use >= limit:
-                    self._cond.wait(CANCEL_CHECK_INTERVAL_S)
+                    self._cond.wait(current_waits().cancel_check_s)
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""``python -m runninghub_video``: demo, generate, status, fetch, list, login, emulator."""
+"""``python -m runninghub_video``: demo, generate, batch, status, fetch, list, login, emulator."""
 from __future__ import annotations
 
 import argparse
@@ -81,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(gen)
     _site_arg(gen)
 
+    bat = sub.add_parser("batch", help="many videos from a JSON Lines or CSV file (generate's options as keys), "
+                                       "at the account's concurrency; run it again to resume")
+    bat.add_argument("file", help="one request per line: JSON Lines, or CSV with a header; paths relative to it")
+    bat.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+    bat.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
+    _site_arg(bat)
+    bat.add_argument("--concurrency", type=int, default=None,
+                     help="run at most N at once (default and ceiling: the account's concurrent limit)")
+    bat.add_argument("--budget", default=None, help="stop starting new lines before the batch's spend would pass "
+                                                    "this amount (site currency); the daily budget still applies")
+    bat.add_argument("--strict", action="store_true", help="run nothing if any line is not valid")
+    bat.add_argument("--json", action="store_true", help="print one JSON report at the end")
+
     for name, text in (("status", "show a task's state"), ("fetch", "wait for a task and download its video")):
         p = sub.add_parser(name, help=text)
         p.add_argument("task_id")
@@ -134,6 +147,46 @@ def cmd_generate(args: argparse.Namespace) -> int:
         progress.close()
     _print_result(result)
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Exit 0 when every line is saved, 3 when some are not (the report says which and why)."""
+    import json
+    import threading
+
+    from .run.batch import BatchRun
+    from .run.batch_file import read_plan
+    from .terminal import BatchTerminalProgress, print_batch_summary
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise RunningHubError("--concurrency must be at least 1.")
+    plan = read_plan(args.file, site=args.site, output_dir=args.output_dir, timeout_s=args.timeout_minutes * 60)
+    progress = BatchTerminalProgress()
+    stop = threading.Event()
+    run = BatchRun(plan, site=args.site, concurrency=args.concurrency, budget=args.budget, on_change=progress,
+                   should_cancel=stop.is_set)
+    if args.strict and plan.bad:
+        report = run.refuse(f"--strict: line(s) {', '.join(str(b.line) for b in plan.bad)} not valid")
+    else:
+        worker = threading.Thread(target=run.run, name="runninghub-batch-main", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.25)
+        except KeyboardInterrupt:  # stop starting, stop waiting; submits in flight still get their ids recorded
+            stop.set()
+            print("\ninterrupted: stopping (tasks already submitted keep running; run the same command again "
+                  "to pick them up)", file=sys.stderr)
+            worker.join()
+        report = run.report
+    progress.close()
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print_batch_summary(report, sys.stdout)
+    if report.interrupted:
+        return 130
+    return 0 if report.all_saved else 3
 
 
 def _print_result(result) -> None:
@@ -248,5 +301,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(output_dir=Path(args.output_dir), duration=args.duration, model=args.model)
 
 
-COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "status": cmd_status, "fetch": cmd_fetch,
+COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "batch": cmd_batch, "status": cmd_status, "fetch": cmd_fetch,
             "list": cmd_list, "login": cmd_login, "emulator": cmd_emulator}

@@ -135,6 +135,14 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: when the task started RUNNING (epoch, best guess between two answers); queue time = running_at - submitted_at
     "ALTER TABLE tasks ADD COLUMN running_at REAL",
+    # 4: the batch a row was made for (the CLI's batch file, or one list run of a ComfyUI node): its id,
+    # its name as the tab shows it, and the item within it ("line 3 · variation 1")
+    """
+    ALTER TABLE tasks ADD COLUMN batch_id TEXT;
+    ALTER TABLE tasks ADD COLUMN batch_name TEXT;
+    ALTER TABLE tasks ADD COLUMN batch_item TEXT;
+    CREATE INDEX IF NOT EXISTS tasks_batch ON tasks (batch_id);
+    """,
 )
 
 # Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
@@ -184,6 +192,9 @@ class Row:
     owner_token: str | None = None
     heartbeat_at: float | None = None
     running_at: float | None = None
+    batch_id: str | None = None
+    batch_name: str | None = None
+    batch_item: str | None = None
 
     @property
     def has_video(self) -> bool:
@@ -221,6 +232,15 @@ _ROW_COLUMNS = tuple(f.name if f.name != "request" else "request_json" for f in 
 
 
 @dataclass(frozen=True)
+class BatchTag:
+    """The batch a new row is made for: ``id`` groups its rows, ``name`` titles the group in the
+    tab, ``item`` names this row's place in it."""
+    id: str
+    name: str
+    item: str
+
+
+@dataclass(frozen=True)
 class Claim:
     """What :meth:`Journal.claim` decided for a request.
 
@@ -251,13 +271,14 @@ class Journal:
 
     # --- claims --------------------------------------------------------------------------
     def claim(self, print_: str, endpoint: str, *, site: str, model: str, request: dict, variation: int,
-              now: float | None = None) -> Claim:
+              now: float | None = None, batch: BatchTag | None = None) -> Claim:
         """Decide, atomically across threads and processes, what this run does for a request.
 
         In one write transaction: walk the request's rows newest first; a live unanswered claim
         means wait; a dead one is taken over (``uploading``: nothing was sent) or turned
         ``ambiguous`` (``submitting``: it may be paid); a recent ambiguous row refuses; a reusable
-        row is reused or resumed (taking ownership); otherwise a new ``uploading`` row is ours.
+        row is reused or resumed (taking ownership); otherwise a new ``uploading`` row is ours
+        (tagged with ``batch``, if any).
         """
         now = time.time() if now is None else now
         with self._db(write=True) as conn:
@@ -286,10 +307,11 @@ class Journal:
                 return Claim("resume", self._one(conn, row.id))
             cursor = conn.execute(
                 "INSERT INTO tasks (fingerprint, endpoint, site, model, state, request_json, created_at, updated_at,"
-                " variation, owner_host, owner_pid, owner_token, heartbeat_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " variation, owner_host, owner_pid, owner_token, heartbeat_at, batch_id, batch_name, batch_item)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (print_, endpoint, site, model, UPLOADING, _request_json(request), now, now, int(variation),
-                 HOST, os.getpid(), PROCESS_TOKEN, now))
+                 HOST, os.getpid(), PROCESS_TOKEN, now, *((batch.id, redact(batch.name), redact(batch.item))
+                                                          if batch else (None, None, None))))
             return Claim("new", self._one(conn, int(cursor.lastrowid)))
 
     def start_submit(self, row_id: int) -> bool:
@@ -327,6 +349,20 @@ class Journal:
             conn.execute("UPDATE tasks SET state = CASE WHEN state = ? AND task_id IS NULL THEN ? ELSE state END,"
                          " owner_token = NULL, updated_at = ? WHERE id = ? AND owner_token = ?",
                          (UPLOADING, ABANDONED, now, int(row_id), PROCESS_TOKEN))
+
+    def submits_in_flight(self) -> int:
+        """Submits this process sent that have not answered yet (a batch stopped by Ctrl-C waits
+        for them, so their task ids are recorded rather than left ambiguous)."""
+        with self._db(write=False) as conn:
+            if conn is None:
+                return 0
+            return int(conn.execute("SELECT COUNT(*) FROM tasks WHERE state = ? AND task_id IS NULL"
+                                    " AND owner_token = ?", (SUBMITTING, PROCESS_TOKEN)).fetchone()[0])
+
+    def batch_rows(self, batch_id: str) -> list[Row]:
+        """Every row made for a batch, newest first (what it has spent, what it still runs)."""
+        with self._db(write=False) as conn:
+            return [] if conn is None else self._rows(conn, "batch_id = ?", (str(batch_id),))
 
     def hold(self, row_id: int) -> Holder:
         """A :class:`Holder` that heartbeats the row while anyone holds it, then releases it."""

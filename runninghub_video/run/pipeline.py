@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..remote import facts, models
 from ..ledger import inbox
@@ -28,9 +29,10 @@ from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
 from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
                      TaskNotFoundError, ValidationError, WaitTimeoutError)
-from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
-                     run_interruptibly, sleep_interruptibly)
-from ..ledger.journal import ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, Claim, Holder, Journal, Row, fingerprint
+from ..core.events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, bar_position,
+                           check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
+from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag, Claim, Holder, Journal, Row,
+                              fingerprint)
 from ..remote.models import IMAGE
 from ..core.money import Money
 from ..media.references import upload_limit
@@ -78,11 +80,15 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
              site: str | None = None, output_dir: str | Path = "runninghub_output",
              on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
              timeout_s: float = facts.DEFAULT_TIMEOUT_S, variation: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
-             settings: Settings | None = None) -> GenerationResult:
+             settings: Settings | None = None, batch: BatchTag | None = None,
+             admit: Callable[[int], None] | None = None) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py).
-    ``settings`` overrides the environment/config (the demo passes the emulator's)."""
+    ``settings`` overrides the environment/config (the demo passes the emulator's).
+    ``batch``: the batch a new journal row belongs to. ``admit(row_id)``: called when this run is
+    about to pay for a new task (after the journal found nothing to reuse or resume, before any
+    upload); it may raise to refuse the run (a batch's own budget)."""
     from ..media.references import prepare_all
 
     request = request.validated()
@@ -96,7 +102,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
     key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
                                   reference_hashes=hashes, variation=int(variation)),
                       settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
-                      int(variation))
+                      int(variation), batch)
 
     with RunningHubClient(settings) as client:
         run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
@@ -112,6 +118,8 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                 with _slot(run, already_running=True):
                     return _finish(run, journal, row.task_id, [r.sha256 for r in references], **_paced(request),
                                    resumed=True, row=row, max_bytes=max_bytes)
+            if admit is not None:
+                admit(row.id)
             spend.check_budget(client, settings.site, request, journal, row_id=row.id)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
@@ -194,10 +202,12 @@ class _RequestKey:
     request: VideoRequest
     stored: dict  # options + reference hashes, as written into the journal
     variation: int
+    batch: BatchTag | None = None
 
     def claim(self, journal: Journal) -> Claim:
         return journal.claim(self.fingerprint, self.settings.endpoint, site=self.settings.site,
-                             model=self.request.model, request=self.stored, variation=self.variation)
+                             model=self.request.model, request=self.stored, variation=self.variation,
+                             batch=self.batch)
 
 
 def _settle(run: _Run, journal: Journal, key: _RequestKey) -> Claim:
@@ -288,16 +298,35 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
     urls = []
     for i, ref in enumerate(references, 1):
         check_cancel(run.should_cancel)
-        url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
-        if url is None:
-            encoded = ref.encode()
-            run.say("upload", bar_position("upload", (i - 1) / len(references)), index=i, count=len(references),
-                    bytes=len(encoded.data))
-            url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
-                                    max_bytes=upload_limit(ref.kind))
-            cache.put(ref.sha256, run.settings.endpoint, url)
+        with _uploading(ref.sha256, run.settings.endpoint, run.should_cancel):  # runs sharing a reference upload it once
+            url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
+            if url is None:
+                encoded = ref.encode()
+                run.say("upload", bar_position("upload", (i - 1) / len(references)), index=i,
+                        count=len(references), bytes=len(encoded.data))
+                url = run.client.upload(encoded.data, encoded.filename, encoded.content_type, run.should_cancel,
+                                        max_bytes=upload_limit(ref.kind))
+                cache.put(ref.sha256, run.settings.endpoint, url)
         urls.append(url)
     return _group(list(zip(references, urls)))
+
+
+_upload_locks: dict[tuple[str, str], threading.Lock] = {}
+_upload_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _uploading(sha256: str, endpoint: str, should_cancel: CancelCheck | None) -> Iterator[None]:
+    """One upload of a reference at a time in this process: a second run (a batch's next line, a
+    second node) waits (cancellably) for the first and then finds its URL in the cache."""
+    with _upload_locks_guard:
+        lock = _upload_locks.setdefault((sha256, endpoint), threading.Lock())
+    while not lock.acquire(timeout=CANCEL_CHECK_INTERVAL_S):
+        check_cancel(should_cancel)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, body: dict,

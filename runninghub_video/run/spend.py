@@ -126,12 +126,17 @@ def _running_estimate(site: str, journal, now: float | None, own_row: int | None
     for row in inbox.unpriced_today(site, journal, now):
         if own_row is not None and (row["id"] == own_row or (row["state"] == UPLOADING and row["id"] > own_row)):
             continue  # this run, or one claimed after it (that one is checked against this one)
-        request = row.get("request") or {}
-        model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
-        if str(request.get("duration")) in model.choices("duration"):
-            prices.append(facts.table_price(site, str(request.get("resolution", "")), request["duration"], model))
+        prices.append(table_price_of(site, row.get("request") or {}))
         count += 1
     return money.total(prices, facts.SITE_CURRENCY[site]), count
+
+
+def table_price_of(site: str, request: dict) -> Money | None:
+    """The published price of a journal row's request (its stored options), or None where unknown."""
+    model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
+    if str(request.get("duration")) not in model.choices("duration"):
+        return None
+    return facts.table_price(site, str(request.get("resolution", "")), request["duration"], model)
 
 
 # --- the price of one run ------------------------------------------------------------------

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from runninghub_video import cli
 from runninghub_video.ledger.journal import Journal
 
-from conftest import image_bytes
+from conftest import image_bytes, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = 0.14  # v1-lite, 480p × 2 s
@@ -173,9 +172,7 @@ def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh
                               str(tmp_path / "out")], cwd=ROOT, env=dict(os.environ),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sum(1 for r in Journal().list(20) if r.task_id) < 3:
-            time.sleep(0.05)
+        wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
     finally:
         child.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
         child.wait(10)

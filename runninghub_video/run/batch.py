@@ -26,6 +26,7 @@ from ..core import money
 from ..core.errors import AmbiguousSubmitError, Interrupted, RunningHubError
 from ..core.events import ProgressEvent
 from ..core.money import Money, format_money
+from ..core.waits import current as current_waits
 from ..ledger.journal import ABANDONED, AMBIGUOUS, REJECTED, Journal, Row
 from ..remote import facts
 from ..remote.config import Settings, load_settings
@@ -320,7 +321,7 @@ class BatchRun:
         resumes them rather than calling them ambiguous)."""
         deadline = time.monotonic() + SUBMIT_DRAIN_S
         while self.journal.submits_in_flight() and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(current_waits().claim_wait_s)
 
 
 def _budget_amount(budget: str | float | None, currency: str) -> Money | None:

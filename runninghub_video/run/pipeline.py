@@ -29,7 +29,7 @@ from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
 from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
                      TaskNotFoundError, ValidationError, WaitTimeoutError)
-from ..core.events import (CANCEL_CHECK_INTERVAL_S, CancelCheck, ProgressCallback, ProgressEvent, bar_position,
+from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
                            check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
 from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag, Claim, Holder, Journal, Row,
                               fingerprint)
@@ -321,7 +321,7 @@ def _uploading(sha256: str, endpoint: str, should_cancel: CancelCheck | None) ->
     second node) waits (cancellably) for the first and then finds its URL in the cache."""
     with _upload_locks_guard:
         lock = _upload_locks.setdefault((sha256, endpoint), threading.Lock())
-    while not lock.acquire(timeout=CANCEL_CHECK_INTERVAL_S):
+    while not lock.acquire(timeout=current_waits().cancel_check_s):
         check_cancel(should_cancel)
     try:
         yield

@@ -51,7 +51,7 @@ def _estimate(factor: float | None, phase: float):
 
 def _one(emu, url: str, case: str, phase: float, ours: bool, out: list) -> None:
     from runninghub_video.remote import facts
-    from runninghub_video.run.polling import wait_for_task
+    from runninghub_video.run.polling import TaskWait, wait_for_task
     from runninghub_video.remote.request import VideoRequest
 
     factor = CASES[case]
@@ -65,8 +65,8 @@ def _one(emu, url: str, case: str, phase: float, ours: bool, out: list) -> None:
                 time.sleep(BASELINE_SLEEP_S)
                 status = client.query(status.task_id)
         else:
-            status = wait_for_task(client, status.task_id, estimate=_estimate(factor, phase), initial=status,
-                                   submitted_at=submitted)
+            status = wait_for_task(client, TaskWait(status.task_id, _estimate(factor, phase), initial=status,
+                                                    submitted_at=submitted))
         returned = time.monotonic()
         end = emu.tasks[status.task_id].end
         out.append({"case": case, "latency": returned - end, "queries": client.queries,

@@ -11,16 +11,14 @@ task made elsewhere) counts once.
 """
 from __future__ import annotations
 
-import functools
-import threading
 import time
-from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
 
 from ..remote import facts
-from .journal import ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, SUBMITTING, UPLOADING, Journal, read_cost
+from .journal import (ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, STALE_SUBMIT_S, SUBMITTING, UPLOADING,
+                      Journal, Row, day_start, month_start)
+from .journal import following, is_followed  # noqa: F401 (the tab marks and asks through the inbox)
 from ..remote.models import MODELS, V1_LITE
 from ..core.money import Money
 
@@ -29,41 +27,8 @@ MAX_PAGE_SIZE = 200
 PROMPT_EXCERPT = 160
 # facts.RESULT_URL_LIFETIME_S after its submit a task can no longer be fetched [C: results live 24 h]
 _FAILED = facts.TERMINAL_FAILURE_STATES | {REJECTED, ABANDONED}  # ours: refused or never sent, no charge
-STALE_SUBMIT_S = 900.0  # a submit, with all its retries and timeouts, answers well within this
 # every model's option fields (models.py), in the order a user reads them
 _OPTION_KEYS = tuple(dict.fromkeys(o.wire for m in MODELS.values() for o in m.options))
-
-T = TypeVar("T")
-_followed: dict[str, int] = {}  # task id -> how many waits of this process follow it
-_followed_lock = threading.Lock()
-
-
-@contextmanager
-def following(task_id: str) -> Iterator[None]:
-    """Mark a task as waited on by this process (the tab then offers no second recovery of it)."""
-    with _followed_lock:
-        _followed[task_id] = _followed.get(task_id, 0) + 1
-    try:
-        yield
-    finally:
-        with _followed_lock:
-            _followed[task_id] -= 1
-            if not _followed[task_id]:
-                del _followed[task_id]
-
-
-def follows(wait: Callable[..., T]) -> Callable[..., T]:
-    """Decorates ``wait(run, journal, task_id, ...)``: the task is followed while it runs."""
-    @functools.wraps(wait)
-    def waiting(run: Any, journal: Any, task_id: str, *args: Any, **kwargs: Any) -> T:
-        with following(task_id):
-            return wait(run, journal, task_id, *args, **kwargs)
-    return waiting
-
-
-def is_followed(task_id: str | None) -> bool:
-    with _followed_lock:
-        return bool(task_id) and task_id in _followed
 
 
 def lookup_url(site: str, task_id: str | None) -> str:
@@ -97,10 +62,12 @@ def phase(state: str, has_video: bool, task_id: str | None, age_s: float = 0.0) 
     return "unknown" if task_id else "failed"
 
 
-def view(raw: dict, now: float | None = None) -> dict:
-    """One journal row (as a column → value mapping) as the inbox shows it. Tolerates columns
-    added by later journal versions and rows written by older ones."""
+def view(raw: Row | dict, now: float | None = None) -> dict:
+    """One journal row (a :class:`Row`, or a column → value mapping) as the inbox shows it. Tolerates
+    columns added by later journal versions and rows written by older ones."""
     now = time.time() if now is None else now
+    if isinstance(raw, Row):
+        raw = {f.name: getattr(raw, f.name) for f in fields(raw)}
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
     site = str(raw.get("site") or facts.DEFAULT_SITE)
     task_id = raw.get("task_id") or None
@@ -142,32 +109,7 @@ def view(raw: dict, now: float | None = None) -> dict:
     }
 
 
-# --- reading the journal -------------------------------------------------------------------
-@contextmanager
-def _reading(journal: Journal):
-    """A read transaction on the journal file (None when there is no journal yet)."""
-    with journal._db(write=False) as conn:  # the journal's own connection rules (WAL, busy timeout)
-        yield conn
-
-
-def _as_dict(raw: Any) -> dict:
-    """A row as the inbox reads it: the request decoded, the cost as :class:`Money` (or None)."""
-    values = {name: raw[name] for name in raw.keys()}
-    values["request"] = _load_request(values.pop("request_json", None))
-    values["cost"] = read_cost(values.get("cost"), values.pop("currency", None), values.get("site"))
-    return values
-
-
-def _load_request(text: Any) -> dict:
-    import json
-
-    try:
-        value = json.loads(text or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
+# --- pages of the journal ------------------------------------------------------------------
 def parse_cursor(cursor: str | None) -> tuple[float, int] | None:
     """``"<created_at>:<row id>"`` of the last row of a page, as written by :func:`page`."""
     if not cursor:
@@ -187,84 +129,26 @@ def page(journal: Journal | None = None, *, limit: int = PAGE_SIZE, before: str 
     for the following page (stable while new tasks arrive)."""
     journal = journal or Journal()
     limit = max(1, min(MAX_PAGE_SIZE, int(limit)))
-    where, params = [], []
-    if site:
-        where.append("site = ?")
-        params.append(site)
-    after = parse_cursor(before)
-    if after is not None:
-        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
-        params += [after[0], after[0], after[1]]
-    sql = "SELECT * FROM tasks" + (" WHERE " + " AND ".join(where) if where else "")
-    with _reading(journal) as conn:
-        raws = [] if conn is None else conn.execute(
-            sql + " ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit + 1)).fetchall()
-    rows = [_as_dict(raw) for raw in raws]
+    rows = journal.page(limit + 1, parse_cursor(before), site)
     more = len(rows) > limit
     rows = rows[:limit]
-    views = [view(row, now) for row in rows]
-    return {"tasks": views, "next": f"{rows[-1]['created_at']!r}:{rows[-1]['id']}" if more else None}
+    return {"tasks": [view(row, now) for row in rows],
+            "next": f"{rows[-1].created_at!r}:{rows[-1].id}" if more else None}
 
 
 def find(row_id: int, journal: Journal | None = None, now: float | None = None) -> dict | None:
     """The view of one journal row by its row id."""
-    journal = journal or Journal()
-    with _reading(journal) as conn:
-        raw = None if conn is None else conn.execute("SELECT * FROM tasks WHERE id = ?", (int(row_id),)).fetchone()
-    return None if raw is None else view(_as_dict(raw), now)
+    row = (journal or Journal()).row(int(row_id))
+    return None if row is None else view(row, now)
 
 
 def task(site: str, task_id: str, journal: Journal | None = None, now: float | None = None) -> dict | None:
     """The view of a task of ``site`` by its id: the newest of its rows, one with a saved video first."""
-    journal = journal or Journal()
-    with _reading(journal) as conn:
-        raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE task_id = ? AND site = ? ORDER BY created_at DESC, id DESC",
-            (str(task_id), site)).fetchall()
-    views = [view(_as_dict(raw), now) for raw in raws]
+    views = [view(row, now) for row in (journal or Journal()).task_rows(task_id, site)]
     return next((v for v in views if v["video_path"]), views[0] if views else None)
 
 
 # --- money ---------------------------------------------------------------------------------
-def day_start(now: float) -> float:
-    """Local midnight of ``now`` (the user's "today")."""
-    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def month_start(now: float) -> float:
-    return datetime.fromtimestamp(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def _charged_rows(journal: Journal, since: float) -> list[dict]:
-    """Rows with a recorded cost charged since ``since`` (charged when the task finished), one per task."""
-    with _reading(journal) as conn:
-        raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE cost IS NOT NULL AND cost != '' AND COALESCE(finished_at, created_at) >= ?"
-            " ORDER BY created_at DESC, id DESC", (since,)).fetchall()
-    seen: set[tuple] = set()
-    rows = []
-    for raw in raws:
-        row = _as_dict(raw)
-        identity = (row.get("site"), row.get("task_id") or f"row {row.get('id')}")
-        if identity not in seen:
-            seen.add(identity)
-            rows.append(row)
-    return rows
-
-
-def _spent(rows: list[dict], since: float) -> dict[tuple[str, str], tuple[Money, int]]:
-    """Per (site, currency): the exact sum charged since ``since`` and how many tasks charged it."""
-    sums: dict[tuple[str, str], tuple[Money, int]] = {}
-    for row in rows:
-        cost = row.get("cost")
-        if cost is None or (row.get("finished_at") or row.get("created_at") or 0) < since:
-            continue
-        key = (str(row.get("site") or ""), cost.currency)
-        spent, count = sums.get(key, (Money.zero(cost.currency), 0))
-        sums[key] = (spent + cost, count + 1)
-    return sums
-
-
 def _entries(sums: dict[tuple[str, str], tuple[Money, int]]) -> list[dict]:
     return [{"site": site, "currency": currency, "amount": spent.number(), "tasks": count}
             for (site, currency), (spent, count) in sorted(sums.items())]
@@ -275,30 +159,11 @@ def totals(journal: Journal | None = None, now: float | None = None) -> dict:
     with entries ``{"site", "currency", "amount", "tasks"}`` (JSON for the tab and ``list --json``)."""
     journal = journal or Journal()
     now = time.time() if now is None else now
-    today, month = day_start(now), month_start(now)
-    rows = _charged_rows(journal, min(today, month))
-    return {"today": _entries(_spent(rows, today)), "month": _entries(_spent(rows, month))}
+    return {"today": _entries(journal.charged(day_start(now))), "month": _entries(journal.charged(month_start(now)))}
 
 
 def spent_today(site: str, journal: Journal | None = None, now: float | None = None) -> tuple[Money, int]:
     """Money recorded as charged today on ``site`` (in its currency) and how many tasks charged it."""
-    journal = journal or Journal()
     now = time.time() if now is None else now
     currency = facts.SITE_CURRENCY[site]
-    sums = _spent(_charged_rows(journal, day_start(now)), day_start(now))
-    return sums.get((site, currency), (Money.zero(currency), 0))
-
-
-def unpriced_today(site: str, journal: Journal | None = None, now: float | None = None) -> list[dict]:
-    """Today's tasks on ``site`` that may still be charged: running, being submitted or claimed by a
-    run that is uploading (of any process), no cost yet."""
-    journal = journal or Journal()
-    now = time.time() if now is None else now
-    with _reading(journal) as conn:
-        raws = [] if conn is None else conn.execute(
-            "SELECT * FROM tasks WHERE site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')",
-            (site, day_start(now))).fetchall()
-    rows = [_as_dict(raw) for raw in raws]
-    return [row for row in rows if (row.get("task_id") and row.get("state") in facts.PENDING_STATES)
-            or (row.get("state") in (UPLOADING, SUBMITTING)
-                and now - float(row.get("created_at") or 0) < STALE_SUBMIT_S)]
+    return (journal or Journal()).charged(day_start(now)).get((site, currency), (Money.zero(currency), 0))

@@ -51,6 +51,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -82,6 +83,7 @@ REUSE_MARGIN_S = 2 * 3600
 # An ambiguous submit blocks automatic re-submits of the same request this long: after it, any
 # task it made has expired on RunningHub and can no longer be recovered anyway.
 AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S
+STALE_SUBMIT_S = 900.0  # a submit, with all its retries and timeouts, answers well within this
 _FINGERPRINT_VERSION = 2
 
 # This process, as written into the rows it owns. The token tells this process from an earlier
@@ -449,6 +451,52 @@ class Journal:
                              else max(0.0, raw["running_at"] - raw["submitted_at"]),
                              float(raw["run_seconds"])) for raw in reversed(raws)]
 
+    # --- what the tab and the budget read ------------------------------------------------
+    def page(self, limit: int, before: tuple[float, int] | None = None, site: str | None = None) -> list[Row]:
+        """Up to ``limit`` rows, newest first, older than the ``(created_at, id)`` cursor ``before``."""
+        where, params = ["1"], []
+        if site:
+            where.append("site = ?")
+            params.append(site)
+        if before is not None:
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params += [before[0], before[0], before[1]]
+        with self._db(write=False) as conn:
+            return [] if conn is None else self._rows(conn, " AND ".join(where), params, limit=int(limit))
+
+    def task_rows(self, task_id: str, site: str) -> list[Row]:
+        """Every row of one task of ``site``, newest first (a task fetched again has several)."""
+        with self._db(write=False) as conn:
+            return [] if conn is None else self._rows(conn, "task_id = ? AND site = ?", (str(task_id), site))
+
+    def charged(self, since: float) -> dict[tuple[str, str], tuple[Money, int]]:
+        """Per (site, currency): the exact sum RunningHub reported as charged for tasks that finished
+        since ``since``, and how many tasks; a task journaled twice (fetched again) counts once."""
+        with self._db(write=False) as conn:
+            rows = [] if conn is None else self._rows(
+                conn, "cost IS NOT NULL AND cost != '' AND COALESCE(finished_at, created_at) >= ?", (since,))
+        sums: dict[tuple[str, str], tuple[Money, int]] = {}
+        seen: set[tuple] = set()
+        for row in rows:
+            identity = (row.site, row.task_id or f"row {row.id}")
+            if row.cost is None or identity in seen:
+                continue
+            seen.add(identity)
+            key = (row.site, row.cost.currency)
+            spent, count = sums.get(key, (Money.zero(row.cost.currency), 0))
+            sums[key] = (spent + row.cost, count + 1)
+        return sums
+
+    def uncharged(self, site: str, since: float, now: float | None = None) -> list[Row]:
+        """Rows of ``site`` created since ``since`` that may still be charged: a task pending, a submit
+        under way, or a claim still uploading (of any process), with no cost yet."""
+        now = time.time() if now is None else now
+        with self._db(write=False) as conn:
+            rows = [] if conn is None else self._rows(
+                conn, "site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')", (site, since))
+        return [row for row in rows if (row.task_id and row.state in facts.PENDING_STATES)
+                or (row.state in _UNANSWERED and now - row.created_at < STALE_SUBMIT_S)]
+
     # --- SQL helpers (inside an open transaction) ----------------------------------------
     @staticmethod
     def _rows(conn: sqlite3.Connection, where: str, params, limit: int | None = None) -> list[Row]:
@@ -526,6 +574,39 @@ class Holder:
                 self.journal.heartbeat(self.row_id)
             except Exception:  # a busy journal now and then is fine: staleness needs many misses
                 log.debug("RunningHub: heartbeat of row %s failed", self.row_id, exc_info=True)
+
+
+# --- tasks this process waits on ------------------------------------------------------------
+_followed: dict[str, int] = {}  # task id -> how many waits of this process follow it
+_followed_lock = threading.Lock()
+
+
+@contextmanager
+def following(task_id: str) -> Iterator[None]:
+    """Mark a task as waited on by this process (the tab then offers no second recovery of it)."""
+    with _followed_lock:
+        _followed[task_id] = _followed.get(task_id, 0) + 1
+    try:
+        yield
+    finally:
+        with _followed_lock:
+            _followed[task_id] -= 1
+            if not _followed[task_id]:
+                del _followed[task_id]
+
+
+def is_followed(task_id: str | None) -> bool:
+    with _followed_lock:
+        return bool(task_id) and task_id in _followed
+
+
+def day_start(now: float) -> float:
+    """Local midnight of ``now`` (the user's "today")."""
+    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def month_start(now: float) -> float:
+    return datetime.fromtimestamp(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 def pid_exists(pid: int) -> bool:

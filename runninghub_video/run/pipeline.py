@@ -17,10 +17,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..remote import facts, models
-from ..ledger import inbox
 from ..media import last_frame
 from . import spend
 from ..remote.api import RunningHubClient
@@ -32,7 +31,7 @@ from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningH
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
                            check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
 from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag, Claim, Holder, Journal, Row,
-                              fingerprint)
+                              fingerprint, following)
 from ..remote.models import IMAGE
 from ..core.money import Money
 from ..media.references import upload_limit
@@ -53,83 +52,135 @@ class GenerationResult:
     last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """Where a run sends its request and saves its video, and how its caller follows and bounds it.
+
+    ``generate`` and ``fetch_task`` take these fields as keywords."""
+    site: str | None = None  # "cn" or "ai"; None: the configured site
+    output_dir: str | Path = "runninghub_output"
+    on_progress: ProgressCallback | None = None
+    should_cancel: CancelCheck | None = None
+    timeout_s: float = facts.DEFAULT_TIMEOUT_S  # covers waiting and downloading
+    max_bytes: int = DEFAULT_MAX_BYTES  # the largest result video accepted
+    settings: Settings | None = None  # overrides site and the environment (the demo passes the emulator's)
+    batch: BatchTag | None = None  # the batch a new journal row belongs to
+    # called with the row id when this run is about to pay for a new task (after the journal found
+    # nothing to reuse or resume, before any upload); it may raise to refuse the run (a batch's budget)
+    admit: Callable[[int], None] | None = None
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What a run waits for and keeps: how its task is paced and priced, and what is saved."""
+    model: models.Model
+    resolution: str
+    duration: str
+    last_frame: bool
+    reference_hashes: tuple[str, ...] = ()  # forgotten from the upload cache if the task cannot read them
+
+    @classmethod
+    def of(cls, request: VideoRequest, references: Sequence) -> _Wanted:
+        return cls(request.spec, request.resolution, request.duration, request.last_frame,
+                   tuple(r.sha256 for r in references))
+
+    @classmethod
+    def of_row(cls, row: Row | None, last_frame: bool) -> _Wanted:
+        """A task known only by id: its journal row's options, else the model's defaults (a task made elsewhere)."""
+        options = row.request if row is not None else {}
+        spec = models.MODELS.get(str(options.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
+        return cls(spec, str(options.get("resolution", spec.default("resolution"))),
+                   str(options.get("duration", spec.default("duration"))), last_frame,
+                   tuple(h.rpartition(":")[2] for h in options.get("imageHashes") or []))
+
+
 @dataclass
 class _Run:
-    """What one call needs along the way; keeps the step functions' signatures short."""
+    """The one object every step of a run shares: the caller's setup, the checked output folder,
+    the client and the journal."""
+    setup: RunSetup
     settings: Settings
     client: RunningHubClient
     folder: Path  # the checked runninghub/ output folder
-    on_progress: ProgressCallback | None
-    should_cancel: CancelCheck | None
-    timeout_s: float
+    journal: Journal
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def should_cancel(self) -> CancelCheck | None:
+        return self.setup.should_cancel
+
+    @property
+    def on_progress(self) -> ProgressCallback | None:
+        return self.setup.on_progress
+
+    @property
+    def timeout_s(self) -> float:
+        return self.setup.timeout_s
 
     @property
     def deadline(self) -> float:
         """The run's own time limit (the node's timeout) covers waiting and downloading."""
-        return self.started + self.timeout_s
+        return self.started + self.setup.timeout_s
 
     def say(self, phase: str, fraction: float | None = None, task_id: str = "", **extra) -> None:
         """Report a step as data (``extra``: see ProgressEvent.extra); wording.describe words it."""
-        if self.on_progress is not None:
-            self.on_progress(ProgressEvent(phase=phase, fraction=fraction, task_id=task_id,
-                                           elapsed_s=time.monotonic() - self.started, extra=extra))
+        if self.setup.on_progress is not None:
+            self.setup.on_progress(ProgressEvent(phase=phase, fraction=fraction, task_id=task_id,
+                                                 elapsed_s=time.monotonic() - self.started, extra=extra))
+
+
+def _checked(setup: RunSetup) -> tuple[Settings, Path]:
+    """The settings and output folder of a run, checked before anything is paid."""
+    check_timeout(setup.timeout_s)
+    settings = setup.settings or load_settings(setup.site)
+    return settings, ensure_output_dir(setup.output_dir)
 
 
 def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), audios: Sequence = (),
-             site: str | None = None, output_dir: str | Path = "runninghub_output",
-             on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-             timeout_s: float = facts.DEFAULT_TIMEOUT_S, variation: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
-             settings: Settings | None = None, batch: BatchTag | None = None,
-             admit: Callable[[int], None] | None = None) -> GenerationResult:
+             variation: int = 0, **setup: Any) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
-    ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py).
-    ``settings`` overrides the environment/config (the demo passes the emulator's).
-    ``batch``: the batch a new journal row belongs to. ``admit(row_id)``: called when this run is
-    about to pay for a new task (after the journal found nothing to reuse or resume, before any
-    upload); it may raise to refuse the run (a batch's own budget)."""
+    ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py);
+    ``setup``: the fields of :class:`RunSetup` (site, output_dir, on_progress, should_cancel, timeout_s,
+    max_bytes, settings, batch, admit)."""
     from ..media.references import prepare_all
 
+    setup_ = RunSetup(**setup)
     request = request.validated()
-    check_timeout(timeout_s)
+    settings, folder = _checked(setup_)
     spec = request.spec
-    settings = settings or load_settings(site)
-    folder = ensure_output_dir(output_dir)
     references = prepare_all(spec, images, videos, audios)
     hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
-    journal = Journal()
     key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
                                   reference_hashes=hashes, variation=int(variation)),
                       settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
-                      int(variation), batch)
+                      int(variation), setup_.batch)
+    wanted = _Wanted.of(request, references)
 
     with RunningHubClient(settings) as client:
-        run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
-        claim = _settle(run, journal, key)
+        run = _Run(setup_, settings, client, folder, Journal())
+        claim = _settle(run, key)
         row = claim.row
         if claim.action == "reuse":
             run.say("done", bar_position("done", 1), row.task_id, reused=True)
             return _saved_result(row, request.last_frame)
-        holder = journal.hold(row.id)
+        holder = run.journal.hold(row.id)
         try:
             if claim.action == "resume":
                 run.say("queued", task_id=row.task_id, resumed=True)
                 with _slot(run, already_running=True):
-                    return _finish(run, journal, row.task_id, [r.sha256 for r in references], **_paced(request),
-                                   resumed=True, row=row, max_bytes=max_bytes)
-            if admit is not None:
-                admit(row.id)
-            spend.check_budget(client, settings.site, request, journal, row_id=row.id)  # before any upload
+                    return _finish(run, wanted, row.task_id, row=row)
+            if setup_.admit is not None:
+                setup_.admit(row.id)
+            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
             with _slot(run):
                 urls = _upload_all(run, references)
-                if not journal.start_submit(row.id):
+                if not run.journal.start_submit(row.id):
                     raise ConfigError("Another run took over this request while this one was uploading "
                                       "(this process looked stalled).", advice="Queue again to join it; "
                                       "nothing was submitted by this run.")
-                status = _submit(run, journal, holder, request, request.body(urls), references)
-                return _finish(run, journal, status.task_id, [r.sha256 for r in references], **_paced(request),
-                               initial=status, max_bytes=max_bytes)
+                status = _submit(run, holder, request, request.body(urls), references)
+                return _finish(run, wanted, status.task_id, initial=status)
         finally:
             holder.done()
 
@@ -142,37 +193,23 @@ def _group(pairs: list) -> dict[str, list[str]]:
     return grouped
 
 
-def fetch_task(task_id: str, *, site: str | None = None, output_dir: str | Path = "runninghub_output",
-               on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-               timeout_s: float = facts.DEFAULT_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_BYTES,
-               settings: Settings | None = None, want_last_frame: bool = False) -> GenerationResult:
+def fetch_task(task_id: str, *, want_last_frame: bool = False, **setup: Any) -> GenerationResult:
     """Recover any task (of any model) by id: its saved file if the journal has one, else wait and
-    download. ``want_last_frame``: also save the last frame as PNG beside the video."""
+    download. ``want_last_frame``: also save the last frame as PNG beside the video; ``setup``: the
+    fields of :class:`RunSetup`."""
+    setup_ = RunSetup(**setup)
     task_id = check_task_id(task_id)
-    check_timeout(timeout_s)
-    settings = settings or load_settings(site)
-    folder = ensure_output_dir(output_dir)
+    settings, folder = _checked(setup_)
     journal = Journal()
     row = journal.get(task_id, endpoint=settings.endpoint)
     if row is not None and row.has_video:
         return _saved_result(row, want_last_frame)
     if row is None:
         journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
-    options = row.request if row is not None else {}  # a task made elsewhere: the model's defaults
-    spec = models.MODELS.get(str(options.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
     with RunningHubClient(settings) as client:
-        run = _Run(settings, client, folder, on_progress, should_cancel, timeout_s)
+        run = _Run(setup_, settings, client, folder, journal)
         with _slot(run, already_running=True):
-            return _finish(run, journal, task_id, [h.rpartition(":")[2] for h in options.get("imageHashes") or []],
-                           model=spec.id, resolution=str(options.get("resolution", spec.default("resolution"))),
-                           duration=str(options.get("duration", spec.default("duration"))),
-                           last_frame_wanted=want_last_frame, resumed=True, row=row, max_bytes=max_bytes)
-
-
-def _paced(request: VideoRequest) -> dict:
-    """What :func:`_finish` needs of a validated request: what paces the wait, and the last frame."""
-    return {"model": request.model, "resolution": request.resolution, "duration": request.duration,
-            "last_frame_wanted": request.last_frame}
+            return _finish(run, _Wanted.of_row(row, want_last_frame), task_id, row=row)
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -210,17 +247,17 @@ class _RequestKey:
                              batch=self.batch)
 
 
-def _settle(run: _Run, journal: Journal, key: _RequestKey) -> Claim:
+def _settle(run: _Run, key: _RequestKey) -> Claim:
     """Claim the request; while an identical live run holds it, wait on that run's row."""
-    claim = key.claim(journal)
+    claim = key.claim(run.journal)
     while claim.action == "wait":
-        claim = _wait_on(run, journal, claim.row, key)
+        claim = _wait_on(run, claim.row, key)
     if claim.action == "ambiguous":
         raise ambiguous_submit_error(claim.row, run.settings)
     return claim
 
 
-def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
+def _wait_on(run: _Run, row: Row, key: _RequestKey) -> Claim:
     """Follow another run's row until it has the video, fails, or its owner is gone (then claim anew)."""
     run.say("queued", task_id=row.task_id or "", joined=True)
     while True:
@@ -229,7 +266,7 @@ def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
                                    "the same request.", task_id=row.task_id or "",
                                    advice=fetch_advice(row.task_id) if row.task_id else "Queue again later.")
         sleep_interruptibly(current_waits().claim_wait_s, run.should_cancel, row.task_id or "")
-        row = journal.row(row.id) or row
+        row = run.journal.row(row.id) or row
         if row.has_video:
             return Claim("reuse", row)
         if row.state == AMBIGUOUS:
@@ -240,7 +277,7 @@ def _wait_on(run: _Run, journal: Journal, row: Row, key: _RequestKey) -> Claim:
             raise TaskNotFoundError(f"Task {row.task_id} of the same request has expired on RunningHub.",
                                     code="1004", task_id=row.task_id or "")
         if row.state in (REJECTED, ABANDONED) or not row.owner_alive():
-            claim = key.claim(journal)
+            claim = key.claim(run.journal)
             if claim.action != "wait" or claim.row.id != row.id:
                 return claim
 
@@ -329,8 +366,7 @@ def _uploading(sha256: str, endpoint: str, should_cancel: CancelCheck | None) ->
         lock.release()
 
 
-def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, body: dict,
-            references: list) -> TaskStatus:
+def _submit(run: _Run, holder: Holder, request: VideoRequest, body: dict, references: list) -> TaskStatus:
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
     the submit finishes in the background (still holding the claim) and records its task id, so
     queuing again resumes it."""
@@ -339,15 +375,14 @@ def _submit(run: _Run, journal: Journal, holder: Holder, request: VideoRequest, 
 
     def submit_and_record() -> TaskStatus:
         try:
-            return _submit_and_record(run, journal, holder.row_id, request, body, references)
+            return _submit_and_record(run, holder.row_id, request, body, references)
         finally:
             holder.done()
 
     return run_interruptibly(submit_and_record, run.should_cancel)
 
 
-def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoRequest, body: dict,
-                       references: list) -> TaskStatus:
+def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict, references: list) -> TaskStatus:
     """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
@@ -364,33 +399,58 @@ def _submit_and_record(run: _Run, journal: Journal, row_id: int, request: VideoR
             run.say("submit", bar_position("submit", 0), fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
     except AmbiguousSubmitError as exc:
-        journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
-        raise ambiguous_submit_error(journal.row(row_id), run.settings, exc.cause) from None
+        run.journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
+        raise ambiguous_submit_error(run.journal.row(row_id), run.settings, exc.cause) from None
     except RunningHubError as exc:
-        journal.update(row_id, state=REJECTED, error_code=exc.code, error_message=str(exc))
+        run.journal.update(row_id, state=REJECTED, error_code=exc.code, error_message=str(exc))
         raise
-    journal.set_task(row_id, status.task_id, status.status or "QUEUED")
+    run.journal.set_task(row_id, status.task_id, status.status or "QUEUED")
     return status
 
 
-@inbox.follows  # while it waits, the inbox offers no second recovery of the task
-def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequence[str], *, model: str,
-            resolution: str, duration: str, last_frame_wanted: bool, initial: TaskStatus | None = None,
-            resumed: bool = False, row: Row | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> GenerationResult:
+def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | None = None,
+            row: Row | None = None) -> GenerationResult:
     """Wait for the task, then download its video; the journal follows every state.
 
-    ``model``, ``resolution`` and ``duration`` pace the wait (journal estimate) and price a new
-    task; ``last_frame_wanted``: also save the last frame as PNG.
-
-    ``resumed``: an earlier run's task; its journal ``row`` (if any) has the submit and start
-    times that keep "elapsed" and "in queue" counting from the real moments.
+    ``initial``: the submit's answer of a task this run made; without it the task is an earlier
+    run's (resumed or fetched), and its journal ``row`` (if any) has the submit and start times
+    that keep "elapsed" and "in queue" counting from the real moments.
     A task that fails 1013 (RunningHub could not fetch a reference, e.g. an upload URL that lapsed)
     forgets those references' cached uploads, so queuing again uploads them afresh."""
-    from .estimate import from_journal
-    from .polling import Timing, wait_for_task
+    with following(task_id):  # while it waits, the tab offers no second recovery of the task
+        try:
+            final = _wait(run, wanted, task_id, initial, row)
+            run.say("download", bar_position("download", 0), task_id=task_id)
+            path = run_interruptibly(lambda: run.client.download(
+                final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
+                on_progress=run.on_progress, max_bytes=run.setup.max_bytes, deadline=run.deadline),
+                run.should_cancel, task_id)
+        except RunningHubError as exc:
+            if exc.code == "1004":
+                run.journal.update(task_id, state=EXPIRED)
+            elif exc.code in facts.STALE_UPLOAD_CODES and wanted.reference_hashes:
+                from ..ledger.upload_cache import UploadCache
 
-    estimate = from_journal(journal, run.settings.endpoint, model, resolution, duration)
-    epoch_to_monotonic = time.monotonic() - time.time()
+                cache = UploadCache()
+                for sha256 in wanted.reference_hashes:
+                    cache.forget(sha256, run.settings.endpoint)
+            exc.task_id = exc.task_id or task_id
+            raise
+        run.journal.update(task_id, state="downloaded", video_path=str(path))
+        frame = None
+        if wanted.last_frame:  # RunningHub's image when it sent one, else decoded from the MP4
+            frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
+    run.say("done", bar_position("done", 1), task_id, file=path.name)
+    return GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,
+                            resumed=initial is None, cost=final.cost, last_frame_path=frame)
+
+
+def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, row: Row | None) -> TaskStatus:
+    """Wait for the task to succeed (polling.py), writing each new state into the journal.
+
+    ``wanted`` paces the wait (the journal's estimate) and prices a task this run made."""
+    from .estimate import from_journal
+    from .polling import TaskWait, Timing, wait_for_task
 
     def on_state(status: TaskStatus, timing: Timing) -> None:
         fields: dict = {"state": status.status or "unknown"}
@@ -400,38 +460,14 @@ def _finish(run: _Run, journal: Journal, task_id: str, reference_hashes: Sequenc
             fields.update(result_url=status.video_url, cost=status.cost, run_seconds=timing.run_seconds)
         elif status.error_code:  # the journal stamps finished_at on finished states itself
             fields.update(error_code=status.error_code, error_message=status.failure_text())
-        journal.update(task_id, **fields)
+        run.journal.update(task_id, **fields)
 
-    try:
-        final = wait_for_task(run.client, task_id, estimate=estimate,
-                              timeout_s=max(0.0, run.deadline - time.monotonic()), on_progress=run.on_progress,
-                              should_cancel=run.should_cancel, on_state=on_state, initial=initial,
-                              submitted_at=row.submitted_at + epoch_to_monotonic
-                              if row is not None and row.submitted_at else None,
-                              running_since=row.running_at + epoch_to_monotonic
-                              if row is not None and row.running_at else None,
-                              price=None if resumed else facts.table_price(run.settings.site, resolution,
-                                                                           duration, model))
-        run.say("download", bar_position("download", 0), task_id=task_id)
-        path = run_interruptibly(lambda: run.client.download(
-            final.video_url, folder=run.folder, task_id=task_id, should_cancel=run.should_cancel,
-            on_progress=run.on_progress, max_bytes=max_bytes, deadline=run.deadline),
-            run.should_cancel, task_id)
-    except RunningHubError as exc:
-        if exc.code == "1004":
-            journal.update(task_id, state=EXPIRED)
-        elif exc.code in facts.STALE_UPLOAD_CODES and reference_hashes:
-            from ..ledger.upload_cache import UploadCache
-
-            cache = UploadCache()
-            for sha256 in reference_hashes:
-                cache.forget(sha256, run.settings.endpoint)
-        exc.task_id = exc.task_id or task_id
-        raise
-    journal.update(task_id, state="downloaded", video_path=str(path))
-    frame = None
-    if last_frame_wanted:  # RunningHub's image when it sent one, else decoded from the MP4
-        frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
-    run.say("done", bar_position("done", 1), task_id, file=path.name)
-    return GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,
-                            resumed=resumed, cost=final.cost, last_frame_path=frame)
+    to_monotonic = time.monotonic() - time.time()
+    estimate = from_journal(run.journal, run.settings.endpoint, wanted.model.id, wanted.resolution, wanted.duration)
+    task = TaskWait(task_id, estimate, initial=initial,
+                    submitted_at=row.submitted_at + to_monotonic if row is not None and row.submitted_at else None,
+                    running_since=row.running_at + to_monotonic if row is not None and row.running_at else None,
+                    price=None if initial is None else facts.table_price(run.settings.site, wanted.resolution,
+                                                                         wanted.duration, wanted.model))
+    return wait_for_task(run.client, task, timeout_s=max(0.0, run.deadline - time.monotonic()),
+                         on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state)

@@ -289,21 +289,27 @@ class QueryGrace:
                             advice=fetch_advice(task_id)) from None
 
 
-def wait_for_task(client: RunningHubClient, task_id: str, *, estimate: TaskEstimate,
-                  timeout_s: float = facts.DEFAULT_TIMEOUT_S, on_progress: ProgressCallback | None = None,
-                  should_cancel: CancelCheck | None = None,
+@dataclass(frozen=True)
+class TaskWait:
+    """A task to wait for and what is known of it before the first query (times: ``time.monotonic()``)."""
+    task_id: str
+    estimate: TaskEstimate
+    initial: TaskStatus | None = None  # the submit's own answer; None: an earlier task (resumed or fetched)
+    submitted_at: float | None = None  # the real submit (earlier for a resumed task); None: now
+    running_since: float | None = None  # when a resumed task is known to have started running
+    price: Money | None = None  # an estimate, shown until the task reports what it cost (``TaskStatus.cost``)
+
+
+def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
+                  on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
                   on_state: Callable[[TaskStatus, Timing], None] | None = None,
-                  initial: TaskStatus | None = None, submitted_at: float | None = None,
-                  running_since: float | None = None, price: Money | None = None,
                   grace: QueryGrace | None = None) -> TaskStatus:
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
-    Times are ``time.monotonic()``: ``submitted_at`` is the real submit (earlier for a resumed
-    task), ``running_since`` when a resumed task is known to have started running. ``on_state``
-    sees every answer whose state differs from the last, with what is known of the timing (for the
-    journal). ``price``, an estimate, is shown until the task reports what it cost (``TaskStatus.cost``).
-    ``initial``: the submit's own answer; without it the task is an earlier one (resumed or fetched).
-    """
+    ``on_state`` sees every answer whose state differs from the last, with what is known of the
+    timing (for the journal)."""
+    task_id, estimate, initial, submitted_at, running_since, price = (
+        task.task_id, task.estimate, task.initial, task.submitted_at, task.running_since, task.price)
     start = time.monotonic()
     submitted = submitted_at if submitted_at is not None else start
     wall = time.time() - start  # monotonic → epoch, for the journal

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..remote import config, facts, models
-from ..ledger import inbox
 from ..core import money
 from ..core.errors import RunningHubError, ValidationError
 from ..core.files import write_atomically
-from ..ledger.journal import UPLOADING
+from ..ledger.journal import UPLOADING, Journal, day_start
 from ..core.money import Money, format_money
 from ..remote.request import PREVIEW_PROMPT
 from ..remote.wire import PricePreview
@@ -114,19 +114,22 @@ def status(site: str, journal=None, now: float | None = None, *, own_row: int | 
 
     ``own_row``: the journal claim of the run being checked (left out, as are runs claimed after it)."""
     config.check_site(site)
-    spent, charged = inbox.spent_today(site, journal, now)
+    journal = journal or Journal()
+    now = time.time() if now is None else now
+    currency = facts.SITE_CURRENCY[site]
+    spent, charged = journal.charged(day_start(now)).get((site, currency), (Money.zero(currency), 0))
     running, unpriced = _running_estimate(site, journal, now, own_row)
     return Day(site, daily_budgets().get(site), spent, charged, running, unpriced)
 
 
-def _running_estimate(site: str, journal, now: float | None, own_row: int | None) -> tuple[Money, int]:
+def _running_estimate(site: str, journal: Journal, now: float, own_row: int | None) -> tuple[Money, int]:
     """Published price of today's tasks that may still be charged (0 where no table is known): those
     submitted or running, and runs claimed before ``own_row`` that are still uploading."""
     prices, count = [], 0
-    for row in inbox.unpriced_today(site, journal, now):
-        if own_row is not None and (row["id"] == own_row or (row["state"] == UPLOADING and row["id"] > own_row)):
+    for row in journal.uncharged(site, day_start(now), now):
+        if own_row is not None and (row.id == own_row or (row.state == UPLOADING and row.id > own_row)):
             continue  # this run, or one claimed after it (that one is checked against this one)
-        prices.append(table_price_of(site, row.get("request") or {}))
+        prices.append(table_price_of(site, row.request))
         count += 1
     return money.total(prices, facts.SITE_CURRENCY[site]), count
 

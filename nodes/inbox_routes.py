@@ -63,7 +63,10 @@ def tasks(site: str | None = None, limit: Any = None, before: str | None = None)
     page = inbox.page(limit=limit, before=before or None, site=site or None)
     page["tasks"] = [_with_recovery(task) for task in page["tasks"]]
     page["totals"] = inbox.totals()
-    page["budgets"] = budgets()["sites"]
+    try:
+        page["budgets"] = budgets()["sites"]
+    except errors.ConfigError as exc:  # a damaged budget file: the tasks still show, runs are refused
+        page["budgets"], page["budget_error"] = {}, str(exc)
     return page
 
 

@@ -1,4 +1,4 @@
-"""``python -m runninghub_video``: demo, generate, batch, status, fetch, list, login, emulator."""
+"""``python -m runninghub_video``: demo, generate, batch, status, fetch, list, budget, login, emulator."""
 from __future__ import annotations
 
 import argparse
@@ -6,11 +6,12 @@ import getpass
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from .remote import facts, models
 from .core.errors import RunningHubError
-from .core.money import format_money, parse as parse_money
+from .core.money import Money, format_money, parse as parse_money
 from .terminal import TerminalProgress
 
 DEFAULT_OUTPUT = "runninghub_output"
@@ -108,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--before", default=None, help="the 'more' cursor of the previous page")
     lst.add_argument("--json", action="store_true", help="the same facts as JSON, for scripts")
     _site_arg(lst)
+
+    budget = sub.add_parser("budget", help="show or set the daily budget of a site (the same setting as "
+                                           "ComfyUI's Settings → RunningHub)")
+    _site_arg(budget)
+    change = budget.add_mutually_exclusive_group()
+    change.add_argument("--daily", metavar="AMOUNT", help="refuse runs that would pass this much a day "
+                                                          "(in the site's currency: CNY on cn, USD on ai)")
+    change.add_argument("--off", action="store_true", help="no daily budget for the site (the default)")
 
     login = sub.add_parser("login", help="store a key in the user config file (read from a prompt, not argv)")
     _site_arg(login)
@@ -271,6 +280,37 @@ def _money(amount: float | None, currency: str) -> str:
     return "-" if found is None else format_money(found)
 
 
+def cmd_budget(args: argparse.Namespace) -> int:
+    """Set (``--daily``), turn off (``--off``) or, without either, show each site's budget and day."""
+    from .run import spend
+
+    if args.daily is not None or args.off:
+        site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
+        spend.set_daily_budget(site, None if args.off else args.daily)
+        sites = [site]
+    else:
+        sites = [args.site] if args.site else list(facts.SITES)
+    for site in sites:
+        print(_budget_line(spend.status(site)))
+    print(f"budget file: {spend.budget_path()}")
+    return 0
+
+
+def _budget_line(day) -> str:
+    """A site's budget and today's figures in one line."""
+    budget = "off" if day.budget is None else format_money(day.budget)
+    line = f".{day.site}: daily budget {budget}; spent today {format_money(day.spent)} ({day.charged_tasks} task(s))"
+    if day.running_tasks:
+        line += (f"; + {format_money(day.running)} estimated for {day.running_tasks} task(s) whose charge is "
+                 "not reported yet")
+    if day.unpriced:
+        line += f" (no price known for {', '.join(day.unpriced)}: runs are refused while a budget is set)"
+    if day.budget is not None:
+        left = max(day.budget.amount - day.committed.amount, Decimal(0))
+        line += f"; left {format_money(Money(left, day.currency))}"
+    return line
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     from .remote.config import write_key
     from .core.redaction import mask_key
@@ -302,4 +342,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "batch": cmd_batch, "status": cmd_status, "fetch": cmd_fetch,
-            "list": cmd_list, "login": cmd_login, "emulator": cmd_emulator}
+            "list": cmd_list, "budget": cmd_budget, "login": cmd_login, "emulator": cmd_emulator}

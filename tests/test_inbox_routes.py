@@ -175,7 +175,7 @@ def test_budget_routes_set_show_and_turn_off_the_budget(inbox_env, handlers):
     assert status == 200 and data["sites"]["cn"]["budget"] == 3.0 and data["sites"]["ai"]["budget"] is None
     status, data = handlers("GET", "/budget", Request())
     assert data["sites"]["cn"] == {"site": "cn", "currency": "CNY", "budget": 3.0, "spent": 0.0,
-                                   "charged_tasks": 0, "running": 0.0, "running_tasks": 0}
+                                   "charged_tasks": 0, "running": 0.0, "running_tasks": 0, "unpriced_tasks": 0}
     status, data = handlers("POST", "/budget", Request({"site": "cn", "amount": "lots"}))
     assert status == 400 and "daily budget" in data["error"]
     status, data = handlers("POST", "/budget", Request({"site": "cn", "amount": None}))

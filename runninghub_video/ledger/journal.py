@@ -75,6 +75,7 @@ REJECTED = "rejected"
 ABANDONED = "abandoned"
 _UNANSWERED = (UPLOADING, SUBMITTING)  # a claim without a task id
 _NEVER_REUSABLE = frozenset({AMBIGUOUS, EXPIRED, REJECTED, ABANDONED}) | facts.TERMINAL_FAILURE_STATES
+_NOT_CHARGED = frozenset({REJECTED, ABANDONED}) | facts.TERMINAL_FAILURE_STATES
 _FINISHED = frozenset({facts.SUCCESS_STATE, DOWNLOADED, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
 
 # Reuse a result URL / pending task id only while at least this much of its 24 h life is left:
@@ -145,12 +146,15 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tasks ADD COLUMN batch_item TEXT;
     CREATE INDEX IF NOT EXISTS tasks_batch ON tasks (batch_id);
     """,
+    # 5: the price a run was checked against (preview or table, amount text in the site's currency):
+    # the daily budget counts it while the task's charge is not reported
+    "ALTER TABLE tasks ADD COLUMN price TEXT",
 )
 
 # Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
 _UPDATABLE = frozenset({
     "task_id", "state", "request", "submitted_at", "finished_at", "result_url", "video_path",
-    "cost", "error_code", "error_message", "run_seconds", "variation", "running_at",
+    "cost", "error_code", "error_message", "run_seconds", "variation", "running_at", "price",
 })
 _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
@@ -197,6 +201,7 @@ class Row:
     batch_id: str | None = None
     batch_name: str | None = None
     batch_item: str | None = None
+    price: Money | None = None  # what the budget counted this run at (see migration 5)
 
     @property
     def has_video(self) -> bool:
@@ -488,14 +493,18 @@ class Journal:
         return sums
 
     def uncharged(self, site: str, since: float, now: float | None = None) -> list[Row]:
-        """Rows of ``site`` created since ``since`` that may still be charged: a task pending, a submit
-        under way, or a claim still uploading (of any process), with no cost yet."""
+        """Rows of ``site`` that may be (or have been) charged since ``since`` without a known charge:
+        a claim still uploading (of any process), a submit under way or unanswered (ambiguous), a
+        task pending (whenever it was submitted: it is charged when it ends), and a task finished
+        since ``since`` whose charge RunningHub did not report or reported as no amount. Refused,
+        abandoned and failed tasks are not charged [S: moderation 1501]; a task fetched by id but
+        made elsewhere (no fingerprint) counts only while it is pending."""
         now = time.time() if now is None else now
         with self._db(write=False) as conn:
             rows = [] if conn is None else self._rows(
-                conn, "site = ? AND created_at >= ? AND (cost IS NULL OR cost = '')", (site, since))
-        return [row for row in rows if (row.task_id and row.state in facts.PENDING_STATES)
-                or (row.state in _UNANSWERED and now - row.created_at < STALE_SUBMIT_S)]
+                conn, "site = ? AND COALESCE(finished_at, created_at) >= ?",
+                (site, since - facts.RESULT_URL_LIFETIME_S))
+        return [row for row in rows if row.cost is None and _may_be_charged(row, since, now)]
 
     # --- SQL helpers (inside an open transaction) ----------------------------------------
     @staticmethod
@@ -527,6 +536,8 @@ class Journal:
                 values[name] = _to_float(value)
             elif name == "cost":
                 values["cost"], values["currency"] = _money_columns(value)
+            elif name == "price":
+                values["price"] = _money_columns(value)[0]
             elif name in ("task_id", "result_url", "video_path") and value is not None:
                 values[name] = str(value)
             else:
@@ -598,6 +609,21 @@ def following(task_id: str) -> Iterator[None]:
 def is_followed(task_id: str | None) -> bool:
     with _followed_lock:
         return bool(task_id) and task_id in _followed
+
+
+def _may_be_charged(row: Row, since: float, now: float) -> bool:
+    """See :meth:`Journal.uncharged`; ``row`` has no known charge."""
+    if row.task_id and row.state in facts.PENDING_STATES:
+        return True
+    if (row.finished_at or row.created_at) < since:
+        return False
+    if row.state == UPLOADING:  # nothing sent yet; a claim left this long never will be
+        return now - row.created_at < STALE_SUBMIT_S
+    if row.state in (SUBMITTING, AMBIGUOUS):  # sent: it may have made a paid task
+        return True
+    if row.state in _NOT_CHARGED or not row.fingerprint:
+        return False
+    return bool(row.task_id)  # SUCCESS, downloaded, expired, or a state this pack does not know
 
 
 def day_start(now: float) -> float:
@@ -701,4 +727,5 @@ def _row(raw: sqlite3.Row) -> Row:
     values = {name: raw[name] for name in raw.keys()}
     values["request"] = _load_request(values.pop("request_json"))
     values["cost"] = read_cost(values["cost"], values.pop("currency"), values["site"])
+    values["price"] = read_cost(values["price"], None, values["site"])
     return Row(**values)

@@ -172,7 +172,8 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                     return _finish(run, wanted, row.task_id, row=row)
             if setup_.admit is not None:
                 setup_.admit(row.id)
-            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
+            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id,  # before any upload
+                               reference_kinds=[r.kind for r in references])
             with _slot(run):
                 urls = _upload_all(run, references)
                 if not run.journal.start_submit(row.id):

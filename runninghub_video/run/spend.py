@@ -1,28 +1,32 @@
 """The spend guard: an optional daily budget per site, checked before a run uploads anything.
 
-A run is refused when today's recorded spend on its site, plus the estimated price of today's
-tasks that are still running (not charged yet), plus this run's price would pass the budget.
-Runs claimed earlier that are still uploading count too (the journal claims a run before its
-check, in every process): the nodes of one prompt run in parallel and must not all pass against
-the same spend, so the earliest claim passes first. This run's price is RunningHub's price preview,
-else the published table. Asking for a price never uploads anything. Budgets live in
-``budget.json`` in the state folder; none is set by default.
+It fails closed. A run is refused when today's recorded spend on its site, plus every task of
+today that may be charged without a reported charge (running, being submitted, an unanswered
+submit, a finished task whose charge RunningHub did not report or reported as no amount), plus
+this run's price would pass the budget. Such a task counts at the price its run was checked
+against (recorded on its journal row), else the model table's price; when neither is known the
+budget cannot be checked and the run is refused too. Runs claimed earlier that are still
+uploading count (the journal claims a run before its check, in every process): the nodes of one
+prompt run in parallel and must not all pass against the same spend, so the earliest claim
+passes first. This run's price is RunningHub's price preview, else the model table's. Asking for
+a price never uploads anything. Budgets live in ``budget.json`` in the state folder; none is set
+by default; a damaged file refuses every run until it is fixed or removed.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from ..remote import config, facts, models
 from ..core import money
-from ..core.errors import RunningHubError, ValidationError
+from ..core.errors import ConfigError, RunningHubError, ValidationError
 from ..core.files import write_atomically
 from ..ledger.journal import UPLOADING, Journal, day_start
 from ..core.money import Money, format_money
@@ -31,6 +35,8 @@ from ..remote.wire import PricePreview
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
+_SET_AGAIN = ("Set the daily budget again in Settings → RunningHub or with "
+              "`python -m runninghub_video budget --daily AMOUNT` once the file is gone.")
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,9 @@ class Day:
     budget: Money | None  # None: no budget set
     spent: Money  # charged today, as RunningHub reported it
     charged_tasks: int
-    running: Money  # published price of today's tasks that may still be charged
+    running: Money  # the price of today's tasks that may be charged without a reported charge
     running_tasks: int
+    unpriced: tuple[str, ...] = ()  # those of them whose price is unknown too (task id, or "row N")
 
     @property
     def currency(self) -> str:
@@ -56,7 +63,7 @@ class Day:
         return {"site": self.site, "currency": self.currency,
                 "budget": None if self.budget is None else self.budget.number(), "spent": self.spent.number(),
                 "charged_tasks": self.charged_tasks, "running": self.running.number(),
-                "running_tasks": self.running_tasks}
+                "running_tasks": self.running_tasks, "unpriced_tasks": len(self.unpriced)}
 
 
 class BudgetExceededError(RunningHubError):
@@ -71,27 +78,59 @@ class BudgetExceededError(RunningHubError):
         self.day, self.price, self.price_source = day, price, price_source
 
 
+class BudgetUncheckedError(RunningHubError):
+    """A price the budget needs is unknown, so the run is refused (the budget fails closed)."""
+
+    code = "budget"
+
+
+class BudgetFileError(ConfigError):
+    """The budget file cannot be read: every run is refused until it is fixed or removed."""
+
+
 # --- the budgets ---------------------------------------------------------------------------
 def budget_path() -> Path:
     return config.state_dir() / BUDGET_FILE
 
 
 def daily_budgets() -> dict[str, Money]:
-    """Site → daily budget in the site's currency, for the sites that have one."""
+    """Site → daily budget in the site's currency, for the sites that have one. A file that cannot
+    be read or holds anything but amounts raises :class:`BudgetFileError` naming it: a damaged
+    file never reads as "no budget"."""
+    path = budget_path()
     try:
-        data = json.loads(budget_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as exc:
+        raise BudgetFileError(f"The budget file {path} cannot be read ({exc.strerror or exc}), so no run is "
+                              "checked against it: every run is refused.",
+                              advice="Fix its permissions, or delete it. " + _SET_AGAIN) from None
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise _damaged(path, f"not JSON: {exc}") from None
     daily = data.get("daily") if isinstance(data, dict) else None
     if not isinstance(daily, dict):
-        return {}
-    budgets = {site: money.parse(value, facts.SITE_CURRENCY[site]) for site, value in daily.items()
-               if site in facts.SITES and isinstance(value, (int, float))}
-    return {site: budget for site, budget in budgets.items() if budget is not None}
+        raise _damaged(path, "no 'daily' object")
+    budgets = {}
+    for site, value in daily.items():
+        if site not in facts.SITES:
+            continue  # a site a later version of the pack knows
+        amount = None if isinstance(value, bool) or not isinstance(value, (int, float, str)) \
+            else money.parse(value, facts.SITE_CURRENCY[site])
+        if amount is None or amount.amount > MAX_BUDGET:
+            raise _damaged(path, f"the .{site} budget {str(value)[:40]!r} is not an amount from 0 to {MAX_BUDGET}")
+        budgets[site] = amount
+    return budgets
+
+
+def _damaged(path: Path, why: str) -> BudgetFileError:
+    return BudgetFileError(f"The budget file {path} is damaged ({why}), so no run is checked against it: every "
+                           "run is refused.", advice="Fix or delete the file. " + _SET_AGAIN)
 
 
 def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:
-    """Set (an amount ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets."""
+    """Set (an amount ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets.
+    A damaged budget file is refused here too (its other sites' budgets would be lost)."""
     config.check_site(site)
     budgets = daily_budgets()
     if amount is None or amount == "":
@@ -110,7 +149,7 @@ def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:
 
 
 def status(site: str, journal=None, now: float | None = None, *, own_row: int | None = None) -> Day:
-    """The figures of a site's day: budget (None = off), spent, still-running estimate.
+    """The figures of a site's day: budget (None = off), spent, the price of tasks not settled yet.
 
     ``own_row``: the journal claim of the run being checked (left out, as are runs claimed after it)."""
     config.check_site(site)
@@ -118,83 +157,112 @@ def status(site: str, journal=None, now: float | None = None, *, own_row: int | 
     now = time.time() if now is None else now
     currency = facts.SITE_CURRENCY[site]
     spent, charged = journal.charged(day_start(now)).get((site, currency), (Money.zero(currency), 0))
-    running, unpriced = _running_estimate(site, journal, now, own_row)
-    return Day(site, daily_budgets().get(site), spent, charged, running, unpriced)
+    running, count, unpriced = _unsettled(site, journal, now, own_row)
+    return Day(site, daily_budgets().get(site), spent, charged, running, count, unpriced)
 
 
-def _running_estimate(site: str, journal: Journal, now: float, own_row: int | None) -> tuple[Money, int]:
-    """Published price of today's tasks that may still be charged (0 where no table is known): those
-    submitted or running, and runs claimed before ``own_row`` that are still uploading."""
-    prices, count = [], 0
+def _unsettled(site: str, journal: Journal, now: float, own_row: int | None) -> tuple[Money, int, tuple[str, ...]]:
+    """Today's tasks that may be charged without a reported charge (see Journal.uncharged): the sum
+    of their prices, how many, and which have no price known. Runs claimed before ``own_row`` that
+    are still uploading count; this run and later claims do not."""
+    prices, count, unpriced = [], 0, []
     for row in journal.uncharged(site, day_start(now), now):
         if own_row is not None and (row.id == own_row or (row.state == UPLOADING and row.id > own_row)):
             continue  # this run, or one claimed after it (that one is checked against this one)
-        prices.append(table_price_of(site, row.request))
+        price = row.price or table_price_of(site, row.request)
+        if price is None:
+            unpriced.append(row.task_id or f"row {row.id}")
+        prices.append(price)
         count += 1
-    return money.total(prices, facts.SITE_CURRENCY[site]), count
+    return money.total(prices, facts.SITE_CURRENCY[site]), count, tuple(unpriced)
 
 
-def table_price_of(site: str, request: dict) -> Money | None:
-    """The published price of a journal row's request (its stored options), or None where unknown."""
-    model = models.MODELS.get(str(request.get("model") or ""), models.V1_LITE)  # rows before 2.0: v1-lite
-    if str(request.get("duration")) not in model.choices("duration"):
+def table_price(site: str, model: str | models.Model, resolution: str, duration: Any,
+                reference_kinds: Iterable[str] = ()) -> Money | None:
+    """The model table's price of one run in the site's currency (None: not published, or options
+    the model does not have): the one price the budget counts when no preview is known."""
+    spec = models.MODELS.get(model) if isinstance(model, str) else model
+    if spec is None or str(duration) not in spec.choices("duration") or resolution not in spec.choices("resolution"):
         return None
-    return facts.table_price(site, str(request.get("resolution", "")), request["duration"], model)
+    return facts.table_price(site, resolution, str(duration), spec)
+
+
+def table_price_of(site: str, stored: Mapping) -> Money | None:
+    """:func:`table_price` of a run as the journal stores its request (wire options, ``model``, and
+    ``imageHashes`` with ``video:``/``audio:`` marking the other reference kinds)."""
+    kinds = [str(h).partition(":")[0] if ":" in str(h) else models.IMAGE for h in stored.get("imageHashes") or ()]
+    model = str(stored.get("model") or models.V1_LITE.id)  # rows before 2.0: v1-lite
+    return table_price(site, model, str(stored.get("resolution", "")), stored.get("duration"), kinds)
 
 
 # --- the price of one run ------------------------------------------------------------------
-def preview_price(client, request) -> PricePreview:
-    """RunningHub's price preview for a validated request's model and options (its price may be
-    None). Uploads nothing (see :func:`_stand_in_reference`)."""
+def preview_price(client, request, reference_kinds: Iterable[str] = (models.IMAGE,)) -> PricePreview:
+    """RunningHub's price preview for a validated request's model and options, with one stand-in
+    URL per reference of the run (a reference video changes a 2.0 price); its price may be None.
+    Uploads nothing (see :func:`_stand_in_reference`)."""
     preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
-    return client.price_preview(preview.body([_stand_in_reference(client.settings.base_url)]),
-                                request.spec.price_preview_path)
+    stand_in = _stand_in_reference(client.settings.base_url)
+    urls = {kind: [stand_in] * count for kind, count in Counter(reference_kinds).items()}
+    return client.price_preview(preview.body(urls), request.spec.price_preview_path)
 
 
 def _stand_in_reference(base_url: str) -> str:
     """The reference URL sent with a price preview, which takes a whole submit body.
 
-    A price depends only on model, duration and resolution, and the model's URL fields accept any
-    https URL [S], so an address on the site itself stands in for a reference: nothing is put
-    into the user's RunningHub storage to learn a price. Whether the real preview fetches or
-    checks that URL is unknown [U]; if it refuses it, every caller falls back to the published
-    table (and the budget then refuses a run whose price stays unknown)."""
+    A price depends on model, options and how many references of each kind are sent, and the
+    model's URL fields accept any https URL [S], so an address on the site itself stands in for
+    each reference: nothing is put into the user's RunningHub storage to learn a price. Whether the
+    real preview fetches or checks that URL is unknown [U]; if it refuses it, every caller falls
+    back to the model table (and the budget then refuses a run whose price stays unknown)."""
     return f"https://{urlsplit(base_url).netloc}/favicon.ico"
 
 
-def run_price(client, site: str, request) -> tuple[Money | None, str]:
+def run_price(client, site: str, request, reference_kinds: Iterable[str] = (models.IMAGE,)
+              ) -> tuple[Money | None, str]:
     """This run's price and where it came from ("preview", "table"), or (None, "none")."""
-    table = facts.table_price(site, request.resolution, request.duration, request.spec)
+    kinds = list(reference_kinds)
     try:
-        preview = preview_price(client, request).price
+        preview = preview_price(client, request, kinds).price
     except RunningHubError:
         preview = None  # the table (if any) still guards the budget
-    if preview is not None:
+    if preview is not None and preview.currency == facts.SITE_CURRENCY[site]:
         return preview, "preview"
-    if table is not None:
-        return table, "table"
-    return None, "none"
+    table = table_price(site, request.spec, request.resolution, request.duration, kinds)
+    return (table, "table") if table is not None else (None, "none")
 
 
-def check_budget(client, site: str, request, journal=None, now: float | None = None, *,
-                 row_id: int | None = None) -> None:
-    """Refuse (BudgetExceededError) a run that would pass the site's daily budget; no budget: no-op.
+def check_budget(client, site: str, request, journal: Journal | None = None, now: float | None = None, *,
+                 row_id: int | None = None, reference_kinds: Iterable[str] = (models.IMAGE,)) -> None:
+    """Refuse a run that would pass the site's daily budget (BudgetExceededError), or whose budget
+    cannot be checked (BudgetUncheckedError, BudgetFileError); no budget: no-op. A run that passes
+    is recorded at its price on its journal row (``row_id``), which counts until its charge is known.
 
-    Called by the pipeline after its journal claim (``row_id``) found nothing to reuse, before any upload."""
+    Called by the pipeline after its journal claim found nothing to reuse, before any upload."""
     budget = daily_budgets().get(site)
     if budget is None:
         return
-    price, source = run_price(client, site, request)
+    journal = journal or Journal()
+    price, source = run_price(client, site, request, reference_kinds)
     day = status(site, journal, now, own_row=row_id)
-    refuse = functools.partial(BudgetExceededError, day=day, price=price, price_source=source)
     if price is None:
-        raise refuse(f"The price of this run is unknown (no price preview, no published price for .{site}), so it "
-                     f"cannot be checked against your daily budget of {format_money(budget)}. Nothing was "
-                     "uploaded or charged.")
+        raise BudgetUncheckedError(
+            f"The price of this run is unknown (no price preview, no published price for .{site}), so it cannot "
+            f"be checked against your daily budget of {format_money(budget)}. Nothing was uploaded or charged.",
+            advice="Try again when the price preview answers, or turn off the daily budget of this site.")
+    if day.unpriced:
+        raise BudgetUncheckedError(
+            f"Today's task(s) {', '.join(day.unpriced)} on .{site} may have been charged, but neither RunningHub "
+            "nor the published prices say how much, so this run cannot be checked against your daily budget of "
+            f"{format_money(budget)}. Nothing was uploaded or charged.",
+            advice="Fetch those tasks (their charge is recorded when they finish), or turn off the daily budget "
+                   "of this site.")
     if (day.committed + price).amount > budget.amount:
-        running = (f" + {format_money(day.running)} estimated for {day.running_tasks} task(s) still running"
-                   if day.running_tasks else "")
-        raise refuse(f"Refused before uploading anything: this run costs {format_money(price)} "
-                     f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
-                     f"{format_money(day.spent)}{running}. Together that passes your daily budget of "
-                     f"{format_money(budget)}.")
+        running = (f" + {format_money(day.running)} estimated for {day.running_tasks} task(s) whose charge is not "
+                   "reported yet" if day.running_tasks else "")
+        raise BudgetExceededError(
+            f"Refused before uploading anything: this run costs {format_money(price)} "
+            f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
+            f"{format_money(day.spent)}{running}. Together that passes your daily budget of {format_money(budget)}.",
+            day=day, price=price, price_source=source)
+    if row_id is not None:
+        journal.update(int(row_id), price=price)

@@ -1,0 +1,129 @@
+"""The daily budget fails closed (runninghub_video/run/spend.py), and `python -m runninghub_video
+budget` sets the same budget the Settings panel does. Runs are real, against the emulator."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from conftest import solid_images
+from runninghub_video.core import errors
+from runninghub_video.ledger.journal import Journal
+from runninghub_video.core.money import Money
+from runninghub_video.remote.request import VideoRequest
+from runninghub_video.run import pipeline, spend
+
+
+def cny(amount: str) -> Money:
+    return Money(Decimal(amount), "CNY")
+
+
+def run(tmp_path, prompt: str, duration: str = "5", resolution: str = "720p"):
+    """A v1-lite run: 720p x 5 s costs 0.75 CNY (preview and table alike)."""
+    return pipeline.generate(solid_images(1), VideoRequest(prompt=prompt, duration=duration, resolution=resolution),
+                             output_dir=tmp_path / "out")
+
+
+def test_an_unanswered_submit_counts_at_its_price(rh_env, tmp_path):
+    spend.set_daily_budget("cn", 1.0)
+    rh_env.inject("submit", "timeout_after_create", seconds=0.1, status=504)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        run(tmp_path, "the answer is lost")  # a task was made and will be charged 0.75
+    with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
+        run(tmp_path, "another video")
+    assert rh_env.counters.submits == 1
+    assert spend.status("cn").running == cny("0.75")
+
+
+@pytest.mark.parametrize("reported", [None, "-0.75", "1E+30", "lots"])
+def test_a_task_whose_charge_was_not_reported_counts_at_its_price(rh_env, tmp_path, reported):
+    spend.set_daily_budget("cn", 1.0)
+    rh_env.report_charge_as(reported if reported is not None else "")
+    done = run(tmp_path, "charged, but the answer does not say how much")
+    assert done.cost is None and rh_env.counters.money_charged == pytest.approx(0.75)
+    with pytest.raises(spend.BudgetExceededError, match="0.75 CNY estimated for 1 task"):
+        run(tmp_path, "another video")
+    assert rh_env.counters.submits == 1
+
+
+def test_a_task_without_any_known_price_makes_the_budget_refuse(rh_env, tmp_path):
+    """A task fetched by id, made elsewhere and still running: its price is nowhere to be found."""
+    Journal().record("2000000000000000007", site="cn", endpoint="elsewhere", state="RUNNING")
+    spend.set_daily_budget("cn", 100.0)
+    with pytest.raises(spend.BudgetUncheckedError, match="2000000000000000007"):
+        run(tmp_path, "cannot be checked")
+    assert rh_env.counters.submits == 0 and rh_env.counters.uploads == 0
+
+
+@pytest.mark.parametrize("content", ["{not json", "", "[]", '{"daily": 3}', '{"daily": {"cn": "lots"}}',
+                                     '{"daily": {"cn": null}}', '{"daily": {"cn": 1e400}}', b"\xff\xfe"])
+def test_a_damaged_budget_file_refuses_runs_and_names_the_file(rh_env, tmp_path, content):
+    path = spend.budget_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(spend.BudgetFileError) as refused:
+        run(tmp_path, "is there a budget?")
+    assert str(path) in str(refused.value) and "refused" in str(refused.value)
+    assert rh_env.counters.submits == 0 and rh_env.counters.uploads == 0
+    with pytest.raises(spend.BudgetFileError):  # setting a budget would lose the other site's
+        spend.set_daily_budget("cn", 5)
+    assert path.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+    path.unlink()
+    run(tmp_path, "no budget file: no budget")
+    assert rh_env.counters.submits == 1
+
+
+def test_a_run_records_the_price_it_was_checked_at(rh_env, tmp_path):
+    spend.set_daily_budget("cn", 5.0)
+    done = run(tmp_path, "priced")
+    assert Journal().get(done.task_id).price == cny("0.75")
+
+
+def test_the_tab_still_lists_the_tasks_beside_a_damaged_budget_file(rh_env, tmp_path):
+    from nodes import inbox_routes
+
+    done = run(tmp_path, "listed")
+    spend.budget_path().write_text("{not json")
+    page = inbox_routes.tasks()
+    assert page["tasks"][0]["task_id"] == done.task_id
+    assert page["budgets"] == {} and str(spend.budget_path()) in page["budget_error"]
+    with pytest.raises(spend.BudgetFileError):
+        inbox_routes.budgets()  # the Settings panel's route answers 400 with the same message
+
+
+# --- python -m runninghub_video budget -------------------------------------------------------
+def test_the_budget_command_sets_shows_and_turns_off_the_settings_panels_budget(rh_env, tmp_path, capsys):
+    from nodes import inbox_routes
+    from runninghub_video.cli import main
+
+    assert main(["budget"]) == 0
+    out = capsys.readouterr().out
+    assert ".cn: daily budget off; spent today 0.00 CNY (0 task(s))" in out and ".ai: daily budget off" in out
+    assert f"budget file: {spend.budget_path()}" in out
+    assert main(["budget", "--site", "cn", "--daily", "2"]) == 0
+    assert inbox_routes.budgets()["sites"]["cn"]["budget"] == 2.0  # what Settings → RunningHub shows
+    run(tmp_path, "spend some")
+    capsys.readouterr()
+    assert main(["budget", "--site", "cn"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == \
+        ".cn: daily budget 2.00 CNY; spent today 0.75 CNY (1 task(s)); left 1.25 CNY"
+    inbox_routes.save_budget("ai", 1)  # the panel's write is read by the command
+    assert main(["budget", "--site", "ai"]) == 0
+    assert ".ai: daily budget $1.00" in capsys.readouterr().out
+    assert main(["budget", "--site", "cn", "--off"]) == 0
+    assert ".cn: daily budget off" in capsys.readouterr().out
+    assert json.loads(spend.budget_path().read_text()) == {"daily": {"ai": 1.0}}
+
+
+def test_the_budget_command_refuses_what_is_not_an_amount(rh_env, capsys):
+    from runninghub_video.cli import main
+
+    assert main(["budget", "--daily", "lots"]) == 2
+    assert "daily budget is an amount" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["budget", "--daily", "3", "--off"])
+    spend.budget_path().parent.mkdir(parents=True)
+    spend.budget_path().write_text("{not json")
+    assert main(["budget"]) == 2
+    assert str(spend.budget_path()) in capsys.readouterr().err

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client_package import wording
+from ..runninghub_video.words import wording
 
 MAX_CLIENTS = 256  # browsers remembered; the oldest is forgotten first
 _by_client: dict[str, str] = {}

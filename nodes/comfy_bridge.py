@@ -19,7 +19,9 @@ from types import ModuleType
 from typing import Any, AsyncIterator, Callable, TypeVar
 
 from . import browser_language
-from .client_package import config, errors, events, wording
+from ..runninghub_video.core import errors, events
+from ..runninghub_video.remote import config
+from ..runninghub_video.words import wording
 
 log = logging.getLogger("RunningHub")
 
@@ -189,7 +191,7 @@ def preview_of(path: Path) -> Any:
     try:
         subfolder = path.parent.relative_to(out)
     except ValueError:
-        from .client_package import download
+        from ..runninghub_video.remote import download
 
         target = out / download.SUBFOLDER / path.name
         if not target.exists():
@@ -234,7 +236,7 @@ def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
         return None
     path, temporary = video_file_of(video)
     if hasattr(video, "get_dimensions"):  # a crop shows as a size other than the file's
-        from .client_package import decode
+        from ..runninghub_video.media import decode
 
         width, height = decode.probe_video(path)[:2]
         if tuple(video.get_dimensions()) != (width, height):

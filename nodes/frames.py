@@ -7,7 +7,8 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema
-from .client_package import errors, wording
+from ..runninghub_video.core import errors
+from ..runninghub_video.words import wording
 
 
 class VideoToFrames(io.ComfyNode):
@@ -65,7 +66,7 @@ class VideoToFrames(io.ComfyNode):
     @classmethod
     async def _from_file(cls, path: Path, temporary: bool, max_frames: int, every_nth: int,
                          progress: bridge.NodeProgress) -> io.NodeOutput:
-        from .client_package import clips, decode
+        from ..runninghub_video.media import clips, decode
 
         try:
             decoded = await bridge.run_blocking(

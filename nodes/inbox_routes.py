@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import comfy_bridge as bridge
-from .client_package import config, errors, facts, redaction, request
+from ..runninghub_video.core import errors, redaction
+from ..runninghub_video.remote import config, facts, request
 from .request_rules import is_json, same_origin
 from .routes import _body as routes_body
 from .routes import _json
@@ -52,7 +53,7 @@ def _with_recovery(task: dict) -> dict:
 
 def tasks(site: str | None = None, limit: Any = None, before: str | None = None) -> dict:
     """A page of the inbox (newest first), the spend totals and each site's budget figures."""
-    from .client_package import inbox
+    from ..runninghub_video.ledger import inbox
 
     if site:
         _site(site)
@@ -72,13 +73,13 @@ def tasks(site: str | None = None, limit: Any = None, before: str | None = None)
 
 def budgets() -> dict:
     """Per site: the daily budget (None = off) with today's spend, running estimate and currency."""
-    from .client_package import spend
+    from ..runninghub_video.run import spend
 
     return {"sites": {site: spend.status(site).as_json() for site in facts.SITES}}
 
 
 def save_budget(site: str, amount: Any) -> dict:
-    from .client_package import spend
+    from ..runninghub_video.run import spend
 
     spend.set_daily_budget(_site(site), amount)
     return budgets()
@@ -86,7 +87,7 @@ def save_budget(site: str, amount: Any) -> dict:
 
 def video_file(site: str, task_id: str) -> Path:
     """The saved video of a journaled task (only files the journal recorded are ever served)."""
-    from .client_package import inbox
+    from ..runninghub_video.ledger import inbox
 
     site, task_id = _site(site), _task_id(task_id)
     task = inbox.task(site, task_id)
@@ -105,7 +106,7 @@ def thumbnail(site: str, task_id: str) -> bytes:
     with _thumbs_lock:
         if key in _thumbs:
             return _thumbs[key]
-    from .client_package import decode
+    from ..runninghub_video.media import decode
 
     data = decode.first_frame_jpeg(path)
     with _thumbs_lock:
@@ -123,7 +124,7 @@ def recover(site: str, task_id: str, row: Any = None) -> dict:
     site, task_id = _site(site), _task_id(task_id)
     if row not in (None, ""):
         _claim(site, task_id, row)
-    from .client_package import inbox
+    from ..runninghub_video.ledger import inbox
 
     if inbox.is_followed(task_id):
         return {"started": False, "site": site, "task_id": task_id, "note": "already being waited for"}
@@ -141,7 +142,7 @@ def _claim(site: str, task_id: str, row: Any) -> None:
         row_id = int(row)
     except (TypeError, ValueError):
         raise errors.ValidationError(f"row must be a journal row number, not {str(row)[:20]!r}.") from None
-    from .client_package import inbox, journal
+    from ..runninghub_video.ledger import inbox, journal
 
     view = inbox.find(row_id)
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
@@ -154,7 +155,7 @@ def _claim(site: str, task_id: str, row: Any) -> None:
 def _recover(site: str, task_id: str) -> None:
     error = ""
     try:
-        from .client_package import pipeline
+        from ..runninghub_video.run import pipeline
 
         pipeline.fetch_task(task_id, site=site, output_dir=bridge.output_directory())
     except errors.RunningHubError as exc:

@@ -18,8 +18,10 @@ import time
 from typing import Any, Callable
 
 from . import browser_language
-from .client_package import config, errors, facts, models, wording
-from .client_package import request as client_request
+from ..runninghub_video.core import errors
+from ..runninghub_video.remote import config, facts, models
+from ..runninghub_video.remote import request as client_request
+from ..runninghub_video.words import wording
 from .request_rules import write_refusal
 
 log = logging.getLogger("RunningHub")
@@ -57,7 +59,7 @@ def set_locale(locale: Any, client_id: Any = None) -> dict:
 
 
 def _client(site: str):
-    from .client_package import api
+    from ..runninghub_video.remote import api
 
     return api.RunningHubClient(config.load_settings(site))
 
@@ -162,7 +164,7 @@ def _amount(name: str, amount, site: str, currency_name: str) -> dict:
 
 def _preview(client, request):
     """RunningHub's price preview for a validated request (nothing is uploaded to ask)."""
-    from .client_package import spend
+    from ..runninghub_video.run import spend
 
     return spend.preview_price(client, request)
 

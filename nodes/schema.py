@@ -15,7 +15,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from .client_package import facts
+from ..runninghub_video.remote import facts
 
 CATEGORY = "RunningHub"
 SITE_TOOLTIP = ("Which RunningHub site to use: cn = www.runninghub.cn (CNY), ai = www.runninghub.ai (USD). "

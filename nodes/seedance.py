@@ -8,15 +8,16 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema
-from .client_package import models, wording
-from .client_package import request as client_request
+from ..runninghub_video.remote import models
+from ..runninghub_video.remote import request as client_request
+from ..runninghub_video.words import wording
 
 
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     """The four outputs plus the on-node preview, and a closing status line with id and cost."""
     import torch
 
-    from .client_package import last_frame
+    from ..runninghub_video.media import last_frame
 
     path = Path(result.video_path)
     frame_path = result.last_frame_path or last_frame.save(path)
@@ -74,7 +75,7 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                                               aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed),
                                               last_frame=True)
         async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
-            from .client_package import pipeline
+            from ..runninghub_video.run import pipeline
 
             result = await bridge.run_blocking(
                 pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
@@ -105,7 +106,7 @@ class FetchTask(io.ComfyNode):
     @classmethod
     async def execute(cls, task_id: str, site: str, timeout_minutes: int) -> io.NodeOutput:
         async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
-            from .client_package import pipeline
+            from ..runninghub_video.run import pipeline
 
             result = await bridge.run_blocking(
                 pipeline.fetch_task, task_id, site=site, output_dir=bridge.output_directory(),

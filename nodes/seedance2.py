@@ -6,8 +6,8 @@ from comfy_api.latest import io
 
 from . import comfy_bridge as bridge
 from . import schema
-from .client_package import models
-from .client_package import request as client_request
+from ..runninghub_video.remote import models
+from ..runninghub_video.remote import request as client_request
 from .seedance import video_result
 
 FAMILY = tuple(m for m in models.MODELS.values() if m.rule(models.VIDEO) is not None)
@@ -95,7 +95,7 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
             request = request.validated()  # a bad option is refused before any video is written
             images = [references.get(name) for name in IMAGE_SOCKETS]
             audios = [references.get(name) for name in AUDIO_SOCKETS]
-            from .client_package import pipeline
+            from ..runninghub_video.run import pipeline
 
             files = await bridge.run_blocking(bridge.videos_as_mp4, [references.get(n) for n in VIDEO_SOCKETS])
             try:

@@ -1,21 +1,82 @@
-"""Shared fixtures: an emulator on loopback and an environment that points the pack at it."""
+"""Shared fixtures: an emulator on loopback and an environment that points the pack at it.
+
+The pack is loaded as ComfyUI loads it (``load_custom_node`` in ComfyUI's nodes.py): the folder's
+``__init__.py`` as one package named by the folder, whatever that name is (``comfyui-runninghub-
+seedance`` has hyphens, so no ``import`` statement could name it). Each test file is imported as a
+module of that package, ``<pack>.tests.test_…``, and reaches the pack's modules relatively, as
+the nodes do: ``from ..runninghub_video.run import pipeline``, ``from ..nodes import routes``.
+So tests and nodes share one copy of every module.
+"""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import io
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
-# The repo root is the pack (it has an __init__.py), so pytest imports it as a package and with it
-# the nodes, which need ComfyUI's ``comfy_api``. ComfyUI is not on PyPI: its stand-in (see
-# tests/test_nodes.py for what it does and does not check) is put on the path for every test.
-sys.path.insert(0, str(Path(__file__).parent / "comfy_standin"))
+TESTS = Path(__file__).resolve().parent
+PACK_DIR = TESTS.parent
+PACKAGE = PACK_DIR.name
 
-from runninghub_video.core import waits  # noqa: E402
-from runninghub_video.emulator import Emulator  # noqa: E402
+# The nodes need ComfyUI's ``comfy_api``. ComfyUI is not on PyPI: its stand-in (see
+# tests/test_nodes.py for what it does and does not check) is put on the path for every test.
+sys.path.insert(0, str(TESTS / "comfy_standin"))
+
+
+def load_pack(folder: Path, name: str) -> ModuleType:
+    """``folder`` imported as ComfyUI 0.3.64 imports a custom node folder, under ``name``."""
+    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def pack_module(name: str) -> ModuleType:
+    """A module of the loaded pack by its dotted name inside the pack, e.g. ``runninghub_video.run.pipeline``."""
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+if PACKAGE not in sys.modules:
+    load_pack(PACK_DIR, PACKAGE)
+
+
+class PackTestFile(pytest.Module):
+    """A test file imported as ``<pack>.tests.<file>`` (pytest would import it on its own, outside the pack)."""
+
+    def _getobj(self):
+        return pack_module(f"tests.{self.path.stem}")
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    if module_path.parent == TESTS and module_path.name != "conftest.py":
+        return PackTestFile.from_parent(parent, path=module_path)
+    return None
+
+
+class _PackFolderIsNoTestPackage:
+    """pytest would import the pack folder's ``__init__.py`` by the folder's name, which fails for a
+    hyphenated name; the pack is already loaded above, so pytest sees the folder as a plain folder."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path: Path, parent):
+        if path == PACK_DIR:
+            return pytest.Dir.from_parent(parent, path=path)
+        return None
+
+
+def pytest_configure(config) -> None:
+    config.pluginmanager.register(_PackFolderIsNoTestPackage(), "runninghub-pack-folder")
+
+
+Emulator = pack_module("runninghub_video.emulator").Emulator
+waits = pack_module("runninghub_video.core.waits")
 
 # The same waiting rules on a fast clock (tests wait for states, never for the production pace).
 # The claim heartbeat and staleness keep their production values: a live claim must never look
@@ -83,6 +144,6 @@ def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state
 
 def tasks_settled(emulator: Emulator) -> bool:
     """Every task the emulator made has ended (so its charge, if any, is counted)."""
-    from runninghub_video.remote import facts
+    facts = pack_module("runninghub_video.remote.facts")
 
     return all(task.state not in facts.PENDING_STATES for task in emulator.tasks.values())

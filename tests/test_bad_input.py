@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.run.pipeline import generate
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.remote.request import VideoRequest
 
 from conftest import solid_images
 

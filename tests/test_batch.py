@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video import cli
-from runninghub_video.ledger.journal import Journal
+from ..runninghub_video import cli
+from ..runninghub_video.ledger.journal import Journal
 
 from conftest import image_bytes, wait_until
 
@@ -135,7 +135,7 @@ def test_the_budget_stops_new_lines_before_the_spend_would_pass_it(rh_env, tmp_p
 
 
 def test_the_daily_budget_still_applies_to_a_batch(rh_env, tmp_path, capsys):
-    from runninghub_video.run import spend
+    from ..runninghub_video.run import spend
 
     spend.set_daily_budget("cn", 0.3)
     code, report = run_batch(capsys, batch_file(tmp_path, six_lines()))

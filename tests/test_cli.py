@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runninghub_video.remote import config
-from runninghub_video.cli import main
+from ..runninghub_video.remote import config
+from ..runninghub_video.cli import main
 
 from conftest import image_bytes
 

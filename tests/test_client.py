@@ -6,13 +6,13 @@ from decimal import Decimal
 import pytest
 
 from conftest import image_bytes
-from runninghub_video.core import errors
-from runninghub_video.remote import facts
-from runninghub_video.remote.api import RunningHubClient
-from runninghub_video.remote.config import Settings, load_settings
-from runninghub_video.core.money import Money
-from runninghub_video.core.redaction import redact, register_secret
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.remote import facts
+from ..runninghub_video.remote.api import RunningHubClient
+from ..runninghub_video.remote.config import Settings, load_settings
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.core.redaction import redact, register_secret
+from ..runninghub_video.remote.request import VideoRequest
 
 EXPECTED_CLASS = {
     "service": errors.ServiceError, "invalid_request": errors.InvalidRequestError, "auth": errors.AuthError,
@@ -137,7 +137,7 @@ def test_a_retry_after_pause_inside_urllib3_wakes_for_cancel(emulator):
     import threading
     import time
 
-    from runninghub_video.remote import http
+    from ..runninghub_video.remote import http
 
     emulator.inject("queue_status", "http_error", count=3, status=503, retry_after=30)
     cancel = threading.Event()
@@ -150,7 +150,7 @@ def test_a_retry_after_pause_inside_urllib3_wakes_for_cancel(emulator):
 
 @pytest.mark.parametrize("kind, statuses_retried", [("query", 5), ("submit", 0)])
 def test_the_policy_table_alone_decides_how_often_a_503_is_retried(emulator, kind, statuses_retried, monkeypatch):
-    from runninghub_video.remote import http
+    from ..runninghub_video.remote import http
 
     assert http.POLICIES[kind].status == statuses_retried
     session = http.make_session(kind)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import threading
 
-from runninghub_video.core.events import ProgressEvent
-from runninghub_video.run.pipeline import generate
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.words.wording import describe
+from ..runninghub_video.core.events import ProgressEvent
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.words.wording import describe
 
 from conftest import solid_images
 

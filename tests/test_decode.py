@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runninghub_video.media.decode import contact_sheet, decode_video, probe_video
-from runninghub_video.core.errors import ValidationError
+from ..runninghub_video.media.decode import contact_sheet, decode_video, probe_video
+from ..runninghub_video.core.errors import ValidationError
 
 WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 24, 30
 
@@ -137,7 +137,7 @@ def test_progress_counts_every_returned_frame_against_the_expected_total(video):
 
 
 def test_cancel_stops_decoding_between_frames(video):
-    from runninghub_video.core.errors import Interrupted
+    from ..runninghub_video.core.errors import Interrupted
 
     seen: list[int] = []
     with pytest.raises(Interrupted):
@@ -146,8 +146,8 @@ def test_cancel_stops_decoding_between_frames(video):
 
 
 def test_frames_that_do_not_fit_in_memory_are_refused_with_what_would_fit(video, monkeypatch):
-    from runninghub_video.media import memory
-    from runninghub_video.core.errors import ResourceError
+    from ..runninghub_video.media import memory
+    from ..runninghub_video.core.errors import ResourceError
 
     frame_bytes = WIDTH * HEIGHT * 3 * 4
     monkeypatch.setattr(memory, "available_bytes", lambda: int(10 * frame_bytes / memory.HEADROOM) + 1)
@@ -163,7 +163,7 @@ def test_frames_that_do_not_fit_in_memory_are_refused_with_what_would_fit(video,
 def test_where_anonymous_maps_are_not_cheaper_frames_are_a_plain_numpy_array(video, monkeypatch):
     import sys
 
-    from runninghub_video.media import memory
+    from ..runninghub_video.media import memory
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(memory, "_madvise", None)  # not looked up yet
@@ -198,7 +198,7 @@ def test_a_size_change_mid_stream_is_scaled_to_the_first_frames_size(tmp_path):
 def test_backing_a_frames_pages_keeps_what_its_neighbours_hold():
     # Frames do not start on page boundaries: backing one frame's pages must not wipe the end of the
     # previous frame or the start of the next one, which another thread may already have written.
-    from runninghub_video.media import memory
+    from ..runninghub_video.media import memory
 
     frames = memory.buffer((3, 37, 41, 3))
     frames[0] = 0.25

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video.remote import download
-from runninghub_video.core import errors
-from runninghub_video.remote.download import download_result, ensure_output_dir
-from runninghub_video.remote.http import make_session
-from runninghub_video.run.pipeline import generate
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.remote import download
+from ..runninghub_video.core import errors
+from ..runninghub_video.remote.download import download_result, ensure_output_dir
+from ..runninghub_video.remote.http import make_session
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.remote.request import VideoRequest
 
 from conftest import solid_images
 
@@ -98,7 +98,7 @@ def test_a_save_never_overwrites_a_video_another_process_saves_under_the_same_na
 
 
 def test_a_file_written_atomically_is_complete_or_untouched_and_the_write_error_wins(tmp_path, monkeypatch):
-    from runninghub_video.core.files import write_atomically
+    from ..runninghub_video.core.files import write_atomically
 
     target = tmp_path / "budget.json"
     target.write_bytes(b"old")

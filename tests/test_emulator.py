@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 
-from runninghub_video.remote import facts
-from runninghub_video.remote.models import V1_LITE
-from runninghub_video.emulator import Emulator
-from runninghub_video.emulator.video import MARKER_ZONE
+from ..runninghub_video.remote import facts
+from ..runninghub_video.remote.models import V1_LITE
+from ..runninghub_video.emulator import Emulator
+from ..runninghub_video.emulator.video import MARKER_ZONE
 
 from conftest import image_bytes
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import nodes
-from runninghub_video.remote.models import V1_LITE
+from .. import nodes
+from ..runninghub_video.remote.models import V1_LITE
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "example_workflows"

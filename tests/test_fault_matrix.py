@@ -15,10 +15,10 @@ from typing import Callable
 
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.run.pipeline import fetch_task, generate
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.run.pipeline import fetch_task, generate
+from ..runninghub_video.remote.request import VideoRequest
 
 from conftest import solid_images, tasks_settled, wait_until
 
@@ -132,7 +132,7 @@ FAULTS_2 = [
 def test_fault_matrix_seedance_2(rh_env, tmp_path, monkeypatch, fault):
     import numpy as np
 
-    from runninghub_video.emulator.video import encode
+    from ..runninghub_video.emulator.video import encode
 
     clip = tmp_path / "reference.mp4"
     clip.write_bytes(encode([(40, 90, 200)], 2, 64, 48).mp4)

@@ -29,7 +29,7 @@ def test_format_module_passes_its_node_tests():
 # --- locales (ComfyUI: locales/<lang>/main.json, nodeDefs.json, settings.json) ---------------
 import json  # noqa: E402
 
-import nodes  # noqa: E402
+from .. import nodes  # noqa: E402
 
 LOCALES = ROOT / "locales"
 

@@ -13,13 +13,13 @@ from dataclasses import replace
 
 import pytest
 
-from runninghub_video.remote import config
-from runninghub_video.core import errors, waits
-from runninghub_video.cli import main
-from runninghub_video.ledger.journal import JOURNAL_FILE, Journal
-from runninghub_video.run.pipeline import fetch_task, generate
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.ledger.upload_cache import CACHE_FILE
+from ..runninghub_video.remote import config, download
+from ..runninghub_video.core import errors, waits
+from ..runninghub_video.cli import main
+from ..runninghub_video.ledger.journal import JOURNAL_FILE, Journal
+from ..runninghub_video.run.pipeline import fetch_task, generate
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.ledger.upload_cache import CACHE_FILE
 
 from conftest import image_bytes, solid_images
 
@@ -64,7 +64,7 @@ def test_a_trickling_download_stops_at_the_time_limit(rh_env, tmp_path):
 
 def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch, fast_waits):
     waits.use(replace(fast_waits, stall_window_s=0.5))
-    monkeypatch.setattr("runninghub_video.remote.download.STALL_MIN_BYTES", 64 * 1024)
+    monkeypatch.setattr(download, "STALL_MIN_BYTES", 64 * 1024)
     rh_env.inject("download", "slow", bytes_per_s=4_000)
     result = _run(tmp_path, timeout_s=60)
     assert result.video_path.is_file() and rh_env.counters.downloads == 2
@@ -83,7 +83,7 @@ def test_the_key_is_never_sent_over_plain_http_to_another_machine(rh_env, tmp_pa
 # --- the settings routes ---------------------------------------------------------------------
 @pytest.fixture
 def key_route(rh_env, monkeypatch):
-    from nodes import routes
+    from ..nodes import routes
 
     monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
     handlers: dict = {}
@@ -136,7 +136,7 @@ def test_the_key_route_accepts_a_same_origin_json_write(key_route):
 
 @pytest.mark.parametrize("key", ["short", "has spaces in it 0123456789", "<script>alert(1)</script>xxxxxxxx"])
 def test_login_and_the_settings_route_refuse_the_same_malformed_keys(rh_env, monkeypatch, capsys, key):
-    from nodes import routes
+    from ..nodes import routes
 
     with pytest.raises(errors.ValidationError, match="does not look like a RunningHub API key"):
         routes.save_key("cn", key)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runninghub_video.remote import facts
-from runninghub_video.core.errors import ValidationError
-from runninghub_video.media.images import encode_one, encode_references, load_image_files, to_uint8_rgb
+from ..runninghub_video.remote import facts
+from ..runninghub_video.core.errors import ValidationError
+from ..runninghub_video.media.images import encode_one, encode_references, load_image_files, to_uint8_rgb
 
 
 def flat(colour, h=320, w=480, batch=None):
@@ -120,7 +120,7 @@ def test_large_noise_image_becomes_a_jpeg_under_the_limit():
 
 
 def test_a_photo_too_big_for_png_is_a_jpeg_of_the_highest_quality_that_fits(monkeypatch):
-    from runninghub_video.media import images
+    from ..runninghub_video.media import images
 
     monkeypatch.setattr(facts, "MAX_UPLOAD_BYTES", 600_000)
     rng = np.random.default_rng(2)

@@ -3,8 +3,8 @@
 The graph is built from the source (``ast``), not by importing: every ``import`` and
 ``from … import`` of ``runninghub_video/`` and ``nodes/``, at top level and inside functions
 (a lazy import still ties two modules together), except under ``if TYPE_CHECKING:``.
-``from .client_package import X`` is the nodes' way to reach ``runninghub_video.X``, so it counts
-as an edge to that module.
+The nodes reach the library relatively (``from ..runninghub_video.run import pipeline``), as the
+pack is one package in ComfyUI; the tests do the same (see conftest.py).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 
 PACK = Path(__file__).resolve().parent.parent
 PACKAGES = ("runninghub_video", "nodes")
-CLIENT_PROXY = "nodes.client_package"
 # The library's folders, lowest first: a module may import from its own folder and the ones before it.
 # The entry points (cli, demo, terminal, emulator) sit above them all, the nodes above those.
 LAYERS = ("core", "remote", "media", "ledger", "words", "run")
@@ -62,8 +61,6 @@ def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, k
         target = node.module or ""
     found = set()
     for alias in node.names:
-        if target == CLIENT_PROXY:
-            found |= {f"runninghub_video.{layer}.{alias.name}" for layer in LAYERS} & known
         if f"{target}.{alias.name}" in known:
             found.add(f"{target}.{alias.name}")
         elif target in known:
@@ -114,10 +111,10 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_the_graph_sees_top_level_lazy_and_proxied_imports():
+def test_the_graph_sees_top_level_lazy_and_package_relative_imports():
     graph = import_graph()
     assert "runninghub_video.remote.api" in graph["runninghub_video.run.pipeline"]  # top level, relative
-    assert "runninghub_video.run.pipeline" in graph["nodes.seedance"]  # inside execute, via client_package
+    assert "runninghub_video.run.pipeline" in graph["nodes.seedance"]  # inside execute, from ..runninghub_video
     assert "runninghub_video.emulator.control" in graph["runninghub_video.emulator"]  # from a package's __init__
 
 
@@ -144,3 +141,18 @@ def test_imports_point_down_the_library_layers():
     upward = sorted(f"{module} → {target}" for module, targets in import_graph().items() for target in targets
                     if _layer(target) > _layer(module))
     assert upward == [], "imports from a higher layer:\n" + "\n".join(upward)
+
+
+def test_tests_and_nodes_reach_the_pack_as_one_package():
+    """``import runninghub_video`` / ``import nodes`` by their own names would load a second copy of
+    a module beside the pack's (its own errors, settings and caches), so nodes and tests import
+    relatively (a test file another one borrows from too); the library's entry points and bench/
+    are the library used on its own."""
+    absolute = []
+    for path in sorted([*(PACK / "nodes").glob("*.py"), *(PACK / "tests").glob("test_*.py")]):
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if node.level == 0 else []
+            absolute += [f"{path.relative_to(PACK).as_posix()}:{node.lineno} {name}" for name in names
+                         if name.split(".")[0] in PACKAGES or name.startswith("test_")]
+    assert absolute == [], "absolute imports of the pack:\n" + "\n".join(absolute)

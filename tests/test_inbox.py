@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 
 from conftest import solid_images
-from runninghub_video.core import errors
-from runninghub_video.remote import facts
-from runninghub_video.ledger import inbox
-from runninghub_video.run import pipeline, spend
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.remote.models import V1_LITE
-from runninghub_video.core.money import Money
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.remote import facts
+from ..runninghub_video.ledger import inbox
+from ..runninghub_video.run import pipeline, spend
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.remote.models import V1_LITE
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.remote.request import VideoRequest
 
 
 def cny(amount: str) -> Money:
@@ -167,7 +167,7 @@ def test_a_run_over_the_daily_budget_is_refused_before_any_upload(rh_env, tmp_pa
 
 
 def test_the_budget_asks_the_price_preview_without_uploading_anything(rh_env, tmp_path):
-    from nodes import routes
+    from ..nodes import routes
 
     routes._cache.clear()
     assert routes.price("cn", "5", "720p")["source"] == "preview"
@@ -190,8 +190,8 @@ def test_tasks_still_running_count_against_the_budget(rh_env, tmp_path):
 
 def test_parallel_runs_cannot_all_pass_against_the_same_spend(rh_env):
     """Nodes of one prompt run at once: each is claimed before its check, and the earlier claim passes."""
-    from runninghub_video.remote.api import RunningHubClient
-    from runninghub_video.remote.config import load_settings
+    from ..runninghub_video.remote.api import RunningHubClient
+    from ..runninghub_video.remote.config import load_settings
 
     spend.set_daily_budget("cn", 1.0)
     journal = Journal()
@@ -221,7 +221,7 @@ def test_a_budget_is_a_plain_amount_or_nothing(rh_env):
 def test_cli_list_shows_the_inbox_and_the_spend(rh_env, tmp_path, capsys):
     import json
 
-    from runninghub_video.cli import main
+    from ..runninghub_video.cli import main
 
     done = run(tmp_path, "listed in the terminal")
     done.video_path.unlink()
@@ -240,7 +240,7 @@ def test_cli_list_shows_the_inbox_and_the_spend(rh_env, tmp_path, capsys):
 
 
 def test_cli_list_pages_with_before(rh_env, capsys):
-    from runninghub_video.cli import main
+    from ..runninghub_video.cli import main
 
     journal = Journal()
     for i in range(3):

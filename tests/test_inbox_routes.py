@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from conftest import image_bytes, solid_images
-from nodes import inbox_routes
-from runninghub_video.core import errors
-from runninghub_video.run import pipeline
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.remote.request import VideoRequest
-from test_routes import RouteRecorder, routes_inside_comfyui
+from ..nodes import inbox_routes
+from ..runninghub_video.core import errors
+from ..runninghub_video.run import pipeline
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.remote.request import VideoRequest
+from .test_routes import RouteRecorder, routes_inside_comfyui
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,9 +213,9 @@ def test_routes_are_added_only_inside_comfyui(monkeypatch):
 
 
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
-    from runninghub_video.words import wording
-    from runninghub_video.core.money import Money
-    from runninghub_video.run.spend import BudgetExceededError, Day
+    from ..runninghub_video.words import wording
+    from ..runninghub_video.core.money import Money
+    from ..runninghub_video.run.spend import BudgetExceededError, Day
 
     def cny(amount: str) -> Money:
         return Money(Decimal(amount), "CNY")

@@ -12,10 +12,10 @@ from typing import Callable
 
 import pytest
 
-from runninghub_video.remote import config, facts
-from runninghub_video.ledger.journal import (AMBIGUOUS, DOWNLOADED, EXPIRED, JOURNAL_FILE, REUSE_MARGIN_S, Journal,
+from ..runninghub_video.remote import config, facts
+from ..runninghub_video.ledger.journal import (AMBIGUOUS, DOWNLOADED, EXPIRED, JOURNAL_FILE, REUSE_MARGIN_S, Journal,
                                       fingerprint)
-from runninghub_video.core.money import Money
+from ..runninghub_video.core.money import Money
 
 FAKE_KEY = "fakekey0123456789abcdefFAKEKEY99"  # 32 chars, never a real key
 BODY = {"prompt": "a cat surfing", "duration": "5", "cameraFixed": "false", "resolution": "720p",
@@ -283,7 +283,7 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
     listed and fetchable by id, but a new request never reuses them; an unanswered one is ambiguous."""
     state.mkdir(parents=True)
     conn = sqlite3.connect(state / JOURNAL_FILE)
-    from runninghub_video.ledger.journal import _MIGRATIONS
+    from ..runninghub_video.ledger.journal import _MIGRATIONS
 
     conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
     conn.execute("INSERT INTO tasks (fingerprint, site, task_id, state, created_at, updated_at)"
@@ -302,8 +302,8 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
 def test_costs_written_by_older_versions_read_as_money_and_add_up_exactly(state):
     """Before money was typed, a charge was stored as bare text ("0.1") with the currency column
     left NULL; such rows read in their site's currency, and the day's sum is exact."""
-    from runninghub_video.ledger import inbox
-    from runninghub_video.ledger.journal import _MIGRATIONS
+    from ..runninghub_video.ledger import inbox
+    from ..runninghub_video.ledger.journal import _MIGRATIONS
 
     state.mkdir(parents=True)
     now = time.time()
@@ -335,7 +335,7 @@ def test_costs_written_by_older_versions_read_as_money_and_add_up_exactly(state)
 def test_an_error_during_a_write_reaches_the_caller_even_when_sqlite_already_rolled_back(tmp_path):
     """SQLite ends a transaction by itself on some errors (a full disk); the rollback that follows
     then fails, and that failure must not replace the error the user has to see."""
-    from runninghub_video.core.store import open_db
+    from ..runninghub_video.core.store import open_db
 
     with pytest.raises(ValueError, match="the real problem"):
         with open_db(tmp_path / "t.sqlite3", ("CREATE TABLE t (x INTEGER)",), write=True) as conn:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.cli import main
-from runninghub_video.run.pipeline import generate
-from runninghub_video.core.redaction import mask_key
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.cli import main
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.core.redaction import mask_key
+from ..runninghub_video.remote.request import VideoRequest
 
 from conftest import solid_images
 
@@ -50,7 +50,7 @@ def test_key_appears_in_no_file_log_error_or_output(rh_env, tmp_path, caplog, ca
 
 
 def test_settings_repr_masks_the_key(rh_env):
-    from runninghub_video.remote.config import load_settings
+    from ..runninghub_video.remote.config import load_settings
 
     settings = load_settings()
     assert rh_env.api_key not in repr(settings) and mask_key(rh_env.api_key) in repr(settings)
@@ -76,7 +76,7 @@ def test_a_server_that_echoes_the_key_in_its_error_never_gets_it_shown(rh_env, t
 
 
 def test_a_key_given_in_settings_rather_than_the_environment_is_masked_too(emulator, tmp_path, monkeypatch):
-    from runninghub_video.remote.config import Settings
+    from ..runninghub_video.remote.config import Settings
 
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
     emulator.inject("submit", "echo_key")

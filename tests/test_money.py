@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from runninghub_video.remote import wire
-from runninghub_video.core.money import Money, format_money, parse, total
+from ..runninghub_video.remote import wire
+from ..runninghub_video.core.money import Money, format_money, parse, total
 
 
 def cny(text: str) -> Money:

@@ -43,13 +43,13 @@ from comfy import model_management  # noqa: E402
 from comfy import utils as comfy_utils  # noqa: E402
 from comfy_api.latest import InputImpl, Types, io  # noqa: E402
 
-import nodes  # noqa: E402
-from nodes import comfy_bridge  # noqa: E402
-from nodes.frames import VideoToFrames  # noqa: E402
-from nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
-from runninghub_video.core import errors  # noqa: E402
-from runninghub_video.remote.models import V1_LITE  # noqa: E402
-from runninghub_video.emulator import Emulator  # noqa: E402
+from .. import nodes  # noqa: E402
+from ..nodes import comfy_bridge  # noqa: E402
+from ..nodes.frames import VideoToFrames  # noqa: E402
+from ..nodes.seedance import FetchTask, SeedanceReferenceToVideo  # noqa: E402
+from ..runninghub_video.core import errors  # noqa: E402
+from ..runninghub_video.remote.models import V1_LITE  # noqa: E402
+from ..runninghub_video.emulator import Emulator  # noqa: E402
 
 from conftest import solid_images  # noqa: E402
 
@@ -257,7 +257,7 @@ def test_seedance_node_saves_video_shows_preview_and_live_status(rh_env, comfy):
 
 
 def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comfy, monkeypatch):
-    from nodes import browser_language, routes
+    from ..nodes import browser_language, routes
 
     monkeypatch.setattr(browser_language, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: data)
@@ -298,7 +298,7 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
 
 
 def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):
-    from runninghub_video.remote import config
+    from ..runninghub_video.remote import config
 
     monkeypatch.setattr(config, "_comfy_user_dir", None)
     monkeypatch.delenv("RUNNINGHUB_STATE_DIR", raising=False)
@@ -354,7 +354,7 @@ def test_the_bar_only_moves_forward_and_is_full_only_with_the_video(rh_env, comf
 
 def test_a_bar_update_after_cancel_leaves_the_flag_set_for_the_other_nodes(comfy):
     """ComfyUI's progress hook clears the Cancel flag and raises; the bridge must not let it."""
-    from runninghub_video.core.events import ProgressEvent
+    from ..runninghub_video.core.events import ProgressEvent
 
     progress = comfy_bridge.NodeProgress(NODE_ID)
     progress(ProgressEvent(phase="download", fraction=0.25))
@@ -410,7 +410,7 @@ def test_fetch_task_node_rejects_what_is_not_a_task_id(rh_env, comfy):
 ])
 def test_without_a_key_the_node_and_the_dialog_point_to_the_settings_in_the_browsers_language(
         comfy, tmp_path, monkeypatch, locale, line):
-    from nodes import browser_language
+    from ..nodes import browser_language
 
     for name in ("RUNNINGHUB_API_KEY", "RUNNINGHUB_API_KEY_AI", "RUNNINGHUB_BASE_URL", "RUNNINGHUB_SITE"):
         monkeypatch.delenv(name, raising=False)
@@ -425,7 +425,7 @@ def test_without_a_key_the_node_and_the_dialog_point_to_the_settings_in_the_brow
 
 
 def test_an_error_replaces_the_running_line_with_a_short_one_in_chinese(rh_env, comfy, monkeypatch):
-    from nodes import browser_language
+    from ..nodes import browser_language
 
     monkeypatch.setattr(browser_language, "_by_client", {})
     browser_language.set_language("zh", "browser")
@@ -502,7 +502,7 @@ def test_bridge_outside_comfyui_is_quiet_and_never_cancelled(tmp_path, monkeypat
     for name in ("folder_paths", "server", "comfy", "comfy.utils", "comfy.model_management"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.chdir(tmp_path)
-    from runninghub_video.core.events import ProgressEvent
+    from ..runninghub_video.core.events import ProgressEvent
 
     assert comfy_bridge.output_directory() == tmp_path / "runninghub_output"
     assert comfy_bridge.interrupted() is False

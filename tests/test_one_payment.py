@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from runninghub_video.core import errors, waits
-from runninghub_video.remote.config import Settings
-from runninghub_video.emulator import Emulator
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.run.pipeline import generate
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.core.money import Money
+from ..runninghub_video.core import errors, waits
+from ..runninghub_video.remote.config import Settings
+from ..runninghub_video.emulator import Emulator
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core.money import Money
 
 from conftest import solid_images, tasks_settled, wait_until
 
@@ -144,9 +144,9 @@ def test_killed_while_uploading_then_queued_again_submits_once(rh_env, tmp_path)
 
 
 def test_a_claim_whose_owner_stopped_heartbeating_is_taken_over(rh_env, tmp_path, monkeypatch):
-    from runninghub_video.ledger import journal as journal_module
-    from runninghub_video.remote.config import load_settings
-    from runninghub_video.media.images import prepare_references
+    from ..runninghub_video.ledger import journal as journal_module
+    from ..runninghub_video.remote.config import load_settings
+    from ..runninghub_video.media.images import prepare_references
 
     request = VideoRequest("stale claim", duration="2", resolution="480p").validated()
     hashes = [r.sha256 for r in prepare_references([solid_images(1)])]

@@ -9,12 +9,12 @@ import sqlite3
 import pytest
 
 from conftest import solid_images
-from nodes import inbox_routes
-from runninghub_video.cli import main
-from runninghub_video.ledger import inbox
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.run.pipeline import generate
+from ..nodes import inbox_routes
+from ..runninghub_video.cli import main
+from ..runninghub_video.ledger import inbox
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.run.pipeline import generate
 
 NOT_AMOUNTS = ["1E+30", "1e400", "NaN", "Infinity", "-0.75", "lots", "9" * 5000]
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.media.decode import decode_video
-from runninghub_video.core.events import ProgressEvent
-from runninghub_video.core.money import Money
-from runninghub_video.run.pipeline import fetch_task, generate
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.words.wording import describe
+from ..runninghub_video.core import errors
+from ..runninghub_video.media.decode import decode_video
+from ..runninghub_video.core.events import ProgressEvent
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.run.pipeline import fetch_task, generate
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.words.wording import describe
 
 from conftest import REF_COLOURS, solid_images
 
@@ -89,7 +89,7 @@ def test_fetch_task_downloads_a_task_by_id(rh_env, tmp_path):
 
 def test_a_fetched_task_is_expected_to_take_as_long_as_its_own_options_say(rh_env, tmp_path):
     """A 12 s 720p task is expected to run 12/5 of the model's 5 s time, not the defaults' (no history yet)."""
-    from runninghub_video.run.estimate import prior_run_seconds
+    from ..runninghub_video.run.estimate import prior_run_seconds
 
     rh_env.set_clock(queue_s=0.1, run_s=1.5)
     with pytest.raises(errors.WaitTimeoutError) as left:
@@ -167,7 +167,7 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
 
 def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatch):
     generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
-    from runninghub_video.media import images
+    from ..runninghub_video.media import images
 
     encoded: list[str] = []
     original = images.encode_one
@@ -193,7 +193,7 @@ def test_a_failed_reason_given_as_a_string_reaches_the_user(rh_env, tmp_path):
 
 def test_a_task_being_fetched_holds_a_slot_so_a_new_submit_waits_for_it(rh_env, tmp_path):
     """The account runs one task at a time: waiting on a fetched task counts as that task."""
-    from runninghub_video.run import slots
+    from ..runninghub_video.run import slots
 
     slots._limiters.clear()  # the limit is fetched afresh from this emulator
     rh_env.concurrent_limit = 1

@@ -10,14 +10,14 @@ import re
 
 import pytest
 
-from runninghub_video.run import estimate as est
-from runninghub_video.run.estimate import Estimate, TaskEstimate
-from runninghub_video.core.events import ProgressEvent, bar_position
-from runninghub_video.run.pipeline import generate
-from runninghub_video.core.waits import PRODUCTION
-from runninghub_video.run.polling import QuerySchedule, _Progress
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.words.wording import describe
+from ..runninghub_video.run import estimate as est
+from ..runninghub_video.run.estimate import Estimate, TaskEstimate
+from ..runninghub_video.core.events import ProgressEvent, bar_position
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.core.waits import PRODUCTION
+from ..runninghub_video.run.polling import QuerySchedule, _Progress
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.words.wording import describe
 
 from conftest import solid_images
 
@@ -216,8 +216,8 @@ def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_ti
     import threading
     import time
 
-    from runninghub_video.core import errors
-    from runninghub_video.ledger.journal import Journal
+    from ..runninghub_video.core import errors
+    from ..runninghub_video.ledger.journal import Journal
 
     rh_env.set_clock(queue_s=1.5, run_s=4.0)
     cancel = threading.Event()
@@ -240,7 +240,7 @@ def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
     """A run cancelled while running, then resumed by queuing again."""
     import threading
 
-    from runninghub_video.core import errors
+    from ..runninghub_video.core import errors
 
     rh_env.set_clock(queue_s=0.5, run_s=4.0)
     cancel = threading.Event()

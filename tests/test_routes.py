@@ -14,10 +14,10 @@ import types
 
 import pytest
 
-from nodes import routes
-from runninghub_video.words import wording
-from runninghub_video.remote import config
-from runninghub_video.emulator import Emulator
+from ..nodes import routes
+from ..runninghub_video.words import wording
+from ..runninghub_video.remote import config
+from ..runninghub_video.emulator import Emulator
 
 OTHER_KEY = "AnotherFakeKey0123456789abcdefWXYZ"[:32]
 
@@ -253,7 +253,7 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
 
 
 def test_each_browser_sets_the_language_of_the_prompts_it_queues(monkeypatch):
-    from nodes import browser_language
+    from ..nodes import browser_language
 
     monkeypatch.setattr(browser_language, "_by_client", {})
     monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))

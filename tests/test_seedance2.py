@@ -11,18 +11,18 @@ import av
 import numpy as np
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.remote import facts, models
-from runninghub_video.remote.wire import TaskStatus
-from runninghub_video.emulator.video import encode
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.media.clips import wav_bytes
-from runninghub_video.core.money import Money
-from runninghub_video.run.pipeline import fetch_task, generate
-from runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.core import errors
+from ..runninghub_video.remote import facts, models
+from ..runninghub_video.remote.wire import TaskStatus
+from ..runninghub_video.emulator.video import encode
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.media.clips import wav_bytes
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.run.pipeline import fetch_task, generate
+from ..runninghub_video.remote.request import VideoRequest
 
 from conftest import image_bytes, solid_images
-from test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
+from .test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
 PRICE_V2 = 0.6 * 4  # 480p x 4 s at 0.6 CNY/s
@@ -126,7 +126,7 @@ def test_generate_audio_off_gives_a_silent_video(rh_env, tmp_path):
 
 def test_a_video_only_request_is_fine_and_its_last_frame_is_decoded_when_not_asked_from_runninghub(rh_env, tmp_path):
     result = generate([], VideoRequest("video only", **V2), videos=[clip(tmp_path, 2)], output_dir=tmp_path)
-    from runninghub_video.media import last_frame
+    from ..runninghub_video.media import last_frame
 
     png = last_frame.save(result.video_path)  # no image result: decoded from the MP4
     assert last_frame.load_rgb(png).shape == (480, 864, 3)
@@ -215,7 +215,7 @@ def test_v1_lite_takes_no_videos_or_audio(rh_env, tmp_path):
 
 
 def test_audio_files_and_other_containers_become_references(tmp_path):
-    from runninghub_video.media.clips import audio_from_file, video_reference
+    from ..runninghub_video.media.clips import audio_from_file, video_reference
 
     wav = tmp_path / "a.wav"
     wav.write_bytes(wav_bytes(np.zeros((2, 16000 * 3), np.float32), 16000))
@@ -241,7 +241,7 @@ def test_audio_files_and_other_containers_become_references(tmp_path):
 def _upload(emu, data: bytes, name: str) -> str:
     import requests
 
-    from runninghub_video.remote import facts
+    from ..runninghub_video.remote import facts
 
     reply = requests.post(emu.base_url + facts.UPLOAD_PATH, headers={"Authorization": f"Bearer {emu.api_key}"},
                           files={"file": (name, data, "application/octet-stream")}, timeout=10).json()
@@ -257,7 +257,7 @@ def _post(emu, path: str, body: dict) -> dict:
 
 
 def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
-    from runninghub_video.emulator.state import realistic_run_s
+    from ..runninghub_video.emulator.state import realistic_run_s
 
     image = _upload(emulator, image_bytes((10, 200, 30)), "a.png")
     video = _upload(emulator, clip(tmp_path, 3).read_bytes(), "v.mp4")
@@ -285,7 +285,7 @@ def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
 
 # --- the command line ----------------------------------------------------------------------
 def test_cli_generate_seedance_2_prints_an_mp4_with_sound_and_a_png(rh_env, tmp_path, capsys, monkeypatch):
-    from runninghub_video.cli import main
+    from ..runninghub_video.cli import main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.png").write_bytes(image_bytes())
@@ -302,7 +302,7 @@ def test_cli_generate_seedance_2_prints_an_mp4_with_sound_and_a_png(rh_env, tmp_
 
 
 def test_cli_refuses_an_option_of_another_model_before_reading_files(rh_env, tmp_path, capsys):
-    from runninghub_video.cli import main
+    from ..runninghub_video.cli import main
 
     assert main(["generate", "--model", "seedance-2.0", "--image", "missing.png", "--prompt", "p",
                  "--camera-fixed"]) == 2
@@ -314,7 +314,7 @@ def test_cli_refuses_an_option_of_another_model_before_reading_files(rh_env, tmp
 
 # --- the node (through the ComfyUI stand-in) -----------------------------------------------
 def test_seedance_2_node_schema_reads_the_model_table():
-    from nodes.seedance2 import Seedance2ReferenceToVideo
+    from ..nodes.seedance2 import Seedance2ReferenceToVideo
 
     schema = Seedance2ReferenceToVideo.define_schema()
     by_id = {i.id: i for i in schema.inputs}
@@ -342,7 +342,7 @@ def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh
     import torch
     from comfy_api.latest import InputImpl
 
-    from nodes.seedance2 import Seedance2ReferenceToVideo
+    from ..nodes.seedance2 import Seedance2ReferenceToVideo
 
     temp = tmp_path / "temp"  # this test's own temp folder: other processes share the system one
     temp.mkdir()

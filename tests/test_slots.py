@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from runninghub_video.run import slots
-from runninghub_video.core.errors import Interrupted
-from runninghub_video.run.slots import SlotLimiter, limiter_for
+from ..runninghub_video.run import slots
+from ..runninghub_video.core.errors import Interrupted
+from ..runninghub_video.run.slots import SlotLimiter, limiter_for
 
 
 class FakeClock:

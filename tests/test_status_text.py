@@ -13,16 +13,16 @@ from decimal import Decimal
 
 import pytest
 
-from nodes import browser_language
-from runninghub_video.core import errors
-from runninghub_video.words import wording
-from runninghub_video.core.events import ProgressEvent
-from runninghub_video.core.money import Money
-from runninghub_video.run.pipeline import generate
-from runninghub_video.run.estimate import Estimate, TaskEstimate
-from runninghub_video.run.polling import _Progress
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.words.wording import describe
+from ..nodes import browser_language
+from ..runninghub_video.core import errors
+from ..runninghub_video.words import wording
+from ..runninghub_video.core.events import ProgressEvent
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.run.estimate import Estimate, TaskEstimate
+from ..runninghub_video.run.polling import _Progress
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.words.wording import describe
 
 from conftest import solid_images
 

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from runninghub_video.remote import facts
-from runninghub_video.ledger.upload_cache import CACHE_FILE, UploadCache
+from ..runninghub_video.remote import facts
+from ..runninghub_video.ledger.upload_cache import CACHE_FILE, UploadCache
 
 SHA = "ab" * 32
 URL = "https://rh-images.example/openapi/abc.png?sign=1"
@@ -85,7 +85,7 @@ def test_threads_can_share_the_cache(cache):
 def test_a_cache_from_an_older_pack_is_made_afresh_and_keeps_working(state):
     import sqlite3
 
-    from runninghub_video.ledger.upload_cache import _MIGRATIONS
+    from ..runninghub_video.ledger.upload_cache import _MIGRATIONS
 
     state.mkdir(parents=True)
     with sqlite3.connect(state / CACHE_FILE) as conn:  # version 1: with a size column, NOT NULL

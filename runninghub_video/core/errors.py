@@ -90,8 +90,3 @@ class WaitTimeoutError(RunningHubError):
 class Interrupted(RunningHubError):
     """The user cancelled; the task (if any) keeps running on RunningHub."""
 
-
-# ComfyUI shows an error as "<module>.<class>"; inside ComfyUI this package's module name is the
-# pack's folder path, so give every error one short, stable name.
-for _cls in [c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, RunningHubError)]:
-    _cls.__module__ = "runninghub_video.core.errors"

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from conftest import solid_images
-from runninghub_video.core import errors
-from runninghub_video.ledger.journal import Journal
-from runninghub_video.core.money import Money
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.run import pipeline, spend
+from ..runninghub_video.core import errors
+from ..runninghub_video.ledger.journal import Journal
+from ..runninghub_video.core.money import Money
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.run import pipeline, spend
 
 
 def cny(amount: str) -> Money:
@@ -81,7 +81,7 @@ def test_a_run_records_the_price_it_was_checked_at(rh_env, tmp_path):
 
 
 def test_the_tab_still_lists_the_tasks_beside_a_damaged_budget_file(rh_env, tmp_path):
-    from nodes import inbox_routes
+    from ..nodes import inbox_routes
 
     done = run(tmp_path, "listed")
     spend.budget_path().write_text("{not json")
@@ -94,8 +94,8 @@ def test_the_tab_still_lists_the_tasks_beside_a_damaged_budget_file(rh_env, tmp_
 
 # --- python -m runninghub_video budget -------------------------------------------------------
 def test_the_budget_command_sets_shows_and_turns_off_the_settings_panels_budget(rh_env, tmp_path, capsys):
-    from nodes import inbox_routes
-    from runninghub_video.cli import main
+    from ..nodes import inbox_routes
+    from ..runninghub_video.cli import main
 
     assert main(["budget"]) == 0
     out = capsys.readouterr().out
@@ -117,7 +117,7 @@ def test_the_budget_command_sets_shows_and_turns_off_the_settings_panels_budget(
 
 
 def test_the_budget_command_refuses_what_is_not_an_amount(rh_env, capsys):
-    from runninghub_video.cli import main
+    from ..runninghub_video.cli import main
 
     assert main(["budget", "--daily", "lots"]) == 2
     assert "daily budget is an amount" in capsys.readouterr().err

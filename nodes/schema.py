@@ -43,11 +43,12 @@ def search_aliases(*aliases: str) -> dict[str, Any]:
 
 
 def video_node(node_id: str, display_name: str, description: str, inputs: list, aliases: tuple[str, ...], *,
-               pays: bool = True) -> io.Schema:
+               pays: bool = True, last: tuple = ()) -> io.Schema:
     """The schema of a node that returns a RunningHub video: its own ``inputs``, then site and
-    timeout (and variation, for a node that ``pays`` for a new video); the VIDEO outputs; an output
+    timeout (and variation, for a node that ``pays`` for a new video), then ``last`` (inputs added
+    later go there, so saved workflows keep their widget values); the VIDEO outputs; an output
     node, so ComfyUI runs it even when nothing is connected (its video is saved and paid for)."""
-    common = [site_input(), timeout_input(), *([variation_input()] if pays else [])]
+    common = [site_input(), timeout_input(), *([variation_input()] if pays else []), *last]
     return io.Schema(node_id=node_id, display_name=display_name, category=CATEGORY, description=description,
                      inputs=[*inputs, *common], outputs=video_outputs(), hidden=[io.Hidden.unique_id],
                      is_output_node=True, **search_aliases(*aliases))
@@ -66,6 +67,18 @@ def variation_input() -> io.Int.Input:
     return io.Int.Input("variation", default=0, min=0, max=2**31 - 1,
                         tooltip="Change to pay for a new video with the same inputs; keep it to reuse "
                                 "the video already made for them.", **advanced())
+
+
+REAL_PERSON_TOOLTIP = (
+    "The references show real people. On: each image and video reference is converted once into an asset "
+    "that RunningHub keeps on your account (reused by later runs; listed in the RunningHub tab, where you can "
+    "delete it) and sent that way. Off: nothing is converted, and RunningHub refuses photorealistic people (1505).")
+
+
+def real_person_input() -> io.Boolean.Input:
+    """Every Seedance 2.x node's "references show real people" switch; off by default."""
+    return io.Boolean.Input("real_person", default=False, label_on="on", label_off="off",
+                            tooltip=REAL_PERSON_TOOLTIP)
 
 
 def last_frame_output() -> io.Image.Output:

@@ -81,17 +81,18 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                 _seed_input(),
             ],
             aliases=("seedance 2", "multimodal video", "reference to video", "即梦 2.0"),
+            last=(schema.real_person_input(),),
         )
 
     @classmethod
     async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, site: str, timeout_minutes: int, variation: int,
-                      **references) -> io.NodeOutput:
+                      real_person: bool = False, **references) -> io.NodeOutput:
         async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
             request = client_request.VideoRequest(prompt=prompt, model=model, duration=str(duration),
                                                   resolution=resolution, aspect_ratio=aspect_ratio,
                                                   generate_audio=bool(generate_audio), seed=int(seed),
-                                                  last_frame=True)
+                                                  last_frame=True, real_person=bool(real_person))
             request = request.validated()  # a bad option is refused before any video is written
             images = [references.get(name) for name in IMAGE_SOCKETS]
             audios = [references.get(name) for name in AUDIO_SOCKETS]

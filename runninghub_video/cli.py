@@ -22,7 +22,8 @@ def _request_from(args: argparse.Namespace):
 
     return VideoRequest(prompt=args.prompt, model=args.model, duration=args.duration, resolution=args.resolution,
                         aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed or None,
-                        generate_audio=args.generate_audio, seed=args.seed, last_frame=args.last_frame)
+                        generate_audio=args.generate_audio, seed=args.seed, last_frame=args.last_frame,
+                        real_person=args.real_person)
 
 
 def _per_model(name: str) -> str:
@@ -52,6 +53,10 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="a silent video (seedance-2.0*; they make sound by default)")
     p.add_argument("--last-frame", action="store_true",
                    help="also save the last frame as PNG beside the MP4 and print its path on its own line")
+    p.add_argument("--real-person", action="store_true",
+                   help="the references show real people: convert each image/video reference once into an asset "
+                        "kept on your RunningHub account, and send that (" +
+                        ", ".join(m.id for m in models.MODELS.values() if m.real_person) + ")")
     p.add_argument("--variation", type=int, default=0, help="change to pay for a new video with the same inputs")
     p.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
     p.add_argument("--output-dir", default=DEFAULT_OUTPUT)
@@ -126,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--time-scale", type=float, default=1.0,
                      help="multiply the realistic queue and run times (0.1 = ten times faster)")
+    emu.add_argument("--real-people", action="store_true",
+                     help="every image and video reference shows a real person (1505 unless sent as an asset)")
     return parser
 
 
@@ -331,7 +338,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator import serve
 
-    serve(port=args.port, time_scale=args.time_scale)
+    serve(port=args.port, time_scale=args.time_scale, real_people=args.real_people)
     return 0
 
 

@@ -83,7 +83,7 @@ waits = pack_module("runninghub_video.core.waits")
 # stale under load, and no test waits for either.
 FAST = waits.Waits(cancel_check_s=0.05, query_gap_s=0.1, notice_margin_s=0.005, queued_first_gap_s=0.1,
                    queued_gap_growth_s=0.025, queued_max_gap_s=0.25, new_task_not_found_grace_s=0.5,
-                   claim_wait_s=0.05, retry_pause_scale=0.02)
+                   claim_wait_s=0.05, retry_pause_scale=0.02, asset_first_gap_s=0.05, asset_max_gap_s=0.1)
 
 
 @pytest.fixture(autouse=True)

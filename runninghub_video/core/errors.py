@@ -57,12 +57,27 @@ class BalanceError(ApiError): ...
 
 
 class TaskFailedError(ApiError):
-    """The task was created (and may have been charged) but did not produce a video."""
+    """The task was created (and may have been charged) but did not produce a video.
+
+    ``cost``: what RunningHub's last answer reported as charged for it (None: it reported nothing)."""
+
+    cost = None
 
 
 class TaskTimedOutError(TaskFailedError): ...
 class GenerationFailedError(TaskFailedError): ...
 class ModerationError(TaskFailedError): ...
+
+
+class RealPersonError(ModerationError):
+    """1505 on a model that takes real-person handling, sent without it: the way out is the option.
+
+    ``references``: the references RunningHub named ("image 2", "video 1"), when it named any."""
+
+    def __init__(self, message: str, *, references: tuple[str, ...] = (), cost=None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.references = references
+        self.cost = cost
 
 
 class TransportError(RunningHubError):

@@ -24,6 +24,10 @@ class Waits:
     query_failure_grace_s: float = 120.0  # queries may fail this long in a row before waiting gives up
     new_task_not_found_grace_s: float = 15.0  # [U] a fresh task might not be queryable at once
     progress_every_s: float = 1.0  # a status event at least this often
+    # a reference converted for real people (run/real_person.py): how long that takes is unknown [U]
+    asset_first_gap_s: float = 0.25  # the first look at a new conversion; gaps double …
+    asset_max_gap_s: float = 2.0  # … up to this
+    asset_timeout_s: float = 600.0  # one conversion's limit; its id is kept, so a later run resumes it
     # one request, one payment (ledger/journal.py, run/pipeline.py)
     claim_wait_s: float = 0.5  # a run waiting on an identical run's claim looks at its row this often
     heartbeat_s: float = 5.0  # a claimant refreshes its row this often

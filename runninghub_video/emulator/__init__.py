@@ -6,7 +6,10 @@ tests steer it: ``inject(endpoint, kind, count, **params)`` for transport/API fa
 ``expire_uploads(seen_at=...)`` for 1013 at submit or as a task failure, ``charge_in`` for the
 usage field that carries the charge, ``report_charge_as`` for a charge that is no amount
 ("1E+30", "NaN", "-0.75"), ``cancel_task`` for CANCEL, ``failed_reason_as_text`` for a
-string ``failedReason``. New tasks read CREATE briefly before QUEUED. Model calls accept any https reference URL (painted grey,
+string ``failedReason``; ``real_people`` (True, or the files that show a real person: such references
+sent as URLs make a task fail 1505 once it runs), ``asset_s`` and ``fail_next_conversions`` for the
+assets API (create/query/list/delete; ``asset://<id>`` of an ACTIVE asset is taken as a reference).
+New tasks read CREATE briefly before QUEUED. Model calls accept any https reference URL (painted grey,
 as the emulator cannot fetch it) besides its own upload URLs.
 
 Fault kinds (consumed one per matching request):
@@ -16,7 +19,7 @@ Fault kinds (consumed one per matching request):
   delay(seconds=2.0)                                 wait, then answer normally
   slow(bytes_per_s=...)                              downloads/files: throttle the body
   truncate(fraction=0.5)                             downloads/files: full Content-Length, partial body
-  timeout_after_create(seconds=5.0, reset=False,     submit: create the task, then wait (and reset,
+  timeout_after_create(seconds=5.0, reset=False,     submit, asset_create: create, then wait (and reset,
                        status=None)                    or answer with that HTTP status, e.g. 504)
   echo_key(status=200)                               an error that repeats the caller's key (200: in the
                                                      endpoint's family as code 1000; else plain text)

@@ -1,11 +1,12 @@
 """The Python control surface tests use to start, steer and inspect the emulator."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..remote import facts
 from .state import Counters, Seconds, State, Task
@@ -30,7 +31,8 @@ class Emulator:
 
     def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds | None = None,
                  run_s: Seconds | None = None, concurrent_limit: int = 3, over_limit: str = "queue",
-                 balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0) -> None:
+                 balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0,
+                 real_people: bool = False) -> None:
         """``queue_s``/``run_s``: task timing (seconds, or callables of the submit body); None = like
         the real service for each model (minutes for 2.0), multiplied by ``time_scale``. Tests pass
         short times."""
@@ -42,6 +44,7 @@ class Emulator:
         self.currency = currency
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
                            over_limit=_over_limit(over_limit), balance=balance, time_scale=time_scale, currency=currency)
+        self.state.real_people = real_people
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]
@@ -98,6 +101,30 @@ class Emulator:
 
     concurrent_limit = _steered("concurrent_limit", int)
     over_limit = _steered("over_limit", _over_limit)
+    asset_s = _steered("asset_s", float)  # how long a conversion stays PROCESSING
+
+    @property
+    def real_people(self) -> bool | set[str]:
+        return self.state.real_people
+
+    @real_people.setter
+    def real_people(self, value: bool | Iterable[bytes]) -> None:
+        """True: every image and video reference shows a real person; or the files (bytes) that do.
+        Such a reference sent as a URL makes the task fail 1505 once it runs (accepted, then failed);
+        sent as an ACTIVE asset it is taken."""
+        if isinstance(value, bool):
+            self.state.real_people = value
+        else:
+            self.state.real_people = {hashlib.sha256(data).hexdigest() for data in value}
+
+    @property
+    def assets(self) -> dict[str, Any]:
+        return self.state.assets
+
+    def fail_next_conversions(self, reason: str = "no face could be verified | 无法识别人脸", count: int = 1) -> None:
+        """The next ``count`` created assets end FAILED with ``reason``."""
+        with self.state.lock:
+            self.state.asset_failures.extend([reason] * count)
 
     # --- steering ------------------------------------------------------------------------
     def inject(self, endpoint: str, kind: str, count: int = 1, **params: Any) -> None:
@@ -166,6 +193,8 @@ def serve(port: int = 8765, **kw: Any) -> None:
     """Run an emulator in the foreground until Ctrl-C (``python -m runninghub_video emulator``)."""
     with Emulator(port=port, **kw) as emu:
         print(f"RunningHub emulator at {emu.base_url}")
+        if emu.real_people:
+            print("every image and video reference shows a real person (1505 unless sent as an asset)")
         print(f"API key (fake): {emu.api_key}")
         print("Press Ctrl-C to stop.", flush=True)
         try:

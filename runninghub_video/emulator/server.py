@@ -16,7 +16,7 @@ from ..remote import facts, models
 from . import video
 from .state import Fault, Task, price_for
 from ..media.references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
-from .validate import CONTENT_TYPES, KINDS, check_body, invalid, sniff
+from .validate import ASSET_SCHEME, CONTENT_TYPES, KINDS, check_body, invalid, sniff
 
 if TYPE_CHECKING:
     from .control import Emulator
@@ -83,7 +83,8 @@ class Handler(BaseHTTPRequestHandler):
             state.counters.requests_total += 1
             counter = {"upload": "uploads", "submit": "submits", "query": "queries", "download": "downloads",
                        "file": "file_gets", "queue_status": "queue_status_calls",
-                       "account_status": "account_status_calls", "price_preview": "price_previews"}.get(endpoint)
+                       "account_status": "account_status_calls", "price_preview": "price_previews",
+                       "asset_query": "asset_queries", "asset_list": "asset_lists"}.get(endpoint)
             if counter:
                 setattr(state.counters, counter, getattr(state.counters, counter) + 1)
         if handler is None:
@@ -142,6 +143,10 @@ class Handler(BaseHTTPRequestHandler):
                     return (("submit", self.h_submit) if path == model.submit_path
                             else ("price_preview", self.h_price_preview))
             return {
+                facts.ASSET_CREATE_PATH: ("asset_create", self.h_asset_create),
+                facts.ASSET_QUERY_PATH: ("asset_query", self.h_asset_query),
+                facts.ASSET_LIST_PATH: ("asset_list", self.h_asset_list),
+                facts.ASSET_DELETE_PATH: ("asset_delete", self.h_asset_delete),
                 facts.UPLOAD_PATH: ("upload", self.h_upload),
                 facts.QUERY_PATH: ("query", self.h_query),
                 facts.ACCOUNT_STATUS_PATH: ("account_status", self.h_account_status),
@@ -184,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
         message = fault.params.get("message") or (f"{info.meaning} | 服务错误" if info else f"error {code}")
         if endpoint in ("submit", "query", "price_preview"):
             self.send_json(family_a(code, message, self.json_body().get("taskId", "") if endpoint == "query" else ""))
-        elif endpoint == "upload":
+        elif endpoint == "upload" or endpoint.startswith("asset_"):
             self.send_json({"code": _int_code(code), "message": message, "data": None})
         else:
             self.send_json({"code": _int_code(code), "msg": message, "data": None})
@@ -354,7 +359,8 @@ class Handler(BaseHTTPRequestHandler):
         state = self.emu.state
         code, message, references = check_body(body, self.model, state.upload_for,
                                                 lambda path: path in state.upload_paths, self.emu.base_url,
-                                                expired_seen_by_task=state.expiry_seen_at == "task")
+                                                expired_seen_by_task=state.expiry_seen_at == "task",
+                                                asset_for=self.active_asset)
         if code:
             self.send_json(family_a(code, message))
             return None
@@ -375,6 +381,13 @@ class Handler(BaseHTTPRequestHandler):
             colours = []
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
+        people = [f"{rule.kind}{i}" for rule in model.media if rule.kind in (models.IMAGE, models.VIDEO)
+                  for i, (url, data) in enumerate(zip(body.get(rule.wire, []), references.get(rule.kind, [])), 1)
+                  if not url.startswith(ASSET_SCHEME) and self.emu.state.shows_real_person(data)]
+        if people:  # accepted, then failed once it runs, not charged (as moderation) [S]
+            failure = {"code": "1505", "at": "running",
+                       "message": f"Photorealistic real person detected in {', '.join(people)}; use real person "
+                                  f"mode | 检测到写实真人：{', '.join(people)}"}
         urls = [u for rule in model.media for u in body.get(rule.wire, [])]
         if any(urlsplit(u).path in self.emu.state.expired_paths for u in urls):
             failure = {"code": "1013", "at": "running",
@@ -453,6 +466,82 @@ class Handler(BaseHTTPRequestHandler):
                 view["results"].insert(0, {"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.png",
                                            "nodeId": "3", "outputType": "png", "text": None})
         return view
+
+    # --- assets (real-person handling) ----------------------------------------------------
+    def active_asset(self, asset_id: str) -> tuple[str, bytes] | None:
+        asset = self.emu.state.active_asset(asset_id)
+        return None if asset is None else (asset.asset_type, asset.data)
+
+    def family_b_refused(self) -> bool:
+        if not self.authorized():
+            self.send_json({"code": 401, "msg": MSG_401, "data": None})
+            return True
+        return False
+
+    def asset_view(self, asset: Any) -> dict:
+        status = asset.status_at(time.monotonic())
+        view = {"assetId": asset.asset_id, "status": status, "assetType": asset.asset_type, "name": asset.name,
+                "previewUrl": asset.url if status == "ACTIVE" else ""}
+        if status == "FAILED":
+            view["failReason"] = asset.fail_reason
+        return view
+
+    def h_asset_create(self, fault: Fault | None) -> None:
+        if self.family_b_refused():
+            return
+        body = self.json_body()
+        url, kind, name = body.get("url"), body.get("assetType"), body.get("name")
+        if not (isinstance(url, str) and kind in ("Image", "Video", "Audio") and isinstance(name, str)
+                and body.get("groupId")):
+            self.send_json({"code": 1007, "msg": invalid("groupId, url, assetType and name are required",
+                                                         "assets/create"), "data": None})
+            return
+        path = urlsplit(url).path
+        data = self.emu.state.upload_for(path) if url.startswith(self.emu.base_url + "/") else b""
+        if data is None:
+            self.send_json({"code": 1013, "msg": "File processing failed: the URL cannot be read | 文件处理失败",
+                            "data": None})
+            return
+        if data and KINDS.get(sniff(data), "").capitalize() != kind:
+            self.send_json({"code": 1007, "msg": invalid(f"the file is not of type {kind}", "assetType"), "data": None})
+            return
+        asset = self.emu.state.create_asset(kind, name, url, data)
+        if fault is not None and fault.kind == "timeout_after_create":
+            self.emu.sleep(float(fault.params.get("seconds", 5.0)))
+            if fault.params.get("reset"):
+                self.reset()
+                return
+        self.send_json({"code": 0, "msg": "success", "data": self.asset_view(asset)})
+
+    def h_asset_query(self, fault: Fault | None) -> None:
+        if self.family_b_refused():
+            return
+        asset = self.emu.state.assets.get(str(self.json_body().get("assetId") or ""))
+        if asset is None:
+            self.send_json({"code": 1004, "msg": "Asset not found | 素材不存在", "data": None})
+            return
+        self.send_json({"code": 0, "msg": "success", "data": self.asset_view(asset)})
+
+    def h_asset_list(self, fault: Fault | None) -> None:
+        if self.family_b_refused():
+            return
+        body = self.json_body()
+        number, size = max(1, int(body.get("pageNumber") or 1)), max(1, int(body.get("pageSize") or 20))
+        every = list(self.emu.state.assets.values())[::-1]
+        page = every[(number - 1) * size:number * size]
+        self.send_json({"code": 0, "msg": "success", "data": {
+            "records": [self.asset_view(a) for a in page], "total": len(every)}})
+
+    def h_asset_delete(self, fault: Fault | None) -> None:
+        if self.family_b_refused():
+            return
+        asset_id = str(self.json_body().get("assetId") or "")
+        with self.emu.state.lock:
+            if self.emu.state.assets.pop(asset_id, None) is None:
+                self.send_json({"code": 1004, "msg": "Asset not found | 素材不存在", "data": None})
+                return
+            self.emu.state.counters.assets_deleted += 1
+        self.send_json({"code": 0, "msg": "success", "data": None})
 
     # --- account -------------------------------------------------------------------------
     def h_queue_status(self, fault: Fault | None) -> None:

@@ -18,7 +18,7 @@ Seconds = float | Callable[[dict], float]
 
 CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED (at most half its queue time)
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
-             "price_preview")
+             "price_preview", "asset_create", "asset_query", "asset_list", "asset_delete")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
                "echo_key", "redirect")
 
@@ -36,6 +36,10 @@ class Counters:
     queue_status_calls: int = 0
     account_status_calls: int = 0
     price_previews: int = 0
+    assets_created: int = 0
+    asset_queries: int = 0
+    asset_lists: int = 0
+    assets_deleted: int = 0
     money_charged: float = 0.0
     requests_total: int = 0
 
@@ -48,6 +52,25 @@ class Fault:
     kind: str
     count: int
     params: dict
+
+
+@dataclass
+class Asset:
+    """A reference converted for real-person handling: PROCESSING for ``processing_s``, then ACTIVE
+    (or FAILED with ``fail_reason``). Costs nothing here; whether the real API charges is unknown [U]."""
+    asset_id: str
+    asset_type: str
+    name: str
+    url: str
+    data: bytes
+    created: float
+    processing_s: float
+    fail_reason: str = ""
+
+    def status_at(self, now: float) -> str:
+        if now < self.created + self.processing_s:
+            return "PROCESSING"
+        return "FAILED" if self.fail_reason else "ACTIVE"
 
 
 @dataclass
@@ -150,6 +173,10 @@ class State:
         self.concurrent_limit = concurrent_limit
         self.over_limit = over_limit
         self.balance = balance
+        self.assets: dict[str, Asset] = {}
+        self.asset_s = 1.0 * time_scale  # how long a conversion takes: unknown on the real site [U]
+        self.asset_failures: list[str] = []  # reasons the next conversions fail with
+        self.real_people: bool | set[str] = False  # True: every image/video shows one; or sha256s of such files
 
     # --- faults --------------------------------------------------------------------------
     def add_fault(self, endpoint: str, kind: str, count: int, params: dict) -> None:
@@ -157,8 +184,8 @@ class State:
             raise ValueError(f"unknown endpoint {endpoint!r}; use one of {ENDPOINTS}")
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
-        if kind == "timeout_after_create" and endpoint != "submit":
-            raise ValueError("timeout_after_create only applies to submit")
+        if kind == "timeout_after_create" and endpoint not in ("submit", "asset_create"):
+            raise ValueError("timeout_after_create only applies to submit and asset_create")
         with self.lock:
             self.faults[endpoint].append(Fault(kind, count, dict(params)))
 
@@ -244,6 +271,27 @@ class State:
             self.counters.submits_accepted += 1
             self.advance()
             return task
+
+    def shows_real_person(self, data: bytes) -> bool:
+        import hashlib
+
+        if self.real_people is True:
+            return bool(data)
+        return bool(self.real_people) and hashlib.sha256(data).hexdigest() in self.real_people
+
+    def create_asset(self, asset_type: str, name: str, url: str, data: bytes) -> Asset:
+        with self.lock:
+            asset_id = str(10**18 + secrets.randbelow(9 * 10**18))
+            reason = self.asset_failures.pop(0) if self.asset_failures else ""
+            asset = Asset(asset_id, asset_type, name, url, data, time.monotonic(), self.asset_s, reason)
+            self.assets[asset_id] = asset
+            self.counters.assets_created += 1
+            return asset
+
+    def active_asset(self, asset_id: str) -> Asset | None:
+        with self.lock:
+            asset = self.assets.get(asset_id)
+            return asset if asset is not None and asset.status_at(time.monotonic()) == "ACTIVE" else None
 
     def add_upload(self, url: str, path: str, data: bytes) -> None:
         with self.lock:

@@ -15,6 +15,7 @@ from ..remote.models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, IMAGE, VIDEO
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4",
                  "wav": "audio/wav", "mp3": "audio/mpeg"}
+ASSET_SCHEME = "asset://"
 KINDS = {"png": IMAGE, "jpg": IMAGE, "webp": IMAGE, "mp4": VIDEO, "wav": AUDIO, "mp3": AUDIO}
 
 
@@ -51,13 +52,15 @@ Refs = dict[str, list[bytes]]
 
 def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None],
                known_path: Callable[[str], bool], local_base: str = "", *,
-               expired_seen_by_task: bool = False) -> tuple[str, str, Refs]:
+               expired_seen_by_task: bool = False,
+               asset_for: Callable[[str], tuple[str, bytes] | None] = lambda asset_id: None) -> tuple[str, str, Refs]:
     """(errorCode, message, reference bytes by kind); errorCode "" when the body is acceptable.
 
     References may be the emulator's own upload URLs (under ``local_base``) or any https URL, as
     the API accepts [S]; the emulator cannot fetch the latter and hands back empty bytes for them.
     A lapsed upload URL is refused 1013 here, or (``expired_seen_by_task``) accepted with empty
-    bytes, the task then failing 1013 as when RunningHub reads references after the submit."""
+    bytes, the task then failing 1013 as when RunningHub reads references after the submit.
+    ``asset://<id>`` takes an ACTIVE asset of the right type (``asset_for``: id -> (assetType, bytes))."""
     if not isinstance(body, dict):
         return "1007", invalid("the body must be a JSON object", "请求体"), {}
     prompt = body.get("prompt")
@@ -77,6 +80,12 @@ def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None
             return "1007", invalid(f"{rule.wire} must hold {rule.min_count}-{rule.max_count} URLs", rule.wire), {}
         refs[rule.kind] = []
         for url in urls:
+            if url.startswith(ASSET_SCHEME):
+                found = asset_for(url[len(ASSET_SCHEME):])
+                if found is None or found[0].lower() != rule.kind:
+                    return "1007", invalid(f"{rule.wire} item {url!r} is not an ACTIVE {rule.kind} asset", rule.wire), {}
+                refs[rule.kind].append(found[1])
+                continue
             parts = urlsplit(url)
             if not (local_base and url.startswith(local_base + "/")):
                 if parts.scheme != "https" or not parts.hostname:

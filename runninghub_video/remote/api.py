@@ -17,7 +17,7 @@ from ..core.errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHub
 from ..core.events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
 from .models import V1_LITE
-from .wire import AccountStatus, PricePreview, QueueStatus, TaskStatus
+from .wire import AccountStatus, Asset, PricePreview, QueueStatus, TaskStatus
 
 
 class _CancellableBody(io.BytesIO):
@@ -141,6 +141,31 @@ class RunningHubClient:
         if code not in ("", "0"):
             raise self._error(code, str(data.get("errorMessage") or ""), context="Price preview: ")
         return wire.price_preview(data, self.settings.currency)
+
+    # --- assets (real-person handling) ----------------------------------------------------
+    def create_asset(self, url: str, kind: str, name: str, should_cancel: CancelCheck | None = None) -> Asset:
+        """Start converting an uploaded reference into an asset (PROCESSING until ACTIVE). Whether it
+        costs anything is unknown [U], so it goes out as a submit does: re-sent only if it never left.
+        The caller keeps the id before waiting; a lost answer is looked for by ``name`` (assets/list)."""
+        data = self._family_b(self._call("POST", facts.ASSET_CREATE_PATH, "submit", should_cancel, json={
+            "groupId": facts.ASSET_GROUP_ID, "url": url, "assetType": facts.ASSET_TYPES[kind], "name": name}),
+            "asset create")
+        found = wire.asset(data)
+        if not found.asset_id:
+            raise ServiceError("The asset answer had no assetId.", advice="Try again; report it if it repeats.")
+        return found
+
+    def query_asset(self, asset_id: str, should_cancel: CancelCheck | None = None) -> Asset:
+        return wire.asset(self._family_b(self._call("POST", facts.ASSET_QUERY_PATH, "query", should_cancel,
+                                                    json={"assetId": asset_id}), "asset query"), asset_id)
+
+    def list_assets(self, page: int = 1, page_size: int = 50) -> list[Asset]:
+        return wire.asset_list(self._family_b(self._call("POST", facts.ASSET_LIST_PATH, "status", json={
+            "pageNumber": page, "pageSize": page_size}), "asset list"))
+
+    def delete_asset(self, asset_id: str) -> None:
+        self._family_b(self._call("POST", facts.ASSET_DELETE_PATH, "status", json={"assetId": asset_id}),
+                       "asset delete")
 
     def download(self, url: str, *, folder, task_id: str, should_cancel: CancelCheck | None = None,
                  on_progress=None, max_bytes: int | None = None, deadline: float | None = None):

@@ -34,6 +34,23 @@ QUEUE_STATUS_PATH = "/openapi/v2/queue/status"
 ACCOUNT_STATUS_PATH = "/uc/openapi/accountStatus"
 # Each model's submit and price-preview paths, fields, enums, limits and prices: models.py.
 
+# --- real people in references: the assets API ([C]; works on every 2.x URL field) ----------------
+# A reference showing a photorealistic person is refused (1505) unless it is first made an asset:
+# create it from an uploaded URL, wait for ACTIVE, then send "asset://<assetId>" in place of the URL.
+# The 2.x body fields realPersonMode / conversionSlots are [C] only on the global channel ([S] on
+# sparkvideo), so the pack uses the assets API everywhere. Whether assets cost anything, and how long
+# they live, is unknown [U]: a cached asset is queried before each use and converted again when gone.
+ASSET_CREATE_PATH = "/openapi/v2/assets/create"
+ASSET_QUERY_PATH = "/openapi/v2/assets/query"
+ASSET_LIST_PATH = "/openapi/v2/assets/list"
+ASSET_DELETE_PATH = "/openapi/v2/assets/delete"
+ASSET_SCHEME = "asset://"
+# The official pack uses one fixed groupId; its form is not documented [U]. Ours names the pack.
+ASSET_GROUP_ID = "comfyui-runninghub-seedance"
+ASSET_TYPES = {"image": "Image", "video": "Video", "audio": "Audio"}  # our reference kinds -> assetType
+ASSET_ACTIVE, ASSET_FAILED = "ACTIVE", "FAILED"
+ASSET_PENDING_STATES = frozenset({"PROCESSING", "PENDING", "CREATE", "CREATING", "QUEUED"})  # [U] beyond PROCESSING
+
 # --- reference limits common to every model -----------------------------------------------
 MAX_UPLOAD_BYTES = IMAGE_UPLOAD_BYTES  # images are fitted under this (see models.py)
 # Reference image sides, in pixels. RunningHub documents none [U]; ByteDance documents 300–6000 px
@@ -128,9 +145,9 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "1504": ErrorCode("model timed out", "timeout",
                       "The model timed out. Queue the node again to pay for a new try."),
     "1505": ErrorCode("photorealistic real people are prohibited", "moderation",
-                      "Photorealistic references of real people are refused by this model. RunningHub's site offers a "
-                      "'real person mode' that turns such references into platform assets; the pack does not "
-                      "(its API is undocumented). Use other references."),
+                      "A reference shows a photorealistic real person. Seedance 2.x takes such references when "
+                      "real_person (on the node) or --real-person (in the CLI) is on; other models have no way "
+                      "to take them: use other references."),
     # legacy family-B/C codes
     "401": ErrorCode("API key verification failed", "auth",
                      "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),

@@ -75,6 +75,10 @@ class Model:
     audio_needs_visual: bool = False  # audio references only alongside an image or a video
     last_frame_wire: str = ""  # boolean field that adds the last frame as an image result, if any
     result_audio_option: str = ""  # option whose value says whether the result has sound
+    # Takes real-person handling: its URL fields accept ``asset://<id>`` of RunningHub's assets API,
+    # the way to send references that show real people (otherwise refused with 1505). [C] for every
+    # 2.x URL field; v1-lite and 1.5 Pro have no way out, so the option is refused before upload.
+    real_person: bool = False
 
     @property
     def submit_path(self) -> str:
@@ -141,6 +145,7 @@ def _seedance_2(id: str, label: str, path: str, resolutions: tuple[str, ...], pr
         audio_needs_visual=True,
         last_frame_wire="returnLastFrame",
         result_audio_option="generate_audio",
+        real_person=True,
     )
 
 

@@ -32,6 +32,7 @@ class VideoRequest:
     generate_audio: bool | None = None
     seed: int | None = None
     last_frame: bool = False  # ask RunningHub for the last frame as an image, where the model can
+    real_person: bool = False  # references show real people: convert them into assets (run/real_person.py)
 
     @property
     def spec(self) -> models.Model:
@@ -58,6 +59,14 @@ class VideoRequest:
             values[name] = _checked(option, option.default if raw is None else raw, spec)
         if self.last_frame and not isinstance(self.last_frame, bool):
             raise ValidationError(f"last_frame must be true or false, not {self.last_frame!r}.")
+        if self.real_person and not isinstance(self.real_person, bool):
+            raise ValidationError(f"real_person must be true or false, not {self.real_person!r}.")
+        if self.real_person and not spec.real_person:
+            able = ", ".join(m.label for m in models.MODELS.values() if m.real_person)
+            raise ValidationError(f"real_person is not available for {spec.label}: RunningHub offers no way to "
+                                  f"send references of real people to it (only {able} take them).",
+                                  advice="Turn real_person off, or pick one of those models. Nothing was uploaded "
+                                         "or charged.")
         return replace(self, prompt=prompt, model=spec.id, **values)
 
     def options(self) -> dict:

@@ -71,6 +71,22 @@ class PricePreview:
     price_text: str
 
 
+@dataclass(frozen=True)
+class Asset:
+    """One asset of the assets API (a reference converted for real-person handling)."""
+    asset_id: str
+    status: str  # PROCESSING, ACTIVE, FAILED (others [U]: treated as still processing)
+    preview_url: str = ""
+    asset_type: str = ""
+    name: str = ""
+    reason: str = ""  # why it failed, when the answer says
+
+    @property
+    def reference(self) -> str:
+        """What a model's URL field takes in place of the URL."""
+        return facts.ASSET_SCHEME + self.asset_id
+
+
 VIDEO_TYPES = frozenset({"mp4", "mov", "webm", "video"})
 IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "webp", "image"})
 
@@ -119,6 +135,26 @@ def charge(usage: dict, currency: str) -> Money | None:
 def upload_url(data: Any) -> str:
     """The ``download_url`` of an upload answer's ``data`` ("" when missing)."""
     return str((data or {}).get("download_url") or "") if isinstance(data, dict) else ""
+
+
+def asset(data: Any, asset_id: str = "") -> Asset:
+    """An ``assets/create`` or ``assets/query`` answer's ``data``. Only ``assetId`` and ``status`` are
+    relied on; the failure reason's field is not documented [U], so the likely names are read."""
+    data = data if isinstance(data, dict) else {}
+    reason = next((str(data[k]) for k in ("failReason", "failedReason", "errorMessage", "message", "reason")
+                   if data.get(k)), "")
+    return Asset(asset_id=str(data.get("assetId") or data.get("id") or asset_id),
+                 status=str(data.get("status") or "").upper(), preview_url=str(data.get("previewUrl") or ""),
+                 asset_type=str(data.get("assetType") or ""), name=str(data.get("name") or ""),
+                 reason=redact(reason)[:300])
+
+
+def asset_list(data: Any) -> list[Asset]:
+    """The assets of an ``assets/list`` page (its list field's name is not documented [U])."""
+    if isinstance(data, dict):
+        data = next((data[k] for k in ("records", "list", "items", "assets", "data") if isinstance(data.get(k), list)),
+                    [])
+    return [asset(item) for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
 def queue_status(data: Any) -> QueueStatus:

@@ -26,8 +26,8 @@ from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
-from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError, TaskFailedError,
-                     TaskNotFoundError, ValidationError, WaitTimeoutError)
+from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, ModerationError, RunningHubError,
+                           TaskFailedError, TaskNotFoundError, ValidationError, WaitTimeoutError)
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
                            check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
 from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag, Claim, Holder, Journal, Row,
@@ -168,20 +168,21 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
         try:
             if claim.action == "resume":
                 run.say("queued", task_id=row.task_id, resumed=True)
-                with _slot(run, already_running=True):
+                with _slot(run, already_running=True), _real_person_advice(request, {}):
                     return _finish(run, wanted, row.task_id, row=row)
             if setup_.admit is not None:
                 setup_.admit(row.id)
             spend.check_budget(client, settings.site, request, run.journal, row_id=row.id,  # before any upload
                                reference_kinds=[r.kind for r in references])
             with _slot(run):
-                urls = _upload_all(run, references)
+                urls = _sendable(run, request, references)
                 if not run.journal.start_submit(row.id):
                     raise ConfigError("Another run took over this request while this one was uploading "
                                       "(this process looked stalled).", advice="Queue again to join it; "
                                       "nothing was submitted by this run.")
                 status = _submit(run, holder, request, request.body(urls), references)
-                return _finish(run, wanted, status.task_id, initial=status)
+                with _real_person_advice(request, urls):
+                    return _finish(run, wanted, status.task_id, initial=status)
         finally:
             holder.done()
 
@@ -367,6 +368,28 @@ def _uploading(sha256: str, endpoint: str, should_cancel: CancelCheck | None) ->
         lock.release()
 
 
+def _sendable(run: _Run, request: VideoRequest, references: list, *, use_cache: bool = True) -> dict[str, list[str]]:
+    """What the body's URL fields carry: the uploads, converted into assets when ``real_person`` is on."""
+    from . import real_person
+
+    urls = _upload_all(run, references, use_cache=use_cache)
+    return real_person.convert_all(run, references, urls) if request.real_person else urls
+
+
+@contextmanager
+def _real_person_advice(request: VideoRequest, sent: dict[str, list[str]]) -> Iterator[None]:
+    """A 1505 refusal (a real person in a reference) explained: the option, the references RunningHub
+    named, what it said of the charge (run/real_person.py)."""
+    from . import real_person
+
+    try:
+        yield
+    except ModerationError as exc:
+        if exc.code != "1505":
+            raise
+        raise real_person.explain_refusal(exc, request.spec, converted=request.real_person, sent=sent) from None
+
+
 def _submit(run: _Run, holder: Holder, request: VideoRequest, body: dict, references: list) -> TaskStatus:
     """Submit, and journal the outcome, even if the user cancels while the submit is in flight:
     the submit finishes in the background (still holding the claim) and records its task id, so
@@ -396,7 +419,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
             cache = UploadCache()
             for ref in references:
                 cache.forget(ref.sha256, run.settings.endpoint)
-            body = request.body(_upload_all(run, references, use_cache=False))
+            body = request.body(_sendable(run, request, references, use_cache=False))
             run.say("submit", bar_position("submit", 0), fresh_uploads=True)
             status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
     except AmbiguousSubmitError as exc:

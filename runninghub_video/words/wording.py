@@ -48,6 +48,7 @@ LINES: dict[str, tuple[str, str]] = {
     "slot": ("waiting for a free slot", "等待空闲的任务名额"),
     "joined": ("waiting for the same request, already started by another run", "等待另一次运行已开始的相同请求"),
     "upload": ("uploading reference {index}/{count} ({size})", "正在上传参考图 {index}/{count}（{size}）"),
+    "convert": ("converting reference {index} of {count} for real people…", "正在为真人转换参考 {index}/{count}…"),
     "submit": ("submitting", "正在提交"),
     "submit_fresh": ("submitting (fresh uploads)", "正在提交（参考图已重新上传）"),
     "resuming": ("resuming task {task_id}", "继续任务 {task_id}"),
@@ -104,6 +105,10 @@ ERRORS: dict[str, tuple[str, str]] = {
                             "RunningHub 无法读取参考图（{code}），请重新运行以重新上传"),
     "ModerationError": ("refused by moderation ({code}), not charged: change the prompt or references",
                         "内容审核未通过（{code}），未扣费：请修改提示词或参考图"),
+    "RealPersonError": ("RunningHub refused a real person in {refs} ({code}){charge}: turn on real_person on this "
+                        "node (the references become assets on your RunningHub account)",
+                        "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
+                        "（参考会转换为你 RunningHub 账户中的素材）"),
     "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
                         "任务 {task_id} 失败（{code}）：如需重试，请修改 variation 后重新运行（会再次扣费）"),
     "AmbiguousSubmitError": ("no answer to the submit, so it may have been charged: not re-sent; check your "
@@ -203,6 +208,8 @@ def describe(event: ProgressEvent, lang: str = EN) -> str:
             return say("slot", lang)
         if phase == "upload":
             return say("upload", lang, index=extra["index"], count=extra["count"], size=format_size(extra["bytes"]))
+        if phase == "convert":
+            return say("convert", lang, index=extra["index"], count=extra["count"])
         if phase == "submit":
             return say("submit_fresh" if extra.get("fresh_uploads") else "submit", lang)
         if phase == "download":
@@ -283,6 +290,8 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
+    if isinstance(exc, errors.RealPersonError):
+        values.update(_real_person_values(exc, lang))
     day = getattr(exc, "day", None)  # a budget refusal's figures (spend.BudgetExceededError)
     if day is not None:
         zero = Money.zero(day.currency)
@@ -295,6 +304,16 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     if server and key not in _OWN_WORDS:
         line += f"{SEP}RunningHub: {server}"
     return line
+
+
+def _real_person_values(exc: errors.RealPersonError, lang: str) -> dict[str, str]:
+    """The references RunningHub named and what it said of the charge, for the 1505 line."""
+    refs = ", ".join(exc.references) if exc.references else _pick(("a reference", "参考"), lang)
+    if exc.cost:
+        charge = _pick((", charged {amount}", "，已扣费 {amount}"), lang).format(amount=format_money(exc.cost, lang))
+    else:
+        charge = _pick((", no charge reported", "，未报告扣费"), lang)
+    return {"refs": refs, "charge": charge}
 
 
 def failed(exc: BaseException, lang: str = EN, **kwargs: Any) -> str:

@@ -116,7 +116,7 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
         raise ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))}; a line may have "
                               f"{', '.join(sorted(allowed))}.")
     options = {k: row[k] for k in request_keys() if row.get(k) is not None}
-    for name in ("camera_fixed", "generate_audio"):
+    for name in ("camera_fixed", "generate_audio", "real_person"):
         if name in options:
             options[name] = _boolean(name, options[name])
     if "prompt" not in options:

@@ -1,13 +1,14 @@
 // The "RunningHub" sidebar tab: every journaled task (newest first, live while tasks run), what the
 // day and month cost, a first-frame thumbnail and player for saved videos, copy id, one-click
-// recovery of a paid task whose file is missing, and help for a submit that got no answer.
+// recovery of a paid task whose file is missing, help for a submit that got no answer, and the
+// references converted for real people (thumbnail, site, asset id, state, when; delete).
 // Also the daily budget entries in Settings → RunningHub. Data: the pack's /runninghub/tasks and
 // /runninghub/budget routes (journal only, never the key). Text: ./inbox_format.js (en, zh).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { languageOf, siteSettings } from "./format.js";
 import {
-  budgetSetting, budgetText, formatTime, hostOf, metaLine, optionsText, stateLabel, totalsText, tt,
+  assetLine, budgetSetting, budgetText, formatTime, hostOf, metaLine, optionsText, stateLabel, totalsText, tt,
 } from "./inbox_format.js";
 
 const PAGE = 50;
@@ -135,6 +136,31 @@ function ambiguousHelp(task, inbox) {
   return box;
 }
 
+// --- one converted reference (real people) ------------------------------------------------
+function assetCard(asset, inbox) {
+  const L = lang();
+  const card = el("div", { className: "runninghub-asset" },
+    "display:flex;gap:8px;padding:6px 8px;border-bottom:1px solid var(--border-color);align-items:center");
+  if (asset.has_thumb && asset.asset_id) {
+    const q = new URLSearchParams({ site: asset.site, asset_id: asset.asset_id });
+    card.append(el("img", { src: api.apiURL(`/runninghub/assets/thumb?${q}`), alt: "" },
+      "width:48px;height:48px;object-fit:cover;border-radius:4px;flex:none"));
+  }
+  const body = el("div", {}, "flex:1;min-width:0;display:flex;flex-direction:column;gap:2px;font-size:12px", [
+    el("div", { textContent: assetLine(asset, L) }),
+    el("code", { textContent: asset.asset_id ? tt(L, "assetId", { id: asset.asset_id }) : tt(L, "assetCreating") },
+      "font-size:11px;opacity:0.8"),
+    asset.reason ? el("div", { textContent: asset.reason }, "color:#f87171") : null,
+  ]);
+  card.append(body);
+  if (asset.asset_id) {
+    const del = button(tt(L, "deleteAsset"), () => inbox.deleteAsset(asset, del));
+    del.className = "runninghub-asset-delete";
+    card.append(del);
+  }
+  return card;
+}
+
 // --- the tab -------------------------------------------------------------------------------
 class Inbox {
   constructor(root) {
@@ -146,9 +172,11 @@ class Inbox {
     this.header = el("div", {}, "display:flex;justify-content:space-between;align-items:center;padding:8px;gap:8px");
     this.totals = el("div", { className: "runninghub-totals" }, "padding:0 8px 8px;font-size:12px;display:flex;flex-direction:column;gap:2px;border-bottom:1px solid var(--border-color)");
     this.list = el("div", { className: "runninghub-tasks" });
+    this.assets = el("details", { className: "runninghub-assets" }, "display:none;border-bottom:1px solid var(--border-color)");
+    this.assetsSignature = "";
     this.more = button("", () => { this.limit += PAGE; this.refresh(); }, ";margin:8px");
     root.style.cssText = "display:flex;flex-direction:column;height:100%;overflow-y:auto;color:var(--fg-color)";
-    root.append(this.header, this.totals, this.list, this.more);
+    root.append(this.header, this.totals, this.assets, this.list, this.more);
     this.renderHeader();
     this.refresh();
     this.poll = setInterval(() => this.root.isConnected ? this.refresh() : this.stop(), POLL_MS);
@@ -188,6 +216,38 @@ class Inbox {
     this.renderTotals(data);
     this.renderTasks(data.tasks);
     this.more.style.display = data.next ? "" : "none";
+    this.refreshAssets();
+  }
+
+  async refreshAssets() {
+    let data;
+    try {
+      data = await call("/assets");
+    } catch {
+      return;
+    }
+    const assets = data.assets || [];
+    const signature = JSON.stringify([this.lang, assets]);
+    if (signature === this.assetsSignature) return;  // unchanged: keep the section (and its open state)
+    this.assetsSignature = signature;
+    this.assets.style.display = assets.length ? "" : "none";
+    const L = this.lang;
+    this.assets.replaceChildren(
+      el("summary", { textContent: tt(L, "assetsTitle", { n: assets.length }) }, "padding:6px 8px;cursor:pointer;font-size:12px"),
+      el("div", { textContent: tt(L, "assetsHint") }, MUTED + ";padding:0 8px 4px"),
+      ...assets.map((asset) => assetCard(asset, this)),
+    );
+  }
+
+  async deleteAsset(asset, btn) {
+    if (!confirm(tt(this.lang, "deleteAssetConfirm", { id: asset.asset_id }))) return;
+    btn.disabled = true;
+    const answer = await call("/assets/delete", { site: asset.site, asset_id: asset.asset_id });
+    if (answer.error) {
+      btn.disabled = false;
+      alert(answer.error);
+    }
+    this.refreshAssets();
   }
 
   renderTotals(data) {

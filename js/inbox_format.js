@@ -47,6 +47,16 @@ const TEXT = {
     budgetPlaceholder: "amount a day, empty = off",
     save: "Save",
     turnOff: "Off",
+    assetsTitle: "Converted references (real people): {n}",
+    assetsHint: "Kept as assets on your RunningHub account and reused by later runs. Delete removes one on the " +
+      "site and here; a later run with that file converts it again.",
+    assetLine: ".{site} · {kind} · {state} · converted {time}",
+    assetId: "asset {id}",
+    assetCreating: "asked for, no id yet",
+    deleteAsset: "Delete",
+    deleteAssetConfirm: "Delete asset {id} on RunningHub? A later run with this reference converts it again.",
+    image: "image",
+    video: "video",
   },
   zh: {
     title: "RunningHub 任务",
@@ -92,6 +102,15 @@ const TEXT = {
     budgetPlaceholder: "每日金额，留空 = 关闭",
     save: "保存",
     turnOff: "关闭",
+    assetsTitle: "已转换的参考（真人）：{n}",
+    assetsHint: "作为素材保存在你的 RunningHub 账户中，之后的运行会复用。删除会同时在网站和本机移除；之后用到该文件时会重新转换。",
+    assetLine: ".{site} · {kind} · {state} · 转换于 {time}",
+    assetId: "素材 {id}",
+    assetCreating: "已请求，尚无 ID",
+    deleteAsset: "删除",
+    deleteAssetConfirm: "在 RunningHub 上删除素材 {id}？之后用到这个参考时会重新转换。",
+    image: "图片",
+    video: "视频",
   },
 };
 
@@ -178,6 +197,13 @@ export function budgetSetting(status, lang = "en") {
   return tt(lang, "budgetOn", {
     budget: formatMoney(status.budget, status.currency, lang),
     spent: formatMoney(status.spent, status.currency, lang),
+  });
+}
+
+/** A converted reference's line: ".cn · image · ACTIVE · converted 2026-12-06 20:01:02". */
+export function assetLine(asset, lang = "en") {
+  return tt(lang, "assetLine", {
+    site: asset.site, kind: tt(lang, asset.kind), state: asset.state, time: formatTime(asset.created_at),
   });
 }
 

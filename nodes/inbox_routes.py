@@ -1,9 +1,10 @@
 """Routes of the RunningHub sidebar tab (js/inbox.js): the task inbox, spend totals, the daily
-budget, thumbnails and one-click recovery.
+budget, thumbnails, one-click recovery, and the references converted for real people.
 
-They read the journal (never RunningHub) and never touch the key; the only writes are the budget
-file and a recovery, which downloads a task's video by id like the Fetch Task node (no new
-submit, nothing paid again). Writes take JSON from the same origin only, as the key routes do.
+They read the journal and the asset cache (never RunningHub) and never show the key; the only
+writes are the budget file, a recovery, which downloads a task's video by id like the Fetch Task
+node (no new submit, nothing paid again), and deleting a converted reference (on the site, with
+the key, and from the cache). Writes take JSON from the same origin only, as the key routes do.
 Each route's logic is a plain function so tests run it without a server.
 """
 from __future__ import annotations
@@ -167,6 +168,29 @@ def _recover(site: str, task_id: str) -> None:
         _recoveries[(site, task_id)] = {"running": False, "error": error}
 
 
+def converted_references() -> dict:
+    """References converted for real people (the asset cache; no network)."""
+    from .client_package import real_person
+
+    return {"assets": real_person.converted()}
+
+
+def converted_thumbnail(site: str, asset_id: Any) -> bytes:
+    from .client_package import real_person
+
+    data = real_person.converted_thumbnail(_site(site), str(asset_id or ""))
+    if data is None:
+        raise errors.ValidationError("No thumbnail is kept for this converted reference.")
+    return data
+
+
+def delete_converted(site: str, asset_id: Any) -> dict:
+    """Delete a converted reference on the site (with the node's key) and from the cache."""
+    from .client_package import real_person
+
+    return real_person.delete_converted(_site(site), str(asset_id or ""))
+
+
 # --- aiohttp -------------------------------------------------------------------------------
 def _answer(kind: str, payload: Any, status: int = 200):
     from aiohttp import web
@@ -227,6 +251,25 @@ def add_routes(routes) -> None:
         if data is None:
             return _refused(403, foreign)
         return await _run(recover, data.get("site"), data.get("task_id"), data.get("row"))
+
+    @routes.get(f"{PREFIX}/assets")
+    async def get_assets(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        return await _run(converted_references)
+
+    @routes.get(f"{PREFIX}/assets/thumb")
+    async def get_asset_thumb(request):
+        if not same_origin(request.headers):
+            return _refused(403, foreign)
+        return await _run(converted_thumbnail, request.query.get("site"), request.query.get("asset_id"), kind="jpeg")
+
+    @routes.post(f"{PREFIX}/assets/delete")
+    async def post_asset_delete(request):
+        data = await _body(request)
+        if data is None:
+            return _refused(403, foreign)
+        return await _run(delete_converted, data.get("site"), data.get("asset_id"))
 
     @routes.get(f"{PREFIX}/budget")
     async def get_budget(request):

@@ -152,3 +152,18 @@ def test_cli_without_the_option_fails_naming_it_and_with_it_delivers(people, tmp
     assert people.counters.assets_created == 1 and people.counters.submits_accepted == 2
     assert cli.main(["generate", "--image", str(image), "--prompt", "x", "--real-person"]) == 2
     assert "not available for Seedance v1-lite" in capsys.readouterr().err
+
+
+def test_the_tab_lists_converted_references_and_delete_removes_one_on_the_site_and_here(people, tmp_path):
+    from nodes import inbox_routes
+
+    generate([solid_images(1)], request(), output_dir=tmp_path)
+    (listed,) = inbox_routes.converted_references()["assets"]
+    assert listed["site"] == "cn" and listed["state"] == facts.ASSET_ACTIVE and listed["kind"] == "image"
+    assert listed["asset_id"] in people.assets and listed["created_at"] > 0
+    assert inbox_routes.converted_thumbnail("cn", listed["asset_id"]).startswith(b"\xff\xd8")  # a JPEG
+    assert inbox_routes.delete_converted("cn", listed["asset_id"])["deleted"]
+    assert people.assets == {} and people.counters.assets_deleted == 1
+    assert inbox_routes.converted_references()["assets"] == []
+    generate([solid_images(1)], request("again, after the delete"), output_dir=tmp_path)
+    assert people.counters.assets_created == 2  # converted anew, never a dangling asset id

@@ -163,3 +163,41 @@ def explain_refusal(exc: ModerationError, model: models.Model, *, converted: boo
                             advice=advice)
     error.cost = cost
     return error
+
+
+# --- the RunningHub tab: converted references -----------------------------------------------------
+def converted() -> list[dict]:
+    """Every converted reference this machine knows (newest first), for the tab; no network."""
+    return [{"site": e.site, "asset_id": e.asset_id, "state": e.state, "kind": e.kind, "reason": e.reason,
+             "created_at": e.created_at, "updated_at": e.updated_at, "has_thumb": e.has_thumb}
+            for e in AssetCache().entries()]
+
+
+def converted_thumbnail(site: str, asset_id: str) -> bytes | None:
+    cache = AssetCache()
+    entry = next((e for e in cache.entries() if e.site == site and e.asset_id == asset_id), None)
+    return None if entry is None else cache.thumb(entry.endpoint, asset_id)
+
+
+def delete_converted(site: str, asset_id: str) -> dict:
+    """Delete an asset on the site and forget it here (a later run with that file converts it again).
+    An asset the site no longer has is simply forgotten."""
+    from ..core.errors import ValidationError
+    from ..remote.api import RunningHubClient
+    from ..remote.config import load_settings
+
+    settings = load_settings(site)
+    cache = AssetCache()
+    entry = cache.find(settings.endpoint, asset_id)
+    if entry is None:
+        raise ValidationError(f"Asset {asset_id!r} of .{site} is not among this machine's converted references "
+                              f"on {settings.base_url}.")
+    with RunningHubClient(settings) as client:
+        try:
+            client.delete_asset(asset_id)
+        except (ServiceError, RateLimitError, AuthError, KeyTypeError):
+            raise
+        except ApiError:  # not found: already gone on the site
+            pass
+    cache.forget(entry.sha256, entry.endpoint)
+    return {"deleted": True, "site": site, "asset_id": asset_id}

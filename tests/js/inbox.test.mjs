@@ -40,6 +40,15 @@ const TASKS = {
   budgets: { cn: { site: "cn", currency: "CNY", budget: 2, spent: 0.75, running: 0.75, running_tasks: 1 }, ai: { site: "ai", budget: null } },
 };
 
+const ASSETS = {
+  assets: [
+    { site: "cn", asset_id: "1234567890123456789", state: "ACTIVE", kind: "image", reason: "", created_at: 1795800000,
+      updated_at: 1795800005, has_thumb: true },
+    { site: "cn", asset_id: "", state: "creating", kind: "video", reason: "", created_at: 1795790000,
+      updated_at: 1795790000, has_thumb: false },
+  ],
+};
+
 function comfy(locale = "en-US") {
   const requests = [];
   const tabs = [];
@@ -59,6 +68,7 @@ function comfy(locale = "en-US") {
         const body = options.body && JSON.parse(options.body);
         requests.push({ path, method: options.method ?? "GET", body, type: options.headers?.["Content-Type"] });
         const answer = path.startsWith("/runninghub/tasks?") ? TASKS
+          : path === "/runninghub/assets" ? ASSETS
           : path === "/runninghub/budget" ? { sites: { cn: { site: "cn", currency: "CNY", budget: body?.amount ?? 2, spent: 0.75 } } }
             : { started: true };
         return { json: async () => answer };
@@ -139,6 +149,35 @@ test("a saved video plays in the tab from the pack's video route", async () => {
     play.onclick();
     assert.equal(tab.cards[2].find((e) => e.tag === "video"), undefined);
   } finally {
+    tab.close();
+  }
+});
+
+test("converted references show thumbnail, site, asset id, state and when, and delete one on request", async () => {
+  const tab = await open();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 10));  // the assets arrive after the tasks
+    const section = tab.root.find((e) => e.className === "runninghub-assets");
+    assert.match(section.text(), /Converted references \(real people\): 2/);
+    const [active, creating] = section.all().filter((e) => e.className === "runninghub-asset");
+    assert.match(active.text(), /\.cn · image · ACTIVE · converted \d{4}-\d\d-\d\d.*asset 1234567890123456789/s);
+    assert.equal(active.find((e) => e.tag === "img").src,
+      "/api/runninghub/assets/thumb?site=cn&asset_id=1234567890123456789");
+    assert.match(creating.text(), /video · creating.*asked for, no id yet/s);
+    assert.equal(creating.find((e) => e.className === "runninghub-asset-delete"), undefined);
+    let asked = "";
+    globalThis.confirm = (text) => { asked = text; return false; };
+    const del = active.find((e) => e.className === "runninghub-asset-delete");
+    await del.onclick();
+    assert.equal(tab.requests.filter((r) => r.method === "POST").length, 0, "nothing deleted without a yes");
+    assert.match(asked, /Delete asset 1234567890123456789 on RunningHub\?/);
+    globalThis.confirm = () => true;
+    await del.onclick();
+    assert.deepEqual(tab.requests.find((r) => r.method === "POST"),
+      { path: "/runninghub/assets/delete", method: "POST", type: "application/json",
+        body: { site: "cn", asset_id: "1234567890123456789" } });
+  } finally {
+    delete globalThis.confirm;
     tab.close();
   }
 });

@@ -170,13 +170,13 @@ def _recover(site: str, task_id: str) -> None:
 
 def converted_references() -> dict:
     """References converted for real people (the asset cache; no network)."""
-    from .client_package import real_person
+    from ..runninghub_video.run import real_person
 
     return {"assets": real_person.converted()}
 
 
 def converted_thumbnail(site: str, asset_id: Any) -> bytes:
-    from .client_package import real_person
+    from ..runninghub_video.run import real_person
 
     data = real_person.converted_thumbnail(_site(site), str(asset_id or ""))
     if data is None:
@@ -186,7 +186,7 @@ def converted_thumbnail(site: str, asset_id: Any) -> bytes:
 
 def delete_converted(site: str, asset_id: Any) -> dict:
     """Delete a converted reference on the site (with the node's key) and from the cache."""
-    from .client_package import real_person
+    from ..runninghub_video.run import real_person
 
     return real_person.delete_converted(_site(site), str(asset_id or ""))
 

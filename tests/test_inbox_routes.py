@@ -208,7 +208,8 @@ def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
 def test_routes_are_added_only_inside_comfyui(monkeypatch):
     assert routes_inside_comfyui(inbox_routes, monkeypatch) == {
         ("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"), ("GET", "/runninghub/tasks/video"),
-        ("POST", "/runninghub/tasks/recover"), ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget")
+        ("POST", "/runninghub/tasks/recover"), ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget"),
+        ("GET", "/runninghub/assets"), ("GET", "/runninghub/assets/thumb"), ("POST", "/runninghub/assets/delete"),
     }
 
 

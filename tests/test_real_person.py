@@ -7,14 +7,16 @@ import time
 
 import pytest
 
-from runninghub_video import cli
-from runninghub_video.core import errors
-from runninghub_video.core.events import ProgressEvent
-from runninghub_video.ledger.asset_cache import AssetCache
-from runninghub_video.remote import facts
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.run.pipeline import generate
-from runninghub_video.words import wording
+from ..runninghub_video import cli
+from ..runninghub_video.core import errors
+from ..runninghub_video.core.events import ProgressEvent
+from ..runninghub_video.ledger.asset_cache import AssetCache
+from ..runninghub_video.remote import facts
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.run.pipeline import generate
+from ..runninghub_video.run.real_person import ConversionFailedError
+from ..runninghub_video.words import wording
+from ..nodes import inbox_routes
 
 from conftest import image_bytes, solid_images
 
@@ -85,8 +87,6 @@ def test_an_asset_gone_from_the_site_is_converted_again_and_one_video_paid(peopl
 
 
 def test_a_failed_conversion_names_the_reference_and_reason_before_any_submit(people, tmp_path):
-    from runninghub_video.run.real_person import ConversionFailedError
-
     people.fail_next_conversions("no face could be verified")
     with pytest.raises(ConversionFailedError) as info:
         generate([solid_images(2)], request(), output_dir=tmp_path)
@@ -155,8 +155,6 @@ def test_cli_without_the_option_fails_naming_it_and_with_it_delivers(people, tmp
 
 
 def test_the_tab_lists_converted_references_and_delete_removes_one_on_the_site_and_here(people, tmp_path):
-    from nodes import inbox_routes
-
     generate([solid_images(1)], request(), output_dir=tmp_path)
     (listed,) = inbox_routes.converted_references()["assets"]
     assert listed["site"] == "cn" and listed["state"] == facts.ASSET_ACTIVE and listed["kind"] == "image"

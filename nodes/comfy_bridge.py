@@ -1,9 +1,10 @@
 """Everything the nodes take from the running ComfyUI, in one place.
 
-ComfyUI's own modules (``server``, ``folder_paths``, ``comfy.model_management``, ``comfy.utils``)
-are looked up in ``sys.modules`` — ComfyUI has imported them before it loads any pack — and never
-imported here, so outside ComfyUI (tests, scripts) every helper quietly falls back: no progress,
-never cancelled, output into ``./runninghub_output``, the client's own state folder.
+ComfyUI's own modules (``server``, ``folder_paths``, ``comfy.model_management``, ``comfy.utils``,
+``comfy.cli_args``) are looked up in ``sys.modules`` — ComfyUI has imported them before it loads
+any pack — and never imported here, so outside ComfyUI (tests, scripts) every helper quietly falls
+back: no progress, never cancelled, output into ``./runninghub_output``, the client's own state
+folder, no listen address.
 """
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ def use_comfy_user_dir() -> None:
     folder_paths = _comfy("folder_paths")
     if folder_paths is not None and hasattr(folder_paths, "get_user_directory"):
         config.set_comfy_user_dir(folder_paths.get_user_directory())
+
+
+def listen_addresses() -> tuple[str, ...]:
+    """The addresses ComfyUI was told to listen on (``--listen``: comma-separated, default 127.0.0.1;
+    ``comfy.cli_args.args.listen``); none outside ComfyUI."""
+    args = getattr(_comfy("comfy.cli_args"), "args", None)
+    return tuple(a.strip() for a in str(getattr(args, "listen", None) or "").split(",") if a.strip())
 
 
 # --- the prompt ----------------------------------------------------------------------------

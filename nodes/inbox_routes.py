@@ -4,7 +4,8 @@ budget, thumbnails, one-click recovery, and the references converted for real pe
 They read the journal and the asset cache (never RunningHub) and never show the key; the only
 writes are the budget file, a recovery, which downloads a task's video by id like the Fetch Task
 node (no new submit, nothing paid again), and deleting a converted reference (on the site, with
-the key, and from the cache). Writes take JSON from the same origin only, as the key routes do.
+the key, and from the cache). Like the key routes, every route answers only requests addressed to this
+ComfyUI from its own page, and writes take JSON (:class:`routes.Guarded`).
 Each route's logic is a plain function so tests run it without a server.
 """
 from __future__ import annotations
@@ -17,9 +18,7 @@ from typing import Any, Callable
 from . import comfy_bridge as bridge
 from ..runninghub_video.core import errors, redaction
 from ..runninghub_video.remote import config, facts, request
-from .request_rules import is_json, same_origin
-from .routes import _body as routes_body
-from .routes import _json
+from .routes import Guarded, _body, _json
 from .routes import register as register_routes
 
 log = logging.getLogger("RunningHub")
@@ -200,10 +199,6 @@ def _answer(kind: str, payload: Any, status: int = 200):
     return web.FileResponse(payload, headers={"Content-Type": "video/mp4"})
 
 
-def _refused(status: int, error: str):
-    return _json({"ok": False, "error": error}, status)
-
-
 async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json") -> Any:
     """``fn`` in a thread (it reads files and the journal); a user-facing error becomes a 400 answer."""
     import asyncio
@@ -215,73 +210,48 @@ async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json") -> Any:
     return _json(result) if kind == "json" else _answer(kind, result)
 
 
-async def _body(request) -> dict | None:
-    """The JSON object of a write, or None when the request breaks the write rules."""
-    if not same_origin(request.headers) or not is_json(request.headers):
-        return None
-    return await routes_body(request)
-
-
 def add_routes(routes) -> None:
     """Add the tab's handlers to an aiohttp ``RouteTableDef`` (ComfyUI's ``PromptServer.instance.routes``)."""
-    foreign = "Refused: RunningHub's routes answer ComfyUI's own page only (same origin, JSON)."
+    routes = Guarded(routes, lambda data, status: _json(data, status))
 
     @routes.get(f"{PREFIX}/tasks")
     async def get_tasks(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         q = request.query
         return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None)
 
     @routes.get(f"{PREFIX}/tasks/thumb")
     async def get_thumb(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         return await _run(thumbnail, request.query.get("site"), request.query.get("task_id"), kind="jpeg")
 
     @routes.get(f"{PREFIX}/tasks/video")
     async def get_video(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         return await _run(video_file, request.query.get("site"), request.query.get("task_id"), kind="file")
 
     @routes.post(f"{PREFIX}/tasks/recover")
     async def post_recover(request):
         data = await _body(request)
-        if data is None:
-            return _refused(403, foreign)
         return await _run(recover, data.get("site"), data.get("task_id"), data.get("row"))
 
     @routes.get(f"{PREFIX}/assets")
     async def get_assets(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         return await _run(converted_references)
 
     @routes.get(f"{PREFIX}/assets/thumb")
     async def get_asset_thumb(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         return await _run(converted_thumbnail, request.query.get("site"), request.query.get("asset_id"), kind="jpeg")
 
     @routes.post(f"{PREFIX}/assets/delete")
     async def post_asset_delete(request):
         data = await _body(request)
-        if data is None:
-            return _refused(403, foreign)
         return await _run(delete_converted, data.get("site"), data.get("asset_id"))
 
     @routes.get(f"{PREFIX}/budget")
     async def get_budget(request):
-        if not same_origin(request.headers):
-            return _refused(403, foreign)
         return await _run(budgets)
 
     @routes.post(f"{PREFIX}/budget")
     async def post_budget(request):
         data = await _body(request)
-        if data is None:
-            return _refused(403, foreign)
         return await _run(save_budget, data.get("site"), data.get("amount"))
 
 

@@ -1,12 +1,49 @@
-"""Which browser requests may reach the pack's routes: ComfyUI's own page only.
+"""Which requests may reach the pack's routes: ComfyUI's own page, addressed to this ComfyUI.
 
-Shared by the settings routes (key, key test, locale) and the task tab's routes, so a web page
-the user happens to visit can neither replace the key nor start work through them.
+Shared by the settings routes (key, key test, locale, price) and the task tab's routes, so a web
+page the user happens to visit can neither replace the key, set the budget nor start work
+through them. Every route, reads included, answers only a ``Host`` this server is: a loopback name,
+an IP address, or an address ComfyUI was told to listen on. That stops DNS rebinding, where the
+attacker's page and the requests it sends both name the attacker's domain (Host and Origin both
+``evil.example:8188``), which a same-origin check alone lets through. Writes must moreover be
+same-origin JSON (a form or ``text/plain`` POST needs no preflight).
 """
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Any, Iterable
 from urllib.parse import urlsplit
+
+LOOPBACK_NAME = "localhost"  # and every name under it (RFC 6761: they resolve to loopback only)
+
+
+def _host_name(host: str) -> str | None:
+    """The name or address of a ``Host`` header ("127.0.0.1:8188", "[::1]:8188", "localhost"), or
+    None when it is not one host with an optional port."""
+    try:
+        parts = urlsplit(f"//{host}")
+        parts.port  # noqa: B018 -- a port that is not a number raises here
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username is not None or parts.path or parts.query or parts.fragment:
+        return None
+    return parts.hostname.rstrip(".")
+
+
+def is_own_host(headers: Any, listen: Iterable[str] = ()) -> bool:
+    """The request is addressed to this server: its Host is a loopback name, an IP address, or one
+    of ``listen`` (the addresses ComfyUI listens on, ``--listen``)."""
+    name = _host_name(str(headers.get("Host") or "").strip())
+    if not name:
+        return False
+    if name == LOOPBACK_NAME or name.endswith("." + LOOPBACK_NAME):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return name in {str(address).strip().lower().rstrip(".") for address in listen}
 
 
 def same_origin(headers: Any) -> bool:
@@ -26,10 +63,14 @@ def is_json(headers: Any) -> bool:
     return str(headers.get("Content-Type", "")).split(";")[0].strip().lower() == "application/json"
 
 
-def write_refusal(headers: Any) -> tuple[int, str] | None:
-    """Why a write (POST) must be refused, as (HTTP status, reason), or None when it may proceed."""
+def refusal(headers: Any, listen: Iterable[str] = (), *, write: bool) -> tuple[int, str] | None:
+    """Why a request must be refused, as (HTTP status, reason), or None when it may proceed."""
+    if not is_own_host(headers, listen):
+        host = str(headers.get("Host") or "")[:80]
+        return 403, (f"Refused: RunningHub's routes answer requests addressed to this ComfyUI only (Host {host!r} "
+                     "is not a loopback name, an IP address or an address ComfyUI listens on).")
     if not same_origin(headers):
         return 403, "Refused: RunningHub's routes answer ComfyUI's own page only (same origin)."
-    if not is_json(headers):
+    if write and not is_json(headers):
         return 415, "Refused: send JSON (Content-Type: application/json)."
     return None

@@ -3,9 +3,9 @@ and the UI language for the node's status text.
 
 The key travels browser → this route → the config file (private to the user where the OS has
 file modes) and never back: answers carry only "set / not set", where it came from and its last 4
-characters. Writes (every POST) must be JSON from ComfyUI's own page: a form or ``text/plain`` POST
-from another site is refused, so a web page the user visits cannot replace the key or burn money
-through the test route. Each route's logic is a plain function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
+characters. Every route answers only requests addressed to this ComfyUI from its own page, and
+writes (every POST) must be JSON (:mod:`.request_rules`, applied by :class:`Guarded`), so a web page
+the user visits cannot replace the key or burn money through the test route. Each route's logic is a plain function (``key_status``, ``save_key``, ``test_key``, ``price``, ``set_locale``) so tests run it
 without a server; the aiohttp handlers only parse the request and run that function (in a thread
 when it may block).
 """
@@ -22,7 +22,7 @@ from ..runninghub_video.core import errors
 from ..runninghub_video.remote import config, facts, models
 from ..runninghub_video.remote import request as client_request
 from ..runninghub_video.words import wording
-from .request_rules import write_refusal
+from .request_rules import refusal
 
 log = logging.getLogger("RunningHub")
 
@@ -205,18 +205,34 @@ async def _run(fn: Callable[..., dict], *args: Any) -> Any:
         return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
 
 
-def guarded(handler: Callable) -> Callable:
-    """``handler`` (a POST) behind :func:`request_rules.write_refusal`."""
-    import functools
+class Guarded:
+    """An aiohttp ``RouteTableDef`` whose every handler runs behind :func:`request_rules.refusal`
+    (GET: Host and origin; POST: also JSON), so no route of the pack can be added unguarded.
+    ``answer(data, status)`` writes a refusal; each refusal is one log line."""
 
-    @functools.wraps(handler)
-    async def checked(request):
-        refusal = write_refusal(request.headers)
-        if refusal is not None:
-            return _json({"ok": False, "error": refusal[1], "kind": "Refused"}, refusal[0])
-        return await handler(request)
+    def __init__(self, routes: Any, answer: Callable[[dict, int], Any]) -> None:
+        self._routes, self._answer = routes, answer
 
-    return checked
+    def get(self, path: str) -> Callable:
+        return lambda handler: self._routes.get(path)(self._guard(handler, path, write=False))
+
+    def post(self, path: str) -> Callable:
+        return lambda handler: self._routes.post(path)(self._guard(handler, path, write=True))
+
+    def _guard(self, handler: Callable, path: str, *, write: bool) -> Callable:
+        import functools
+
+        from .comfy_bridge import listen_addresses
+
+        @functools.wraps(handler)
+        async def checked(request):
+            refused = refusal(request.headers, listen_addresses(), write=write)
+            if refused is None:
+                return await handler(request)
+            log.warning("RunningHub: refused %s %s (HTTP %d): %s", "POST" if write else "GET", path, *refused)
+            return self._answer({"ok": False, "error": refused[1], "kind": "Refused"}, refused[0])
+
+        return checked
 
 
 async def _body(request) -> dict:
@@ -229,25 +245,23 @@ async def _body(request) -> dict:
 
 def add_routes(routes) -> None:
     """Add the pack's handlers to an aiohttp ``RouteTableDef`` (ComfyUI's ``PromptServer.instance.routes``)."""
+    routes = Guarded(routes, lambda data, status: _json(data, status))
 
     @routes.get(f"{PREFIX}/key")
     async def get_key(request):
         return await _run(key_status)
 
     @routes.post(f"{PREFIX}/key")
-    @guarded
     async def post_key(request):
         data = await _body(request)
         return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
 
     @routes.post(f"{PREFIX}/key/test")
-    @guarded
     async def post_key_test(request):
         data = await _body(request)
         return await _run(test_key, str(data.get("site", "")), data.get("locale"))
 
     @routes.post(f"{PREFIX}/locale")
-    @guarded
     async def post_locale(request):
         data = await _body(request)
         return _json(set_locale(data.get("locale"), data.get("client_id")))

@@ -185,11 +185,11 @@ def test_budget_routes_set_show_and_turn_off_the_budget(inbox_env, handlers):
 @pytest.mark.parametrize("method,path,body", [("POST", "/budget", {"site": "cn", "amount": 1}),
                                               ("POST", "/tasks/recover", {"site": "cn", "task_id": "2000000000000000004"})])
 def test_writes_need_json_from_comfyuis_own_page(inbox_env, handlers, method, path, body):
-    for headers in ({**PAGE, "Content-Type": "text/plain"},  # a form post from any page
-                    {**PAGE, "Origin": "http://evil.example"},
-                    {**PAGE, "Sec-Fetch-Site": "cross-site"}):
+    for headers, refused in (({**PAGE, "Content-Type": "text/plain"}, (415, "send JSON")),  # a form post from any page
+                             ({**PAGE, "Origin": "http://evil.example"}, (403, "same origin")),
+                             ({**PAGE, "Sec-Fetch-Site": "cross-site"}, (403, "same origin"))):
         status, data = handlers(method, path, Request(body, headers=headers))
-        assert status == 403 and "same origin" in data["error"]
+        assert (status, refused[1] in data["error"]) == (refused[0], True)
     assert inbox_routes.budgets()["sites"]["cn"]["budget"] is None and not inbox_routes._recoveries
 
 
@@ -199,7 +199,7 @@ def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
     for path, query in (("/tasks", {}), ("/tasks/thumb", {"site": "cn", "task_id": done.task_id}),
                         ("/tasks/video", {"site": "cn", "task_id": done.task_id}), ("/budget", {})):
         assert handlers("GET", path, Request(query=query, headers=foreign))[0] == 403
-    status, data = handlers("GET", "/tasks", Request(query={"limit": "1"}, headers={}))  # curl: no browser headers
+    status, data = handlers("GET", "/tasks", Request(query={"limit": "1"}, headers={"Host": "127.0.0.1:8188"}))  # curl
     assert status == 200 and data["tasks"][0]["task_id"] == done.task_id
     status, kind, payload = handlers("GET", "/tasks/video", Request(query={"site": "cn", "task_id": done.task_id}))
     assert (status, kind, payload) == (200, "file", done.video_path)

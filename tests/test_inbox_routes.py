@@ -25,7 +25,7 @@ from ..runninghub_video.core import errors
 from ..runninghub_video.run import pipeline
 from ..runninghub_video.ledger.journal import Journal
 from ..runninghub_video.remote.request import VideoRequest
-from .test_routes import RouteRecorder, routes_inside_comfyui
+from .test_routes import RouteRecorder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,14 +203,6 @@ def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
     assert status == 200 and data["tasks"][0]["task_id"] == done.task_id
     status, kind, payload = handlers("GET", "/tasks/video", Request(query={"site": "cn", "task_id": done.task_id}))
     assert (status, kind, payload) == (200, "file", done.video_path)
-
-
-def test_routes_are_added_only_inside_comfyui(monkeypatch):
-    assert routes_inside_comfyui(inbox_routes, monkeypatch) == {
-        ("GET", "/runninghub/tasks"), ("GET", "/runninghub/tasks/thumb"), ("GET", "/runninghub/tasks/video"),
-        ("POST", "/runninghub/tasks/recover"), ("GET", "/runninghub/budget"), ("POST", "/runninghub/budget"),
-        ("GET", "/runninghub/assets"), ("GET", "/runninghub/assets/thumb"), ("POST", "/runninghub/assets/delete"),
-    }
 
 
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import stat
 import sys
 import types
@@ -230,11 +231,17 @@ def routes_inside_comfyui(module, monkeypatch) -> set[tuple[str, str]]:
     return set(recorder.handlers)
 
 
-def test_routes_are_added_only_inside_comfyui(monkeypatch):
-    assert routes_inside_comfyui(routes, monkeypatch) == {
-        ("GET", "/runninghub/key"), ("POST", "/runninghub/key"), ("POST", "/runninghub/key/test"),
-        ("GET", "/runninghub/price"), ("POST", "/runninghub/locale")
-    }
+def test_the_server_answers_every_path_the_frontend_asks_for_and_only_inside_comfyui(monkeypatch):
+    """Both sides of each call, read from their sources: a route renamed on one side fails here."""
+    from pathlib import Path
+
+    from ..nodes import inbox_routes
+
+    registered = {path for module in (routes, inbox_routes) for _, path in routes_inside_comfyui(module, monkeypatch)}
+    js = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "js").glob("*.js"))
+    asked = ({"/runninghub" + path for path in re.findall(r"\bcall\(\s*[`\"'](/[a-z/]+)", js)}
+             | set(re.findall(r"/runninghub/[a-z/]+", js)))
+    assert asked == registered
 
 
 def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch):

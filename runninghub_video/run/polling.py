@@ -1,34 +1,23 @@
 """Waiting for a task: a query schedule with a hard bound, an honest status event, prompt cancel.
 
-The rules of the schedule (:class:`QuerySchedule`), in order of precedence:
+The rules of the schedule (:class:`QuerySchedule`), in order of precedence; every time is a field
+of :mod:`..core.waits` (production values in brackets):
 
-1. **Bound.** Once the task is RUNNING, queries are at most ``query_gap_s`` (2 s) apart, whatever the
-   estimate says, so a finished task is noticed within 2 s (1 s on average). While the budget
-   allows, the gap also leaves room for the query's own round trip.
-2. **Budget.** Across a task, at most one query per ``query_gap_s`` = 2 s of task time
-   (30 per task-minute): a bucket fills at that rate from submit and every query takes one.
-   Rule 1 at exactly 2 s costs exactly the budget, so the bound never breaks it.
+1. **Bound.** Once the task is RUNNING, queries are at most ``query_gap_s`` (2 s) apart, so a
+   finished task is noticed within 2 s (1 s on average). While the budget allows, the gap also
+   leaves room for the query's own round trip.
+2. **Budget.** Across a task, at most one query per ``query_gap_s`` of task time (30 per
+   task-minute): a bucket fills at that rate from submit and every query takes one. Rule 1 at
+   exactly the bound costs exactly the budget, so the bound never breaks it.
 3. **Queue.** While QUEUED the gaps fall off (2 s, 2.5 s, … up to 5 s, never sparser than the
-   official pack's 5 s poll), which is where the budget saves.
-4. **Estimate.** The task ends in a window: it started running somewhere between the last QUEUED
-   and the first RUNNING answer (any moment as likely), and then runs most likely the estimate's
-   ``mid``, less likely the nearer ``lo`` or ``hi``, never outside them (a tent). Inside that window
-   the saved budget is spent with the density of queries proportional to the square root of how
-   likely the end is there: a gap ``g`` where the end falls with likelihood ``p`` costs ``p·g/2``
-   of mean latency, and for a given number of queries that sum is least when ``g ∝ 1/√p`` — dense
-   where the estimate points, sparser towards the window's edges, never below ``DENSE_SHARE`` of the bound apart,
-   never sparser than rule 1, each query paid for. ``LATE_RESERVE`` saved queries are never spent
-   there: a task later than its window still gets gaps that leave room for the round trip (rule 1).
-   The estimate only ever adds queries.
+   official pack's 5 s poll), which is what pays for rule 1's round-trip margin.
 
-Every time comes from :mod:`..core.waits`. The loop ticks every ``cancel_check_s`` to honour Cancel and emits a status event once a
-second; its data and the bar come from the clock and the estimate (:class:`_Progress`), its
-words from :mod:`.wording`.
+The estimate drives only the ETA text and the bar, never the queries. The loop ticks every
+``cancel_check_s`` to honour Cancel and emits a status event every ``progress_every_s``; its data
+and the bar come from the clock and the estimate (:class:`_Progress`), its words from :mod:`.wording`.
 """
 from __future__ import annotations
 
-import bisect
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -38,47 +27,37 @@ from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..core.errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
-from .estimate import Estimate, TaskEstimate
+from .estimate import TaskEstimate
 from ..core.money import Money
 from ..core.waits import Waits, current as current_waits
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, approach, bar_position,
                      check_cancel, fetch_advice)
 from ..words.wording import format_duration
 
-# Every time here comes from core/waits.py (query_gap_s, the queued gaps, the graces); these are counts.
 BUDGET_BANK = 8.0  # at most this many saved queries (a task resumed hours later gets no burst)
-DENSE_SHARE = 0.25  # rule 4: the closest two queries ever are this share of the bound apart
-LATE_RESERVE = 1.0  # rule 4: kept for the margin past the window (a margin of 0.05 s costs 0.025 a query)
-LIKELIHOOD_STEPS = 200  # rule 4: the end's likelihood is integrated over the window in this many steps
+RESUMED_BANK = 1.0  # a resumed wait starts with this much saved: enough for rule 1's round-trip margin
 
 
 class QuerySchedule:
     """When to ask about a task next. Every time here is seconds since submit."""
 
-    def __init__(self, run: Estimate, now: float = 0.0, running_since: float | None = None,
-                 resumed: bool = False, waits: Waits | None = None) -> None:
+    def __init__(self, now: float = 0.0, running_since: float | None = None, resumed: bool = False,
+                 waits: Waits | None = None) -> None:
         """``now``: when waiting starts (a resumed task starts late); ``running_since``: when it is
         known to have started running (the journal's best guess), if it is. ``resumed``: an earlier
         wait for this task was given up (Cancel, a closed ComfyUI); it stopped querying then, so this
-        one starts with LATE_RESERVE saved queries, enough for rule 1's round-trip margin."""
-        self.run = run
+        one starts with RESUMED_BANK saved queries."""
         self.waits = waits or current_waits()
-        self._bank, self._bank_at = (LATE_RESERVE if resumed else 0.0), now
+        self._bank, self._bank_at = (RESUMED_BANK if resumed else 0.0), now
         # until an answer says otherwise, the run can have started at any moment since the submit
         self.last_queued_at = 0.0 if running_since is None else running_since
         self.first_running_at = running_since
         self.start_seen = running_since is not None  # the start lies between two answers (or the journal knows it)
         self._queued_answers = 0
-        self._likely: EndLikelihood | None = None
 
     def budget(self, t: float) -> float:
         """Saved queries at ``t`` (a query is sent only once it is paid for, so this stays ≥ 0)."""
-        return min(BUDGET_BANK, self._bank + self.budget_per_s * max(0.0, t - self._bank_at))
-
-    @property
-    def budget_per_s(self) -> float:
-        """Rule 2: one query per ``query_gap_s`` of task time (30 per task-minute in production)."""
-        return 1.0 / self.waits.query_gap_s
+        return min(BUDGET_BANK, self._bank + max(0.0, t - self._bank_at) / self.waits.query_gap_s)
 
     def sent(self, t: float) -> None:
         self._bank, self._bank_at = self.budget(t) - 1.0, t
@@ -98,11 +77,6 @@ class QuerySchedule:
             return None
         return min(self.last_queued_at, self.first_running_at), self.first_running_at
 
-    def end_window(self) -> tuple[float, float] | None:
-        """Earliest and latest moment the task is expected to end."""
-        start = self.start_window()
-        return None if start is None else (start[0] + self.run.lo, start[1] + self.run.hi)
-
     def next_query_at(self, t: float, round_trip_s: float = 0.0) -> float:
         """When to send the next query, given that the last one went out at ``t``."""
         w = self.waits
@@ -110,64 +84,7 @@ class QuerySchedule:
             return t + min(w.queued_max_gap_s, w.queued_first_gap_s + w.queued_gap_growth_s * self._queued_answers)
         # a gap shorter than the bound by m costs m / query_gap_s of the budget: take the margin only from savings
         margin = min(w.query_gap_s / 4, max(w.notice_margin_s, round_trip_s), w.query_gap_s * max(0.0, self.budget(t)))
-        cap = w.query_gap_s - margin
-        end_lo, end_hi = self.end_window()
-        spare = self.budget(t) - LATE_RESERVE + self.budget_per_s * (end_hi - max(t, end_lo))
-        if t + cap <= end_lo or t >= end_hi or spare < 1:  # outside the window (or nothing saved): the bound
-            return t + cap
-        likely = self.likelihood()
-        at = likely.after(t, 1 / spare)  # a 1/spare share of the likelihood still to come
-        paid = t + max(0.0, 1 + LATE_RESERVE - self.budget(t)) / self.budget_per_s
-        return t + min(cap, max(DENSE_SHARE * w.query_gap_s, at - t, paid - t))
-
-    def likelihood(self) -> EndLikelihood:
-        """How likely the task ends at each moment of :meth:`end_window` (rule 4), once it is known to run."""
-        start = self.start_window()
-        if self._likely is None or self._likely.start != start:
-            self._likely = EndLikelihood(start, self.run)
-        return self._likely
-
-
-class EndLikelihood:
-    """Rule 4's end time: a start anywhere in ``start`` (equally likely) plus a run time shaped as a
-    tent over the estimate's lo–mid–hi; kept as the running integral of the likelihood's square root."""
-
-    def __init__(self, start: tuple[float, float], run: Estimate) -> None:
-        self.start = start
-        s0, s1 = start
-        width = max(s1 - s0, 0.1)  # a start known "exactly" is still only known to a tenth of a second
-        lo, hi = min(run.lo, run.mid - 0.05), max(run.hi, run.mid + 0.05)  # a tent needs lo < mid < hi
-        self.times = [s0 + lo + (s1 - s0 + hi - lo) * i / LIKELIHOOD_STEPS for i in range(LIKELIHOOD_STEPS + 1)]
-        roots = [math.sqrt(max(0.0, _tent_cdf(x - s0, lo, run.mid, hi) - _tent_cdf(x - s0 - width, lo, run.mid, hi))
-                           / width) for x in self.times]
-        step = self.times[1] - self.times[0]
-        self.mass = [0.0]  # ∫√p from the window's start to each of ``times``
-        for a, b in zip(roots, roots[1:]):
-            self.mass.append(self.mass[-1] + (a + b) / 2 * step)
-
-    def mass_at(self, t: float) -> float:
-        i = min(LIKELIHOOD_STEPS - 1, max(0, bisect.bisect_right(self.times, t) - 1))
-        share = min(1.0, max(0.0, (t - self.times[i]) / (self.times[i + 1] - self.times[i])))
-        return self.mass[i] + share * (self.mass[i + 1] - self.mass[i])
-
-    def after(self, t: float, share: float) -> float:
-        """The moment by which ``share`` of the (√-weighted) likelihood left after ``t`` has passed."""
-        target = self.mass_at(t) + share * (self.mass[-1] - self.mass_at(t))
-        i = min(LIKELIHOOD_STEPS, max(1, bisect.bisect_left(self.mass, target)))
-        below, above = self.mass[i - 1], self.mass[i]
-        part = 1.0 if above <= below else min(1.0, max(0.0, (target - below) / (above - below)))
-        return self.times[i - 1] + part * (self.times[i] - self.times[i - 1])
-
-
-def _tent_cdf(x: float, lo: float, mid: float, hi: float) -> float:
-    """How likely a run time most likely ``mid``, never below ``lo`` or above ``hi``, is ≤ ``x``."""
-    if x <= lo:
-        return 0.0
-    if x >= hi:
-        return 1.0
-    if x <= mid:
-        return (x - lo) ** 2 / ((hi - lo) * (mid - lo))
-    return 1.0 - (hi - x) ** 2 / ((hi - lo) * (hi - mid))
+        return t + w.query_gap_s - margin
 
 
 @dataclass
@@ -316,8 +233,8 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
     progress = _Progress(task_id, estimate, on_progress, submitted, price,
                          queued_s=None if running_since is None else max(0.0, running_since - submitted),
                          running_since=running_since)
-    schedule = QuerySchedule(estimate.run, start - submitted,
-                             None if running_since is None else running_since - submitted, resumed=initial is None)
+    schedule = QuerySchedule(start - submitted, None if running_since is None else running_since - submitted,
+                             resumed=initial is None)
     grace = grace or QueryGrace()
     timing = Timing(running_at=None if running_since is None else running_since + wall)
     began = running_since  # when it started running: the best guess, also where the journal cannot know

@@ -133,6 +133,23 @@ def solid_images(count: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
     return out
 
 
+def clip(folder: Path, seconds: int, name: str = "clip.mp4", colour=(200, 120, 40), sound: bool = False) -> Path:
+    """A small MP4 of one colour (with a tone if ``sound``), written into ``folder``."""
+    encode = pack_module("runninghub_video.emulator.video").encode
+    path = folder / name
+    path.write_bytes(encode([colour], seconds, 64, 48, sound=sound).mp4)
+    return path
+
+
+def tone(seconds: float, rate: int = 16000, channels: int = 1) -> dict:
+    """A ComfyUI AUDIO: waveform [1, C, T] in -1..1 and its sample rate."""
+    import torch
+
+    t = np.arange(int(seconds * rate), dtype=np.float32) / rate
+    wave = np.repeat((0.3 * np.sin(2 * np.pi * 330 * t))[None], channels, axis=0)
+    return {"waveform": torch.from_numpy(wave)[None], "sample_rate": rate}
+
+
 def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:
     """Look at ``predicate`` until it holds: tests wait for states, never for fixed times.
     ``seconds`` is a deadline against a hang, not a pace."""

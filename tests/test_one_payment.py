@@ -30,7 +30,8 @@ from conftest import solid_images, tasks_settled, wait_until
 PRICE = 0.14  # 480p x 2 s
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = textwrap.dedent("""
-    import json, sys
+    import json, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, as in a terminal (a background parent ignores it)
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
     from conftest import solid_images, tasks_settled, wait_until
     from runninghub_video.core import errors, waits

@@ -16,9 +16,10 @@ from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe
 
-from conftest import REF_COLOURS, solid_images
+from conftest import REF_COLOURS, clip, solid_images, tone
 
 SHORT = dict(duration="2", resolution="480p")
+V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
 
 
 def test_references_become_a_video_whose_frames_show_them(rh_env, tmp_path):
@@ -65,18 +66,28 @@ def test_submit_sends_documented_body_without_seed(rh_env, tmp_path):
     assert "seed" not in body and len(body["imageUrls"]) == 1
 
 
-def test_same_request_again_reuses_the_saved_video_without_paying(rh_env, tmp_path):
-    first = generate([solid_images(1)], VideoRequest("again", **SHORT), output_dir=tmp_path)
-    second = generate([solid_images(1)], VideoRequest("again", **SHORT), output_dir=tmp_path)
-    assert second.reused and second.video_path == first.video_path
-    assert rh_env.counters.submits == 1 and rh_env.counters.uploads == 1
+def test_queuing_the_same_request_again_reuses_its_video_and_only_a_change_pays(rh_env, tmp_path, monkeypatch):
+    """The same references, prompt and options: the saved video, with nothing encoded, uploaded or paid.
+    Another audio clip, another model or a variation pays for a new video, and reuses every upload it can."""
+    from ..runninghub_video.media import images
 
+    video = clip(tmp_path, 2)
 
-def test_variation_pays_for_a_new_video_but_reuses_uploads(rh_env, tmp_path):
-    generate([solid_images(1)], VideoRequest("vary", **SHORT), output_dir=tmp_path)
-    other = generate([solid_images(1)], VideoRequest("vary", **SHORT), output_dir=tmp_path, variation=1)
-    assert not other.reused
-    assert rh_env.counters.submits == 2 and rh_env.counters.uploads == 1
+    def queue(audio_s: float = 2, variation: int = 0, **change):
+        return generate([solid_images(1)], VideoRequest("again", **{**V2, **change}), videos=[video],
+                        audios=[tone(audio_s)], output_dir=tmp_path, variation=variation)
+
+    first = queue()
+    encoded: list[str] = []
+    original = images.encode_one
+    monkeypatch.setattr(images, "encode_one", lambda *a, **kw: encoded.append(kw.get("name")) or original(*a, **kw))
+    again = queue()
+    assert again.reused and again.video_path == first.video_path and again.task_id == first.task_id
+    assert encoded == [] and rh_env.counters.submits == 1 and rh_env.counters.uploads == 3
+    assert not queue(audio_s=3).reused and rh_env.counters.submits == 2
+    assert not queue(model="seedance-2.0-fast").reused and rh_env.counters.submits == 3  # the model is in the fingerprint
+    assert not queue(variation=1).reused and rh_env.counters.submits == 4
+    assert rh_env.counters.uploads == 4  # image, video, two audio clips: each uploaded once
 
 
 def test_fetch_task_downloads_a_task_by_id(rh_env, tmp_path):
@@ -163,17 +174,6 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
     success = [e for e in events if e.state == "SUCCESS"]
     assert success and success[-1].price == Money(Decimal("0.60"), "CNY") and success[-1].charged
     assert describe(success[-1]).endswith(" · 0.60 CNY")
-
-
-def test_reusing_a_saved_video_encodes_no_reference(rh_env, tmp_path, monkeypatch):
-    generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
-    from ..runninghub_video.media import images
-
-    encoded: list[str] = []
-    original = images.encode_one
-    monkeypatch.setattr(images, "encode_one", lambda *a, **kw: encoded.append(kw.get("name")) or original(*a, **kw))
-    again = generate([solid_images(2)], VideoRequest("encode once", **SHORT), output_dir=tmp_path)
-    assert again.reused and encoded == []
 
 
 def test_a_task_cancelled_on_the_site_ends_the_wait_uncharged(rh_env, tmp_path):

@@ -14,33 +14,17 @@ import pytest
 from ..runninghub_video.core import errors
 from ..runninghub_video.remote import facts, models
 from ..runninghub_video.remote.wire import TaskStatus
-from ..runninghub_video.emulator.video import encode
 from ..runninghub_video.ledger.journal import Journal
 from ..runninghub_video.media.clips import wav_bytes
 from ..runninghub_video.core.money import Money
 from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 
-from conftest import image_bytes, solid_images
+from conftest import clip, image_bytes, solid_images, tone
 from .test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
 PRICE_V2 = 0.6 * 4  # 480p x 4 s at 0.6 CNY/s
-
-
-def clip(folder: Path, seconds: int, name: str = "clip.mp4", colour=(200, 120, 40), sound: bool = False) -> Path:
-    path = folder / name
-    path.write_bytes(encode([colour], seconds, 64, 48, sound=sound).mp4)
-    return path
-
-
-def tone(seconds: float, rate: int = 16000, channels: int = 1) -> dict:
-    """A ComfyUI AUDIO: waveform [1, C, T] in -1..1 and its sample rate."""
-    import torch
-
-    t = np.arange(int(seconds * rate), dtype=np.float32) / rate
-    wave = np.repeat((0.3 * np.sin(2 * np.pi * 330 * t))[None], channels, axis=0)
-    return {"waveform": torch.from_numpy(wave)[None], "sample_rate": rate}
 
 
 def streams(path: Path) -> list[str]:
@@ -130,22 +114,6 @@ def test_a_video_only_request_is_fine_and_its_last_frame_is_decoded_when_not_ask
 
     png = last_frame.save(result.video_path)  # no image result: decoded from the MP4
     assert last_frame.load_rgb(png).shape == (480, 864, 3)
-
-
-def test_queuing_the_same_references_again_reuses_the_video(rh_env, tmp_path):
-    video = clip(tmp_path, 2)
-    first = generate([solid_images(1)], VideoRequest("again", **V2), videos=[video], audios=[tone(2)],
-                     output_dir=tmp_path)
-    again = generate([solid_images(1)], VideoRequest("again", **V2), videos=[video], audios=[tone(2)],
-                     output_dir=tmp_path)
-    assert again.reused and again.video_path == first.video_path and rh_env.counters.submits == 1
-    other_audio = generate([solid_images(1)], VideoRequest("again", **V2), videos=[video], audios=[tone(3)],
-                           output_dir=tmp_path)
-    assert not other_audio.reused and rh_env.counters.submits == 2
-    fast = generate([solid_images(1)], VideoRequest("again", **{**V2, "model": "seedance-2.0-fast"}),
-                    videos=[video], audios=[tone(2)], output_dir=tmp_path)
-    assert not fast.reused and rh_env.counters.submits == 3  # the model is part of the fingerprint
-    assert rh_env.counters.uploads == 4  # image, video, two audio clips: each uploaded once
 
 
 def test_the_journal_row_names_the_model(rh_env, tmp_path):
@@ -362,6 +330,27 @@ def test_seedance_2_node_turns_video_and_audio_inputs_into_a_video_with_sound(rh
         assert float(container.duration / av.time_base) == pytest.approx(3.0, abs=0.15)
     assert task.body["audioUrls"] and "seed" not in task.body and task.body["returnLastFrame"] is True
     assert not list(temp.iterdir())  # the temporary reference MP4 was removed
-    again = run(Seedance2ReferenceToVideo, images=torch.from_numpy(solid_images(2)), video_1=trimmed,
-                audio_2=tone(2.5, channels=2), **options)
-    assert again.args[2] == task_id and rh_env.counters.submits == 1  # same inputs: reused, not paid again
+
+
+def test_queuing_the_same_node_inputs_again_reuses_the_video_and_a_variation_pays_again(rh_env, comfy, tmp_path):  # noqa: F811
+    """Images, a trimmed Load Video and an audio clip, as ComfyUI hands them over: the trim is made
+    again byte for byte, so the same inputs show the saved video, its last frame and say "reused"."""
+    import torch
+    from comfy_api.latest import InputImpl
+
+    from nodes.seedance2 import Seedance2ReferenceToVideo
+
+    trimmed = InputImpl.VideoFromFile(str(clip(tmp_path, 4)), start_time=1.0, duration=2.0)
+    options = dict(model="seedance-2.0", prompt="same", resolution="480p", duration=4, aspect_ratio="16:9",
+                   generate_audio=True, seed=-1, site="cn", timeout_minutes=5, variation=0)
+
+    def queue(**change):
+        return run(Seedance2ReferenceToVideo, images=torch.from_numpy(solid_images(1)), video_1=trimmed,
+                   audio_1=tone(2), **{**options, **change})
+
+    first, again = queue(), queue()
+    assert again.args[1:3] == first.args[1:3] and rh_env.counters.submits == 1  # path and task id
+    assert torch.equal(again.args[3], first.args[3])  # the same last frame
+    assert "reused" in comfy.texts[-1][1]
+    other = queue(variation=1)
+    assert other.args[2] != first.args[2] and rh_env.counters.submits == 2

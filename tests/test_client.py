@@ -14,7 +14,7 @@ from ..runninghub_video.core.money import Money
 from ..runninghub_video.core.redaction import redact, register_secret
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.run.estimate import TaskEstimate, learn
-from ..runninghub_video.run.polling import wait_for_task
+from ..runninghub_video.run.polling import TaskWait, wait_for_task
 
 # What the facts file says is passing trouble on RunningHub's side (busy, unavailable, rate limited):
 # a wait rides it out. Every other documented code ends the wait with that code.
@@ -47,12 +47,12 @@ def test_each_error_code_becomes_its_typed_error_with_advice(client, emulator, c
 def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, emulator, code):
     status = client.submit(_body(client))
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")
-    estimate = TaskEstimate(learn([], 1.0), learn([], 1.0))
+    task = TaskWait(status.task_id, TaskEstimate(learn([], 1.0), learn([], 1.0)), initial=status)
     if code in PASSING_TROUBLE:
-        assert wait_for_task(client, status.task_id, estimate=estimate, initial=status).status == facts.SUCCESS_STATE
+        assert wait_for_task(client, task).status == facts.SUCCESS_STATE
     else:
         with pytest.raises(errors.ApiError) as info:
-            wait_for_task(client, status.task_id, estimate=estimate, initial=status)
+            wait_for_task(client, task)
         assert info.value.code == code and f"server says {code}" in str(info.value)
 
 

@@ -338,7 +338,7 @@ def test_queuing_the_same_node_inputs_again_reuses_the_video_and_a_variation_pay
     import torch
     from comfy_api.latest import InputImpl
 
-    from nodes.seedance2 import Seedance2ReferenceToVideo
+    from ..nodes.seedance2 import Seedance2ReferenceToVideo
 
     trimmed = InputImpl.VideoFromFile(str(clip(tmp_path, 4)), start_time=1.0, duration=2.0)
     options = dict(model="seedance-2.0", prompt="same", resolution="480p", duration=4, aspect_ratio="16:9",

@@ -16,7 +16,7 @@ from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe
 
-from conftest import REF_COLOURS, clip, solid_images, tone
+from conftest import REF_COLOURS, clip, solid_images, tone, wait_until
 
 SHORT = dict(duration="2", resolution="480p")
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
@@ -177,10 +177,15 @@ def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path
 
 
 def test_a_task_cancelled_on_the_site_ends_the_wait_uncharged(rh_env, tmp_path):
-    rh_env.set_clock(queue_s=0.2, run_s=5.0)
-    threading.Timer(1.0, lambda: rh_env.cancel_task(next(iter(rh_env.tasks)))).start()
+    rh_env.set_clock(queue_s=0.2, run_s=60.0)
+
+    def someone_cancels_it_on_the_site(event: ProgressEvent) -> None:
+        if event.state == "RUNNING" and rh_env.tasks[event.task_id].cancelled_at is None:
+            rh_env.cancel_task(event.task_id)
+
     with pytest.raises(errors.TaskFailedError, match="cancelled on RunningHub") as info:
-        generate([solid_images(1)], VideoRequest("cancelled there", **SHORT), output_dir=tmp_path)
+        generate([solid_images(1)], VideoRequest("cancelled there", **SHORT), output_dir=tmp_path,
+                 on_progress=someone_cancels_it_on_the_site)
     assert info.value.task_id and rh_env.counters.submits == 1 and rh_env.counters.money_charged == 0
 
 
@@ -202,9 +207,10 @@ def test_a_task_being_fetched_holds_a_slot_so_a_new_submit_waits_for_it(rh_env, 
         generate([solid_images(1)], VideoRequest("first", duration="2", resolution="480p"), output_dir=tmp_path,
                  timeout_s=0.3)
     fetched: list = []
+    queries = rh_env.counters.queries
     fetcher = threading.Thread(target=lambda: fetched.append(fetch_task(left.value.task_id, output_dir=tmp_path)))
     fetcher.start()
-    time.sleep(0.3)
+    wait_until(lambda: rh_env.counters.queries > queries, what="the fetch to hold the slot and ask")
     phases: list[str] = []
     second = generate([solid_images(1)], VideoRequest("second", duration="2", resolution="480p"), output_dir=tmp_path,
                       on_progress=lambda event: phases.append(event.phase))

@@ -46,7 +46,9 @@ def output_directory() -> Path:
 
 
 def use_comfy_user_dir() -> None:
-    """Keep journal, upload cache and key file in ComfyUI's user folder (sets a path, writes nothing)."""
+    """Tell the client where earlier versions kept their state inside ComfyUI (its user folder):
+    the journal, key and budget found there are taken over by the user's state folder, which
+    ComfyUI and the command line now share (sets a path, writes nothing)."""
     folder_paths = _comfy("folder_paths")
     if folder_paths is not None and hasattr(folder_paths, "get_user_directory"):
         config.set_comfy_user_dir(folder_paths.get_user_directory())

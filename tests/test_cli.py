@@ -105,5 +105,5 @@ def test_a_key_saved_by_login_is_found_inside_comfyui_too(tmp_path, monkeypatch)
     key = "LoginKeyForComfy0123456789abcdEF"
     config.write_key("cn", key)  # what `login` does outside ComfyUI
     monkeypatch.setattr(config, "_comfy_user_dir", tmp_path / "comfy-user" / "runninghub-video")
-    assert config.state_dir() == tmp_path / "comfy-user" / "runninghub-video"
+    assert config.state_dir() == config.user_config_dir()  # one folder for ComfyUI and the CLI
     assert config.find_key("cn") == key

@@ -297,13 +297,14 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
     assert comfy.texts[-1][1].startswith(f"reused the saved video · task {task_id}")
 
 
-def test_state_lives_in_comfyui_user_folder_unless_overridden(comfy, monkeypatch):
+def test_state_is_the_users_shared_with_the_cli_and_comfyuis_folder_is_the_earlier_one(comfy, monkeypatch):
     from ..runninghub_video.remote import config
 
     monkeypatch.setattr(config, "_comfy_user_dir", None)
     monkeypatch.delenv("RUNNINGHUB_STATE_DIR", raising=False)
     comfy_bridge.use_comfy_user_dir()
-    assert config.state_dir() == comfy.user_dir / config.APP_DIR_NAME
+    assert config.state_dir() == config.user_config_dir()
+    assert config.earlier_state_dir() == comfy.user_dir / config.APP_DIR_NAME
     assert not comfy.user_dir.exists()  # pointing at it writes nothing
 
 

@@ -59,6 +59,7 @@ from ..remote import config, facts
 from ..core.money import Money, parse as parse_money
 from ..core.redaction import redact
 from ..core.store import open_db
+from . import earlier_journal
 from ..core.waits import current as current_waits
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,9 @@ _FINGERPRINT_VERSION = 2
 # one that had the same pid (pids are reused, and a container's main process is often pid 1).
 HOST = socket.gethostname()
 PROCESS_TOKEN = uuid.uuid4().hex
+
+_adopting = threading.Lock()
+_adopted: set[Path] = set()  # earlier journals this process has taken in (or found unreadable)
 
 # Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
 # journal upgrades in place and a newer one (from a later pack) is left alone.
@@ -266,15 +270,39 @@ class Journal:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else config.state_dir() / JOURNAL_FILE
         self._lock = threading.Lock()  # serialises this process's writers; WAL handles other processes
+        earlier = config.earlier_state_dir()
+        self._earlier = earlier / JOURNAL_FILE if path is None and earlier is not None else None
 
     @contextmanager
     def _db(self, *, write: bool) -> Iterator[sqlite3.Connection | None]:
+        self._adopt_earlier()
         if not write:
             with open_db(self.path, _MIGRATIONS, write=False, what="task journal") as conn:
                 yield conn
             return
         with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
             yield conn
+
+    def _adopt_earlier(self) -> None:
+        """Once per process: copy the journal an earlier version kept in ComfyUI's user folder
+        (see :mod:`.earlier_journal`) before this one is first read or written."""
+        earlier = self._earlier
+        if earlier is None or earlier.resolve() == self.path.resolve():
+            return
+        with _adopting:
+            if earlier in _adopted or not earlier.exists():
+                return
+            try:
+                with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
+                    copied = earlier_journal.adopt(conn, earlier)
+            except sqlite3.Error as exc:
+                log.warning("RunningHub: the earlier journal %s could not be read (%s); left where it is.",
+                            earlier, exc)
+                _adopted.add(earlier)
+                return
+            earlier_journal.put_away(earlier)
+            _adopted.add(earlier)
+        log.info("RunningHub: %d task(s) of the journal in %s now live in %s.", copied, earlier, self.path)
 
     # --- claims --------------------------------------------------------------------------
     def claim(self, print_: str, endpoint: str, *, site: str, model: str, request: dict, variation: int,

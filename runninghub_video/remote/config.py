@@ -27,22 +27,38 @@ _comfy_user_dir: Path | None = None
 
 # --- state directory -----------------------------------------------------------------------
 def set_comfy_user_dir(path: str | os.PathLike) -> None:
-    """Called by the ComfyUI bridge so state lives in ComfyUI's user directory."""
+    """Called by the ComfyUI bridge: where versions before the shared folder kept ComfyUI's state
+    (its key, budget and journal are still read from there, see :func:`earlier_state_dir`)."""
     global _comfy_user_dir
     _comfy_user_dir = Path(path) / APP_DIR_NAME
 
 
 def state_dir() -> Path:
-    """The folder for journal, upload cache and config (never inside the pack). Not created here."""
+    """The folder for journal, upload cache, budget and config (never inside the pack). Not created here.
+
+    One per user, shared by ComfyUI and the command line on this machine (so one request pays once
+    across them): ``RUNNINGHUB_STATE_DIR``, else :func:`user_config_dir`."""
     if os.environ.get("RUNNINGHUB_STATE_DIR"):
         return Path(os.environ["RUNNINGHUB_STATE_DIR"])
-    if _comfy_user_dir is not None:
-        return _comfy_user_dir
     return user_config_dir()
 
 
+def earlier_state_dir() -> Path | None:
+    """Where ComfyUI kept the pack's state before it moved to the user's folder (ComfyUI's
+    ``user/runninghub-video``), or None outside ComfyUI, with ``RUNNINGHUB_STATE_DIR`` set (which
+    ComfyUI used then too) or when it is the state folder itself."""
+    if _comfy_user_dir is None or os.environ.get("RUNNINGHUB_STATE_DIR") or _comfy_user_dir == state_dir():
+        return None
+    return _comfy_user_dir
+
+
 def user_config_dir() -> Path:
-    """The platform's per-user config folder for the pack (where the CLI keeps its state)."""
+    """The platform's per-user folder for the pack: %APPDATA% (Windows), ~/Library/Application
+    Support (macOS), $XDG_CONFIG_HOME or ~/.config (Linux and others).
+
+    The config folder rather than XDG's state folder on Linux because it holds the key and the
+    budget beside the journal, and because the command line has always kept its journal there:
+    moving it would orphan those journals."""
     if sys.platform == "win32":
         base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
     elif sys.platform == "darwin":
@@ -96,10 +112,10 @@ def check_key_shape(key: str) -> str:
 
 
 def _stored_key(site: str) -> str:
-    """The key in the config file; inside ComfyUI, a key saved by the CLI's ``login`` counts too."""
-    paths = [config_path()]
-    if not os.environ.get("RUNNINGHUB_STATE_DIR") and user_config_dir() / CONFIG_FILE not in paths:
-        paths.append(user_config_dir() / CONFIG_FILE)
+    """The key in the config file; inside ComfyUI, a key saved in its user folder by an earlier
+    version counts too."""
+    earlier = earlier_state_dir()
+    paths = [config_path()] + ([earlier / CONFIG_FILE] if earlier is not None else [])
     return next((str(key) for path in paths if (key := read_config_file(path).get("keys", {}).get(site))), "")
 
 

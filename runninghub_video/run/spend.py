@@ -98,6 +98,9 @@ def daily_budgets() -> dict[str, Money]:
     be read or holds anything but amounts raises :class:`BudgetFileError` naming it: a damaged
     file never reads as "no budget"."""
     path = budget_path()
+    earlier = config.earlier_state_dir()
+    if earlier is not None and not path.exists() and (earlier / BUDGET_FILE).exists():
+        path = earlier / BUDGET_FILE  # set in ComfyUI before the state folder was shared; the next set moves it
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):

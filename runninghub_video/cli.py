@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="multiply the realistic queue and run times (0.1 = ten times faster)")
     emu.add_argument("--real-people", action="store_true",
                      help="every image and video reference shows a real person (1505 unless sent as an asset)")
+    emu.add_argument("--asset-seconds", type=float, default=None,
+                     help="how long a conversion for real people takes (default 5 s x --time-scale)")
     return parser
 
 
@@ -338,7 +340,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator import serve
 
-    serve(port=args.port, time_scale=args.time_scale, real_people=args.real_people)
+    serve(port=args.port, time_scale=args.time_scale, real_people=args.real_people, asset_s=args.asset_seconds)
     return 0
 
 

@@ -48,6 +48,7 @@ def test_off_a_real_person_fails_with_the_option_named_and_no_charge(people, tmp
     assert "RunningHub named image 1, image 2" in text
     assert f"reported no charge for task {info.value.task_id}" in text
     assert info.value.references == ("image 1", "image 2")
+    assert text.count("Photorealistic real person detected") == 1  # RunningHub's words once, not per field
     for paying_again in ("variation", "Queue again", "queue again"):  # nothing pays for the same refusal again
         assert paying_again not in text
     line = wording.error_line(info.value)

@@ -32,7 +32,7 @@ class Emulator:
     def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds | None = None,
                  run_s: Seconds | None = None, concurrent_limit: int = 3, over_limit: str = "queue",
                  balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0,
-                 real_people: bool = False) -> None:
+                 real_people: bool = False, asset_s: float | None = None) -> None:
         """``queue_s``/``run_s``: task timing (seconds, or callables of the submit body); None = like
         the real service for each model (minutes for 2.0), multiplied by ``time_scale``. Tests pass
         short times."""
@@ -45,6 +45,8 @@ class Emulator:
         self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
                            over_limit=_over_limit(over_limit), balance=balance, time_scale=time_scale, currency=currency)
         self.state.real_people = real_people
+        if asset_s is not None:
+            self.state.asset_s = float(asset_s)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]

@@ -174,7 +174,7 @@ class State:
         self.over_limit = over_limit
         self.balance = balance
         self.assets: dict[str, Asset] = {}
-        self.asset_s = 1.0 * time_scale  # how long a conversion takes: unknown on the real site [U]
+        self.asset_s = 5.0 * time_scale  # how long a conversion takes: unknown on the real site [U]
         self.asset_failures: list[str] = []  # reasons the next conversions fail with
         self.real_people: bool | set[str] = False  # True: every image/video shows one; or sha256s of such files
 

@@ -46,7 +46,7 @@ class TaskStatus:
         reason = self.failed_reason
         if isinstance(reason, dict):
             reason = reason.get("exception_message") or reason.get("message") or ""
-        parts = [p for p in (self.error_message, str(reason or "")) if p]
+        parts = list(dict.fromkeys(p for p in (self.error_message, str(reason or "")) if p))  # once if they agree
         return redact(" — ".join(parts))[:500]
 
 

@@ -32,15 +32,13 @@ def _body(client, prompt="p"):
     return VideoRequest(prompt, duration="2", resolution="480p").validated().body([url])
 
 
-@pytest.mark.parametrize("code", sorted(set(facts.ERROR_CODES) - facts.SUBMIT_RETRYABLE_CODES))
+@pytest.mark.parametrize("code", sorted(facts.ERROR_CODES))
 def test_each_error_code_becomes_its_typed_error_with_advice(client, emulator, code):
-    body = _body(client)
-    emulator.inject("submit", "error_code", code=code, message=f"server says {code}")
+    emulator.inject("query", "error_code", code=code, message=f"server says {code}")
     with pytest.raises(errors.ApiError) as info:
-        client.submit(body)
+        client.query("2000000000000000001")
     assert info.value.code == code
     assert f"server says {code}" in str(info.value) and facts.ERROR_CODES[code].advice in str(info.value)
-    assert emulator.counters.submits_accepted == 0
 
 
 @pytest.mark.parametrize("code", sorted(facts.ERROR_CODES))
@@ -57,10 +55,9 @@ def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, e
 
 
 def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
-    body = _body(client)
-    emulator.inject("submit", "error_code", code="9999", message="new thing")
+    emulator.inject("query", "error_code", code="9999", message="new thing")
     with pytest.raises(errors.ServiceError, match="9999.*new thing"):
-        client.submit(body)
+        client.query("2000000000000000001")
 
 
 @pytest.mark.parametrize("code", sorted(facts.SUBMIT_RETRYABLE_CODES))

@@ -8,7 +8,8 @@ usage field that carries the charge, ``report_charge_as`` for a charge that is n
 ("1E+30", "NaN", "-0.75"), ``cancel_task`` for CANCEL, ``failed_reason_as_text`` for a
 string ``failedReason``; ``real_people`` (True, or the files that show a real person: such references
 sent as URLs make a task fail 1505 once it runs), ``asset_s`` and ``fail_next_conversions`` for the
-assets API (create/query/list/delete; ``asset://<id>`` of an ACTIVE asset is taken as a reference).
+assets API (create/query/list/delete; ``asset://<id>`` of an ACTIVE asset is taken as a reference);
+``break_results`` for SUCCESS answers without a usable video URL.
 New tasks read CREATE briefly before QUEUED. Model calls accept any https reference URL (painted grey,
 as the emulator cannot fetch it) besides its own upload URLs.
 
@@ -24,6 +25,9 @@ Fault kinds (consumed one per matching request):
   echo_key(status=200)                               an error that repeats the caller's key (200: in the
                                                      endpoint's family as code 1000; else plain text)
   redirect(location=..., status=302)                 answer with a redirect to ``location``
+  answer_after_create(answer=..., status=200)        submit: create the task, then answer with something that
+                                                     proves nothing: not_json, empty, list, code_500, html,
+                                                     error_1000, task_id_path, task_id_long, task_id_number
 
 Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
 validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).

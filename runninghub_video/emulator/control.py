@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from ..remote import facts
-from .state import Counters, Seconds, State, Task
+from .state import BROKEN_RESULTS, Counters, Seconds, State, Task
 
 
 def _steered(name: str, check: Callable[[Any], Any]) -> property:
@@ -142,6 +142,14 @@ class Emulator:
         message = message or f"{info.meaning if info else 'task failed'} | 任务失败"
         with self.state.lock:
             self.state.pending_failures.append({"code": str(code), "message": message, "at": at, "count": count})
+
+    def break_results(self, shape: str, count: int = 1) -> None:
+        """The next ``count`` SUCCESS answers (of any task, charged as usual) carry no usable video URL:
+        ``results`` empty, only a PNG, not a list, or a list of URL strings (state.BROKEN_RESULTS)."""
+        if shape not in BROKEN_RESULTS:
+            raise ValueError(f"shape must be one of {BROKEN_RESULTS}")
+        with self.state.lock:
+            self.state.broken_results.extend([shape] * count)
 
     def cancel_task(self, task_id: str) -> None:
         """The task is cancelled on the site (a person pressed cancel): CANCEL from now on, never charged."""

@@ -28,7 +28,7 @@ MSG_1014 = ("Access Denied: Standard Model API is restricted to Enterprise-Share
             "|访问被拒绝：标准模型API仅限企业共享API Key调用。")
 MSG_809 = "File size exceeds the limit of 10MB | 文件大小超过10MB限制"
 MSG_421 = "TASK_QUEUE_MAXED: concurrency limit reached | 任务队列已满，请稍后再试"
-MSG_416 = "Insufficient balance | 余额不足"
+MSG_414 = "Insufficient credit | 余额不足"
 TASK_ID = re.compile(r"^\d{19}$")
 GREY = (0.5, 0.5, 0.5)
 OUTPUT_PREFIX, FILES_PREFIX = "/output/", "/files/"
@@ -398,7 +398,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(family_a("421", MSG_421))
                 return
             if state.balance < price_for(body, model, state.currency):
-                self.send_json(family_a("416", MSG_416))
+                self.send_json(family_a("414", MSG_414))
                 return
             task = state.create_task(body, references, failure, model)
         if not task.fail_code:
@@ -413,11 +413,35 @@ class Handler(BaseHTTPRequestHandler):
             if fault.params.get("status"):  # a gateway that times out after passing the submit on
                 self.send_bytes(b"upstream timed out", "text/plain", status=int(fault.params["status"]))
                 return
+        if fault is not None and fault.kind == "answer_after_create":
+            self.send_broken_answer(task, str(fault.params["answer"]), int(fault.params.get("status", 200)))
+            return
         reply = self.task_view(task)
         reply["clientId"] = secrets.token_hex(16)
         reply["promptTips"] = json.dumps({"result": True, "error": None, "outputs_to_execute": ["2"],
                                           "node_errors": {}})
         self.send_json(reply)
+
+    def send_broken_answer(self, task: Task, answer: str, status: int) -> None:
+        """A submit answer that proves nothing (state.BROKEN_SUBMIT_ANSWERS), after ``task`` was made."""
+        reply = self.task_view(task)
+        if answer == "not_json":
+            self.send_bytes(b"OK", "text/plain", status=status)
+        elif answer == "empty":
+            self.send_bytes(b"", "application/json", status=status)
+        elif answer == "html":
+            page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1>nginx</body></html>"
+            self.send_bytes(page.encode(), "text/html", status=status)
+        elif answer == "list":
+            self.send_json([reply], status=status)
+        elif answer == "code_500":
+            self.send_json({"code": 500, "msg": "internal server error", "data": None}, status=status)
+        elif answer == "error_1000":
+            self.send_json(family_a("1000", "unknown error | 未知错误"), status=status)
+        else:
+            reply["taskId"] = {"task_id_path": "../../etc/x", "task_id_long": "1" * 10_000,
+                               "task_id_number": int(task.task_id)}[answer]
+            self.send_json(reply, status=status)
 
     def h_price_preview(self, fault: Fault | None) -> None:
         accepted = self.accepted_model_body()
@@ -465,6 +489,9 @@ class Handler(BaseHTTPRequestHandler):
             if task.last_frame:  # the image first: clients must pick results by outputType [U]
                 view["results"].insert(0, {"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.png",
                                            "nodeId": "3", "outputType": "png", "text": None})
+            broken = self.emu.state.take_broken_results()
+            if broken:
+                view["results"] = broken_results(broken, view["results"][-1]["url"])
         return view
 
     # --- assets (real-person handling) ----------------------------------------------------
@@ -562,6 +589,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json({"code": 0, "msg": "success", "data": {
             "remainCoins": "0", "remainMoney": f"{self.emu.state.balance:.2f}", "currency": self.emu.currency,
             "apiType": self.emu.key_type, "currentTaskCounts": str(running + queued)}})
+
+
+def broken_results(shape: str, video_url: str) -> Any:
+    """``results`` of a SUCCESS answer with no usable video URL (state.BROKEN_RESULTS)."""
+    return {"empty": [], "png_only": [{"url": video_url[:-4] + ".png", "outputType": "png", "nodeId": "3"}],
+            "not_list": {"url": video_url, "outputType": "mp4"}, "strings": [video_url]}[shape]
 
 
 def parse_range(spec: str, size: int) -> tuple[int, int] | None:

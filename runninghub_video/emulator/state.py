@@ -19,8 +19,13 @@ Seconds = float | Callable[[dict], float]
 CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED (at most half its queue time)
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview", "asset_create", "asset_query", "asset_list", "asset_delete")
+# Submit answers that prove nothing, sent after the task was made (fault answer_after_create).
+BROKEN_SUBMIT_ANSWERS = ("not_json", "empty", "list", "code_500", "html", "error_1000", "task_id_path",
+                         "task_id_long", "task_id_number")
+# SUCCESS answers without a usable video URL (control.break_results).
+BROKEN_RESULTS = ("empty", "png_only", "not_list", "strings")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
-               "echo_key", "redirect")
+               "echo_key", "redirect", "answer_after_create")
 
 
 @dataclass
@@ -165,6 +170,7 @@ class State:
         self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
         self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
         self.charge_text: str | None = None  # what ``usage`` reports instead of the price, when set
+        self.broken_results: list[str] = []  # shapes of the next SUCCESS answers' results (control.break_results)
         self.failed_reason_text = False  # failedReason as a string (the schema) rather than an object
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
@@ -186,8 +192,17 @@ class State:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
         if kind == "timeout_after_create" and endpoint not in ("submit", "asset_create"):
             raise ValueError("timeout_after_create only applies to submit and asset_create")
+        if kind == "answer_after_create" and endpoint != "submit":
+            raise ValueError("answer_after_create only applies to submit")
+        if kind == "answer_after_create" and params.get("answer") not in BROKEN_SUBMIT_ANSWERS:
+            raise ValueError(f"answer must be one of {BROKEN_SUBMIT_ANSWERS}")
         with self.lock:
             self.faults[endpoint].append(Fault(kind, count, dict(params)))
+
+    def take_broken_results(self) -> str:
+        """The shape of this SUCCESS answer's broken ``results`` ("" for a good answer)."""
+        with self.lock:
+            return self.broken_results.pop(0) if self.broken_results else ""
 
     def take_fault(self, endpoint: str) -> Fault | None:
         with self.lock:

@@ -439,9 +439,10 @@ class Journal:
     def find_reusable(self, fingerprint: str, endpoint: str, now: float | None = None) -> Row | None:
         """The newest row of this request that can still yield its video without paying again.
 
-        Reusable: a task still pending (submitted less than 24 h minus a margin ago), a SUCCESS whose
-        result URL has that much life left, or a downloaded row whose file is still on disk (or,
-        with the file gone, whose URL is still fresh — check :attr:`Row.has_video`). Never reused:
+        Reusable: a task still pending (submitted less than 24 h minus a margin ago), a SUCCESS that
+        finished that recently (with or without a URL: the task is asked again for one), or a
+        downloaded row whose file is still on disk (or, with the file gone, that finished that
+        recently — check :attr:`Row.has_video`). Never reused:
         a claim without a task id, ``ambiguous``, ``expired``, ``rejected``, FAILED, CANCEL.
         """
         now = time.time() if now is None else now
@@ -704,9 +705,8 @@ def _reusable(row: Row, now: float) -> bool:
     life = facts.RESULT_URL_LIFETIME_S - REUSE_MARGIN_S
     if row.state == DOWNLOADED and row.has_video:
         return True
-    if row.state in (facts.SUCCESS_STATE, DOWNLOADED):
-        finished = row.finished_at or row.updated_at
-        return bool(row.result_url) and now - finished < life
+    if row.state in (facts.SUCCESS_STATE, DOWNLOADED):  # paid: asked again for a (fresh) video URL
+        return now - (row.finished_at or row.updated_at) < life
     # pending, or a state RunningHub added that we do not know: the task id is worth asking about
     return now - (row.submitted_at or row.created_at) < life
 

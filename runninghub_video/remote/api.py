@@ -82,8 +82,13 @@ class RunningHubClient:
 
     def submit(self, body: dict, should_cancel: CancelCheck | None = None,
                path: str = V1_LITE.submit_path) -> TaskStatus:
-        """Create a task of the model at ``path`` (``Model.submit_path``). Re-sent only when RunningHub said no task was made (1003/1011/421)
-        or the request never left; an unanswered submit raises :class:`AmbiguousSubmitError`."""
+        """Create a task of the model at ``path`` (``Model.submit_path``).
+
+        Every answer is one of three (:func:`wire.submit_answer`): a task (returned), no task (the
+        typed error of its code; re-sent on its own only for ``facts.SUBMIT_RETRYABLE_CODES``), or
+        unknown, which raises :class:`AmbiguousSubmitError` and is never re-sent. A
+        :class:`TransportError` means the request never left. No other error leaves here while a
+        task may exist."""
         policy = POLICIES["submit"]
         for attempt in range(1, policy.attempts + 1):
             try:
@@ -99,26 +104,34 @@ class RunningHubClient:
                                                 "then queue again.") from None
                 cause = f"the submit was sent to {self.settings.base_url} but {describe_failure(exc)}"
                 raise AmbiguousSubmitError(f"The submit got no answer: {cause}.", cause=cause) from None
-            retry_after = _retry_after(response)
-            if response.status_code == 429:
-                code, message = "1003", "HTTP 429 Too Many Requests"
-            elif response.status_code >= 500:
-                cause = (f"the submit got HTTP {response.status_code} from {self.settings.base_url}, which does "
-                         "not tell whether the task was created")
+            answer = self._submit_answer(response)
+            if answer.status is not None:
+                return answer.status
+            if answer.unknown:
+                cause = f"the submit got an answer from {self.settings.base_url} that proves nothing: {answer.unknown}"
                 raise AmbiguousSubmitError(f"The submit got no usable answer: {cause}.", cause=cause)
-            else:
-                status = self._task_status(response, "submit")
-                if not status.error_code:
-                    if not status.task_id:
-                        raise AmbiguousSubmitError("The submit answer had no task id.",
-                                                   cause="the submit answer had no task id")
-                    return status
-                code, message = status.error_code, status.error_message
+            code = answer.no_task_code
             if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == policy.attempts:
-                raise self._error(code, message, context="Submit rejected (nothing charged): ")
-            delay = retry_after or policy.pause(attempt)
+                raise self._error(code, answer.message, context="Submit rejected (nothing charged): ")
+            delay = _retry_after(response) or min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
         raise AssertionError("unreachable")
+
+    def _submit_answer(self, response) -> wire.SubmitAnswer:
+        """A submit's HTTP answer read as one of three (see :meth:`submit`)."""
+        if response.status_code >= 500:
+            return wire.SubmitAnswer(unknown=f"HTTP {response.status_code}, which does not tell whether the task "
+                                             "was created")
+        try:
+            data = response.json()
+        except ValueError:
+            text = response.text.strip()
+            what = f"not JSON ({_body_text(response)[:60]!r})" if text else "empty"
+            return wire.SubmitAnswer(unknown=f"HTTP {response.status_code} with an answer that is {what}")
+        answer = wire.submit_answer(data, self.settings.currency)
+        if answer.unknown and response.status_code != 200:
+            return wire.SubmitAnswer(unknown=f"HTTP {response.status_code}: {answer.unknown}")
+        return answer
 
     def query(self, task_id: str, should_cancel: CancelCheck | None = None) -> TaskStatus:
         status = self._task_status(self._call("POST", facts.QUERY_PATH, "query", should_cancel,

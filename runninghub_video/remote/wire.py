@@ -6,6 +6,7 @@ codes); everything past this module reads attributes — ``TaskStatus.cost`` (a 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,56 @@ def task_status(data: dict, currency: str, task_id: str = "") -> TaskStatus:
     return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
                       error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
                       results=results, cost=charge(usage, currency), failed_reason=data.get("failedReason"))
+
+
+@dataclass(frozen=True)
+class SubmitAnswer:
+    """What a submit answer proves, one of three (facts.SUBMIT_NO_TASK_CODES):
+
+    a task was made (``status``), no task was made (``no_task_code``, with RunningHub's
+    ``message``), or *unknown* (``unknown``: why the answer proves neither, in a few words)."""
+    status: TaskStatus | None = None
+    no_task_code: str = ""
+    message: str = ""
+    unknown: str = ""
+
+
+def submit_answer(data: Any, currency: str) -> SubmitAnswer:
+    """Read a submit answer (the decoded JSON) strictly: only a well-formed task id proves a task
+    (whatever else the answer says: a FAILED task with its id is still a task), only a v2 rejection
+    with a code that means "rejected before creation" proves none; everything else is unknown."""
+    if not isinstance(data, dict):
+        return SubmitAnswer(unknown=f"the answer was a JSON {_json_kind(data)}, not a task answer")
+    task_id = data.get("taskId")
+    if isinstance(task_id, str) and re.fullmatch(facts.TASK_ID_PATTERN, task_id):
+        return SubmitAnswer(status=task_status(data, currency))
+    if isinstance(task_id, (int, float)) and not isinstance(task_id, bool):
+        return SubmitAnswer(unknown=f"the answer gave the task id as a number ({_shown(task_id)}) instead of text, "
+                                    "so its digits may have been rounded on the way")
+    if task_id not in (None, ""):
+        return SubmitAnswer(unknown=f"the answer's task id {_shown(task_id)} is not a RunningHub task id "
+                                    "(a run of digits)")
+    if "errorCode" not in data:
+        code = data.get("code", data.get("status", ""))
+        return SubmitAnswer(unknown=f"the answer was not a task answer (code {_shown(code)})")
+    code = str(data.get("errorCode") if data.get("errorCode") not in (None, 0) else "")
+    message = redact(str(data.get("errorMessage") or ""))
+    if code in facts.SUBMIT_NO_TASK_CODES and task_id == "" and data.get("status") == "":
+        return SubmitAnswer(no_task_code=code, message=message)
+    if code:
+        return SubmitAnswer(unknown=f"RunningHub answered error {redact(code[:40])}, which does not prove that no task "
+                                    f"was made{f' ({message[:120]})' if message else ''}")
+    return SubmitAnswer(unknown="the answer had no task id")
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
+
+
+def _shown(value: Any) -> str:
+    """A value from an answer, short and safe to show."""
+    text = redact(repr(value) if isinstance(value, str) else str(value))
+    return text if len(text) <= 40 else f"{text[:24]}… ({len(text)} characters)"
 
 
 def charge(usage: dict, currency: str) -> Money | None:

@@ -25,7 +25,7 @@ from typing import Callable
 from ..remote import facts
 from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
-from ..core.errors import (RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
+from ..core.errors import (DownloadError, RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
                      WaitTimeoutError)
 from .estimate import TaskEstimate
 from ..core.money import Money
@@ -263,9 +263,13 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
             progress.emit(now, force=True)
         last = status
         if status.status == facts.SUCCESS_STATE:
-            if not status.video_url:
-                raise TaskFailedError("The task succeeded but returned no video URL.", task_id=task_id,
-                                      advice=fetch_advice(task_id))
+            if not status.video_url:  # the task is paid: its id stays, and asking again may bring the URL
+                raise DownloadError(f"RunningHub says task {task_id} finished (it is paid), but its answer held "
+                                    "no usable video link.", task_id=task_id,
+                                    advice=f"Queue the same graph again later: the pack asks RunningHub about task "
+                                           f"{task_id} again and never submits it anew. Or put {task_id} into the "
+                                           "RunningHub Fetch Task node (or run `python -m runninghub_video fetch "
+                                           f"{task_id}`).")
             return status
         if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
             if status.status == "CANCEL":

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from runninghub_video.core import errors
-from runninghub_video.ledger import inbox
-from runninghub_video.remote import facts
-from runninghub_video.remote.request import VideoRequest
-from runninghub_video.run.pipeline import fetch_task, generate
+from ..runninghub_video.core import errors
+from ..runninghub_video.ledger import inbox
+from ..runninghub_video.remote import facts
+from ..runninghub_video.remote.request import VideoRequest
+from ..runninghub_video.run.pipeline import fetch_task, generate
 
 from conftest import solid_images, tasks_settled, wait_until
 

@@ -78,6 +78,16 @@ def test_a_second_run_with_the_same_files_creates_no_new_asset(people, tmp_path)
     assert submitted_references(people) == first
 
 
+def test_two_runs_at_once_with_the_same_file_convert_it_once(people, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    people.inject("asset_create", "delay", count=2, seconds=0.5)  # both runs reach the create together
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(generate, [solid_images(1)], request(f"run {i}"), output_dir=tmp_path) for i in (1, 2)]
+        assert all(run.result().video_path.is_file() for run in runs)
+    assert people.counters.assets_created == 1 and people.counters.submits_accepted == 2
+
+
 def test_an_asset_gone_from_the_site_is_converted_again_and_one_video_paid(people, tmp_path):
     generate([solid_images(1)], request("first"), output_dir=tmp_path)
     people.assets.clear()  # how long assets live is unknown [U]

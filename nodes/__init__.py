@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from . import comfy_bridge, inbox_routes, routes
+from .batch import PromptList, VideoGrid
 from .frames import VideoToFrames
 from .seedance import FetchTask, SeedanceReferenceToVideo
 from .seedance2 import Seedance2ReferenceToVideo
 
-NODES = (SeedanceReferenceToVideo, Seedance2ReferenceToVideo, FetchTask, VideoToFrames)
+NODES = (SeedanceReferenceToVideo, Seedance2ReferenceToVideo, FetchTask, VideoToFrames, PromptList, VideoGrid)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -15,12 +15,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any, AsyncIterator, Callable, TypeVar
 
 from . import browser_language
-from ..runninghub_video.core import errors, events
+from ..runninghub_video.core import errors, events, money
 from ..runninghub_video.remote import config
 from ..runninghub_video.words import wording
 
@@ -102,7 +103,7 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
     running and how to fetch it; an error of the pack becomes one short line in the prompt's
     language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub)."""
-    progress = NodeProgress(node_id)
+    progress = NodeProgress(node_id, group=_batch_group(node_id))
     progress.start()
     lang = progress.lang
     try:
@@ -125,6 +126,76 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
         raise
 
 
+# --- a node run over a list ----------------------------------------------------------------
+def _executing() -> Any:
+    """ComfyUI's context of the running node call (prompt id, node id, list index), or None."""
+    utils = _comfy("comfy_execution.utils")
+    return utils.get_executing_context() if utils is not None and hasattr(utils, "get_executing_context") else None
+
+
+class BatchGroup:
+    """The calls of one node in one prompt: ComfyUI maps a node over list inputs (a prompt list),
+    one concurrent call per item; they share one status line and one bar."""
+
+    def __init__(self, prompt_id: str, node_id: str) -> None:
+        self.prompt_id, self.node_id = prompt_id, node_id
+        self.items: dict[int, dict] = {}  # list index -> {"fraction", "end": "", "done", "error"…, "cost"}
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def join(self, index: int) -> None:
+        with self._lock:
+            self.items.setdefault(index, {"fraction": 0.0, "end": "", "cost": None, "running": False})
+
+    def tag(self, index: int, name: str) -> Any:
+        """The journal's batch tag of item ``index``: the RunningHub tab groups the node's tasks by it."""
+        from ..runninghub_video.ledger import journal
+
+        return journal.BatchTag(f"comfy:{self.prompt_id}:{self.node_id}", name, f"item {index + 1}")
+
+    def update(self, index: int, *, fraction: float | None = None, end: str = "", cost: Any = None,
+               running: bool | None = None) -> tuple[str, float]:
+        """Record an item's move; returns the group's line and bar position."""
+        with self._lock:
+            item = self.items[index]
+            if fraction is not None:
+                item["fraction"] = max(item["fraction"], fraction)
+            if running is not None:
+                item["running"] = running
+            if end:
+                item["end"], item["cost"] = end, cost
+                item["fraction"] = 1.0
+            values = list(self.items.values())
+        saved = sum(1 for i in values if i["end"] == "done")
+        failed = sum(1 for i in values if i["end"] in ("error", "cancelled"))
+        running_count = sum(1 for i in values if i["running"] and not i["end"])
+        costs = [i["cost"] for i in values if i["cost"] is not None]
+        spent = money.total(costs, costs[0].currency) if costs else None
+        return (wording.batch_line(len(values), saved, running_count, failed, spent, prompt_language()),
+                sum(i["fraction"] for i in values) / len(values))
+
+
+_groups: dict[tuple[str, str], BatchGroup] = {}
+_groups_lock = threading.Lock()
+
+
+def _batch_group(node_id: str | None) -> tuple[BatchGroup, int] | None:
+    """This call's group and list index when ComfyUI runs the node over a list, else None.
+    Groups of earlier prompts are dropped as a new prompt starts."""
+    context = _executing()
+    if context is None or context.list_index is None or node_id is None:
+        return None
+    with _groups_lock:
+        for key in [k for k in _groups if k[0] != context.prompt_id]:
+            del _groups[key]
+        group = _groups.setdefault((context.prompt_id, str(node_id)), BatchGroup(context.prompt_id, str(node_id)))
+    group.join(context.list_index)
+    return group, context.list_index
+
+
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
     """Turns client progress events into the node's status line (in the prompt's language, see
@@ -134,18 +205,33 @@ class NodeProgress:
     thread-safely.
     """
 
-    def __init__(self, node_id: str | None, lang: str | None = None) -> None:
+    def __init__(self, node_id: str | None, lang: str | None = None,
+                 group: tuple[BatchGroup, int] | None = None) -> None:
         self.node_id = node_id
         self.lang = lang or prompt_language()
         self._phase = ""
         self._bar = None
         self._position = -1  # the bar's last step: it never moves back within one run
+        self.group, self.index = group if group is not None else (None, 0)
+
+    @property
+    def in_batch(self) -> bool:
+        """Whether this call is one item of a node run over a list of several (then the line is the group's)."""
+        return self.group is not None and self.group.size > 1
+
+    def batch_tag(self, name: str) -> Any:
+        """The journal tag grouping this call's task with its siblings' in the RunningHub tab (None alone)."""
+        return self.group.tag(self.index, name) if self.group is not None else None
 
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
-            self.text(wording.describe(event, self.lang))
-            if event.fraction is not None:
-                self.bar(event.fraction)
+            if self.in_batch:
+                self._show(*self.group.update(self.index, fraction=event.fraction,
+                                              running=event.phase in ("queued", "running", "download")))
+            else:
+                self.text(wording.describe(event, self.lang))
+                if event.fraction is not None:
+                    self.bar(event.fraction)
             if event.phase != self._phase:
                 self._phase = event.phase
                 log.info("RunningHub%s: %s", f" task {event.task_id}" if event.task_id else "", wording.describe(event))
@@ -153,11 +239,31 @@ class NodeProgress:
             log.debug("RunningHub: progress display failed", exc_info=True)
 
     def start(self) -> None:
-        """Replace the previous run's line (and, in the browser, its preview) as this run starts."""
-        self.text(wording.say("start", self.lang), kind="start")
+        """Replace the previous run's line (and, in the browser, its preview) as this run starts
+        (in a batch, only its first item does)."""
+        if self.group is None or self.index == 0:
+            self._send(wording.say("start", self.lang), "start")
 
-    def text(self, message: str, kind: str = "progress") -> None:
-        """``kind``: start, progress, done, cancelled or error (the browser colours the last two)."""
+    def text(self, message: str, kind: str = "progress", cost: Any = None) -> None:
+        """``kind``: start, progress, done, cancelled or error (the browser colours the last two).
+        In a batch an item's last word (``cost``: its charge) moves the group's line instead."""
+        if self.in_batch:
+            if kind in ("done", "error", "cancelled"):
+                line, fraction = self.group.update(self.index, end=kind, cost=cost)
+                if all(i["end"] for i in self.group.items.values()):
+                    failed = any(i["end"] != "done" for i in self.group.items.values())
+                    self._send(line, "error" if failed else "done")
+                    self.bar(fraction)
+                else:
+                    self._show(line, fraction)
+            return
+        self._send(message, kind)
+
+    def _show(self, line: str, fraction: float) -> None:
+        self._send(line, "progress")
+        self.bar(fraction)
+
+    def _send(self, message: str, kind: str) -> None:
         server = _server()
         if server is None or self.node_id is None or not message:
             return
@@ -189,6 +295,15 @@ def video_from_file(path: str | os.PathLike) -> Any:
     from comfy_api.latest import InputImpl
 
     return InputImpl.VideoFromFile(str(path))
+
+
+def image_preview(path: Path) -> Any:
+    """The node's preview of a PNG saved under the output folder."""
+    from comfy_api.latest import io, ui
+
+    subfolder = Path(path).resolve().parent.relative_to(output_directory().resolve())
+    folder = "" if subfolder == Path(".") else subfolder.as_posix()
+    return ui.SavedImages([ui.SavedResult(Path(path).name, folder, io.FolderType.output)])
 
 
 def preview_of(path: Path) -> Any:

@@ -24,7 +24,7 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
     progress.text(wording.finished(str(result.task_id), path.name, reused=result.reused,
                                    resumed=result.resumed, cost=result.cost,
-                                   elapsed_s=result.elapsed_s, lang=progress.lang), kind="done")
+                                   elapsed_s=result.elapsed_s, lang=progress.lang), kind="done", cost=result.cost)
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
 
@@ -80,7 +80,7 @@ class SeedanceReferenceToVideo(io.ComfyNode):
             result = await bridge.run_blocking(
                 pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
                 on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
-                variation=variation)
+                variation=variation, batch=progress.batch_tag(f"{models.V1_LITE.label} · node {cls.hidden.unique_id}"))
             return video_result(result, progress)
 
 

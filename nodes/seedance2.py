@@ -103,7 +103,8 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                 result = await bridge.run_blocking(
                     pipeline.generate, images, request, videos=[path for path, _ in files], audios=audios,
                     site=site, output_dir=bridge.output_directory(), on_progress=progress,
-                    should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation)
+                    should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation,
+                    batch=progress.batch_tag(f"{request.spec.label} · node {cls.hidden.unique_id}"))
             finally:
                 for path, temporary in files:
                     if temporary:

@@ -20,7 +20,7 @@ from .journal import (ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, REJECTED, STALE
                       Journal, Row, day_start, month_start)
 from .journal import following, is_followed  # noqa: F401 (the tab marks and asks through the inbox)
 from ..remote.models import MODELS, V1_LITE
-from ..core.money import Money
+from ..core.money import Money, total as money_total
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -106,6 +106,8 @@ def view(raw: Row | dict, now: float | None = None) -> dict:
         "followed": is_followed(task_id),
         "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and not is_followed(task_id),
         "lookup_url": lookup_url(site, task_id),
+        "batch": {"id": raw["batch_id"], "name": raw.get("batch_name") or "", "item": raw.get("batch_item") or ""}
+        if raw.get("batch_id") else None,
     }
 
 
@@ -132,8 +134,25 @@ def page(journal: Journal | None = None, *, limit: int = PAGE_SIZE, before: str 
     rows = journal.page(limit + 1, parse_cursor(before), site)
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"tasks": [view(row, now) for row in rows],
+    views = [view(row, now) for row in rows]
+    return {"tasks": views, "batches": batches(journal, [v["batch"]["id"] for v in views if v["batch"]]),
             "next": f"{rows[-1].created_at!r}:{rows[-1].id}" if more else None}
+
+
+def batches(journal: Journal, ids: list[str]) -> list[dict]:
+    """The batches (of two tasks or more) these ids name, each with its total over all its tasks,
+    also those on other pages: ``{id, name, tasks, saved, cost, currency}`` (the tab's group header)."""
+    out = []
+    for batch_id in dict.fromkeys(ids):
+        rows = journal.batch_rows(batch_id)
+        if len(rows) < 2:
+            continue
+        currency = rows[0].cost.currency if rows[0].cost else facts.SITE_CURRENCY.get(rows[0].site, "")
+        costs = [r.cost for r in rows if r.cost is not None and r.cost.currency == currency]
+        out.append({"id": batch_id, "name": rows[-1].batch_name or "", "tasks": len(rows),
+                    "saved": sum(1 for r in rows if r.has_video), "currency": currency,
+                    "cost": money_total(costs, currency).number() if currency else None})
+    return out
 
 
 def find(row_id: int, journal: Journal | None = None, now: float | None = None) -> dict | None:

@@ -70,6 +70,11 @@ LINES: dict[str, tuple[str, str]] = {
     "stopped": ("cancelled", "已取消"),
     "failed": ("failed: {line}", "失败：{line}"),
     "budget_running": (", +{amount} still running", "，另有运行中 {amount}"),
+    # one node run over a list (a batch): one line for all its items
+    "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
+              "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
+    "batch_failed": (" · {failed} failed", " · 失败 {failed}"),
+    "batch_spent": (" · {amount}", " · {amount}"),
     # Video to Frames
     "decoding": ("decoding frame {done}/{total}", "正在解码第 {done}/{total} 帧"),
     "decoding_edited": ("decoding the trimmed / cropped video…", "正在解码裁剪后的视频…"),
@@ -169,6 +174,18 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 def say(key: str, lang: str = EN, **values: Any) -> str:
     """The line ``key`` of :data:`LINES` in ``lang``, filled with ``values``."""
     return _pick(LINES[key], lang).format(**values)
+
+
+def batch_line(total: int, saved: int, running: int, failed: int, spent: Money | None = None,
+               lang: str = EN) -> str:
+    """The status line of one node run over a list of ``total`` items; ``spent``: charged so far."""
+    line = say("batch", lang, total=total, saved=saved, running=running,
+               waiting=max(0, total - saved - running - failed))
+    if failed:
+        line += say("batch_failed", lang, failed=failed)
+    if spent:
+        line += say("batch_spent", lang, amount=format_money(spent, lang))
+    return line
 
 
 # --- figures (money reads as money.format_money says) -----------------------------------------

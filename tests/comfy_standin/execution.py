@@ -1,0 +1,61 @@
+"""Stand-in for how ComfyUI's executor calls a node with list inputs (``execution.py``,
+``_async_map_node_over_list`` and ``merge_result_data`` in 0.3.64), as strictly as ComfyUI:
+
+- every input arrives as a list (a widget value is a list of one);
+- a node whose schema says ``is_input_list`` is called once with the whole lists; otherwise once
+  per index up to the longest list, a shorter list repeating its last item;
+- each call runs inside ``CurrentNodeContext(prompt_id, node_id, index)``; an async ``execute`` is
+  started as a task and given one step (``asyncio.sleep(0)``) before the next is created, so the
+  calls overlap; then all are awaited and the first exception is raised;
+- outputs are merged: an output marked ``is_output_list`` is the concatenation of the calls' lists,
+  any other output the list of the calls' values; the calls' ``ui`` dicts are kept in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from comfy_api.latest import io
+from comfy_execution.utils import CurrentNodeContext
+
+
+async def map_node_over_list(node: type[io.ComfyNode], inputs: dict[str, list], *, prompt_id: str = "p1",
+                             node_id: str = "7") -> tuple[list[list], list[dict]]:
+    """Run ``node`` as ComfyUI runs it in a prompt: returns (outputs as lists, ui dicts)."""
+    schema = node.define_schema()
+    node.hidden = io.HiddenHolder.from_dict({io.Hidden.unique_id: node_id})
+    calls: list[Any] = []
+
+    async def call(index: int | None, kwargs: dict) -> None:
+        if inspect.iscoroutinefunction(node.execute):
+            async def wrapped() -> Any:
+                with CurrentNodeContext(prompt_id, node_id, index):
+                    return await node.execute(**kwargs)
+            task = asyncio.create_task(wrapped())
+            await asyncio.sleep(0)
+            calls.append(task)
+        else:
+            with CurrentNodeContext(prompt_id, node_id, index):
+                calls.append(node.execute(**kwargs))
+
+    if schema.is_input_list:
+        await call(0, inputs)
+    else:
+        longest = max((len(v) for v in inputs.values()), default=0)
+        for i in range(longest):
+            await call(i, {k: v[i if len(v) > i else -1] for k, v in inputs.items()})
+    tasks = [c for c in calls if isinstance(c, asyncio.Task)]
+    if tasks:
+        await asyncio.wait(tasks)
+        for task in tasks:
+            if task.exception() is not None:
+                raise task.exception()
+    results = [c.result() if isinstance(c, asyncio.Task) else c for c in calls]
+    outputs = []
+    for n, output in enumerate(schema.outputs):
+        if output.is_output_list:
+            outputs.append([value for r in results for value in r.args[n]])
+        else:
+            outputs.append([r.args[n] for r in results])
+    return outputs, [r.ui.as_dict() for r in results if r.ui is not None]

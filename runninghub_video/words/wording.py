@@ -74,7 +74,7 @@ LINES: dict[str, tuple[str, str]] = {
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
     "batch_failed": (" · {failed} failed", " · 失败 {failed}"),
-    "batch_spent": (" · {amount}", " · {amount}"),
+    "batch_spent": (" · {amount}", " · 已花费 {amount}"),
     # Video to Frames
     "decoding": ("decoding frame {done}/{total}", "正在解码第 {done}/{total} 帧"),
     "decoding_edited": ("decoding the trimmed / cropped video…", "正在解码裁剪后的视频…"),

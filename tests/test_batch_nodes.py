@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from comfy_api.latest import io
-from execution import map_node_over_list
-from nodes.batch import PromptList, VideoGrid
-from nodes.seedance import SeedanceReferenceToVideo
-from runninghub_video.core.errors import ValidationError
-from runninghub_video.ledger import inbox
-from runninghub_video.ledger.journal import Journal
+from execution import map_node_over_list  # the stand-in of ComfyUI's executor (tests/comfy_standin)
+
+from ..nodes.batch import PromptList, VideoGrid
+from ..nodes.seedance import SeedanceReferenceToVideo
+from ..runninghub_video.core.errors import ValidationError
+from ..runninghub_video.ledger import inbox
+from ..runninghub_video.ledger.journal import Journal
+from .test_nodes import comfy  # noqa: F401  (the fixture: ComfyUI's modules as a prompt sees them)
 
 from conftest import solid_images
-from test_nodes import comfy  # noqa: F401  (the fixture: ComfyUI's modules as a prompt sees them)
 
 
 def run_prompt_list(prompts: str, variations: int, upstream: list[str] | None = None):

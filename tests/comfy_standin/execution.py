@@ -1,6 +1,7 @@
 """Stand-in for how ComfyUI's executor calls a node with list inputs (``execution.py``,
 ``_async_map_node_over_list`` and ``merge_result_data`` in 0.3.64), as strictly as ComfyUI:
 
+- the node is called on a clone of its class that holds the run's hidden values (``unique_id``);
 - every input arrives as a list (a widget value is a list of one);
 - a node whose schema says ``is_input_list`` is called once with the whole lists; otherwise once
   per index up to the longest list, a shorter list repeating its last item;
@@ -24,7 +25,8 @@ async def map_node_over_list(node: type[io.ComfyNode], inputs: dict[str, list], 
                              node_id: str = "7") -> tuple[list[list], list[dict]]:
     """Run ``node`` as ComfyUI runs it in a prompt: returns (outputs as lists, ui dicts)."""
     schema = node.define_schema()
-    node.hidden = io.HiddenHolder.from_dict({io.Hidden.unique_id: node_id})
+    # ComfyUI calls a clone of the class holding this run's hidden values (PREPARE_CLASS_CLONE)
+    node = type(node.__name__, (node,), {"hidden": io.HiddenHolder.from_dict({io.Hidden.unique_id: node_id})})
     calls: list[Any] = []
 
     async def call(index: int | None, kwargs: dict) -> None:

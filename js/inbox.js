@@ -8,7 +8,8 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { languageOf, siteSettings } from "./format.js";
 import {
-  assetLine, budgetSetting, budgetText, formatTime, hostOf, metaLine, optionsText, stateLabel, totalsText, tt,
+  assetLine, batchLine, budgetSetting, budgetText, formatTime, groupTasks, hostOf, metaLine, optionsText, stateLabel,
+  totalsText, tt,
 } from "./inbox_format.js";
 
 const PAGE = 50;
@@ -214,7 +215,7 @@ class Inbox {
       this.renderHeader();
     }
     this.renderTotals(data);
-    this.renderTasks(data.tasks);
+    this.renderTasks(data.tasks, data.batches);
     this.more.style.display = data.next ? "" : "none";
     this.refreshAssets();
   }
@@ -260,14 +261,15 @@ class Inbox {
     this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })));
   }
 
-  renderTasks(tasks) {
+  renderTasks(tasks, batches = []) {
     if (!tasks.length) {
       this.list.replaceChildren(el("div", { textContent: tt(this.lang, "empty") }, MUTED + ";padding:8px"));
       this.cards.clear();
       return;
     }
     const seen = new Set();
-    const ordered = tasks.map((task) => {
+    const ordered = groupTasks(tasks, batches).map(({ task, batch, inBatch }) => {
+      if (batch) return this.batchHeader(batch, seen);
       seen.add(task.row);
       const signature = JSON.stringify({ ...task, elapsed_s: task.finished_at ? task.elapsed_s : null });
       let card = this.cards.get(task.row);
@@ -278,6 +280,7 @@ class Inbox {
         card.__signature = signature;
         this.cards.set(task.row, card);
       }
+      card.style.marginLeft = inBatch ? "10px" : "";  // a batch's tasks sit under its header
       return card;
     });
     for (const row of [...this.cards.keys()]) if (!seen.has(row)) this.cards.delete(row);
@@ -286,6 +289,19 @@ class Inbox {
       this.list.replaceChildren(...ordered);
       focused?.focus?.();
     }
+  }
+
+  batchHeader(batch, seen) {
+    const key = `batch:${batch.id}`;
+    seen.add(key);
+    const text = batchLine(batch, this.lang);
+    let header = this.cards.get(key);
+    if (!header || header.textContent !== text) {
+      header = el("div", { className: "runninghub-batch", textContent: text, title: batch.id },
+        "padding:6px 8px 2px;font-size:12px;font-weight:600");
+      this.cards.set(key, header);
+    }
+    return header;
   }
 
   ticking() {

@@ -57,6 +57,7 @@ const TEXT = {
     deleteAssetConfirm: "Delete asset {id} on RunningHub? A later run with this reference converts it again.",
     image: "image",
     video: "video",
+    batch: "Batch {name} · {n} tasks · {saved} saved · {cost}",
   },
   zh: {
     title: "RunningHub 任务",
@@ -111,6 +112,7 @@ const TEXT = {
     deleteAssetConfirm: "在 RunningHub 上删除素材 {id}？之后用到这个参考时会重新转换。",
     image: "图片",
     video: "视频",
+    batch: "批量 {name} · {n} 个任务 · 已保存 {saved} · {cost}",
   },
 };
 
@@ -214,4 +216,29 @@ export function hostOf(url) {
   } catch {
     return String(url || "");
   }
+}
+
+/** Tasks (newest first) with each batch of `batches` gathered under one header where its newest task is:
+ *  [{batch}, {task, inBatch: true}, …, {task}, …]. A task of no listed batch stays where it is. */
+export function groupTasks(tasks, batches = []) {
+  const byId = new Map(batches.map((b) => [b.id, b]));
+  const out = [];
+  const placed = new Set();
+  for (const task of tasks) {
+    const id = task.batch?.id;
+    if (!byId.has(id)) {
+      out.push({ task });
+    } else if (!placed.has(id)) {
+      placed.add(id);
+      out.push({ batch: byId.get(id) });
+      for (const member of tasks) if (member.batch?.id === id) out.push({ task: member, inBatch: true });
+    }
+  }
+  return out;
+}
+
+/** A batch's header line: its name, how many tasks, how many saved and its total. */
+export function batchLine(batch, lang = "en") {
+  const cost = batch.cost == null ? tt(lang, "noCost") : formatMoney(batch.cost, batch.currency, languageOf(lang));
+  return tt(lang, "batch", { name: batch.name, n: batch.tasks, saved: batch.saved, cost });
 }

@@ -76,3 +76,15 @@ test("every English text has a Chinese one", () => {
   assert.equal(hostOf("https://www.runninghub.cn/call-api/call-record-detail/1"), "www.runninghub.cn");
   assert.equal(tt("en", "lookUp", { host: "www.runninghub.ai" }), "Look up on www.runninghub.ai");
 });
+
+test("a batch's tasks are gathered under one header where its newest task is, with its total", async () => {
+  const { groupTasks, batchLine } = await import(await moduleUrl("inbox_format.js"));
+  const batch = { id: "file:1", name: "shots.jsonl", tasks: 3, saved: 2, cost: 0.28, currency: "CNY" };
+  const tasks = [{ row: 9 }, { row: 8, batch: { id: "file:1" } }, { row: 7 }, { row: 6, batch: { id: "file:1" } },
+    { row: 5, batch: { id: "comfy:p:3" } }];
+  const grouped = groupTasks(tasks, [batch]);
+  assert.deepEqual(grouped.map((g) => (g.batch ? "batch" : `${g.task.row}${g.inBatch ? "*" : ""}`)),
+    ["9", "batch", "8*", "6*", "7", "5"]);  // a batch of one (not listed) is no group
+  assert.equal(batchLine(batch), "Batch shots.jsonl · 3 tasks · 2 saved · 0.28 CNY");
+  assert.equal(batchLine(batch, "zh"), "批量 shots.jsonl · 3 个任务 · 已保存 2 · 0.28 元");
+});

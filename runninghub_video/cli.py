@@ -143,11 +143,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except RunningHubError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        task = f"task {exc.task_id}: " if exc.task_id and exc.task_id not in str(exc) else ""
+        print(f"error: {task}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _interrupted(progress: TerminalProgress) -> int:
+    """Ctrl-C while a task was known: it keeps running (and is paid), and the same command picks it up."""
+    progress.close()
+    if progress.task_id:
+        print(f"\ninterrupted: task {progress.task_id} keeps running on RunningHub; run the same command again "
+              f"to pick it up (or `fetch {progress.task_id}` within 24 h)", file=sys.stderr)
+    elif progress.phase == "submit":  # the answer may be on its way: the journal knows what was sent
+        print("\ninterrupted during the submit: it may have been charged; run the same command again to see "
+              "what happened (it never pays twice)", file=sys.stderr)
+    else:
+        print("\ninterrupted before anything was submitted (nothing charged)", file=sys.stderr)
+    return 130
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -161,6 +176,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         result = generate(images, request, videos=args.video, audios=args.audio, site=args.site,
                           output_dir=args.output_dir, on_progress=progress, timeout_s=args.timeout_minutes * 60,
                           variation=args.variation)
+    except KeyboardInterrupt:
+        return _interrupted(progress)
     finally:
         progress.close()
     _print_result(result)
@@ -220,6 +237,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     try:
         result = fetch_task(args.task_id, site=args.site, output_dir=args.output_dir, on_progress=progress,
                             timeout_s=args.timeout_minutes * 60, want_last_frame=args.last_frame)
+    except KeyboardInterrupt:
+        progress.task_id = progress.task_id or args.task_id
+        return _interrupted(progress)
     finally:
         progress.close()
     _print_result(result)
@@ -275,12 +295,26 @@ def _task_line(task: dict) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task["created_at"]))
     cost = _money(task["cost"], task["currency"])
     elapsed = "" if task["elapsed_s"] is None else f"{task['elapsed_s']:.0f}s"
-    options = " · ".join(f"{v} s" if k == "duration" else "camera fixed" if k == "cameraFixed" else str(v)
-                         for k, v in task["options"].items() if k != "cameraFixed" or str(v) == "true")
+    options = " · ".join(_option_words(k, v) for k, v in task["options"].items()
+                         if k != "cameraFixed" or str(v).lower() == "true")
     where = task["video_path"] or ("recoverable: fetch " + task["task_id"] if task["recoverable"] else
                                    task["lookup_url"] if task["phase"] == "ambiguous" else task["error"])
     return (f"{when}  .{task['site']}  {task['task_id'] or '-':<19}  {task['state']:<11} {cost:>10}  {elapsed:>6}\n"
             f"    {task['model']}  {options}  \"{task['prompt'][:60]}\"  {where}")
+
+
+def _option_words(wire: str, value) -> str:
+    """One option of a journal row as a person reads it ("5 s", "camera fixed", "with sound", "seed 7")."""
+    if wire == "duration":
+        return f"{value} s"
+    if wire == "cameraFixed":
+        return "camera fixed"
+    if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+        on = str(value).lower() == "true"
+        if wire == "generateAudio":
+            return "with sound" if on else "silent"
+        return f"{wire} {'on' if on else 'off'}"
+    return f"{wire} {value}" if wire == "seed" else str(value)
 
 
 def _money(amount: float | None, currency: str) -> str:

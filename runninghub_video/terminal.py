@@ -5,29 +5,30 @@ import shutil
 import sys
 
 from .core.events import ProgressEvent
-from .words.wording import describe, format_duration
+from .words.wording import SEP, WAITING_FIELDS, describe, format_duration, waiting_parts
 
 
 class TerminalProgress:
-    """One self-rewriting status line on stderr (plain lines when not a terminal)."""
+    """One self-rewriting status line on stderr (plain lines when not a terminal). It keeps the last
+    task id, so an interrupted command can say which task keeps running."""
 
     def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stderr  # looked up per run: sys.stderr may be replaced after import
         self.tty = self.stream.isatty()
         self.last = ""
+        self.task_id = ""
+        self.phase = ""
 
     def __call__(self, event: ProgressEvent) -> None:
-        width = 24
-        bar = ""
-        if event.fraction is not None:
-            filled = int(width * max(0.0, min(1.0, event.fraction)))
-            bar = "[" + "#" * filled + "-" * (width - filled) + "] "
-        line = f"{bar}{event.phase:<8} {describe(event)}"
+        self.task_id, self.phase = event.task_id or self.task_id, event.phase
         if self.tty:
             cols = shutil.get_terminal_size((100, 20)).columns
-            self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))
-        elif line != self.last and event.phase not in ("download",):
-            self.stream.write(line + "\n")
+            line = fit_line(event, cols - 1)
+            self.stream.write("\r" + line.ljust(cols - 1))
+        else:
+            line = _bar(event.fraction) + f"{event.phase:<8} {describe(event)}"
+            if line != self.last and event.phase not in ("download",):
+                self.stream.write(line + "\n")
         self.stream.flush()
         self.last = line
 
@@ -35,6 +36,35 @@ class TerminalProgress:
         if self.tty and self.last:
             self.stream.write("\n")
             self.stream.flush()
+        self.last = ""
+
+
+def _bar(fraction: float | None, width: int = 24) -> str:
+    if fraction is None:
+        return ""
+    filled = int(width * max(0.0, min(1.0, fraction)))
+    return "[" + "#" * filled + "-" * (width - filled) + "] "
+
+
+def fit_line(event: ProgressEvent, width: int) -> str:
+    """The status line in at most ``width`` columns: the bar and the phase's name (the waiting
+    line's state already says it) go first, then the waiting line's least useful fields
+    (wording.WAITING_FIELDS, kept from the front); only what still does not fit is cut."""
+    if event.phase not in ("queued", "running") or (event.extra or {}).get("resumed") \
+            or (event.extra or {}).get("joined"):
+        candidates = [_bar(event.fraction) + f"{event.phase:<8} {describe(event)}",
+                      f"{event.phase:<8} {describe(event)}", describe(event)]
+    else:
+        parts = waiting_parts(event)
+        words = SEP.join(text for _, text in parts)
+        candidates = [_bar(event.fraction) + words, _bar(event.fraction, 10) + words, words]
+        for field in reversed(WAITING_FIELDS):
+            parts = [p for p in parts if p[0] != field] if len(parts) > 2 else parts
+            candidates.append(SEP.join(text for _, text in parts))
+    for line in candidates:
+        if len(line) <= width:
+            return line
+    return candidates[-1][: max(0, width - 1)] + "…"
 
 
 class BatchTerminalProgress:

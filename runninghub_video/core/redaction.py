@@ -12,6 +12,8 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 # "Bearer <token>" and {"apikey": "<token>"} shapes, in case an unregistered key shows up.
 _SECRET_SHAPES = re.compile(r'(?i)(bearer\s+|"?api_?key"?\s*[:=]\s*"?)([A-Za-z0-9_\-]{8,})')
+# A URL's query: on a signed URL (an upload's, a result's) it is a credential for that file.
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>|]+)\?[^\s\"'<>|)]+")
 
 
 def mask_key(key: str) -> str:
@@ -27,7 +29,8 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Text with every known key (and anything shaped like one) masked."""
+    """Text with every known key (and anything shaped like one) masked, and every URL's query
+    (the signature of a signed URL) cut to "?…"."""
     if not text:
         return text
     text = str(text)
@@ -36,4 +39,5 @@ def redact(text: str) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, mask_key(secret))
+    text = _URL_QUERY.sub(r"\1?…", text)
     return _SECRET_SHAPES.sub(lambda m: m.group(1) + mask_key(m.group(2)), text)

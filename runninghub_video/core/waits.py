@@ -24,6 +24,7 @@ class Waits:
     query_failure_grace_s: float = 120.0  # queries may fail this long in a row before waiting gives up
     new_task_not_found_grace_s: float = 15.0  # [U] a fresh task might not be queryable at once
     progress_every_s: float = 1.0  # a status event at least this often
+    unreachable_after_s: float = 6.0  # no answer to queries this long: the line says RunningHub is silent
     # a reference converted for real people (run/real_person.py): how long that takes is unknown [U]
     asset_first_gap_s: float = 0.25  # the first look at a new conversion; gaps double …
     asset_max_gap_s: float = 2.0  # … up to this

@@ -239,10 +239,19 @@ def probe_bytes(data: bytes | Any, name: str, kind: str, path: Path | None = Non
             if not streams:
                 raise ValidationError(f"{where} has no {kind} track; connect a {kind} file.")
             stream = streams[0]
+            if kind == "video" and _is_still_image(container.format.name):
+                raise ValidationError(f"{where} is a still image ({stream.codec_context.name}), not a video: "
+                                      "give it as an image reference instead.")
             seconds = _seconds(container, stream)
             return container.format.name, stream.codec_context.name, seconds
     except av.error.FFmpegError as exc:
         raise ValidationError(f"{where} could not be read as {kind} ({exc}).") from None
+
+
+def _is_still_image(format_name: str) -> bool:
+    """FFmpeg's image readers (png_pipe, jpeg_pipe, webp_pipe, image2, …) open a picture as a
+    one-frame "video" that lasts 0 s."""
+    return any(name == "image2" or name.endswith("_pipe") for name in format_name.split(","))
 
 
 def _seconds(container: Any, stream: Any) -> float:

@@ -195,9 +195,13 @@ class Settings:
 
 def missing_key_message(site: str) -> str:
     env = "RUNNINGHUB_API_KEY_AI (or RUNNINGHUB_API_KEY)" if site == "ai" else "RUNNINGHUB_API_KEY"
-    return (f"No RunningHub API key for the .{site} site. Create an Enterprise-Shared key at "
-            f"{facts.KEY_PAGES[site]}, then set {env}, run `python -m runninghub_video login "
-            f"--site {site}`, or enter it in ComfyUI's settings (RunningHub).")
+    message = (f"No RunningHub API key for the .{site} site. Create an Enterprise-Shared key at "
+               f"{facts.KEY_PAGES[site]}, then set {env}, run `python -m runninghub_video login "
+               f"--site {site}`, or enter it in ComfyUI's settings (RunningHub).")
+    if site != "ai" and os.environ.get("RUNNINGHUB_API_KEY_AI", "").strip():
+        message += (" RUNNINGHUB_API_KEY_AI is set: it is a key for runninghub.ai; add --site ai (or set "
+                    "RUNNINGHUB_SITE=ai) to use it.")
+    return message
 
 
 def load_settings(site: str | None = None, *, require_key: bool = True) -> Settings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -205,7 +206,7 @@ def fetch_task(task_id: str, *, want_last_frame: bool = False, **setup: Any) -> 
     journal = Journal()
     row = journal.get(task_id, endpoint=settings.endpoint)
     if row is not None and row.has_video:
-        return _saved_result(row, want_last_frame)
+        return _saved_result(row, want_last_frame, folder)
     if row is None:
         journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
     with RunningHubClient(settings) as client:
@@ -226,8 +227,14 @@ def check_timeout(timeout_s: float) -> float:
     return value
 
 
-def _saved_result(row: Row, want_last_frame: bool) -> GenerationResult:
+def _saved_result(row: Row, want_last_frame: bool, folder: Path | None = None) -> GenerationResult:
+    """The journal's saved video; with ``folder`` (a fetch's output folder) a copy there, as asked."""
     path = Path(row.video_path)
+    if folder is not None and path.parent.resolve() != folder.resolve():
+        target = folder / path.name
+        if not target.exists():
+            shutil.copy2(path, target)
+        path = target
     return GenerationResult(row.task_id, path, row.site, True, cost=row.cost,
                             last_frame_path=last_frame.save(path) if want_last_frame else None)
 

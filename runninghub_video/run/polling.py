@@ -115,8 +115,12 @@ class _Progress:
         self.state_since = submitted_at
         self.running_since = running_since
         self.note = ""  # "retrying" or "unknown_state" (worded in wording.LINES)
-        self.last_emit = 0.0
+        self.last_tick: int | None = None  # the last whole ``progress_every_s`` of elapsed time shown
         self.last_fraction = 0.0
+        self.shown_queued_s = 0.0  # the queue time shown once a state is known never steps back (one clock)
+        self.silent_since: float | None = None  # when the first query still unanswered went out
+        self.told_silent = False  # the line said RunningHub is not answering
+        self.back_until = 0.0  # until then the line says RunningHub answers again
 
     def set_state(self, state: str, now: float, started_at: float | None = None) -> bool:
         """``started_at``: the best guess of when RUNNING began (defaults to ``now``)."""
@@ -129,6 +133,26 @@ class _Progress:
             self.running_since = now if started_at is None else min(now, started_at)
         self.state, self.state_since = state, now
         return True
+
+    def query_sent(self, now: float) -> None:
+        if self.silent_since is None:
+            self.silent_since = now
+
+    def query_answered(self, now: float) -> None:
+        """An answer came: a silence the line told of ends with "answers again" for a few seconds."""
+        if self.told_silent:
+            self.back_until = now + current_waits().unreachable_after_s
+        self.silent_since, self.told_silent = None, False
+
+    def _silence(self, now: float) -> dict:
+        """The note of a silent RunningHub ({note, silent_s}), once no answer came for
+        ``unreachable_after_s``; "answers again" right after; else the run's own note."""
+        if self.silent_since is not None and now - self.silent_since >= current_waits().unreachable_after_s:
+            self.told_silent = True
+            return {"note": "unreachable", "silent_s": now - self.silent_since}
+        if now < self.back_until and not self.note:
+            return {"note": "answering_again"}
+        return {"note": self.note} if self.note else {}
 
     def running_for(self, now: float) -> float:
         return max(0.0, now - self.running_since) if self.running_since is not None else 0.0
@@ -170,15 +194,22 @@ class _Progress:
         return self.last_fraction
 
     def emit(self, now: float, force: bool = False) -> None:
-        if self.on_progress is None or (not force and now - self.last_emit < current_waits().progress_every_s):
+        """A status event at each whole ``progress_every_s`` of elapsed time (so the seconds shown
+        never skip one while the loop ticks faster), and at once when ``force``d."""
+        if self.on_progress is None:
             return
-        self.last_emit = now
+        tick = int((now - self.submitted_at) // current_waits().progress_every_s)
+        if not force and tick == self.last_tick:
+            return
+        self.last_tick = tick
         eta, extra = self.outlook(now)
-        if self.note:
-            extra = {**extra, "note": self.note}
+        extra = {**extra, **self._silence(now)}
+        queued = max(self.shown_queued_s, self.queued_for(now))
+        if self.state:  # counted from an answer: never shown less later (a state not yet known is a guess)
+            self.shown_queued_s = queued
         phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
         self.on_progress(ProgressEvent(phase=phase, state=self.state, task_id=self.task_id,
-                                       elapsed_s=now - self.submitted_at, queued_s=self.queued_for(now),
+                                       elapsed_s=now - self.submitted_at, queued_s=queued,
                                        fraction=self.fraction(now), eta_s=eta, price=self.price, charged=self.charged,
                                        extra=extra))
 
@@ -281,6 +312,11 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
         progress.note = "" if status.is_pending else "unknown_state"
         return None
 
+    def ticking() -> bool:
+        """Polled while a query is out: the line's clock keeps going, and a silent RunningHub is told."""
+        progress.emit(time.monotonic())
+        return bool(should_cancel is not None and should_cancel())
+
     next_query = start
     if initial is not None:
         done = handle(initial, start, start)
@@ -297,11 +333,14 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
         if now >= next_query:
             sent = now
             schedule.sent(sent - submitted)
+            progress.query_sent(sent)
             try:
-                status = client.query(task_id, should_cancel)
+                status = client.query(task_id, ticking)
                 grace.succeeded()
+                progress.query_answered(time.monotonic())
                 progress.note = ""
             except TaskNotFoundError:
+                progress.query_answered(time.monotonic())
                 if now - submitted > current_waits().new_task_not_found_grace_s or last is not None:
                     raise
                 status = None

@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from ..core import errors
 from ..core.events import CancelCheck, check_cancel
 from ..core.waits import current as current_waits
 
@@ -60,7 +61,10 @@ class SlotLimiter:
                 self._last_good = value
             except Exception as exc:  # a status call must never stop a run
                 value = self._last_good or FALLBACK_LIMIT
-                log.warning("RunningHub concurrency limit unavailable (%s); using %d.", type(exc).__name__, value)
+                # a rejected key is the run's own error to tell (first, in its words), not this one's
+                quiet = isinstance(exc, (errors.AuthError, errors.KeyTypeError))
+                log.log(logging.DEBUG if quiet else logging.WARNING,
+                        "RunningHub concurrency limit unavailable (%s); using %d.", type(exc).__name__, value)
             with self._cond:
                 self._limit, self._fetched_at = value, self._clock()
                 self._cond.notify_all()  # a higher limit may let waiters in

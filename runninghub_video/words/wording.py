@@ -39,11 +39,14 @@ LINES: dict[str, tuple[str, str]] = {
     "left": ("~{t} left", "约剩 {t}"),
     "left_range": ("~{lo}–{hi} left", "约剩 {lo}–{hi}"),
     "left_up_to": ("up to ~{t} left", "最多约剩 {t}"),  # a range whose near end has passed
-    "late": ("taking longer than usual · {t} so far", "比平时慢 · 已运行 {t}"),
+    "late": ("taking longer than usual", "比平时慢"),  # one clock: the elapsed time already says how long
     "finishing": ("finishing", "即将完成"),
     # notes on the waiting line (ProgressEvent.extra["note"])
     "retrying": ("connection trouble, retrying", "连接不稳定，正在重试"),
     "unknown_state": ("unknown state {state!r}, still waiting", "未知状态 {state}，继续等待"),
+    "unreachable": ("RunningHub not answering for {t} · the task keeps running there",
+                    "RunningHub 已 {t} 无响应 · 任务仍在其上运行"),
+    "answering_again": ("RunningHub answers again", "RunningHub 已恢复响应"),
     # the steps of a run
     "slot": ("waiting for a free slot", "等待空闲的任务名额"),
     "joined": ("waiting for the same request, already started by another run", "等待另一次运行已开始的相同请求"),
@@ -242,23 +245,38 @@ def describe(event: ProgressEvent, lang: str = EN) -> str:
 
 def _waiting(event: ProgressEvent, lang: str) -> str:
     """The 1 s ticker while queued or running: state, elapsed, queue time, outlook, price, note."""
-    parts = [state_name(event.state, lang), say("elapsed", lang, t=format_duration(event.elapsed_s))]
+    return SEP.join(text for _, text in waiting_parts(event, lang))
+
+
+# The waiting line's fields, most useful first: what a narrow terminal keeps (terminal.py).
+WAITING_FIELDS = ("state", "elapsed", "note", "left", "price", "in_queue")
+
+
+def waiting_parts(event: ProgressEvent, lang: str = EN) -> list[tuple[str, str]]:
+    """The waiting line as (field, words) in reading order; the field names are :data:`WAITING_FIELDS`."""
+    parts = [("state", state_name(event.state, lang)),
+             ("elapsed", say("elapsed", lang, t=format_duration(event.elapsed_s)))]
     if event.queued_s >= 1:
-        parts.append(say("in_queue", lang, t=format_duration(event.queued_s)))
+        parts.append(("in_queue", say("in_queue", lang, t=format_duration(event.queued_s))))
     extra = event.extra or {}
-    if "late_s" in extra:
-        parts.append(say("late", lang, t=format_duration(extra["late_s"])))
+    note = extra.get("note")
+    if note == "unreachable":  # no answer, so no outlook: say only that RunningHub is silent
+        pass
+    elif "late_s" in extra:
+        parts.append(("left", say("late", lang)))
     elif "eta_range" in extra:
         lo, hi = extra["eta_range"]
-        parts.append(say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)) if lo >= 1
-                     else say("left_up_to", lang, t=format_duration(hi)))
+        parts.append(("left", say("left_range", lang, lo=format_duration(lo), hi=format_duration(hi)) if lo >= 1
+                      else say("left_up_to", lang, t=format_duration(hi))))
     elif event.eta_s is not None:
-        parts.append(say("left", lang, t=format_duration(event.eta_s)) if event.eta_s >= 1 else say("finishing", lang))
+        parts.append(("left", say("left", lang, t=format_duration(event.eta_s)) if event.eta_s >= 1
+                      else say("finishing", lang)))
     if event.price is not None:
-        parts.append(format_money(event.price, lang, approx=not event.charged))
-    if extra.get("note"):
-        parts.append(say(extra["note"], lang, state=event.state))
-    return SEP.join(parts)
+        parts.append(("price", format_money(event.price, lang, approx=not event.charged)))
+    if note:
+        parts.append(("note", say(note, lang, state=event.state,
+                                  t=format_duration(extra.get("silent_s", 0)))))
+    return parts
 
 
 def _downloading(extra: Mapping, lang: str) -> str:

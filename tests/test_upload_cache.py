@@ -96,3 +96,26 @@ def test_a_cache_from_an_older_pack_is_made_afresh_and_keeps_working(state):
     assert cache.get(SHA, "cn", now=T0 + 1) is None  # disposable: one re-upload after the upgrade
     cache.put(SHA, "cn", URL + "&v=2", now=T0 + 2)
     assert cache.get(SHA, "cn", now=T0 + 3) == URL + "&v=2"
+
+
+def test_damage_found_mid_query_is_a_miss_and_the_cache_starts_afresh(state):
+    """The file opens and its schema reads, but the table's pages are garbage: found only by the query."""
+    import sqlite3
+
+    cache = UploadCache()
+    cache.put(SHA, "cn", URL, now=T0)
+    with sqlite3.connect(state / CACHE_FILE) as conn:  # enough rows for the table to fill many pages
+        conn.executemany("INSERT INTO uploads VALUES (?, 'cn', ?, ?)",
+                         [(f"{i:064d}", URL + "&n=" + "x" * 200, T0) for i in range(2000)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray((state / CACHE_FILE).read_bytes())
+    page = 4096
+    for start in range(3 * page, len(data), page):  # pages 1–3 (header, schema) stay readable
+        data[start:start + 100] = b"\xff" * 100
+    (state / CACHE_FILE).write_bytes(bytes(data))
+
+    assert cache.get(f"{5:064d}", "cn", now=T0 + 1) is None
+    assert list(state.glob(f"{CACHE_FILE}.damaged-*"))
+    cache.put(SHA, "cn", URL + "&v=2", now=T0 + 2)
+    assert cache.get(SHA, "cn", now=T0 + 3) == URL + "&v=2"

@@ -115,9 +115,13 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
             raise _unusable(path, what, exc) from None
         try:
             yield conn
-        except sqlite3.OperationalError as exc:  # e.g. a journal from a newer pack, a full disk
+        except sqlite3.DatabaseError as exc:
             _roll_back(conn)
-            raise _unusable(path, what, exc) from None
+            # A journal from a newer pack, a full disk (OperationalError); damage found mid-query
+            # ("database disk image is malformed": the base class). Not a mistake in a query.
+            if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):
+                raise _unusable(path, what, exc) from None
+            raise
         except BaseException:
             _roll_back(conn)
             raise

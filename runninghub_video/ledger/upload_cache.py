@@ -12,14 +12,16 @@ run carries on with an empty cache.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from ..remote import config, facts
 from ..core.store import DamagedFile, open_db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CACHE_FILE = "upload_cache.sqlite3"
 
@@ -60,37 +62,42 @@ class UploadCache:
         self.path = Path(path) if path is not None else config.state_dir() / CACHE_FILE
         self.ttl_s = ttl_s
 
-    @contextmanager
-    def _db(self, *, write: bool):
+    def _use(self, work: Callable[[sqlite3.Connection | None], T], *, write: bool) -> T:
+        """``work(conn)`` in one transaction. A damaged file (found on opening or mid-query; moved
+        aside by :func:`open_db`) costs only re-uploads: ``work`` runs again on a fresh file."""
         try:
             with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
-                yield conn
-        except DamagedFile as exc:  # disposable: start afresh
+                return work(conn)
+        except DamagedFile as exc:
             log.warning("RunningHub: %s", exc)
-            with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
-                yield conn
+        with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
+            return work(conn)
 
     def get(self, sha256: str, site: str, now: float | None = None) -> str | None:
         """The URL of this content on this site, if uploaded less than ``ttl_s`` ago."""
         now = time.time() if now is None else now
-        with self._db(write=False) as conn:
-            if conn is None:
-                return None
-            row = conn.execute("SELECT url FROM uploads WHERE sha256 = ? AND site = ? AND uploaded_at > ?",
-                               (sha256, site, now - self.ttl_s)).fetchone()
-        return row["url"] if row else None
+
+        def read(conn: sqlite3.Connection | None) -> str | None:
+            row = conn and conn.execute("SELECT url FROM uploads WHERE sha256 = ? AND site = ? AND uploaded_at > ?",
+                                        (sha256, site, now - self.ttl_s)).fetchone()
+            return row["url"] if row else None
+
+        return self._use(read, write=False)
 
     def put(self, sha256: str, site: str, url: str, now: float | None = None) -> None:
         """Remember a fresh upload (replacing an older one) and drop entries past their TTL."""
         now = time.time() if now is None else now
-        with self._db(write=True) as conn:
+
+        def write(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT OR REPLACE INTO uploads (sha256, site, url, uploaded_at) VALUES (?, ?, ?, ?)",
                          (sha256, site, url, now))
             conn.execute("DELETE FROM uploads WHERE uploaded_at <= ?", (now - self.ttl_s,))
+
+        self._use(write, write=True)
 
     def forget(self, sha256: str, site: str) -> None:
         """Forget the upload of this content that RunningHub could not read, so the next run uploads it again."""
         if not self.path.exists():  # nothing cached; do not create state just to delete from it
             return
-        with self._db(write=True) as conn:
-            conn.execute("DELETE FROM uploads WHERE sha256 = ? AND site = ?", (sha256, site))
+        self._use(lambda conn: conn.execute("DELETE FROM uploads WHERE sha256 = ? AND site = ?", (sha256, site)),
+                  write=True)

@@ -108,6 +108,17 @@ def test_generate_audio_off_gives_a_silent_video(rh_env, tmp_path):
     assert streams(result.video_path) == ["video"] and result.last_frame_path is None
 
 
+def test_a_last_frame_image_redirected_to_a_plain_http_host_is_not_fetched(rh_env, tmp_path, caplog):
+    """The image URL comes from the server like the video's: every hop must be https (0.0.0.0 is no
+    loopback address, and nothing listens on port 9: were it followed, nothing would leave this machine)."""
+    rh_env.inject("last_frame", "redirect", location="http://0.0.0.0:9/frame.png")
+    with caplog.at_level("WARNING", logger="RunningHub"):
+        result = generate([solid_images(1)], VideoRequest("redirected frame", last_frame=True, **V2),
+                          output_dir=tmp_path)
+    assert "The last-frame image redirected to a non-https address (http://0.0.0.0); not followed" in caplog.text
+    assert result.last_frame_path.is_file()  # decoded from the paid MP4 instead
+
+
 def test_a_video_only_request_is_fine_and_its_last_frame_is_decoded_when_not_asked_from_runninghub(rh_env, tmp_path):
     result = generate([], VideoRequest("video only", **V2), videos=[clip(tmp_path, 2)], output_dir=tmp_path)
     from ..runninghub_video.media import last_frame

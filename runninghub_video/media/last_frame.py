@@ -37,7 +37,8 @@ def save(video_path: str | Path, session: Any = None, image_url: str = "",
             _write_png(_fetch_image(session, image_url, should_cancel), target)
             return target
         except Exception as exc:  # the video is what was paid for: fall back to decoding it
-            log.warning("RunningHub: last-frame image not used (%s); decoding it from the video", type(exc).__name__)
+            log.warning("RunningHub: last-frame image not used (%s: %s); decoding it from the video",
+                        type(exc).__name__, exc)
     _write_png(last_frame_rgb(video_path), target)
     return target
 
@@ -81,18 +82,18 @@ def load_rgb(png_path: str | Path) -> Any:
 def _fetch_image(session: Any, url: str, should_cancel: CancelCheck | None) -> Any:
     from PIL import Image
 
-    from ..remote.download import check_url
     from ..core.events import check_cancel
-    from ..remote.http import POLICIES, cancel_scope
+    from ..remote.download import check_url, open_following_safe_redirects
 
     check_url(url)
     check_cancel(should_cancel)
-    with cancel_scope(should_cancel):
-        response = session.get(url, timeout=POLICIES["download"].timeout)
-    response.raise_for_status()
-    if len(response.content) > MAX_IMAGE_BYTES:
+    with open_following_safe_redirects(session, url, what="The last-frame image",
+                                       should_cancel=should_cancel) as response:
+        response.raise_for_status()
+        data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+    if len(data) > MAX_IMAGE_BYTES:
         raise ValueError("last-frame image too large")
-    with Image.open(io.BytesIO(response.content)) as image:
+    with Image.open(io.BytesIO(data)) as image:
         return image.convert("RGB")
 
 

@@ -87,11 +87,13 @@ def download_result(session, url: str, *, folder: Path, task_id: str,
         remove_quietly(tmp)  # gone already after a successful save
 
 
-def _open(session, url: str, headers: dict, should_cancel: CancelCheck | None, task_id: str):
-    """GET ``url``, following redirects by hand so every hop is checked like the first."""
+def open_following_safe_redirects(session, url: str, *, what: str, headers: dict | None = None,
+                                  should_cancel: CancelCheck | None = None, task_id: str = ""):
+    """GET ``url`` streamed, following redirects by hand so every hop is checked like the first
+    (``what``: the thing fetched, for the error, e.g. "The result of task 123")."""
     for _ in range(MAX_REDIRECTS + 1):
         with cancel_scope(should_cancel):
-            response = session.get(url, stream=True, timeout=POLICIES["download"].timeout, headers=headers,
+            response = session.get(url, stream=True, timeout=POLICIES["download"].timeout, headers=headers or {},
                                    allow_redirects=False)
         if response.status_code not in (301, 302, 303, 307, 308) or not response.headers.get("Location"):
             return response
@@ -99,11 +101,10 @@ def _open(session, url: str, headers: dict, should_cancel: CancelCheck | None, t
         url = urljoin(url, response.headers["Location"])
         if not is_safe_url(url):
             parts = urlsplit(url)
-            raise DownloadError(f"The result of task {task_id} redirected to a non-https address "
-                                f"({parts.scheme}://{parts.hostname}); not followed.", task_id=task_id,
-                                advice=fetch_advice(task_id))
-    raise DownloadError(f"The result of task {task_id} redirected more than {MAX_REDIRECTS} times.",
-                        task_id=task_id, advice=fetch_advice(task_id))
+            raise DownloadError(f"{what} redirected to a non-https address ({parts.scheme}://{parts.hostname}); "
+                                "not followed.", task_id=task_id, advice=fetch_advice(task_id) if task_id else "")
+    raise DownloadError(f"{what} redirected more than {MAX_REDIRECTS} times.", task_id=task_id,
+                        advice=fetch_advice(task_id) if task_id else "")
 
 
 def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: CancelCheck | None,
@@ -127,7 +128,9 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
                 check_time(time.monotonic(), STALL_MIN_BYTES)
-                response = _open(session, url, headers, should_cancel, task_id)
+                response = open_following_safe_redirects(session, url, what=f"The result of task {task_id}",
+                                                         headers=headers, should_cancel=should_cancel,
+                                                         task_id=task_id)
                 window_start, window_bytes = time.monotonic(), 0
                 with response:
                     if response.status_code in (403, 404, 410):

@@ -23,8 +23,8 @@ def _limits(kind: str) -> str:
 
 
 def _seed_input() -> io.Int.Input:
-    """-1 = random on RunningHub. The after-generate control starts at "fixed" (js/seed_fixed.js for
-    frontends that ignore the schema's default), so queuing again reuses the video instead of paying."""
+    """-1 = random on RunningHub. The after-generate control starts at "fixed" (js/runninghub.js sets
+    it for frontends that ignore the schema's default), so queuing again reuses the video instead of paying."""
     option = FIRST.option("seed")
     fixed = getattr(getattr(io, "ControlAfterGenerate", None), "fixed", True)
     return io.Int.Input("seed", default=option.default, min=option.minimum, max=option.maximum,

@@ -91,3 +91,15 @@ def test_registry_package_leaves_development_files_out():
     ignored = (ROOT / ".comfyignore").read_text(encoding="utf-8").split()
     assert {"tests/", "bench/", ".ci/"} <= set(ignored)
     assert not {"js/", "locales/", "example_workflows/", "nodes/", "runninghub_video/"} & set(ignored)
+
+
+def test_every_frontend_file_the_pack_names_exists():
+    """A docstring, comment or README line that points to a js/ file points to one that is shipped."""
+    named = {}
+    for path in [*ROOT.glob("*.md"), *(ROOT / "docs").rglob("*.md"), *(ROOT / "nodes").glob("*.py"),
+                 *(ROOT / "runninghub_video").rglob("*.py"), *JS.glob("*.js")]:
+        for name in re.findall(r"\bjs/([\w.-]+\.js)\b", path.read_text(encoding="utf-8")):
+            named.setdefault(name, path.relative_to(ROOT).as_posix())
+    assert named, "the search finds the names it should"
+    missing = {name: where for name, where in named.items() if not (JS / name).is_file()}
+    assert missing == {}, f"js/ files named but missing: {missing}"

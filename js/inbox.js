@@ -7,6 +7,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { languageOf, siteSettings } from "./format.js";
+import { call } from "./routes.js";
 import {
   assetLine, batchLine, budgetSetting, budgetText, formatTime, groupTasks, hostOf, metaLine, optionsText, stateLabel,
   totalsText, tt,
@@ -20,14 +21,6 @@ const COLORS = {
 };
 
 const lang = () => languageOf(app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language);
-
-async function call(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  };
-  const response = await api.fetchApi(`/runninghub${path}`, options);
-  return response.json();
-}
 
 function el(tag, props = {}, style = "", children = []) {
   const node = Object.assign(document.createElement(tag), props);

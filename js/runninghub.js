@@ -6,6 +6,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { formatCaption, formatKeyStatus, formatTestResult, languageOf, siteSettings, t } from "./format.js";
+import { call } from "./routes.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
 const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo"];
@@ -14,14 +15,6 @@ const PRICE_WIDGETS = ["model", "duration", "resolution", "site"];
 
 const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
 const lang = () => languageOf(locale());
-
-async function call(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  };
-  const response = await api.fetchApi(`/runninghub${path}`, options);
-  return response.json();
-}
 
 // --- settings: one entry per site --------------------------------------------------------
 function element(tag, props = {}, style = "") {

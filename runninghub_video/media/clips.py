@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from ..core.errors import ValidationError
 from ..remote.models import AUDIO, VIDEO, MediaRule, Model
+from .images import to_numpy
 
 _CONTENT_TYPES = {"mp4": "video/mp4", "wav": "audio/wav", "mp3": "audio/mpeg"}
 
@@ -83,7 +84,7 @@ def audio_from_waveform(audio: Any, name: str = "audio 1") -> list[MediaReferenc
 
     if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
         raise ValidationError(f"{name} is not an AUDIO (a waveform and a sample rate); connect an audio output.")
-    waveform = _to_numpy(audio["waveform"]).astype(np.float32, copy=False)
+    waveform = to_numpy(audio["waveform"]).astype(np.float32, copy=False)
     rate = int(audio["sample_rate"])
     if waveform.ndim == 2:
         waveform = waveform[None]
@@ -266,14 +267,6 @@ def _seconds(container: Any, stream: Any) -> float:
         if frame.time is not None:
             last = frame.time + (frame.samples / frame.sample_rate if hasattr(frame, "samples") else 0.0)
     return last
-
-
-def _to_numpy(value: Any) -> Any:
-    import numpy as np
-
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().float().numpy()
-    return np.asarray(value)
 
 
 def _label(source: Any) -> str:

@@ -59,7 +59,7 @@ def prepare_references(images: Sequence[Any], model: Any = None) -> list[Referen
     check_image_count(total, model or DEFAULT_MODEL)
     references: list[Reference] = []
     for i, value in inputs:
-        array = _to_numpy(value)
+        array = to_numpy(value)
         items = array if array.ndim == 4 else array[None]
         for b in range(items.shape[0]):
             name = f"image {i}" if items.shape[0] == 1 else f"image {i} (batch item {b + 1})"
@@ -81,7 +81,7 @@ def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
     """
     import numpy as np
 
-    a = _to_numpy(array)
+    a = to_numpy(array)
     if a.ndim == 4 and a.shape[0] == 1:
         a = a[0]
     _check_shape(a.shape, name, rank=3)
@@ -218,8 +218,9 @@ def load_image_files(paths: Iterable[str | Path]) -> list[Any]:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _to_numpy(value: Any) -> Any:
-    """numpy view/copy of a torch tensor (any device, any float dtype) or array-like."""
+def to_numpy(value: Any) -> Any:
+    """numpy view/copy of a torch tensor (any device; dtype kept, but float32 for dtypes numpy lacks such as
+    bfloat16) or array-like: how IMAGE and AUDIO inputs reach numpy."""
     import numpy as np
 
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
@@ -232,7 +233,7 @@ def _to_numpy(value: Any) -> Any:
 
 
 def _batch_size(value: Any, name: str) -> int:
-    shape = tuple(getattr(value, "shape", None) or _to_numpy(value).shape)
+    shape = tuple(getattr(value, "shape", None) or to_numpy(value).shape)
     _check_shape(shape, name, rank=None)
     return shape[0] if len(shape) == 4 else 1
 

@@ -71,7 +71,7 @@ def _key_health(exc: errors.RunningHubError | None, site: str, lang: str) -> dic
         state = "none"
     elif isinstance(exc, errors.KeyTypeError):
         state = "wrong_type"
-    elif isinstance(exc, errors.AuthError) or exc.code in wording.KEY_CODES:
+    elif isinstance(exc, errors.AuthError):
         state = "rejected"
     else:
         return {"state": "unknown"}

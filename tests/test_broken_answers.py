@@ -81,7 +81,7 @@ def test_a_rejection_before_creation_says_nothing_was_charged_and_may_be_queued_
 def test_a_rejection_in_the_v2_shape_but_with_a_task_id_is_a_task(rh_env, tmp_path):
     """A FAILED answer that carries a task id (moderation at submit) is a task: its id is kept."""
     rh_env.fail_next_tasks(code="1501", at="submit")
-    with pytest.raises(errors.ModerationError) as info:
+    with pytest.raises(errors.TaskFailedError) as info:
         _run("moderated at submit", tmp_path)
     (task_id,) = rh_env.tasks
     assert info.value.task_id == task_id and inbox.page()["tasks"][0]["task_id"] == task_id

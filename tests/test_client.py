@@ -7,7 +7,7 @@ import pytest
 
 from conftest import image_bytes
 from ..runninghub_video.core import errors
-from ..runninghub_video.remote import facts
+from ..runninghub_video.remote import error_codes, facts
 from ..runninghub_video.remote.api import RunningHubClient
 from ..runninghub_video.remote.config import Settings, load_settings
 from ..runninghub_video.core.money import Money
@@ -15,6 +15,7 @@ from ..runninghub_video.core.redaction import redact, register_secret
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.run.estimate import TaskEstimate, learn
 from ..runninghub_video.run.polling import TaskWait, wait_for_task
+from ..runninghub_video.words import wording
 
 # What the facts file says is passing trouble on RunningHub's side (busy, unavailable, rate limited):
 # a wait rides it out. Every other documented code ends the wait with that code.
@@ -32,16 +33,20 @@ def _body(client, prompt="p"):
     return VideoRequest(prompt, duration="2", resolution="480p").validated().body([url])
 
 
-@pytest.mark.parametrize("code", sorted(facts.ERROR_CODES))
-def test_each_error_code_becomes_its_typed_error_with_advice(client, emulator, code):
+@pytest.mark.parametrize("code", sorted(error_codes.CODES))
+def test_each_error_code_is_an_error_with_its_meaning_advice_and_line(client, emulator, code):
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")
     with pytest.raises(errors.ApiError) as info:
         client.query("2000000000000000001")
-    assert info.value.code == code
-    assert f"server says {code}" in str(info.value) and facts.ERROR_CODES[code].advice in str(info.value)
+    row = error_codes.CODES[code]
+    assert isinstance(info.value, row.error) and info.value.code == code
+    assert f"server says {code}" in str(info.value) and row.meaning in str(info.value) and row.advice in str(info.value)
+    for lang, line in zip(("en", "zh"), row.line):  # the node's short line is the code's own
+        assert wording.error_line(info.value, lang, site="cn") == \
+            line.format(code=code, site="cn", task_id=info.value.task_id or "?") + f" · RunningHub: server says {code}"
 
 
-@pytest.mark.parametrize("code", sorted(facts.ERROR_CODES))
+@pytest.mark.parametrize("code", sorted(error_codes.CODES))
 def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, emulator, code):
     status = client.submit(_body(client))
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")

@@ -28,7 +28,7 @@ def test_key_appears_in_no_file_log_error_or_output(rh_env, tmp_path, caplog, ca
 
     result = generate([solid_images(2)], VideoRequest("leak check", duration="2", resolution="480p"), output_dir=out)
     rh_env.fail_next_tasks(code="1501")
-    with pytest.raises(errors.ModerationError) as failed:
+    with pytest.raises(errors.TaskFailedError) as failed:
         generate([solid_images(1)], VideoRequest("leak check 2", duration="2", resolution="480p"), output_dir=out)
     texts.append(str(failed.value))
     rh_env.key_type = "PERSONAL"

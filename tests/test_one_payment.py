@@ -210,7 +210,7 @@ def test_a_run_refused_before_anything_left_is_not_ambiguous_and_can_be_queued_a
 def test_task_failing_1013_after_its_upload_expired_reuploads_when_queued_again(rh_env, tmp_path):
     _run("first prompt", tmp_path)
     rh_env.expire_uploads(seen_at="task")  # the cached reference URL lapses
-    with pytest.raises(errors.FileProcessingError, match="1013"):
+    with pytest.raises(errors.ApiError, match="1013"):
         _run("second prompt, same reference", tmp_path)
     result = _run("second prompt, same reference", tmp_path)
     assert result.video_path.is_file()

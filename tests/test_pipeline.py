@@ -192,7 +192,7 @@ def test_a_task_cancelled_on_the_site_ends_the_wait_uncharged(rh_env, tmp_path):
 def test_a_failed_reason_given_as_a_string_reaches_the_user(rh_env, tmp_path):
     rh_env.failed_reason_as_text()
     rh_env.fail_next_tasks(code="1015", message="the model gave up | 生成失败")
-    with pytest.raises(errors.GenerationFailedError, match="1015.*TaskFailed: the model gave up"):
+    with pytest.raises(errors.TaskFailedError, match="1015.*TaskFailed: the model gave up"):
         generate([solid_images(1)], VideoRequest("string reason", **SHORT), output_dir=tmp_path)
     assert rh_env.counters.money_charged == 0
 

@@ -145,7 +145,7 @@ def test_v1_lite_refuses_the_option_before_any_upload(people, tmp_path):
 
 
 def test_v1_lite_1505_names_no_option_it_cannot_take(people, tmp_path):
-    with pytest.raises(errors.ModerationError) as info:
+    with pytest.raises(errors.TaskFailedError) as info:
         generate([solid_images(1)], VideoRequest("a face", duration="2", resolution="480p"), output_dir=tmp_path)
     assert not isinstance(info.value, errors.RealPersonError)
     assert "no way to take real people" in str(info.value) and "Seedance 2.0" in str(info.value)

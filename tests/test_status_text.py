@@ -15,6 +15,7 @@ import pytest
 
 from ..nodes import browser_language
 from ..runninghub_video.core import errors
+from ..runninghub_video.remote import error_codes
 from ..runninghub_video.words import wording
 from ..runninghub_video.core.events import ProgressEvent
 from ..runninghub_video.core.money import Money
@@ -169,7 +170,9 @@ def test_an_event_of_a_kind_nobody_words_is_named_by_its_phase():
 
 
 def test_each_line_has_the_same_placeholders_in_english_and_chinese():
-    tables = {"LINES": wording.LINES, "ERRORS": wording.ERRORS, "KEY_ADVICE": wording.KEY_ADVICE}
+    tables = {"LINES": wording.LINES, "ERRORS": wording.ERRORS,
+              "CODES": {code: row.line for code, row in error_codes.CODES.items()},
+              "CODES (Test key)": {code: row.key_line for code, row in error_codes.CODES.items() if row.key_line}}
     for name, table in tables.items():
         for key, (english, chinese) in table.items():
             en, zh = ({f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (english, chinese))
@@ -206,8 +209,9 @@ def test_status_language_follows_the_browsers_comfyui_locale(locale, language):
 def test_every_error_of_the_pack_has_a_short_line_in_both_languages():
     classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.RunningHubError)]
     assert len(classes) > 15
-    for cls in classes:
-        exc = cls("Something went wrong.", code="1234", task_id="42")
+    for cls in classes:  # with a code RunningHub sends for it, or one no table knows
+        code = next((code for code, row in error_codes.CODES.items() if row.error is cls), "1234")
+        exc = cls("Something went wrong.", code=code, task_id="42")
         english, chinese = wording.error_line(exc, "en", site="cn"), wording.error_line(exc, "zh", site="cn")
         assert english and chinese != english, cls.__name__
         assert CHINESE.search(chinese), f"{cls.__name__}: no Chinese in {chinese!r}"
@@ -217,7 +221,7 @@ def test_every_error_of_the_pack_has_a_short_line_in_both_languages():
 
 
 def test_an_error_line_names_code_task_and_the_fix():
-    failed = errors.GenerationFailedError("x", code="1015", task_id="2013508786110730241")
+    failed = errors.TaskFailedError("x", code="1015", task_id="2013508786110730241")
     assert wording.error_line(failed, "en") == ("task 2013508786110730241 failed (1015): change variation and "
                                                 "queue again to pay for a new try")
     assert wording.failed(failed, "zh").startswith("失败：任务 2013508786110730241 失败（1015）")
@@ -229,6 +233,6 @@ def test_the_key_problem_under_a_node_is_the_line_a_failed_run_would_show():
     rejected = errors.AuthError("x", code="1002")
     assert wording.key_problem(rejected, "cn") == wording.error_line(rejected, site="cn")
     assert wording.key_problem(None, "ai", "zh") == ".ai 没有 API 密钥：请在 设置 → RunningHub 中填写"
-    legacy = errors.ServiceError("x", code="806")  # "this key" in a code the errors do not class as a key error
-    assert wording.key_problem(legacy, "cn").startswith("No .cn account has this key (806): it is probably a key "
-                                                       "of runninghub.ai")
+    other_site = errors.AuthError("x", code="806")
+    assert wording.key_problem(other_site, "cn").startswith("no .cn account has this key (806): it is probably a "
+                                                            "key of the other site")

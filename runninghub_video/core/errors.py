@@ -41,19 +41,27 @@ class ValidationError(RunningHubError, ValueError):
 
 
 class ApiError(RunningHubError):
-    """RunningHub answered with an error code."""
+    """RunningHub answered with an error code (remote/error_codes.py: the class, meaning and words of each)."""
 
 
-class InvalidRequestError(ApiError): ...
-class AuthError(ApiError): ...
-class KeyTypeError(ApiError): ...
-class RateLimitError(ApiError): ...
-class TaskNotFoundError(ApiError): ...
-class ServiceError(ApiError): ...
-class InvalidParametersError(ApiError): ...
-class FileTooLargeError(ApiError): ...
-class FileProcessingError(ApiError): ...
-class BalanceError(ApiError): ...
+class AuthError(ApiError):
+    """The key was refused (the settings panel says so; the other site is named)."""
+
+
+class KeyTypeError(ApiError):
+    """The key is of a type that cannot run this model (Enterprise-Shared needed)."""
+
+
+class RateLimitError(ApiError):
+    """Too many requests or tasks at once: waited out and retried."""
+
+
+class TaskNotFoundError(ApiError):
+    """No such task on this site, or it expired (the journal marks it so)."""
+
+
+class ServiceError(ApiError):
+    """A temporary problem on RunningHub's side (or an undocumented code): retried while waiting."""
 
 
 class TaskFailedError(ApiError):
@@ -64,12 +72,7 @@ class TaskFailedError(ApiError):
     cost = None
 
 
-class TaskTimedOutError(TaskFailedError): ...
-class GenerationFailedError(TaskFailedError): ...
-class ModerationError(TaskFailedError): ...
-
-
-class RealPersonError(ModerationError):
+class RealPersonError(TaskFailedError):
     """1505 on a model that takes real-person handling, sent without it: the way out is the option.
 
     ``references``: the references RunningHub named ("image 2", "video 1"), when it named any."""

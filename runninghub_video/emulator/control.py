@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from ..remote import facts
+from ..remote import error_codes, facts
 from .state import BROKEN_RESULTS, Counters, Seconds, State, Task
 
 
@@ -138,7 +138,7 @@ class Emulator:
         """The next ``count`` created tasks end FAILED with ``code`` (never charged)."""
         if at not in ("running", "submit"):
             raise ValueError("at must be 'running' or 'submit'")
-        info = facts.ERROR_CODES.get(str(code))
+        info = error_codes.CODES.get(str(code))
         message = message or f"{info.meaning if info else 'task failed'} | 任务失败"
         with self.state.lock:
             self.state.pending_failures.append({"code": str(code), "message": message, "at": at, "count": count})

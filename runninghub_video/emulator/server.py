@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..remote import facts, models
+from ..remote import error_codes, facts, models
 from . import video
 from .state import Fault, Task, price_for
 from ..media.references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
@@ -185,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_fault_code(self, endpoint: str, fault: Fault) -> None:
         code = str(fault.params.get("code", "1011"))
-        info = facts.ERROR_CODES.get(code)
+        info = error_codes.CODES.get(code)
         message = fault.params.get("message") or (f"{info.meaning} | 服务错误" if info else f"error {code}")
         if endpoint in ("submit", "query", "price_preview"):
             self.send_json(family_a(code, message, self.json_body().get("taskId", "") if endpoint == "query" else ""))

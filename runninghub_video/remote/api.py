@@ -9,7 +9,7 @@ import io
 import random
 from typing import Any
 
-from . import facts, wire
+from . import error_codes, facts, wire
 from .config import Settings
 from ..core.redaction import redact
 from ..core.errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
@@ -192,10 +192,10 @@ class RunningHubClient:
     # --- plumbing ------------------------------------------------------------------------
     def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
         """The typed error for ``code``; a rejected key also names the other site."""
-        error = facts.error_for_code(code, server_message, **kw)
+        error = error_codes.error_for_code(code, server_message, **kw)
         if isinstance(error, AuthError):
             other = next(s for s in facts.SITES if s != self.settings.site)
-            error = AuthError(str(error), code=error.code, task_id=error.task_id,
+            error = AuthError(str(error), code=error.code, task_id=error.task_id, server_message=error.server_message,
                               advice=f"The pack used the .{self.settings.site} site: if your key was made on "
                                      f"runninghub.{other}, set site to '{other}'.")
         return error

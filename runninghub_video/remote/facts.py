@@ -5,9 +5,6 @@ handled defensively by the code that reads these values.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..core import errors
 from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
 from ..core.money import Money
 
@@ -105,97 +102,7 @@ TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
 TYPICAL_QUEUE_S = 20.0  # our prior only: "queueing can double" a run [S]; the journal replaces it
 
 
-# --- error codes ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ErrorCode:
-    meaning: str
-    kind: str  # error_for_code turns each kind into an exception class
-    advice: str
-
-
-ERROR_CODES: dict[str, ErrorCode] = {
-    "1000": ErrorCode("unknown error", "service", "A temporary server problem; try again in a minute."),
-    "1001": ErrorCode("invalid URL or path", "invalid_request",
-                      "The pack called an address RunningHub does not know; check RUNNINGHUB_BASE_URL / site."),
-    "1002": ErrorCode("invalid API key", "auth",
-                      "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
-    "1003": ErrorCode("rate limit exceeded", "rate_limit", "Too many requests; the pack backs off and retries."),
-    "1004": ErrorCode("task not found or expired", "not_found",
-                      "The task id is unknown on this site or older than 24 hours; check the id and the site."),
-    "1005": ErrorCode("internal error", "service", "A temporary server problem; try again in a minute."),
-    "1006": ErrorCode("task timed out", "timeout",
-                      "The task timed out on RunningHub. Queue the node again to pay for a new try."),
-    "1007": ErrorCode("invalid parameters", "invalid_parameters",
-                      "RunningHub rejected the request options; check prompt, images and options."),
-    "1008": ErrorCode("file too large", "file_too_large",
-                      "Each reference image must be at most 10 MB, each reference video 50 MB."),
-    "1010": ErrorCode("service unavailable", "service", "RunningHub is unavailable; try again later."),
-    "1011": ErrorCode("service busy", "service", "RunningHub is busy; the pack backs off and retries."),
-    "1012": ErrorCode("upstream error", "service", "The model provider had a problem; try again later."),
-    "1013": ErrorCode("file processing failed", "file_processing",
-                      "RunningHub could not read an uploaded reference; queue again to re-upload it."),
-    "1014": ErrorCode("API key is not Enterprise-Shared", "key_type",
-                      "Standard models need an Enterprise-Shared API key. Create one in the API console "
-                      "of your site and use it instead."),
-    "1015": ErrorCode("generation failed", "generation_failed",
-                      "The model failed to generate this video. Queue again to pay for a new try, "
-                      "perhaps with other references or prompt."),
-    "1501": ErrorCode("content moderation failed", "moderation",
-                      "The prompt or a reference was refused by moderation (not charged). Change them."),
-    "1504": ErrorCode("model timed out", "timeout",
-                      "The model timed out. Queue the node again to pay for a new try."),
-    "1505": ErrorCode("photorealistic real people are prohibited", "moderation",
-                      "A reference shows a photorealistic real person. Seedance 2.x takes such references when "
-                      "real_person (on the node) or --real-person (in the CLI) is on; other models have no way "
-                      "to take them: use other references."),
-    # legacy family-B/C codes
-    "401": ErrorCode("API key verification failed", "auth",
-                     "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."),
-    "414": ErrorCode("not enough credit", "balance", "Top up your RunningHub account."),
-    "416": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
-    "806": ErrorCode("no account has this API key", "auth",
-                     "The key is probably one of the other site (.cn and .ai keys do not cross)."),
-    "421": ErrorCode("task queue full (concurrency limit)", "rate_limit",
-                     "Your account is running its maximum number of tasks; the pack waits and retries."),
-    "809": ErrorCode("file too large", "file_too_large",
-                     "Each reference image must be at most 10 MB, each reference video 50 MB."),
-    "812": ErrorCode("balance insufficient", "balance", "Top up your RunningHub account."),
-}
-
-
-def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",
-                   context: str = "") -> errors.ApiError:
-    """The typed exception for a RunningHub error code, with its meaning and our advice.
-
-    Here, not in errors.py: the exceptions know nothing of RunningHub's codes, so the model
-    table (which raises them) and this table do not import each other in a circle."""
-    code = str(code)
-    info = ERROR_CODES.get(code)
-    if info is None:
-        return errors.ServiceError(f"{context}RunningHub error {code}.", code=code, task_id=task_id,
-                                   server_message=server_message,
-                                   advice="This code is not documented; if it persists, report it with the task id.")
-    return _KIND_TO_CLASS[info.kind](f"{context}RunningHub error {code} ({info.meaning}).", code=code,
-                                     advice=info.advice, task_id=task_id, server_message=server_message)
-
-
-_KIND_TO_CLASS: dict[str, type[errors.ApiError]] = {
-    "unknown": errors.ServiceError,
-    "service": errors.ServiceError,
-    "invalid_request": errors.InvalidRequestError,
-    "auth": errors.AuthError,
-    "key_type": errors.KeyTypeError,
-    "rate_limit": errors.RateLimitError,
-    "not_found": errors.TaskNotFoundError,
-    "timeout": errors.TaskTimedOutError,
-    "invalid_parameters": errors.InvalidParametersError,
-    "file_too_large": errors.FileTooLargeError,
-    "file_processing": errors.FileProcessingError,
-    "generation_failed": errors.GenerationFailedError,
-    "moderation": errors.ModerationError,
-    "balance": errors.BalanceError,
-}
-
+# --- error codes: what each means and how it is worded is remote/error_codes.py ------------------
 # --- what a submit answer proves (docs/runninghub-api.md "What a submit answer proves") ---------
 # A JSON object in the v2 shape with ``taskId`` "" and ``status`` "" and one of these codes proves
 # that no task was made. Source per code:

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from ..remote import facts, models
+from ..remote import error_codes, facts, models
 from ..media import last_frame
 from . import spend
 from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
-from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, ModerationError, RunningHubError,
+from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError,
                            TaskFailedError, TaskNotFoundError, ValidationError, WaitTimeoutError)
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
                            check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
@@ -293,7 +293,7 @@ def _wait_on(run: _Run, row: Row, key: _RequestKey) -> Claim:
 
 def _failure_of(row: Row) -> RunningHubError:
     if row.error_code:
-        return facts.error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
+        return error_codes.error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
                               context=f"Task {row.task_id} of the same request failed: ")
     return TaskFailedError(f"Task {row.task_id} of the same request ended {row.state}.", task_id=row.task_id or "")
 
@@ -391,7 +391,7 @@ def _real_person_advice(request: VideoRequest, sent: dict[str, list[str]]) -> It
 
     try:
         yield
-    except ModerationError as exc:
+    except TaskFailedError as exc:
         if exc.code != "1505":
             raise
         raise real_person.explain_refusal(exc, request.spec, converted=request.real_person, sent=sent) from None

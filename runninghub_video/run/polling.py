@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..remote import facts
+from ..remote import error_codes, facts
 from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..core.errors import (DownloadError, RateLimitError, ServiceError, TaskFailedError, TaskNotFoundError, TransportError,
@@ -305,8 +305,8 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
         if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
             if status.status == "CANCEL":
                 raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
-            failure = facts.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
-                                           context=f"Task {task_id} failed: ")
+            failure = error_codes.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
+                                                 context=f"Task {task_id} failed: ")
             failure.cost = status.cost  # what the answer says was charged (the 1505 advice reads it)
             raise failure
         progress.note = "" if status.is_pending else "unknown_state"

@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..core.errors import (ApiError, AuthError, KeyTypeError, ModerationError, RateLimitError, RealPersonError,
+from ..core.errors import (ApiError, AuthError, KeyTypeError, TaskFailedError, RateLimitError, RealPersonError,
                            RunningHubError, ServiceError)
 from ..core.events import bar_position, check_cancel, sleep_interruptibly
 from ..core.waits import current as current_waits
@@ -162,8 +162,8 @@ def named_references(text: str, sent: dict[str, list[str]]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def explain_refusal(exc: ModerationError, model: models.Model, *, converted: bool,
-                    sent: dict[str, list[str]]) -> ModerationError:
+def explain_refusal(exc: TaskFailedError, model: models.Model, *, converted: bool,
+                    sent: dict[str, list[str]]) -> TaskFailedError:
     """The 1505 error with what RunningHub named, what the answer said of the charge, and the way out
     (never one that pays again for the same refusal)."""
     refs = named_references(f"{exc.server_message} {exc}", sent)
@@ -184,7 +184,7 @@ def explain_refusal(exc: ModerationError, model: models.Model, *, converted: boo
         able = ", ".join(m.label for m in models.MODELS.values() if m.real_person)
         advice = (f"{model.label} has no way to take real people: use {able} with {OPTION_WORDS}, "
                   "or other references.")
-    error = ModerationError(head, code=exc.code, task_id=exc.task_id, server_message=exc.server_message,
+    error = TaskFailedError(head, code=exc.code, task_id=exc.task_id, server_message=exc.server_message,
                             advice=advice)
     error.cost = cost
     return error

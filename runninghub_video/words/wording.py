@@ -7,14 +7,15 @@ prompt; the CLI, the demo and the logs speak English. Each line is an ``(English
 so a change to one wording is made next to the other.
 
 Exception texts (``str(exc)``: what happened plus advice, for logs and the CLI) stay with the
-errors; here is the short line a node shows for each error class.
+errors. The short line a node shows for an error is its code's (remote/error_codes.py, one table
+for every RunningHub code), else its class's (:data:`ERRORS` here).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from ..core import errors
-from ..remote import facts
+from ..remote import error_codes, facts
 from ..core.events import ProgressEvent
 from ..core.money import Money, format_money
 
@@ -84,35 +85,16 @@ LINES: dict[str, tuple[str, str]] = {
     "frames_done": ("{count} frames · {fps:g} fps", "{count} 帧 · {fps:g} fps"),
 }
 
-# What went wrong and what to do, per error class (a subclass without its own line uses its
-# parent's). "{code}" is RunningHub's code, "{site}" the node's site, "{detail}" the client's English.
+# What went wrong and what to do, per error class, for an error whose code (if any) has no line of
+# its own in remote/error_codes.py (looked up first). A subclass without its own line uses its
+# parent's. "{code}" is RunningHub's code, "{site}" the node's site, "{detail}" the client's English.
 ERRORS: dict[str, tuple[str, str]] = {
     "no_key": ("no API key for .{site}: add one in Settings → RunningHub",
                ".{site} 没有 API 密钥：请在 设置 → RunningHub 中填写"),
-    "AuthError": ("RunningHub rejected the .{site} key ({code}): check it in Settings → RunningHub (Test key); "
-                  ".cn and .ai keys do not cross",
-                  "RunningHub 拒绝了 .{site} 的密钥（{code}）：请在 设置 → RunningHub 中检查并点“测试密钥”；"
-                  ".cn 与 .ai 的密钥不通用"),
-    "KeyTypeError": ("this key cannot run Seedance ({code}): create an Enterprise-Shared key in the API console "
-                     "and save it in Settings → RunningHub",
-                     "此密钥不能调用 Seedance（{code}）：请在 API 控制台创建企业共享（Enterprise-Shared）密钥，"
-                     "再填入 设置 → RunningHub"),
-    "BalanceError": ("balance too low ({code}): top up your RunningHub account", "余额不足（{code}）：请为 RunningHub 账户充值"),
-    "RateLimitError": ("RunningHub is limiting requests ({code}); queue again in a minute",
-                       "RunningHub 正在限流（{code}），请一分钟后重新运行"),
     "TaskNotFoundError": ("no such task on .{site}, or older than 24 h ({code}): check the id and the site",
                           ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
     "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
                      "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
-    "InvalidRequestError": ("RunningHub rejected the request ({code}): check prompt, references and options",
-                            "RunningHub 拒绝了请求（{code}）：请检查提示词、参考图和选项"),
-    "InvalidParametersError": ("RunningHub rejected the options ({code}): check prompt, references and options",
-                               "RunningHub 拒绝了参数（{code}）：请检查提示词、参考图和选项"),
-    "FileTooLargeError": ("a reference is too large ({code}): at most 10 MB each", "参考图过大（{code}）：每张不超过 10 MB"),
-    "FileProcessingError": ("RunningHub could not read a reference ({code}); queue again to upload it anew",
-                            "RunningHub 无法读取参考图（{code}），请重新运行以重新上传"),
-    "ModerationError": ("refused by moderation ({code}), not charged: change the prompt or references",
-                        "内容审核未通过（{code}），未扣费：请修改提示词或参考图"),
     "RealPersonError": ("RunningHub refused a real person in {refs} ({code}){charge}: turn on real_person on this "
                         "node (the references become assets on your RunningHub account)",
                         "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
@@ -142,27 +124,6 @@ ERRORS: dict[str, tuple[str, str]] = {
     "Exception": ("{detail}", "出错：{detail}"),
 }
 _OWN_WORDS = ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception")  # {detail} says it all
-
-# Test key: the codes that mean "this key", in plain words with the fix. 802 and 806 are legacy
-# codes; 806 (APIKEY_USER_NOT_FOUND) is typically a key of the other site [S]; 802's exact meaning
-# is undocumented [U], so it is worded as a key the site does not accept (as 1002 is).
-_KEY_REJECTED = ("The .{site} site does not accept this key ({code}). Copy it again from {page}; if it was made "
-                 "on runninghub.{other}, save it under .{other} instead.",
-                 ".{site} 站点不接受此密钥（{code}）。请从 {page} 重新复制；如果它是在 runninghub.{other} 上创建的，"
-                 "请改存到 .{other}。")
-KEY_ADVICE: dict[str, tuple[str, str]] = {
-    "401": _KEY_REJECTED,
-    "802": _KEY_REJECTED,
-    "806": ("No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
-            "under .{other}, or create a .{site} key at {page}.",
-            ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
-            "或在 {page} 创建 .{site} 的密钥。"),
-    "1002": _KEY_REJECTED,
-    "1014": ("This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at {page} "
-             "and save it here.",
-             "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。"),
-}
-KEY_CODES = tuple(KEY_ADVICE)
 
 
 def language_of(locale: Any) -> str:
@@ -322,6 +283,9 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     if no_key:
         return key_problem(None, site, lang)
     detail = str(exc).strip() or type(exc).__name__
+    row = error_codes.CODES.get(str(getattr(exc, "code", "") or ""))
+    if row is not None and type(exc) is not row.error and type(exc).__name__ in ERRORS:
+        row = None  # the run knew more than the code (RealPersonError): its class has the words
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
@@ -334,9 +298,9 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
                  (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
         shown["running"] = say("budget_running", lang, amount=shown["running"]) if day.running else ""
         values.update(shown)
-    line = _pick(ERRORS[key], lang).format(**values)
+    line = _pick(row.line if row else ERRORS[key], lang).format(**values)
     server = getattr(exc, "server_message", "")
-    if server and key not in _OWN_WORDS:
+    if server and (row or key not in _OWN_WORDS):
         line += f"{SEP}RunningHub: {server}"
     return line
 
@@ -357,13 +321,11 @@ def failed(exc: BaseException, lang: str = EN, **kwargs: Any) -> str:
 
 
 def key_problem(exc: BaseException | None, site: str, lang: str = EN) -> str:
-    """The node's short line about the key of ``site``: missing (``exc`` None), rejected or of the
-    wrong type; a legacy code that means "this key" but is not classed as a key error gets its advice."""
+    """The node's short line about the key of ``site``: missing (``exc`` None), or refused (the line of
+    the refusal's code)."""
     if exc is None:
         return _pick(ERRORS["no_key"], lang).format(site=site)
-    if isinstance(exc, (errors.AuthError, errors.KeyTypeError)):
-        return error_line(exc, lang, site=site)
-    return key_test_line(exc, site, lang)
+    return error_line(exc, lang, site=site)
 
 
 def key_test_line(exc: BaseException, site: str, lang: str = EN, *, no_key: bool = False) -> str:
@@ -374,9 +336,10 @@ def key_test_line(exc: BaseException, site: str, lang: str = EN, *, no_key: bool
 
 def key_advice(code: Any, site: str, lang: str = EN) -> str:
     """Plain advice for an error code that is about the key itself; "" for any other code."""
-    pair = KEY_ADVICE.get(str(code or ""))
-    if pair is None:
+    row = error_codes.CODES.get(str(code or ""))
+    if row is None or row.key_line is None:
         return ""
+    pair = row.key_line
     other = next((s for s in facts.SITES if s != site), site)
     return _pick(pair, lang).format(code=code, site=site, other=other,
                                     page=facts.KEY_PAGES.get(site, f"runninghub.{site}"))

@@ -6,8 +6,10 @@ from .batch import PromptList, VideoGrid
 from .frames import VideoToFrames
 from .seedance import FetchTask, SeedanceReferenceToVideo
 from .seedance2 import Seedance2ReferenceToVideo
+from .seedance_modes import SeedanceFramesToVideo, SeedanceTextToVideo
 
-NODES = (SeedanceReferenceToVideo, Seedance2ReferenceToVideo, FetchTask, VideoToFrames, PromptList, VideoGrid)
+NODES = (SeedanceReferenceToVideo, Seedance2ReferenceToVideo, SeedanceTextToVideo, SeedanceFramesToVideo, FetchTask,
+         VideoToFrames, PromptList, VideoGrid)
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

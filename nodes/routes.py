@@ -164,9 +164,9 @@ def _amount(name: str, amount, site: str, currency_name: str) -> dict:
 
 def _preview(client, request):
     """RunningHub's price preview for a validated request (nothing is uploaded to ask)."""
-    from ..runninghub_video.run import spend
+    from ..runninghub_video.remote import pricing
 
-    return spend.preview_price(client, request)
+    return pricing.preview_price(client, request)
 
 
 def _cached(key: tuple, max_age_s: float) -> Any:

@@ -11,19 +11,24 @@ from pathlib import Path
 
 from .remote import facts, models
 from .core.errors import RunningHubError
-from .core.money import Money, format_money, parse as parse_money
+from .core.money import Money, format_money, format_price, parse as parse_money
 from .terminal import TerminalProgress
 
 DEFAULT_OUTPUT = "runninghub_output"
 
 
 def _request_from(args: argparse.Namespace):
-    from .remote.request import VideoRequest
+    """The run's request, validated once with the references its flags name (no file is read)."""
+    from .remote.request import VideoRequest, infer_mode
 
-    return VideoRequest(prompt=args.prompt, model=args.model, duration=args.duration, resolution=args.resolution,
-                        aspect_ratio=args.aspect_ratio, camera_fixed=args.camera_fixed or None,
-                        generate_audio=args.generate_audio, seed=args.seed, last_frame=args.last_frame,
-                        real_person=args.real_person)
+    counts = {models.IMAGE: len(args.image), models.VIDEO: len(args.video), models.AUDIO: len(args.audio),
+              models.FIRST_FRAME: int(args.start_image is not None), models.LAST_FRAME: int(args.end_image is not None)}
+    model = models.get(args.model)
+    return VideoRequest(prompt=args.prompt, model=model.id, mode=args.mode or infer_mode(model, counts),
+                        duration=args.duration, resolution=args.resolution, aspect_ratio=args.aspect_ratio,
+                        camera_fixed=args.camera_fixed or None, generate_audio=args.generate_audio, seed=args.seed,
+                        last_frame=args.last_frame, web_search=args.web_search or None, task_type=args.task_type,
+                        bitrate=args.bitrate, real_person=args.real_person).with_references(counts).validated()
 
 
 def _per_model(name: str) -> str:
@@ -31,26 +36,46 @@ def _per_model(name: str) -> str:
     parts = []
     for model in models.MODELS.values():
         option = model.option(name)
-        if option is not None:
-            values = (f"{option.choices[0]}-{option.choices[-1]}" if name == "duration"
-                      else ", ".join(map(str, option.choices)))
-            parts.append(f"{model.id}: {values} (default {option.default})")
+        if option is None:
+            continue
+        if name == "duration":
+            seconds = model.durations()
+            values = f"{seconds[0]}-{seconds[-1]}" + (", auto" if models.AUTO in option.choices else "")
+        else:
+            values = ", ".join(map(str, option.choices)) if option.choices else "yes/no"
+        parts.append(f"{model.id}: {values} (default {option.default})")
     return "; ".join(parts)
+
+
+def _having(name: str) -> str:
+    """The models that have an option, for a flag's help."""
+    return ", ".join(m.id for m in models.MODELS.values() if m.option(name) is not None)
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS),
-                   help=f"default {models.DEFAULT_MODEL}")
+                   help=f"default {models.DEFAULT_MODEL}; modes: " + "; ".join(
+                       f"{m.id}: {'/'.join(m.modes)}" for m in models.MODELS.values()))
+    p.add_argument("--mode", default=None, choices=models.MODES,
+                   help="reference (images/videos/audio), text (prompt only) or frames (--start-image, optional "
+                        "--end-image); default: frames with --start-image, reference with any --image/--video/"
+                        "--audio, else text")
     p.add_argument("--duration", default=None, choices=models.all_choices("duration"),
-                   help="seconds; " + _per_model("duration"))
+                   help="seconds, or auto (the model chooses; priced as a range); " + _per_model("duration"))
     p.add_argument("--resolution", default=None, choices=models.all_choices("resolution"),
                    help=_per_model("resolution"))
     p.add_argument("--aspect-ratio", default=None, choices=models.all_choices("aspect_ratio"),
                    help="sent as the model's own field (aspectRatio or ratio); " + _per_model("aspect_ratio"))
-    p.add_argument("--camera-fixed", action="store_true", help="keep the camera still (seedance-v1-lite)")
-    p.add_argument("--seed", type=int, default=None, help="-1 = random (seedance-2.0*)")
+    p.add_argument("--camera-fixed", action="store_true", help=f"keep the camera still ({_having('camera_fixed')})")
+    p.add_argument("--seed", type=int, default=None, help=f"-1 = random ({_having('seed')})")
     p.add_argument("--no-generate-audio", dest="generate_audio", action="store_const", const=False, default=None,
-                   help="a silent video (seedance-2.0*; they make sound by default)")
+                   help=f"a silent video ({_having('generate_audio')}; they make sound by default)")
+    p.add_argument("--web-search", action="store_true", help=f"let the model search the web (text mode of "
+                                                              f"{_having('web_search')})")
+    p.add_argument("--task-type", default=None, choices=models.all_choices("task_type"),
+                   help=f"auto, or edit: transform the --video reference ({_having('task_type')})")
+    p.add_argument("--bitrate", default=None, choices=models.all_choices("bitrate"),
+                   help=f"the output's bitrate ({_having('bitrate')}; default standard)")
     p.add_argument("--last-frame", action="store_true",
                    help="also save the last frame as PNG beside the MP4 and print its path on its own line")
     p.add_argument("--real-person", action="store_true",
@@ -70,19 +95,23 @@ def _site_arg(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     installed = Path(sys.argv[0]).stem == "runninghub-video"  # the console command of `pip install .`
     parser = argparse.ArgumentParser(prog="runninghub-video" if installed else "python -m runninghub_video",
-                                     description="Seedance reference-to-video (v1-lite, 2.0, 2.0 Fast) on RunningHub.")
+                                     description="Seedance video on RunningHub: v1-lite, 1.5 Pro, 2.0 (Fast, Mini, "
+                                                 "global) and 2.5; from references, a prompt, or first/last frames.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole pipeline against the built-in emulator (no key needed)")
     demo.add_argument("--output-dir", default=DEFAULT_OUTPUT)
     demo.add_argument("--duration", default=None, choices=models.all_choices("duration"))
     demo.add_argument("--model", default=models.DEFAULT_MODEL, choices=tuple(models.MODELS))
+    demo.add_argument("--mode", default=None, choices=models.MODES, help="default: the model's first mode")
 
-    gen = sub.add_parser("generate", help="make a video on RunningHub from reference images (and, for "
-                                          "Seedance 2.0, videos and audio)")
+    gen = sub.add_parser("generate", help="make a video on RunningHub from references (images; on 2.x also "
+                                          "videos and audio), a prompt alone, or a start and end image")
     gen.add_argument("--image", action="append", default=[], help="reference image file (repeatable)")
-    gen.add_argument("--video", action="append", default=[], help="reference video file (repeatable; 2.0)")
-    gen.add_argument("--audio", action="append", default=[], help="reference WAV/MP3 file (repeatable; 2.0)")
+    gen.add_argument("--video", action="append", default=[], help="reference video file (repeatable; 2.x)")
+    gen.add_argument("--audio", action="append", default=[], help="reference WAV/MP3 file (repeatable; 2.x)")
+    gen.add_argument("--start-image", default=None, help="the first frame (frames mode: 2.0 family, 1.5 Pro)")
+    gen.add_argument("--end-image", default=None, help="the last frame (frames mode, optional)")
     gen.add_argument("--prompt", required=True)
     _add_options(gen)
     _site_arg(gen)
@@ -167,15 +196,21 @@ def _interrupted(progress: TerminalProgress) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .media.images import load_image_files
-    from .run.pipeline import generate
+    from .remote.download import ensure_output_dir
+    from .run.pipeline import check_timeout, generate
 
-    request = _request_from(args).validated()  # a bad option is refused before any file is read
+    request = _request_from(args)  # a bad option, mode or count is refused before any file is read
+    frames = {name: load_image_files([path])[0] for name, path in (("start_image", args.start_image),
+                                                                  ("end_image", args.end_image)) if path}
     images = load_image_files(args.image)
+    check_timeout(args.timeout_minutes * 60)  # every local check before the price preview's call
+    ensure_output_dir(args.output_dir)
+    _print_price(request, args.site)
     progress = TerminalProgress()
     try:
         result = generate(images, request, videos=args.video, audios=args.audio, site=args.site,
                           output_dir=args.output_dir, on_progress=progress, timeout_s=args.timeout_minutes * 60,
-                          variation=args.variation)
+                          variation=args.variation, **frames)
     except KeyboardInterrupt:
         return _interrupted(progress)
     finally:
@@ -222,6 +257,25 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if report.interrupted:
         return 130
     return 0 if report.all_saved else 3
+
+
+def _print_price(request, site: str | None) -> None:
+    """The run's price before anything is paid: "≈ 7.20 CNY (price preview)", a range where only one
+    can be known, or why none is shown. Never stops the run (the budget, if any, decides)."""
+    from .remote.api import RunningHubClient
+    from .remote.config import load_settings
+    from .remote.pricing import PREVIEW, quote
+
+    with RunningHubClient(load_settings(site)) as client:
+        found = quote(client, request)
+    if found.price is None:
+        print(f"price: not known before the run on .{client.settings.site} (shown after it)", file=sys.stderr)
+        return
+    source = "price preview" if found.source == PREVIEW else "model table"
+    if not found.price.is_exact:
+        source += ", a range: " + ("the model chooses the duration" if request.duration == models.AUTO
+                                   else "priced by tokens; assumed the output's at least, twice that at most")
+    print(f"price: {format_price(found.price)} ({source})", file=sys.stderr)
 
 
 def _print_result(result) -> None:
@@ -381,7 +435,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(output_dir=Path(args.output_dir), duration=args.duration, model=args.model)
+    return run_demo(output_dir=Path(args.output_dir), duration=args.duration, model=args.model, mode=args.mode)
 
 
 COMMANDS = {"demo": cmd_demo, "generate": cmd_generate, "batch": cmd_batch, "status": cmd_status, "fetch": cmd_fetch,

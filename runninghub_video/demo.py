@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .terminal import TerminalProgress
 from .remote.config import Settings
+from .remote.models import FRAMES, REFERENCE, get
 from .remote.request import VideoRequest
 
 DEMO_PROMPT = "A slow dolly shot across three coloured shapes, soft morning light"
@@ -27,9 +28,11 @@ def sample_references(count: int = 3, size: int = 512):
     return batch
 
 
-def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedance-v1-lite") -> int:
-    """v1-lite: three images. A 2.0 model: two images, a reference clip and an audio clip, with sound
-    and the last frame (the emulator runs at a tenth of realistic times)."""
+def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedance-v1-lite",
+             mode: str | None = None) -> int:
+    """Reference mode on v1-lite: three images; on a 2.x model: two images, a reference clip and an
+    audio clip, with sound and the last frame. Text mode: the prompt alone; frames mode: a start and
+    an end image (the emulator runs at a tenth of realistic times)."""
     from .media.decode import contact_sheet, decode_video, probe_video
     from .emulator import Emulator
     from .run.pipeline import generate
@@ -37,13 +40,19 @@ def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedan
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="runninghub-demo-") as state, \
             Emulator(queue_s=1.0, run_s=4.0) as emu:
-        media = _sample_media(Path(state), model)
+        mode = mode or get(model).modes[0]
+        media = _sample_media(Path(state), model) if mode == REFERENCE else {}
+        if mode == FRAMES:
+            start, end = sample_references(2)
+            media = {"start_image": start[None], "end_image": end[None]}
         os.environ["RUNNINGHUB_STATE_DIR"] = state  # a fresh journal: the demo always runs end to end
         print(f"emulator listening on {emu.base_url} (a local stand-in for RunningHub; no key, no network)")
         progress = TerminalProgress()
         try:
-            request = VideoRequest(DEMO_PROMPT, duration=duration, model=model, last_frame=bool(media))
-            result = generate([sample_references(2 if media else 3)], request, **media,
+            request = VideoRequest(DEMO_PROMPT, duration=duration, model=model, mode=mode,
+                                   last_frame=bool(get(model).last_frame_wire))
+            images = [sample_references(2 if media else 3)] if mode == REFERENCE else []
+            result = generate(images, request, **media,
                               settings=Settings(api_key=emu.api_key, site="cn", base_url=emu.base_url),
                               output_dir=output_dir, on_progress=progress)
         finally:
@@ -69,7 +78,7 @@ def run_demo(output_dir: Path, duration: str | None = None, model: str = "seedan
 def _sample_media(folder: Path, model: str) -> dict:
     """For models that take them: a 3 s reference clip and a 3 s tone, written into ``folder``."""
     from .media.clips import wav_bytes
-    from .remote.models import VIDEO, get
+    from .remote.models import VIDEO
 
     if get(model).rule(VIDEO) is None:
         return {}

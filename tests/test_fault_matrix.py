@@ -121,8 +121,8 @@ def outcome(rh_env, tmp_path, fault, run):
 
 
 # Seedance 2.0: a reference video and an audio clip (the video is the first upload), sound and the
-# last frame asked for. 480p x 4 s at 0.6 CNY/s.
-PRICE_2 = 2.4
+# last frame asked for, 480p x 4 s.
+PRICE_2 = 2.8  # 2.0, 480p x 4 s with a reference video: ceil(5/3 x 4) = 7 billed seconds at 0.4 CNY/s
 FAULTS_2 = [
     Fault("2.0 upload of the reference video: burst of 503", lambda e: e.inject("upload", "http_error", count=3,
                                                                                  status=503), VIDEO, charged=PRICE_2),

@@ -155,9 +155,12 @@ def test_references_keep_input_and_batch_order():
 
 @pytest.mark.parametrize("sizes", [[], [3, 2], [5], [1, 1, 1, 1, 1]])
 def test_reference_count_must_be_one_to_four(sizes):
+    from ..runninghub_video.media.references import count_all
+    from ..runninghub_video.remote.request import VideoRequest
+
     images = [flat((0.5, 0.5, 0.5), 16, 16, batch=n) for n in sizes]
     with pytest.raises(ValidationError, match="between 1 and 4"):
-        encode_references(images)
+        VideoRequest("p").with_references(count_all(images)).validated()
 
 
 def test_same_pixels_give_the_same_cache_key_and_filename():

@@ -150,7 +150,8 @@ print(json.dumps({{"ms": ms, "heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS a
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["nodes"] == ["RunningHubFetchTask", "RunningHubPromptList", "RunningHubSeedance2ReferenceToVideo",
-                             "RunningHubSeedanceReferenceToVideo", "RunningHubVideoGrid", "RunningHubVideoToFrames"]
+                             "RunningHubSeedanceFramesToVideo", "RunningHubSeedanceReferenceToVideo",
+                             "RunningHubSeedanceTextToVideo", "RunningHubVideoGrid", "RunningHubVideoToFrames"]
     assert info["names"]["RunningHubSeedanceReferenceToVideo"] == "Seedance Reference to Video (RunningHub)"
     assert info["names"]["RunningHubSeedance2ReferenceToVideo"] == "Seedance 2.0 Reference to Video (RunningHub)"
     assert info["names"]["RunningHubVideoToFrames"] == "RunningHub Video to Frames"

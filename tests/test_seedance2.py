@@ -24,7 +24,7 @@ from conftest import clip, image_bytes, solid_images, tone
 from .test_nodes import comfy, run  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
-PRICE_V2 = 0.6 * 4  # 480p x 4 s at 0.6 CNY/s
+PRICE_V2_WITH_VIDEO = 0.4 * 7  # 480p x 4 s with a reference video: ceil(5/3 x 4) = 7 billed seconds at 0.4 CNY/s
 
 
 def streams(path: Path) -> list[str]:
@@ -90,7 +90,7 @@ def test_images_a_video_and_audio_make_a_video_with_sound_and_its_last_frame(rh_
     (task,) = rh_env.tasks.values()
     assert task.model.id == "seedance-2.0" and task.body["generateAudio"] is True and task.body["returnLastFrame"]
     assert (len(task.body["imageUrls"]), len(task.body["videoUrls"]), len(task.body["audioUrls"])) == (2, 1, 1)
-    assert rh_env.counters.uploads == 4 and rh_env.counters.money_charged == pytest.approx(PRICE_V2)
+    assert rh_env.counters.uploads == 4 and rh_env.counters.money_charged == pytest.approx(PRICE_V2_WITH_VIDEO)
     # the last frame is RunningHub's image (served by the emulator as the PNG result)
     frame = result.last_frame_path
     assert frame == result.video_path.with_name(result.video_path.stem + "_last_frame.png") and frame.is_file()
@@ -173,9 +173,10 @@ def test_bad_references_of_each_kind_are_refused_before_any_upload(rh_env, tmp_p
 
 
 def test_a_reference_video_over_the_size_limit_is_refused_naming_it(rh_env, tmp_path, monkeypatch):
-    small = dataclasses.replace(models.SEEDANCE_2.rule("video"), max_bytes=1000)
-    model = dataclasses.replace(models.SEEDANCE_2, media=(models.SEEDANCE_2.media[0], small,
-                                                          models.SEEDANCE_2.media[2]))
+    reference = models.SEEDANCE_2.endpoint(models.REFERENCE)
+    small = dataclasses.replace(reference.rule("video"), max_bytes=1000)
+    endpoint = dataclasses.replace(reference, media=(reference.media[0], small, reference.media[2]))
+    model = dataclasses.replace(models.SEEDANCE_2, endpoints=(endpoint, *models.SEEDANCE_2.endpoints[1:]))
     monkeypatch.setitem(models.MODELS, "seedance-2.0", model)
     with pytest.raises(errors.ValidationError, match=r"video 1 is 0\.0 MB: Seedance 2.0 takes reference videos of "
                                                      r"at most 0 MB"):
@@ -184,7 +185,7 @@ def test_a_reference_video_over_the_size_limit_is_refused_naming_it(rh_env, tmp_
 
 
 def test_v1_lite_takes_no_videos_or_audio(rh_env, tmp_path):
-    with pytest.raises(errors.ValidationError, match="Seedance v1-lite takes no videos.*Seedance 2.0"):
+    with pytest.raises(errors.ValidationError, match="Seedance v1-lite takes no videos; seedance-2.0, .*seedance-2.5"):
         generate([solid_images(1)], VideoRequest("v1", duration="2", resolution="480p"),
                  videos=[clip(tmp_path, 2)], output_dir=tmp_path)
     with pytest.raises(errors.ValidationError, match="Seedance v1-lite takes no audio clips"):
@@ -256,7 +257,7 @@ def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
         assert _post(emulator, path, body)["errorCode"] == "1007", body
     assert _post(emulator, models.SEEDANCE_2_FAST.submit_path, {**ok, "resolution": "native1080p"})["errorCode"] == "1007"
     price = _post(emulator, models.SEEDANCE_2.price_preview_path, ok)
-    assert price["estimatedPrice"] == pytest.approx(2.4)
+    assert price["estimatedPrice"] == pytest.approx(PRICE_V2_WITH_VIDEO)
     assert _post(emulator, path, ok)["errorCode"] == ""
     assert realistic_run_s({"resolution": "720p", "duration": "5"}, models.SEEDANCE_2) > \
         realistic_run_s({"resolution": "720p", "duration": "5"}, models.V1_LITE) >= 60
@@ -299,12 +300,19 @@ def test_seedance_2_node_schema_reads_the_model_table():
     by_id = {i.id: i for i in schema.inputs}
     assert schema.node_id == "RunningHubSeedance2ReferenceToVideo"
     assert schema.display_name == "Seedance 2.0 Reference to Video (RunningHub)"
-    assert by_id["model"].options == ["seedance-2.0", "seedance-2.0-fast"]
+    assert by_id["model"].options == ["seedance-2.0", "seedance-2.0-fast", "seedance-2.0-mini", "seedance-2.0-global",
+                                      "seedance-2.0-global-fast", "seedance-2.0-global-mini", "seedance-2.5",
+                                      "seedance-2.5-global"]
+    assert by_id["model"].default == "seedance-2.0"
+    # 2.0's sockets where they were; 2.5's extra ones after every earlier input (saved links keep their slots)
     assert [n for n, i in by_id.items() if i.io_type in ("IMAGE", "VIDEO", "AUDIO")] == [
-        "images", "images_2", "images_3", "video_1", "video_2", "video_3", "audio_1", "audio_2", "audio_3"]
-    assert all(by_id[n].optional for n in ("images", "video_1", "audio_1"))
+        "images", "images_2", "images_3", "video_1", "video_2", "video_3", "audio_1", "audio_2", "audio_3",
+        *(f"video_{i}" for i in range(4, 11)), *(f"audio_{i}" for i in range(4, 11))]
+    assert all(by_id[n].optional for n in ("images", "video_1", "audio_1", "video_10"))
     assert by_id["resolution"].options == ["480p", "720p", "1080p", "native1080p", "2k", "4k"]
-    assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (4, 15, 5)
+    assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (4, 30, 5)
+    widgets = [i.id for i in schema.inputs if i.io_type in ("INT", "COMBO", "BOOLEAN", "STRING")]
+    assert widgets[-6:] == ["site", "timeout_minutes", "variation", "real_person", "task_type", "bitrate"]
     assert by_id["aspect_ratio"].options[0] == by_id["aspect_ratio"].default == "adaptive"
     assert by_id["generate_audio"].default is True
     seed = by_id["seed"]

@@ -86,3 +86,42 @@ def format_money(money: Money, lang: str = "en", *, approx: bool = False) -> str
     if str(lang).lower().startswith("zh"):
         return f"{sign}{digits} 元"
     return f"{sign}{digits} {money.currency}"
+
+
+@dataclass(frozen=True)
+class Price:
+    """What a run costs or may cost: ``low`` == ``high`` for an exact price, else a range whose top
+    a budget must count (a duration the model chooses, a price counted in tokens)."""
+    low: Money
+    high: Money
+
+    def __post_init__(self) -> None:
+        if self.low.currency != self.high.currency or self.low.amount > self.high.amount:
+            raise ValueError(f"not a price range: {self.low} to {self.high}")
+
+    @classmethod
+    def exact(cls, amount: Money) -> Price:
+        return cls(amount, amount)
+
+    @property
+    def is_exact(self) -> bool:
+        return self.low.amount == self.high.amount
+
+    @property
+    def top(self) -> Money:
+        return self.high
+
+    @property
+    def currency(self) -> str:
+        return self.low.currency
+
+
+def format_price(price: Price, lang: str = "en", *, approx: bool = True) -> str:
+    """A price as format_money says money, a range as "≈9.45–18.90 CNY" ("$1.32–$2.64" in USD)."""
+    if price.is_exact:
+        return format_money(price.low, lang, approx=approx)
+    high = format_money(price.high, lang)
+    low = format_money(price.low, lang, approx=approx)
+    if price.currency != "USD":  # the unit once, after the range
+        low = low.rsplit(" ", 1)[0]
+    return f"{low}–{high}"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ..remote import error_codes, facts, models
 from . import video
-from .state import Fault, Task, price_for
+from .state import Fault, Task, played_seconds, preview_price, price_for
 from ..media.references import upload_limit  # per kind: the largest any model takes (images: 10 MB)
 from .validate import ASSET_SCHEME, CONTENT_TYPES, KINDS, check_body, invalid, sniff
 
@@ -137,11 +137,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str) -> tuple[str, Any]:
         if method == "POST":
-            for model in models.MODELS.values():  # every model of the table has its two endpoints
-                if path in (model.submit_path, model.price_preview_path):
-                    self.model = model
-                    return (("submit", self.h_submit) if path == model.submit_path
-                            else ("price_preview", self.h_price_preview))
+            for model in models.MODELS.values():  # every mode of every model has its two endpoints
+                for endpoint in model.endpoints:
+                    if path in (endpoint.submit_path, endpoint.price_preview_path):
+                        self.model, self.endpoint = model, endpoint
+                        return (("submit", self.h_submit) if path == endpoint.submit_path
+                                else ("price_preview", self.h_price_preview))
             return {
                 facts.ASSET_CREATE_PATH: ("asset_create", self.h_asset_create),
                 facts.ASSET_QUERY_PATH: ("asset_query", self.h_asset_query),
@@ -357,7 +358,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         state = self.emu.state
-        code, message, references = check_body(body, self.model, state.upload_for,
+        code, message, references = check_body(body, self.model, self.endpoint, state.upload_for,
                                                 lambda path: path in state.upload_paths, self.emu.base_url,
                                                 expired_seen_by_task=state.expiry_seen_at == "task",
                                                 asset_for=self.active_asset)
@@ -375,20 +376,21 @@ class Handler(BaseHTTPRequestHandler):
         failure = None
         try:
             # a reference the emulator cannot fetch (any https URL: no network here) is painted mid-grey
-            colours = ([video.mean_rgb(r) if r else GREY for r in references.get(models.IMAGE, [])]
+            colours = ([video.mean_rgb(r) if r else GREY for kind in models.IMAGE_KINDS
+                        for r in references.get(kind, [])]
                        + [video.first_frame_rgb(r) if r else GREY for r in references.get(models.VIDEO, [])])
         except Exception:  # magic bytes looked right but the file does not decode
             colours = []
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
-        people = [f"{rule.kind}{i}" for rule in model.media if rule.kind in (models.IMAGE, models.VIDEO)
-                  for i, (url, data) in enumerate(zip(body.get(rule.wire, []), references.get(rule.kind, [])), 1)
+        people = [f"{rule.kind}{i}" for rule in self.endpoint.media if rule.kind != models.AUDIO
+                  for i, (url, data) in enumerate(zip(_as_list(body.get(rule.wire)), references.get(rule.kind, [])), 1)
                   if not url.startswith(ASSET_SCHEME) and self.emu.state.shows_real_person(data)]
         if people:  # accepted, then failed once it runs, not charged (as moderation) [S]
             failure = {"code": "1505", "at": "running",
                        "message": f"Photorealistic real person detected in {', '.join(people)}; use real person "
                                   f"mode | 检测到写实真人：{', '.join(people)}"}
-        urls = [u for rule in model.media for u in body.get(rule.wire, [])]
+        urls = [u for rule in self.endpoint.media for u in _as_list(body.get(rule.wire))]
         if any(urlsplit(u).path in self.emu.state.expired_paths for u in urls):
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference URL has expired | 文件处理失败：链接已过期"}
@@ -397,14 +399,16 @@ class Handler(BaseHTTPRequestHandler):
             if state.over_limit == "reject" and sum(state.counts()) >= state.concurrent_limit:
                 self.send_json(family_a("421", MSG_421))
                 return
-            if state.balance < price_for(body, model, state.currency):
+            if state.balance < price_for(body, model, state.currency, self.endpoint.mode):
                 self.send_json(family_a("414", MSG_414))
                 return
-            task = state.create_task(body, references, failure, model)
+            task = state.create_task(body, references, failure, model, self.endpoint.mode)
         if not task.fail_code:
-            aspect = body.get(model.option("aspect_ratio").wire, model.default("aspect_ratio"))
+            ratio = self.endpoint.option("aspect_ratio")
+            aspect = body.get(ratio.wire, ratio.default)
             sound = model.result_audio_option and body.get(model.option(model.result_audio_option).wire, True)
-            task.video = video.render(colours, body["duration"], body["resolution"], aspect, bool(sound))
+            task.video = video.render(colours, str(played_seconds(body)), body["resolution"], aspect,
+                                      str(sound).lower() == "true")
         if fault is not None and fault.kind == "timeout_after_create":
             self.emu.sleep(float(fault.params.get("seconds", 5.0)))
             if fault.params.get("reset"):
@@ -447,9 +451,13 @@ class Handler(BaseHTTPRequestHandler):
         accepted = self.accepted_model_body()
         if accepted is None:
             return
-        price = price_for(accepted[0], self.model, self.emu.currency)
-        self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price,
-                        "currency": self.emu.currency, "priceText": f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"})
+        price = preview_price(accepted[0], self.model, self.emu.currency, self.endpoint.mode)
+        if price is None:  # the model chooses the length: billed by what it makes
+            text = "按实际生成时长计费 | billed by the length generated"
+        else:
+            text = f"{price:.2f} 元" if self.emu.currency == "CNY" else f"${price:.2f}"
+        self.send_json({"errorCode": 0, "errorMessage": "", "estimatedPrice": price, "currency": self.emu.currency,
+                        "priceText": text})
 
     def h_query(self, fault: Fault | None) -> None:
         if not self.authorized():
@@ -595,6 +603,13 @@ def broken_results(shape: str, video_url: str) -> Any:
     """``results`` of a SUCCESS answer with no usable video URL (state.BROKEN_RESULTS)."""
     return {"empty": [], "png_only": [{"url": video_url[:-4] + ".png", "outputType": "png", "nodeId": "3"}],
             "not_list": {"url": video_url, "outputType": "mp4"}, "strings": [video_url]}[shape]
+
+
+def _as_list(value: Any) -> list:
+    """A URL field as a list: an array as it is, a single URL (a frame) as one item."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str) else []
 
 
 def parse_range(spec: str, size: int) -> tuple[int, int] | None:

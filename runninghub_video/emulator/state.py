@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from ..remote import facts, models
+from ..remote.price_rules import Tokens
 
 Seconds = float | Callable[[dict], float]
 
@@ -131,18 +132,38 @@ class Task:
 # A figure of its own (not the CNY number relabelled) lets tests tell a USD charge from a CNY one;
 # the client never knows it and shows .ai prices only from RunningHub's own answers.
 EMULATED_USD_PER_CNY = 0.14
+AUTO_SECONDS = 5  # the length the emulated model chooses when asked to ("-1")
 
 
-def price_for(body: dict, model: models.Model = models.V1_LITE, currency: str = "CNY") -> float:
-    """What the emulator charges for one task, in its currency."""
-    cny = model.price_per_second["cn"][body["resolution"]] * int(body["duration"])
+def played_seconds(body: dict) -> int:
+    """The length of the video a task makes: its duration, or the emulator's choice for "-1"."""
+    seconds = int(body.get("duration") or 5)
+    return AUTO_SECONDS if seconds <= 0 else seconds
+
+
+def price_for(body: dict, model: models.Model = models.V1_LITE, currency: str = "CNY",
+              mode: str = models.REFERENCE) -> float:
+    """What the emulator charges for one task, in its currency: the model's published rule for the
+    length it makes, with sound (1.5 Pro doubles) and reference videos (the 2.0 family's rule) as
+    sent. A price in tokens counts the output's, and as many again when reference videos are sent."""
+    sound = str(body.get("generateAudio")).lower() == "true"
+    videos = len(body.get("videoUrls") or []) if mode == models.REFERENCE else 0
+    low, high = model.price_range("cn", body["resolution"], played_seconds(body), sound=sound, videos=videos,
+                                  mode=mode)
+    cny = float(high if isinstance(model.price, Tokens) and videos else low)
     return round(cny * EMULATED_USD_PER_CNY if currency == "USD" else cny, 2)
+
+
+def preview_price(body: dict, model: models.Model, currency: str, mode: str) -> float | None:
+    """The price preview's answer: the charge, except for a length the model chooses (unknown until
+    the task ends: no number)."""
+    return None if str(body.get("duration")) == "-1" else price_for(body, model, currency, mode)
 
 
 def realistic_run_s(body: dict, model: models.Model) -> float:
     """RUNNING time like the real service's: the model's typical 720p x 5 s time, scaled."""
     scale = {"480p": 0.6, "720p": 1.0}.get(body.get("resolution"), 1.5)
-    return model.typical_run_s * scale * int(body.get("duration") or 5) / 5
+    return model.typical_run_s * scale * played_seconds(body) / 5
 
 
 def realistic_queue_s(body: dict, model: models.Model) -> float:
@@ -262,7 +283,7 @@ class State:
 
     # --- tasks ---------------------------------------------------------------------------
     def create_task(self, body: dict, references: dict[str, list[bytes]], failure: dict | None = None,
-                    model: models.Model = models.V1_LITE) -> Task:
+                    model: models.Model = models.V1_LITE, mode: str = models.REFERENCE) -> Task:
         """A new task; ``failure`` (code, message, at) forces it to fail, else queued failures apply."""
         with self.lock:
             task_id = new_task_id()
@@ -271,7 +292,7 @@ class State:
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
                         queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
                         run_s=self.seconds(self.run_s, body, model, realistic_run_s),
-                        references=references, price=price_for(body, model, self.currency), model=model)
+                        references=references, price=price_for(body, model, self.currency, mode), model=model)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

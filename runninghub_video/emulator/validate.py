@@ -1,7 +1,7 @@
 """What the emulator accepts: uploads by file type, and model bodies checked against the model table.
 
 The checks follow the published schema of each model (docs/runninghub-api.md): required fields,
-wire types (v1-lite's string booleans, 2.0's JSON booleans), enums, reference counts, and for
+wire types (v1-lite's and 1.5 Pro's string booleans, 2.x's JSON booleans), enums, reference counts, and for
 video and audio references their durations, measured from the uploaded bytes.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..remote import models
-from ..remote.models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, IMAGE, VIDEO, Model
+from ..remote.models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, IMAGE, IMAGE_KINDS, VIDEO, Endpoint, Model
 
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4",
@@ -50,11 +50,12 @@ def seconds_of(data: bytes, kind: str) -> float | None:
 Refs = dict[str, list[bytes]]
 
 
-def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None],
+def check_body(body: Any, model: Model, endpoint: Endpoint, upload_for: Callable[[str], bytes | None],
                known_path: Callable[[str], bool], local_base: str = "", *,
                expired_seen_by_task: bool = False,
                asset_for: Callable[[str], tuple[str, bytes] | None] = lambda asset_id: None) -> tuple[str, str, Refs]:
-    """(errorCode, message, reference bytes by kind); errorCode "" when the body is acceptable.
+    """(errorCode, message, reference bytes by kind); errorCode "" when the body is acceptable for
+    this ``endpoint`` (one mode of ``model``).
 
     References may be the emulator's own upload URLs (under ``local_base``) or any https URL, as
     the API accepts [S]; the emulator cannot fetch the latter and hands back empty bytes for them.
@@ -64,25 +65,36 @@ def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None
     if not isinstance(body, dict):
         return "1007", invalid("the body must be a JSON object", "请求体"), {}
     prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > model.prompt_max_chars:
-        return "1007", invalid(f"prompt must be 1-{model.prompt_max_chars} characters", "prompt"), {}
-    for option in model.options:
+    if "prompt" in body or endpoint.prompt_required:
+        if not isinstance(prompt, str) or len(prompt) > model.prompt_max_chars or \
+                (endpoint.prompt_required and not prompt.strip()):
+            return "1007", invalid(f"prompt must be 1-{model.prompt_max_chars} characters", "prompt"), {}
+    for option in endpoint.options:
         problem = _option_problem(option, body)
         if problem:
             return "1007", invalid(problem, option.wire), {}
     if model.last_frame_wire in body and not isinstance(body[model.last_frame_wire], bool):
         return "1007", invalid(f"{model.last_frame_wire} must be a boolean", model.last_frame_wire), {}
     refs: Refs = {}
-    for rule in model.media:
-        urls = body.get(rule.wire, [] if not rule.min_count else None)
-        if (not isinstance(urls, list) or not rule.min_count <= len(urls) <= rule.max_count
-                or not all(isinstance(u, str) for u in urls)):
-            return "1007", invalid(f"{rule.wire} must hold {rule.min_count}-{rule.max_count} URLs", rule.wire), {}
+    for rule in endpoint.media:
+        if rule.single:
+            url = body.get(rule.wire)
+            if url is None and not rule.min_count:
+                refs[rule.kind] = []
+                continue
+            if not isinstance(url, str):
+                return "1007", invalid(f"{rule.wire} must be one URL", rule.wire), {}
+            urls = [url]
+        else:
+            urls = body.get(rule.wire, [] if not rule.min_count else None)
+            if (not isinstance(urls, list) or not rule.min_count <= len(urls) <= rule.max_count
+                    or not all(isinstance(u, str) for u in urls)):
+                return "1007", invalid(f"{rule.wire} must hold {rule.min_count}-{rule.max_count} URLs", rule.wire), {}
         refs[rule.kind] = []
         for url in urls:
             if url.startswith(ASSET_SCHEME):
                 found = asset_for(url[len(ASSET_SCHEME):])
-                if found is None or found[0].lower() != rule.kind:
+                if found is None or found[0].lower() != (IMAGE if rule.kind in IMAGE_KINDS else rule.kind):
                     return "1007", invalid(f"{rule.wire} item {url!r} is not an ACTIVE {rule.kind} asset", rule.wire), {}
                 refs[rule.kind].append(found[1])
                 continue
@@ -100,17 +112,21 @@ def check_body(body: Any, model: Model, upload_for: Callable[[str], bytes | None
                     return "1013", f"File processing failed: {url} has expired | 文件处理失败：链接已过期", {}
                 refs[rule.kind].append(b"")
                 continue
-            if KINDS.get(sniff(data)) != rule.kind:
+            if KINDS.get(sniff(data)) != (IMAGE if rule.kind in IMAGE_KINDS else rule.kind):
                 return "1007", invalid(f"{rule.wire} item {url!r} is not a {rule.kind} file", rule.wire), {}
             refs[rule.kind].append(data)
         problem = _duration_problem(rule, refs[rule.kind])
         if problem:
             return "1007", invalid(problem, rule.wire), {}
     visual = len(refs.get(IMAGE, [])) + len(refs.get(VIDEO, []))
-    if visual < model.min_visual_references:
+    if visual < endpoint.min_visual_references:
         return "1007", invalid("at least one image or video reference is required", "imageUrls"), {}
-    if model.audio_needs_visual and refs.get(AUDIO) and not visual:
+    if endpoint.audio_needs_visual and refs.get(AUDIO) and not visual:
         return "1007", invalid("audioUrls need an image or video reference", "audioUrls"), {}
+    for option in endpoint.options:
+        kind = option.needs.get(str(body.get(option.wire)))
+        if kind and not refs.get(kind):
+            return "1007", invalid(f"{option.wire} {body[option.wire]} needs a {kind} reference", option.wire), {}
     return "", "", refs
 
 
@@ -129,7 +145,8 @@ def _option_problem(option: models.Option, body: dict) -> str:
     if option.encoding == AS_INT:
         ok = isinstance(value, int) and not isinstance(value, bool) and option.minimum <= value <= option.maximum
         return "" if ok else f"{option.wire} must be an integer from {option.minimum} to {option.maximum}"
-    return "" if value in option.choices else f"{option.wire} must be one of {', '.join(option.choices)} (as a string)"
+    allowed = [option.wire_value(choice) for choice in option.choices]
+    return "" if value in allowed else f"{option.wire} must be one of {', '.join(allowed)} (as a string)"
 
 
 def _duration_problem(rule: models.MediaRule, clips: list[bytes]) -> str:

@@ -9,12 +9,11 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..remote import facts
 from ..core.errors import ValidationError
-from ..remote.models import DEFAULT_MODEL, IMAGE
-from ..remote.request import check_image_count
+from ..remote.models import IMAGE
 
 PNG_COMPRESS_LEVEL = 1  # level 1 is several times faster than PIL's default 6 and only a little larger
 JPEG_BEST_QUALITY = 100
@@ -38,33 +37,32 @@ class EncodedImage:
 class Reference:
     """One sanitised reference, hashed but not yet encoded: a re-run that finds its video in the
     journal, or its upload in the cache, never pays for the encode."""
-    kind: ClassVar[str] = IMAGE
     pixels: Any = field(repr=False)  # uint8 [H,W,3]
     name: str
     sha256: str  # of the pixels (uint8 RGB + shape): the journal's and upload cache's key
+    kind: str = IMAGE  # or a frame (models.FIRST_FRAME / LAST_FRAME): the field it goes into
 
     def encode(self) -> EncodedImage:
         return encode_one(self.pixels, name=self.name, digest=self.sha256)
 
 
 # --- public API ----------------------------------------------------------------------------
-def prepare_references(images: Sequence[Any], model: Any = None) -> list[Reference]:
-    """One sanitised, hashed reference per batch item of every IMAGE, in order.
-
-    Shapes and the model's image count (v1-lite: 1–4) are checked for all inputs first, so a mistake is reported before
-    any time is spent on pixels. ``None`` entries (unconnected optional inputs) are skipped.
-    """
-    inputs = [(i, value) for i, value in enumerate(images, start=1) if value is not None]
-    total = sum(_batch_size(value, f"image {i}") for i, value in inputs)
-    check_image_count(total, model or DEFAULT_MODEL)
+def prepare_references(images: Sequence[Any], *, kind: str = IMAGE, name: str = "image") -> list[Reference]:
+    """One sanitised, hashed reference per batch item of every IMAGE, in order (the request's
+    validation has checked how many). ``None`` entries (unconnected optional inputs) are skipped;
+    ``kind`` and ``name``: a frame is a reference of its own kind, named so in messages."""
     references: list[Reference] = []
-    for i, value in inputs:
+    for i, value in enumerate(images, start=1):
+        if value is None:
+            continue
+        label = f"{name} {i}" if kind == IMAGE else name
         array = to_numpy(value)
+        _check_shape(array.shape, label, rank=None)
         items = array if array.ndim == 4 else array[None]
         for b in range(items.shape[0]):
-            name = f"image {i}" if items.shape[0] == 1 else f"image {i} (batch item {b + 1})"
-            pixels = to_uint8_rgb(items[b], name=name)
-            references.append(Reference(pixels, name, _pixel_sha256(pixels)))
+            item = label if items.shape[0] == 1 else f"{label} (batch item {b + 1})"
+            pixels = to_uint8_rgb(items[b], name=item)
+            references.append(Reference(pixels, item, _pixel_sha256(pixels), kind))
     return references
 
 
@@ -232,7 +230,8 @@ def to_numpy(value: Any) -> Any:
     return np.asarray(value)
 
 
-def _batch_size(value: Any, name: str) -> int:
+def batch_size(value: Any, name: str) -> int:
+    """How many images an IMAGE input holds, from its shape only (checked)."""
     shape = tuple(getattr(value, "shape", None) or to_numpy(value).shape)
     _check_shape(shape, name, rank=None)
     return shape[0] if len(shape) == 4 else 1

@@ -1,28 +1,39 @@
-"""A reference-to-video request and its validation (before anything is uploaded or paid).
+"""A video request and its one validation (before anything is read, uploaded or paid).
 
-Everything model-specific (fields, wire names and types, enums, reference limits) is read from
-the model table in :mod:`runninghub_video.remote.models`; this module holds no per-model branches.
+Everything model-specific (modes, fields, wire names and types, enums, reference limits, prices)
+is read from the model table in :mod:`runninghub_video.remote.models`; this module holds no
+per-model branches. :meth:`VideoRequest.validated` is the one place a request is checked: its
+options against the entry's endpoint for the mode, and its reference counts (``references``,
+known before any file is decoded) against that endpoint's limits.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from . import facts, models
 from ..core.errors import ValidationError
-from .models import AUDIO, AS_BOOL, AS_BOOL_STRING, AS_INT, IMAGE, VIDEO
+from ..core.money import Money, Price
+from .models import AS_BOOL, AS_BOOL_STRING, AS_INT, AUDIO, AUTO, FIRST_FRAME, IMAGE, LAST_FRAME, VIDEO
 
-# The option fields below, by name; a model uses the ones its table lists.
-OPTION_NAMES = ("duration", "resolution", "aspect_ratio", "camera_fixed", "generate_audio", "seed")
-KIND_WORDS = {IMAGE: "images", VIDEO: "videos", AUDIO: "audio clips"}
+# The option fields below, by name; a model uses the ones its endpoint lists.
+OPTION_NAMES = ("duration", "resolution", "aspect_ratio", "camera_fixed", "generate_audio", "seed", "web_search",
+                "task_type", "bitrate")
+KINDS = (IMAGE, VIDEO, AUDIO, FIRST_FRAME, LAST_FRAME)
+KIND_WORDS = {IMAGE: "images", VIDEO: "videos", AUDIO: "audio clips", FIRST_FRAME: "start images",
+              LAST_FRAME: "end images"}
 PREVIEW_PROMPT = "price preview"  # the prompt of a request sent only to learn its price
+
+Counts = tuple[tuple[str, int], ...]  # (reference kind, how many), every kind the run sends
 
 
 @dataclass(frozen=True)
 class VideoRequest:
     """Prompt and options of one run. ``None`` means the model's default; an option the model
-    does not have must stay unset (or False)."""
+    does not have must stay unset (or False). ``mode``: reference, text or frames ("" = the
+    model's first mode). ``references``: how many references of each kind the run sends, when
+    known (then checked by :meth:`validated`)."""
     prompt: str
     duration: str | int | None = None
     resolution: str | None = None
@@ -33,16 +44,43 @@ class VideoRequest:
     seed: int | None = None
     last_frame: bool = False  # ask RunningHub for the last frame as an image, where the model can
     real_person: bool = False  # references show real people: convert them into assets (run/real_person.py)
+    web_search: bool | None = None
+    task_type: str | None = None
+    bitrate: str | None = None
+    mode: str = ""
+    references: Counts | None = None
+    checked: bool = field(default=False, compare=False, repr=False)  # set by validated() only
 
     @property
     def spec(self) -> models.Model:
         return models.get(self.model)
 
+    @property
+    def endpoint(self) -> models.Endpoint:
+        found = self.spec.endpoint(self.mode)
+        if found is None:
+            raise ValidationError(_no_such_mode(self.spec, self.mode))
+        return found
+
+    def count(self, kind: str) -> int:
+        return dict(self.references or ()).get(kind, 0)
+
+    def with_references(self, counts: Mapping[str, int]) -> VideoRequest:
+        """This request with its reference counts (unchecked until :meth:`validated`)."""
+        return replace(self, references=tuple((k, int(counts.get(k, 0))) for k in KINDS if counts.get(k)),
+                       checked=False)
+
     def validated(self) -> VideoRequest:
-        """A normalised copy (prompt stripped, model defaults filled in), or a ValidationError."""
+        """A normalised copy (prompt stripped, model defaults filled in), or a ValidationError
+        naming the option, the mode or the limit. A validated request is returned as it is."""
+        if self.checked:
+            return self
         spec = self.spec
+        if self.mode and self.mode not in models.MODES:
+            raise ValidationError(f"Mode {self.mode!r} is not known: use one of {', '.join(models.MODES)}.")
+        endpoint = self.endpoint
         prompt = (self.prompt or "").strip()
-        if not prompt:
+        if not prompt and endpoint.prompt_required:
             raise ValidationError(f"The prompt is empty: describe the video you want (1–{spec.prompt_max_chars} "
                                   "characters).")
         if len(prompt) > spec.prompt_max_chars:
@@ -50,10 +88,11 @@ class VideoRequest:
                                   f"{spec.prompt_max_chars}.")
         values: dict[str, Any] = {}
         for name in OPTION_NAMES:
-            option, raw = spec.option(name), getattr(self, name)
+            option, raw = endpoint.option(name), getattr(self, name)
             if option is None:
                 if raw not in (None, False):
-                    raise ValidationError(f"{_title(name)} is not an option of {spec.label}; leave it unset.")
+                    raise ValidationError(f"{_title(name)} is not an option of {_where(spec, endpoint)}; "
+                                          "leave it unset.")
                 values[name] = None
                 continue
             values[name] = _checked(option, option.default if raw is None else raw, spec)
@@ -67,15 +106,17 @@ class VideoRequest:
                                   f"send references of real people to it (only {able} take them).",
                                   advice="Turn real_person off, or pick one of those models. Nothing was uploaded "
                                          "or charged.")
-        return replace(self, prompt=prompt, model=spec.id, **values)
+        if self.references is not None:
+            _check_counts(spec, endpoint, dict(self.references), values)
+        return replace(self, prompt=prompt, model=spec.id, mode=endpoint.mode, checked=True, **values)
 
     def options(self) -> dict:
         """Everything that shapes the video except the references, by wire name: the submit body
-        without its URL arrays (the fingerprint and the journal row are built from it). Call on a
+        without its URL fields (the fingerprint and the journal row are built from it). Call on a
         validated request."""
-        spec = self.spec
-        fields: dict[str, Any] = {"prompt": self.prompt}
-        for option in spec.options:
+        spec, endpoint = self.spec, self.endpoint
+        fields: dict[str, Any] = {"prompt": self.prompt} if self.prompt or endpoint.prompt_required else {}
+        for option in endpoint.options:
             value = getattr(self, option.name)
             if not (option.omit_when_default and value == option.default):
                 fields[option.wire] = option.wire_value(value)
@@ -85,54 +126,83 @@ class VideoRequest:
 
     def body(self, urls: Mapping[str, Sequence[str]] | Sequence[str]) -> dict:
         """The JSON body of submit and price preview. ``urls``: uploaded URLs by reference kind
-        (a plain list means image URLs). Call on a validated request."""
-        spec = self.spec
+        (a plain list means image URLs). Call on a validated request: the counts were checked there."""
         by_kind = dict(urls) if isinstance(urls, Mapping) else {IMAGE: list(urls)}
-        check_counts(spec, {kind: len(items) for kind, items in by_kind.items()})
-        body: dict[str, Any] = {"prompt": self.prompt}
-        for rule in spec.media:
+        body: dict[str, Any] = {"prompt": self.prompt} if self.prompt or self.endpoint.prompt_required else {}
+        for rule in self.endpoint.media:
             items = list(by_kind.get(rule.kind, ()))
-            if items or rule.min_count:  # optional arrays are left out when empty
+            if rule.single:
+                if items:
+                    body[rule.wire] = items[0]
+            elif items or rule.min_count:  # optional arrays are left out when empty
                 body[rule.wire] = items
         return {**body, **self.options()}
 
+    def table_price(self, site: str) -> Price | None:
+        """The model table's price of this validated request in the site's currency (an exact
+        amount or a range), or None where no table is known (.ai)."""
+        found = self.spec.price_range(site, self.resolution, self.duration, sound=bool(self.generate_audio),
+                                      videos=self.count(VIDEO), mode=self.mode)
+        if found is None:
+            return None
+        currency = facts.SITE_CURRENCY[site]
+        return Price(Money(found[0], currency), Money(found[1], currency))
 
-def check_counts(model: models.Model | str, counts: Mapping[str, int]) -> None:
-    """Reference counts per kind against the model's limits, each message naming the limit."""
+
+def infer_mode(model: models.Model | str, counts: Mapping[str, int]) -> str:
+    """The mode a run means when it names none: frames with a start or end image, reference with
+    any image, video or audio, else text (where the model has it; else its first mode)."""
     spec = models.get(model)
+    if counts.get(FIRST_FRAME) or counts.get(LAST_FRAME):
+        return models.FRAMES
+    if any(counts.get(kind) for kind in (IMAGE, VIDEO, AUDIO)):
+        return models.REFERENCE
+    return models.TEXT if models.TEXT in spec.modes else spec.modes[0]
+
+
+def _no_such_mode(spec: models.Model, mode: str) -> str:
+    able = ", ".join(m.id for m in models.with_mode(mode))
+    return (f"{spec.label} has no {mode} mode: it offers {' and '.join(spec.modes)}."
+            + (f" Models with {mode} mode: {able}." if able else ""))
+
+
+def _where(spec: models.Model, endpoint: models.Endpoint) -> str:
+    """The model, and its mode where that is not the reference mode (references only exist there)."""
+    return spec.label if endpoint.mode in (models.REFERENCE, spec.modes[0]) else f"{spec.label} in {endpoint.mode} mode"
+
+
+def _check_counts(spec: models.Model, endpoint: models.Endpoint, counts: Mapping[str, int],
+                  values: Mapping[str, Any]) -> None:
+    """Reference counts per kind against the endpoint's limits, each message naming the limit."""
+    where = _where(spec, endpoint)
     for kind, count in counts.items():
-        rule = spec.rule(kind)
-        if rule is None and count:
-            able = [m.label for m in models.MODELS.values() if m.rule(kind) is not None]
-            raise ValidationError(f"{spec.label} takes no {KIND_WORDS[kind]} as references; "
-                                  f"{' or '.join(able)} do.")
-    for rule in spec.media:
-        check_kind_count(spec, rule.kind, counts.get(rule.kind, 0))
+        if endpoint.rule(kind) is None and count:
+            able = [m.id for m in models.MODELS.values() if any(e.rule(kind) for e in m.endpoints)]
+            raise ValidationError(f"{where} takes no {KIND_WORDS[kind]}" + (f"; {', '.join(able)} do." if able
+                                                                              else "."))
+    for rule in endpoint.media:
+        count = counts.get(rule.kind, 0)
+        if rule.single and count < rule.min_count:
+            raise ValidationError(f"{where} needs a {KIND_WORDS[rule.kind][:-1]} ({rule.kind.replace('_', ' ')}); "
+                                  "none was given.")
+        if not rule.min_count <= count <= rule.max_count:
+            batch = " (a batch counts one per image)" if rule.kind == IMAGE else ""
+            raise ValidationError(f"{count} reference {KIND_WORDS[rule.kind]} given: {where} takes between "
+                                  f"{rule.min_count} and {rule.max_count}{batch}.")
     visual = counts.get(IMAGE, 0) + counts.get(VIDEO, 0)
-    if visual < spec.min_visual_references:
-        kinds = " or ".join("an image" if r.kind == IMAGE else "a video" for r in spec.media
+    if visual < endpoint.min_visual_references:
+        kinds = " or ".join("an image" if r.kind == IMAGE else "a video" for r in endpoint.media
                             if r.kind in (IMAGE, VIDEO))
-        raise ValidationError(f"{spec.label} needs at least {spec.min_visual_references} reference "
+        raise ValidationError(f"{where} needs at least {endpoint.min_visual_references} reference "
                               f"({kinds}); connect one.")
-    if spec.audio_needs_visual and counts.get(AUDIO, 0) and not visual:
+    if endpoint.audio_needs_visual and counts.get(AUDIO, 0) and not visual:
         raise ValidationError(f"Audio references need at least one image or video reference alongside them "
                               f"({spec.label} rule).")
-
-
-def check_kind_count(model: models.Model | str, kind: str, count: int) -> None:
-    """The count of one kind against its own range (images: a batch counts one per image)."""
-    spec = models.get(model)
-    rule = spec.rule(kind)
-    if rule is None:
-        return
-    if not rule.min_count <= count <= rule.max_count:
-        batch = " (a batch counts one per image)" if kind == IMAGE else ""
-        raise ValidationError(f"{count} reference {KIND_WORDS[kind]} given: {spec.label} takes between "
-                              f"{rule.min_count} and {rule.max_count}{batch}.")
-
-
-def check_image_count(count: int, model: models.Model | str = models.DEFAULT_MODEL) -> None:
-    check_kind_count(model, IMAGE, count)
+    for option in endpoint.options:
+        kind = option.needs.get(str(values.get(option.name)))
+        if kind and not counts.get(kind):
+            raise ValidationError(f"{_title(option.name)} {values[option.name]!r} needs at least one reference "
+                                  f"{KIND_WORDS[kind][:-1]}; connect one or choose another {option.name.replace('_', ' ')}.")
 
 
 def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
@@ -154,9 +224,13 @@ def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
     text = str(value).strip()
     if option.name == "duration":
         text = text.removesuffix("s")
+        if text == "-1" and AUTO in option.choices:
+            text = AUTO
         if text not in option.choices:
+            seconds = [c for c in option.choices if c != AUTO]
+            auto = ", or auto (the model chooses)" if AUTO in option.choices else ""
             raise ValidationError(f"Duration {value!r} is not allowed for {spec.label}: use a whole number of "
-                                  f"seconds from {option.choices[0]} to {option.choices[-1]}.")
+                                  f"seconds from {seconds[0]} to {seconds[-1]}{auto}.")
         return text
     if text not in option.choices:
         raise ValidationError(f"{title} {value!r} is not allowed for {spec.label}: use one of "

@@ -24,7 +24,7 @@ MAX_COUNT = 100  # variations of one line; more is almost surely a typo in a pai
 REFERENCE_KEYS = {"images": "image", "videos": "video", "audios": "audio"}  # list keys; CSV cells split on ";"
 # What a line may set besides the request's own options (and what each CLI option is called).
 RUN_KEYS = ("count", "variation", "site", "output_dir", "timeout_minutes")
-_NOT_KEYS = frozenset({"last_frame"})  # request fields a batch line does not set
+_NOT_KEYS = frozenset({"last_frame", "references", "checked"})  # request fields a batch line does not set
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 
@@ -116,12 +116,11 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
         raise ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))}; a line may have "
                               f"{', '.join(sorted(allowed))}.")
     options = {k: row[k] for k in request_keys() if row.get(k) is not None}
-    for name in ("camera_fixed", "generate_audio", "real_person"):
+    for name in ("camera_fixed", "generate_audio", "real_person", "web_search"):
         if name in options:
             options[name] = _boolean(name, options[name])
     if "prompt" not in options:
         raise ValidationError("the prompt is missing (every line needs a 'prompt').")
-    request = VideoRequest(**options).validated()
     count = _whole(row.get("count", 1), "count", 1, MAX_COUNT)
     first = _whole(row.get("variation", 0), "variation", 0, 2**31 - 1 - count)
     refs = {key: [_existing(folder, p, REFERENCE_KEYS[key]) for p in _paths(row.get(key))] for key in REFERENCE_KEYS}
@@ -131,8 +130,10 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
 
             images[p] = load_image_files([p])[0]
     loaded = tuple(images[p] for p in refs["images"])
-    from ..media.references import prepare_all
+    from ..media.references import count_all, prepare_all
 
+    # validated once, with the counts of its references (known from the files named, before any decode)
+    request = VideoRequest(**options).with_references(count_all(loaded, refs["videos"], refs["audios"])).validated()
     prepare_all(request.spec, loaded, refs["videos"], refs["audios"])  # every limit, before any upload
     out = Path(row["output_dir"]) if row.get("output_dir") else Path(output_dir)
     timeout = check_timeout(float(row["timeout_minutes"]) * 60) if row.get("timeout_minutes") else timeout_s

@@ -138,19 +138,20 @@ def _checked(setup: RunSetup) -> tuple[Settings, Path]:
 
 
 def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), audios: Sequence = (),
-             variation: int = 0, **setup: Any) -> GenerationResult:
+             start_image: Any = None, end_image: Any = None, variation: int = 0, **setup: Any) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py);
+    ``start_image`` / ``end_image``: the frames of the frames mode (IMAGEs);
     ``setup``: the fields of :class:`RunSetup` (site, output_dir, on_progress, should_cancel, timeout_s,
     max_bytes, settings, batch, admit)."""
-    from ..media.references import prepare_all
+    from ..media.references import count_all, prepare_all
 
     setup_ = RunSetup(**setup)
-    request = request.validated()
+    request = with_counts(request, count_all(images, videos, audios, start_image, end_image))
     settings, folder = _checked(setup_)
     spec = request.spec
-    references = prepare_all(spec, images, videos, audios)
+    references = prepare_all(spec, images, videos, audios, start_image, end_image)
     hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
     key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
                                   reference_hashes=hashes, variation=int(variation)),
@@ -173,8 +174,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                     return _finish(run, wanted, row.task_id, row=row)
             if setup_.admit is not None:
                 setup_.admit(row.id)
-            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id,  # before any upload
-                               reference_kinds=[r.kind for r in references])
+            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
             with _slot(run):
                 urls = _sendable(run, request, references)
                 if not run.journal.start_submit(row.id):
@@ -186,6 +186,15 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                     return _finish(run, wanted, status.task_id, initial=status)
         finally:
             holder.done()
+
+
+def with_counts(request: VideoRequest, counts: dict[str, int]) -> VideoRequest:
+    """The request validated once with the references it will send: as it is when its caller
+    already validated it with these counts (the CLI, the nodes), else validated here."""
+    counted = request.with_references(counts)
+    if request.checked and request.references == counted.references:
+        return request
+    return counted.validated()
 
 
 def _group(pairs: list) -> dict[str, list[str]]:

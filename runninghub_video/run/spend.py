@@ -14,24 +14,19 @@ by default; a damaged file refuses every run until it is fixed or removed.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-from urllib.parse import urlsplit
+from typing import Any, Mapping
 
-from ..remote import config, facts, models
+from ..remote import config, facts, pricing
 from ..core import money
 from ..core.errors import ConfigError, RunningHubError, ValidationError
 from ..core.files import write_atomically
 from ..ledger.journal import UPLOADING, Journal, day_start
 from ..core.money import Money, format_money
-from ..remote.request import PREVIEW_PROMPT
-from ..remote.wire import PricePreview
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
@@ -180,62 +175,23 @@ def _unsettled(site: str, journal: Journal, now: float, own_row: int | None) -> 
     return money.total(prices, facts.SITE_CURRENCY[site]), count, tuple(unpriced)
 
 
-def table_price(site: str, model: str | models.Model, resolution: str, duration: Any,
-                reference_kinds: Iterable[str] = ()) -> Money | None:
-    """The model table's price of one run in the site's currency (None: not published, or options
-    the model does not have): the one price the budget counts when no preview is known."""
-    spec = models.MODELS.get(model) if isinstance(model, str) else model
-    if spec is None or str(duration) not in spec.choices("duration") or resolution not in spec.choices("resolution"):
-        return None
-    return facts.table_price(site, resolution, str(duration), spec)
-
-
 def table_price_of(site: str, stored: Mapping) -> Money | None:
-    """:func:`table_price` of a run as the journal stores its request (wire options, ``model``, and
-    ``imageHashes`` with ``video:``/``audio:`` marking the other reference kinds)."""
-    kinds = [str(h).partition(":")[0] if ":" in str(h) else models.IMAGE for h in stored.get("imageHashes") or ()]
-    model = str(stored.get("model") or models.V1_LITE.id)  # rows before 2.0: v1-lite
-    return table_price(site, model, str(stored.get("resolution", "")), stored.get("duration"), kinds)
+    """The model table's price of a run as the journal stores its request (:func:`pricing.stored_price`);
+    a range (a duration the model chooses, a price in tokens) counts its top."""
+    price = pricing.stored_price(site, stored)
+    return None if price is None else price.top
 
 
 # --- the price of one run ------------------------------------------------------------------
-def preview_price(client, request, reference_kinds: Iterable[str] = (models.IMAGE,)) -> PricePreview:
-    """RunningHub's price preview for a validated request's model and options, with one stand-in
-    URL per reference of the run (a reference video changes a 2.0 price); its price may be None.
-    Uploads nothing (see :func:`_stand_in_reference`)."""
-    preview = dataclasses.replace(request, prompt=PREVIEW_PROMPT, last_frame=False)
-    stand_in = _stand_in_reference(client.settings.base_url)
-    urls = {kind: [stand_in] * count for kind, count in Counter(reference_kinds).items()}
-    return client.price_preview(preview.body(urls), request.spec.price_preview_path)
-
-
-def _stand_in_reference(base_url: str) -> str:
-    """The reference URL sent with a price preview, which takes a whole submit body.
-
-    A price depends on model, options and how many references of each kind are sent, and the
-    model's URL fields accept any https URL [S], so an address on the site itself stands in for
-    each reference: nothing is put into the user's RunningHub storage to learn a price. Whether the
-    real preview fetches or checks that URL is unknown [U]; if it refuses it, every caller falls
-    back to the model table (and the budget then refuses a run whose price stays unknown)."""
-    return f"https://{urlsplit(base_url).netloc}/favicon.ico"
-
-
-def run_price(client, site: str, request, reference_kinds: Iterable[str] = (models.IMAGE,)
-              ) -> tuple[Money | None, str]:
-    """This run's price and where it came from ("preview", "table"), or (None, "none")."""
-    kinds = list(reference_kinds)
-    try:
-        preview = preview_price(client, request, kinds).price
-    except RunningHubError:
-        preview = None  # the table (if any) still guards the budget
-    if preview is not None and preview.currency == facts.SITE_CURRENCY[site]:
-        return preview, "preview"
-    table = table_price(site, request.spec, request.resolution, request.duration, kinds)
-    return (table, "table") if table is not None else (None, "none")
+def run_price(client, site: str, request) -> tuple[Money | None, str]:
+    """This run's price as the budget counts it (a range's top) and where it came from ("preview",
+    "table"), or (None, "none"): :func:`pricing.quote` of the request, its reference counts included."""
+    found = pricing.quote(client, request)
+    return (None if found.price is None else found.price.top), found.source
 
 
 def check_budget(client, site: str, request, journal: Journal | None = None, now: float | None = None, *,
-                 row_id: int | None = None, reference_kinds: Iterable[str] = (models.IMAGE,)) -> None:
+                 row_id: int | None = None) -> None:
     """Refuse a run that would pass the site's daily budget (BudgetExceededError), or whose budget
     cannot be checked (BudgetUncheckedError, BudgetFileError); no budget: no-op. A run that passes
     is recorded at its price on its journal row (``row_id``), which counts until its charge is known.
@@ -245,7 +201,7 @@ def check_budget(client, site: str, request, journal: Journal | None = None, now
     if budget is None:
         return
     journal = journal or Journal()
-    price, source = run_price(client, site, request, reference_kinds)
+    price, source = run_price(client, site, request)
     day = status(site, journal, now, own_row=row_id)
     if price is None:
         raise BudgetUncheckedError(

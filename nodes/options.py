@@ -1,0 +1,61 @@
+"""The option inputs of the nodes that serve several Seedance models, built from the model table,
+and the one way such a node turns its widget values into a request.
+
+A node shows the union of its models' options; a widget whose option the chosen model lacks is
+left out of the request while it keeps its neutral value (a seed of -1, a switch that is off), and
+refused by the request's validation, naming the option, when it does not.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from comfy_api.latest import io
+
+from ..runninghub_video.remote import models
+from ..runninghub_video.remote import request as client_request
+
+# The value of each option that asks for nothing: sent only where the model has the option.
+NEUTRAL: dict[str, Any] = {"seed": -1, "camera_fixed": False, "web_search": False, "task_type": "auto",
+                           "bitrate": "standard"}
+
+
+def model_input(family: Sequence[models.Model], default: models.Model, tooltip: str) -> io.Combo.Input:
+    return io.Combo.Input("model", options=[m.id for m in family], default=default.id, tooltip=tooltip)
+
+
+def resolution_input(family: Sequence[models.Model], default: models.Model, tooltip: str) -> io.Combo.Input:
+    return io.Combo.Input("resolution", options=list(models.all_choices("resolution", family)),
+                          default=default.default("resolution"), tooltip=tooltip)
+
+
+def duration_input(family: Sequence[models.Model], default: models.Model, tooltip: str) -> io.Int.Input:
+    seconds = [s for m in family for s in m.durations()]
+    return io.Int.Input("duration", default=int(default.default("duration")), min=min(seconds), max=max(seconds),
+                        step=1, display_mode=io.NumberDisplay.slider, tooltip=tooltip)
+
+
+def ratio_input(family: Sequence[models.Model], default: str, tooltip: str) -> io.Combo.Input:
+    return io.Combo.Input("aspect_ratio", options=list(models.all_choices("aspect_ratio", family)), default=default,
+                          tooltip=tooltip)
+
+
+def seed_input(tooltip: str) -> io.Int.Input:
+    """-1 = random on RunningHub. The after-generate control starts at "fixed" (js/runninghub.js
+    for frontends that ignore the schema's default), so queuing again reuses the video instead of paying."""
+    option = models.SEEDANCE_2.option("seed")
+    fixed = getattr(getattr(io, "ControlAfterGenerate", None), "fixed", True)
+    return io.Int.Input("seed", default=option.default, min=option.minimum, max=option.maximum,
+                        control_after_generate=fixed, tooltip=tooltip)
+
+
+def build_request(model: str, mode: str, prompt: str, counts: dict[str, int], **widgets: Any):
+    """The validated request of a node's run: its widgets, minus the neutral ones the chosen
+    model's ``mode`` has no field for, with the counts of its connected references."""
+    spec = models.get(model)
+    endpoint = spec.endpoint(mode)
+    values = {name: value for name, value in widgets.items()
+              if endpoint is None or endpoint.option(name) is not None or value != NEUTRAL.get(name, None)}
+    if "duration" in values:
+        values["duration"] = str(values["duration"])
+    return client_request.VideoRequest(prompt=prompt, model=spec.id, mode=mode, last_frame=True,
+                                       **values).with_references(counts).validated()

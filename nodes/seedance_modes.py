@@ -1,0 +1,118 @@
+"""Seedance from a prompt alone (text mode) and from a start image with an optional end image
+(frames mode): 1.5 Pro and the 2.0 tiers on both channels. The same outputs and common inputs as
+the reference nodes; the choices come from the model table."""
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from . import comfy_bridge as bridge
+from . import options, schema
+from ..runninghub_video.remote import models
+from .seedance import video_result
+
+TEXT_MODELS = models.with_mode(models.TEXT)
+FRAMES_MODELS = models.with_mode(models.FRAMES)
+DEFAULT = models.SEEDANCE_2
+MODEL_TOOLTIP = ("Seedance 2.0 (Fast and Mini: cheaper and quicker; -global: RunningHub's global channel), or 1.5 Pro "
+                 "(up to 12 s, cheaper; Fast: 720p and 1080p only).")
+
+
+def _shared_inputs(family, ratio_default: str, ratio_tooltip: str) -> list:
+    """Resolution, duration, aspect ratio, sound, seed and camera: the options both modes share."""
+    return [
+        options.resolution_input(family, DEFAULT, "Output resolution; the price per second grows with it. "
+                                                  "native1080p: Seedance 2.0 only; 480p: not on 1.5 Pro Fast."),
+        options.duration_input(family, DEFAULT, "Video length in seconds (2.0: 4-15; 1.5 Pro: 4-12); the price "
+                                                "grows with it."),
+        options.ratio_input(family, ratio_default, ratio_tooltip),
+        io.Boolean.Input("generate_audio", default=True,
+                         tooltip="Give the video a sound track (on 1.5 Pro it doubles the price)."),
+        options.seed_input("Seedance 2.0 only: -1 lets RunningHub pick a random seed; any other value asks for that "
+                           "seed. A new seed is a new (paid) video."),
+        io.Boolean.Input("camera_fixed", default=False,
+                         tooltip="Seedance 1.5 Pro only: keep the camera still (no pans or zooms)."),
+    ]
+
+
+async def _run(cls, request, site: str, timeout_minutes: int, variation: int, **media) -> io.NodeOutput:
+    async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+        from ..runninghub_video.run import pipeline
+
+        result = await bridge.run_blocking(
+            pipeline.generate, [], request, site=site, output_dir=bridge.output_directory(), on_progress=progress,
+            should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation, **media)
+        return video_result(result, progress)
+
+
+class SeedanceTextToVideo(io.ComfyNode):
+    """A prompt in; a RunningHub Seedance video out."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return schema.video_node(
+            node_id="RunningHubSeedanceTextToVideo",
+            display_name="Seedance Text to Video (RunningHub)",
+            description=("Makes a video from a prompt alone with RunningHub's Seedance 2.0 (Fast, Mini, global) or "
+                         "1.5 Pro. Paid per second of video; queuing the same inputs again reuses the saved video "
+                         "instead of paying twice."),
+            inputs=[
+                options.model_input(TEXT_MODELS, DEFAULT, MODEL_TOOLTIP),
+                io.String.Input("prompt", multiline=True, default="",
+                                tooltip=f"What should happen in the video (1-{DEFAULT.prompt_max_chars} characters; "
+                                        "1.5 Pro: 5000)."),
+                *_shared_inputs(TEXT_MODELS, "16:9", "Width:height of the video (adaptive: Seedance 2.0 only)."),
+                io.Boolean.Input("web_search", default=False,
+                                 tooltip="Seedance 2.0 only: let the model search the web for what the prompt names."),
+            ],
+            aliases=("seedance", "text to video", "t2v", "seedance 1.5", "即梦 文生视频"),
+        )
+
+    @classmethod
+    async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
+                      generate_audio: bool, seed: int, camera_fixed: bool, web_search: bool, site: str,
+                      timeout_minutes: int, variation: int) -> io.NodeOutput:
+        request = options.build_request(model, models.TEXT, prompt, {}, duration=duration, resolution=resolution,
+                                        aspect_ratio=aspect_ratio, generate_audio=bool(generate_audio),
+                                        seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search))
+        return await _run(cls, request, site, timeout_minutes, variation)
+
+
+class SeedanceFramesToVideo(io.ComfyNode):
+    """A start image (and an optional end image) in; a RunningHub Seedance video between them out."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return schema.video_node(
+            node_id="RunningHubSeedanceFramesToVideo",
+            display_name="Seedance First/Last Frame to Video (RunningHub)",
+            description=("Makes a video that starts on an image, and ends on another if one is connected, with "
+                         "RunningHub's Seedance 2.0 (Fast, Mini, global) or 1.5 Pro. Paid per second of video; "
+                         "queuing the same inputs again reuses the saved video instead of paying twice."),
+            inputs=[
+                options.model_input(FRAMES_MODELS, DEFAULT, MODEL_TOOLTIP),
+                io.Image.Input("start_image", tooltip="The video's first frame (one image; fitted under 10 MB)."),
+                io.Image.Input("end_image", optional=True,
+                               tooltip="Optional: the video's last frame (one image). Connect the last_frame output "
+                                       "of another clip's node to the next start_image to chain clips."),
+                io.String.Input("prompt", multiline=True, default="",
+                                tooltip="What should happen between the frames (optional on Seedance 2.0; required "
+                                        "on 1.5 Pro, at most 5000 characters)."),
+                *_shared_inputs(FRAMES_MODELS, "adaptive", "Width:height of the video; adaptive follows the start "
+                                                           "image."),
+            ],
+            aliases=("seedance", "first last frame", "start end frame", "image to video", "i2v", "即梦 首尾帧"),
+        )
+
+    @classmethod
+    async def execute(cls, model: str, start_image, prompt: str, resolution: str, duration: int, aspect_ratio: str,
+                      generate_audio: bool, seed: int, camera_fixed: bool, site: str, timeout_minutes: int,
+                      variation: int, end_image=None) -> io.NodeOutput:
+        from ..runninghub_video.media import references as counting
+
+        request = options.build_request(model, models.FRAMES, prompt,
+                                        counting.count_all(start_image=start_image, end_image=end_image),
+                                        duration=duration, resolution=resolution, aspect_ratio=aspect_ratio,
+                                        generate_audio=bool(generate_audio), seed=int(seed),
+                                        camera_fixed=bool(camera_fixed))
+        return await _run(cls, request, site, timeout_minutes, variation, start_image=start_image,
+                          end_image=end_image)

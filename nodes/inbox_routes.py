@@ -148,8 +148,7 @@ def _claim(site: str, task_id: str, row: Any) -> None:
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
     if inbox.task(site, task_id) is None:  # an id already journaled is simply recovered
-        journal.Journal().update(row_id, task_id=task_id, state="QUEUED", submitted_at=view["created_at"],
-                                 error_message=None)
+        journal.Journal().assign_task(row_id, task_id)
 
 
 def _recover(site: str, task_id: str) -> None:

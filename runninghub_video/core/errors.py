@@ -90,11 +90,13 @@ class TransportError(RunningHubError):
 class AmbiguousSubmitError(TransportError):
     """The submit may have reached RunningHub but no answer came back: never re-sent.
 
-    ``cause``: what happened on the wire ("HTTP 502 from …", "connection reset", "no answer in 60 s")."""
+    ``cause``: what happened on the wire ("HTTP 502 from …", "connection reset", "no answer in 60 s");
+    ``submitted_at``: when it was sent (epoch seconds), so a person can find the task by its time."""
 
-    def __init__(self, message: str, *, cause: str = "", **kw) -> None:
+    def __init__(self, message: str, *, cause: str = "", submitted_at: float | None = None, **kw) -> None:
         super().__init__(message, **kw)
         self.cause = redact(cause or message)
+        self.submitted_at = submitted_at
 
 
 class DownloadError(TransportError):

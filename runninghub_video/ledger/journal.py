@@ -432,6 +432,20 @@ class Journal:
         with self._db(write=True) as conn:
             return self._set(conn, None, time.time(), where=(where, task_id_or_row), **fields_)
 
+    def unanswered_submits(self, endpoint: str, now: float | None = None) -> list[Row]:
+        """Ambiguous submits of ``endpoint`` without a task id that still refuse their request."""
+        now = time.time() if now is None else now
+        with self._db(write=False) as conn:
+            return [] if conn is None else self._rows(
+                conn, "state = ? AND task_id IS NULL AND endpoint = ? AND created_at > ?",
+                (AMBIGUOUS, endpoint, now - AMBIGUOUS_BLOCK_S))
+
+    def assign_task(self, row_id: int, task_id: str) -> None:
+        """An ambiguous submit's task, found by a person: the row waits for it from its submit time."""
+        row = self.row(row_id)
+        if row is not None:
+            self.update(row_id, task_id=task_id, state="QUEUED", submitted_at=row.created_at, error_message=None)
+
     def row(self, row_id: int) -> Row | None:
         with self._db(write=False) as conn:
             return None if conn is None else self._one(conn, row_id)

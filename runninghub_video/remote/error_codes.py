@@ -49,7 +49,7 @@ _TOO_LARGE = ("a reference is too large ({code}): at most 10 MB each image, 50 M
 _TOO_LARGE_ADVICE = "Each reference image must be at most 10 MB, each reference video 50 MB."
 _BALANCE = ("balance too low ({code}): top up your RunningHub account", "余额不足（{code}）：请为 RunningHub 账户充值")
 _FAILED = ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
-           "任务 {task_id} 失败（{code}）：如需重试，请修改 variation 后重新运行（会再次扣费）")
+           "任务 {task_id} 失败（{code}）：如需重试，请修改“变体”（variation）后重新运行（会再次扣费）")
 _MODERATION = ("refused by moderation ({code}), not charged: change the prompt or references",
                "内容审核未通过（{code}），未扣费：请修改提示词或参考图")
 

@@ -11,6 +11,7 @@ and every later run of the same request, explain how to recover it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import shutil
 import threading
@@ -39,6 +40,8 @@ from ..media.references import upload_limit
 from ..remote.request import VideoRequest, check_task_id
 from ..words.wording import format_duration
 from ..core.waits import current as current_waits
+
+log = logging.getLogger("RunningHub")
 
 
 @dataclass(frozen=True)
@@ -217,11 +220,27 @@ def fetch_task(task_id: str, *, want_last_frame: bool = False, **setup: Any) -> 
     if row is not None and row.has_video:
         return _saved_result(row, want_last_frame, folder)
     if row is None:
+        row = _answer_of_unanswered_submit(journal, settings, task_id)
+    if row is None:
         journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
     with RunningHubClient(settings) as client:
         run = _Run(setup_, settings, client, folder, journal)
         with _slot(run, already_running=True):
             return _finish(run, _Wanted.of_row(row, want_last_frame), task_id, row=row)
+
+
+def _answer_of_unanswered_submit(journal: Journal, settings: Settings, task_id: str) -> Row | None:
+    """A new task id fetched while exactly one submit of this endpoint is ambiguous (no answer, so
+    refused when queued again) is taken as that submit's task, as its error advises: the row takes
+    the id, so queuing the original request again reuses the fetched video instead of refusing.
+    With none or several such submits nothing is guessed (the tab's per-row field says which)."""
+    waiting = journal.unanswered_submits(settings.endpoint)
+    if len(waiting) != 1:
+        return None
+    log.info("RunningHub: task %s is taken as the answer of the unanswered submit of %s.", task_id,
+             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(waiting[0].created_at)))
+    journal.assign_task(waiting[0].id, task_id)
+    return journal.row(waiting[0].id)
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -318,11 +337,13 @@ def ambiguous_submit_error(row: Row, settings: Settings, cause: str = "") -> Amb
     cause = cause or row.error_message or "no answer came back"
     return AmbiguousSubmitError(
         f"The submit of this request at {when} (local time) — prompt \"{prompt}\", {described} — "
-        f"may have created a paid task: {cause.rstrip('.')}.",
-        advice=f"The pack will not send it again on its own. {facts.call_records_hint(settings.base_url)} "
-               f"Look for a task started at {when}, then either (1) put its task id into the RunningHub Fetch "
-               "Task node (or run `python -m runninghub_video fetch ID`) to get that video without paying "
-               "again, or (2) change 'variation' to pay for a new video.")
+        f"may have created a paid task: {cause.rstrip('.')}.", cause=cause, submitted_at=row.created_at,
+        # the call records are on the site's console, also when RUNNINGHUB_BASE_URL points elsewhere (the tab's links too)
+        advice=f"The pack will not send it again on its own. {facts.call_records_hint(facts.SITES[settings.site])} "
+               f"Look for a task started at {when}, then either (1) paste its task id into this request's row "
+               "of ComfyUI's RunningHub tab, the RunningHub Fetch Task node or `python -m runninghub_video fetch "
+               "ID` to get that video without paying again (queuing this request again then reuses it), or "
+               "(2) change 'variation' to pay for a new video.")
 
 
 # --- steps ---------------------------------------------------------------------------------

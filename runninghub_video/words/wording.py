@@ -12,6 +12,7 @@ for every RunningHub code), else its class's (:data:`ERRORS` here).
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from ..core import errors
@@ -100,10 +101,15 @@ ERRORS: dict[str, tuple[str, str]] = {
                         "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
                         "（参考会转换为你 RunningHub 账户中的素材）"),
     "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
-                        "任务 {task_id} 失败（{code}）：如需重试，请修改 variation 后重新运行（会再次扣费）"),
-    "AmbiguousSubmitError": ("no answer to the submit, so it may have been charged: not re-sent; check your "
-                             "RunningHub task list before queuing again",
-                             "提交后没有收到回复，可能已扣费：未自动重发；请先查看 RunningHub 任务列表再重新运行"),
+                        "任务 {task_id} 失败（{code}）：如需重试，请修改“变体”（variation）后重新运行（会再次扣费）"),
+    "AmbiguousSubmitError": ("the submit at {when} got no answer ({cause}), so it may have made a paid task: not "
+                             "sent again. Find it in the call records of your API console on {records}, then "
+                             "either paste its task id into the RunningHub tab (sidebar, this request's row) or "
+                             "the RunningHub Fetch Task node to get the video without paying again, or change "
+                             "variation to pay for a new video",
+                             "{when} 的提交没有收到回复（{cause}），可能已创建付费任务：未自动重发。请在 {records} 的"
+                             " API 控制台调用记录中找到它，然后把任务 id 粘贴到侧栏 RunningHub 标签页（此请求的那一行）"
+                             "或 RunningHub Fetch Task 节点，不再付费即可取回视频；或修改“变体”（variation）付费生成新视频"),
     "DownloadError": ("download failed; task {task_id} stays downloadable for 24 h: use RunningHub Fetch Task",
                       "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点"),
     "TransportError": ("network problem talking to RunningHub: check the connection and queue again",
@@ -289,6 +295,10 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
+    if isinstance(exc, errors.AmbiguousSubmitError):  # when, why and where to look, on the node itself
+        at = getattr(exc, "submitted_at", None)
+        values.update(when=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?",
+                      cause=exc.cause.rstrip("."), records=facts.SITES.get(site, facts.SITES[facts.DEFAULT_SITE]))
     if isinstance(exc, errors.RealPersonError):
         values.update(_real_person_values(exc, lang))
     day = getattr(exc, "day", None)  # a budget refusal's figures (spend.BudgetExceededError)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("polling", "uploads", "upload_cache", "decode", "parallel", "startup")
+NAMES = ("polling", "uploads", "upload_cache", "decode", "parallel", "startup", "batch")
 
 
 @dataclass

@@ -181,3 +181,16 @@ def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh
     assert code == 0 and report["totals"]["saved"] == 6
     assert len(rh_env.tasks) == 6 and rh_env.counters.submits == 6
     assert rh_env.counters.money_charged == pytest.approx(6 * PRICE)
+
+
+def test_a_line_names_its_mode_or_gets_the_one_its_references_imply(rh_env, tmp_path, capsys):
+    rh_env.set_clock(queue_s=0.1, run_s=0.3)
+    path = batch_file(tmp_path, [
+        {"prompt": "from red to green", "model": "seedance-2.0", "start_image": "red.png", "end_image": "green.png",
+         "duration": "4", "resolution": "480p"},
+        {"prompt": "no frames here", "mode": "frames", "images": ["red.png"]}])
+    code, report = run_batch(capsys, path)
+    assert [i["state"] for i in report["items"]] == ["saved", "failed"]
+    assert "line 2 is not valid" in report["items"][1]["error"]
+    (task,) = rh_env.tasks.values()
+    assert task.body["firstFrameUrl"] and task.body["lastFrameUrl"] and "imageUrls" not in task.body

@@ -18,10 +18,12 @@ from typing import Any, Iterator
 
 from ..core.errors import RunningHubError, ValidationError
 from ..ledger.journal import BatchTag
-from ..remote.request import VideoRequest
+from ..remote import models
+from ..remote.request import VideoRequest, infer_mode
 
 MAX_COUNT = 100  # variations of one line; more is almost surely a typo in a paid batch
 REFERENCE_KEYS = {"images": "image", "videos": "video", "audios": "audio"}  # list keys; CSV cells split on ";"
+FRAME_KEYS = ("start_image", "end_image")  # one path each (the frames mode)
 # What a line may set besides the request's own options (and what each CLI option is called).
 RUN_KEYS = ("count", "variation", "site", "output_dir", "timeout_minutes")
 _NOT_KEYS = frozenset({"last_frame", "references", "checked"})  # request fields a batch line does not set
@@ -43,6 +45,7 @@ class Item:
     images: tuple = field(repr=False)  # loaded arrays ([1,H,W,3]), shared between lines naming one file
     videos: tuple[Path, ...]
     audios: tuple[Path, ...]
+    frames: dict = field(repr=False)  # start_image / end_image (loaded arrays), for the frames mode
     site: str | None
     output_dir: Path
     timeout_s: float
@@ -110,7 +113,7 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
     """The items of one line, or a ValidationError saying what is wrong with it."""
     from .pipeline import check_timeout
 
-    allowed = set(request_keys()) | set(REFERENCE_KEYS) | set(RUN_KEYS)
+    allowed = set(request_keys()) | set(REFERENCE_KEYS) | set(FRAME_KEYS) | set(RUN_KEYS)
     unknown = sorted(k for k in row if k not in allowed)
     if unknown:
         raise ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))}; a line may have "
@@ -124,20 +127,26 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
     count = _whole(row.get("count", 1), "count", 1, MAX_COUNT)
     first = _whole(row.get("variation", 0), "variation", 0, 2**31 - 1 - count)
     refs = {key: [_existing(folder, p, REFERENCE_KEYS[key]) for p in _paths(row.get(key))] for key in REFERENCE_KEYS}
-    for p in refs["images"]:
+    frame_paths = {key: _existing(folder, _one_path(row[key], key), "image") for key in FRAME_KEYS if row.get(key)}
+    for p in [*refs["images"], *frame_paths.values()]:
         if p not in images:
             from ..media.images import load_image_files
 
             images[p] = load_image_files([p])[0]
     loaded = tuple(images[p] for p in refs["images"])
+    frames = {key: images[p] for key, p in frame_paths.items()}
     from ..media.references import count_all, prepare_all
 
-    # validated once, with the counts of its references (known from the files named, before any decode)
-    request = VideoRequest(**options).with_references(count_all(loaded, refs["videos"], refs["audios"])).validated()
-    prepare_all(request.spec, loaded, refs["videos"], refs["audios"])  # every limit, before any upload
+    # validated once, with the counts of its references (known from the files named, before any decode);
+    # a line that names no mode means the one its references imply, as `generate` does
+    counts = count_all(loaded, refs["videos"], refs["audios"], **frames)
+    if not options.get("mode"):
+        options["mode"] = infer_mode(options.get("model") or models.DEFAULT_MODEL, counts)
+    request = VideoRequest(**options).with_references(counts).validated()
+    prepare_all(request.spec, loaded, refs["videos"], refs["audios"], **frames)  # every limit, before any upload
     out = Path(row["output_dir"]) if row.get("output_dir") else Path(output_dir)
     timeout = check_timeout(float(row["timeout_minutes"]) * 60) if row.get("timeout_minutes") else timeout_s
-    return [Item(line, first + n, request, loaded, tuple(refs["videos"]), tuple(refs["audios"]),
+    return [Item(line, first + n, request, loaded, tuple(refs["videos"]), tuple(refs["audios"]), frames,
                  row.get("site") or site, out if out.is_absolute() or not row.get("output_dir") else folder / out,
                  timeout) for n in range(count)]
 
@@ -170,6 +179,12 @@ def _paths(value: Any) -> list[str]:
     if isinstance(value, list) and all(isinstance(p, str) for p in value):
         return value
     raise ValidationError(f"reference paths must be a list of strings, not {value!r}.")
+
+
+def _one_path(value: Any, key: str) -> str:
+    if isinstance(value, str) and value.strip() and ";" not in value:
+        return value.strip()
+    raise ValidationError(f"{key} is one image path, not {value!r}.")
 
 
 def _existing(folder: Path, raw: str, kind: str) -> Path:

@@ -447,7 +447,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
     """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
-            status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
+            status = run.client.submit(body, run.should_cancel, request.endpoint.submit_path)
         except ApiError as exc:
             if exc.code not in facts.STALE_UPLOAD_CODES:
                 raise
@@ -458,7 +458,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
                 cache.forget(ref.sha256, run.settings.endpoint)
             body = request.body(_sendable(run, request, references, use_cache=False))
             run.say("submit", bar_position("submit", 0), fresh_uploads=True)
-            status = run.client.submit(body, run.should_cancel, request.spec.submit_path)
+            status = run.client.submit(body, run.should_cancel, request.endpoint.submit_path)
     except AmbiguousSubmitError as exc:
         run.journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
         raise ambiguous_submit_error(run.journal.row(row_id), run.settings, exc.cause) from None

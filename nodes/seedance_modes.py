@@ -101,18 +101,19 @@ class SeedanceFramesToVideo(io.ComfyNode):
                                                            "image."),
             ],
             aliases=("seedance", "first last frame", "start end frame", "image to video", "i2v", "即梦 首尾帧"),
+            last=(schema.real_person_input(),),  # Seedance 2.x; 1.5 Pro refuses it before upload
         )
 
     @classmethod
     async def execute(cls, model: str, start_image, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, camera_fixed: bool, site: str, timeout_minutes: int,
-                      variation: int, end_image=None) -> io.NodeOutput:
+                      variation: int, real_person: bool = False, end_image=None) -> io.NodeOutput:
         from ..runninghub_video.media import references as counting
 
         request = options.build_request(model, models.FRAMES, prompt,
                                         counting.count_all(start_image=start_image, end_image=end_image),
                                         duration=duration, resolution=resolution, aspect_ratio=aspect_ratio,
                                         generate_audio=bool(generate_audio), seed=int(seed),
-                                        camera_fixed=bool(camera_fixed))
+                                        camera_fixed=bool(camera_fixed), real_person=bool(real_person))
         return await _run(cls, request, site, timeout_minutes, variation, start_image=start_image,
                           end_image=end_image)

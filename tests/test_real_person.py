@@ -137,6 +137,19 @@ def test_a_create_whose_answer_was_lost_is_found_by_name_not_made_twice(people, 
     assert people.counters.assets_created == 1 and people.counters.submits_accepted == 1
 
 
+def test_frames_mode_converts_the_start_and_end_images_and_names_them_when_refused(people, tmp_path):
+    frames = dict(mode="frames", prompt="she turns around", duration="4", resolution="480p")
+    images = dict(start_image=solid_images(1), end_image=solid_images(2)[1:])
+    with pytest.raises(errors.RealPersonError) as info:
+        generate([], VideoRequest(model="seedance-2.0", **frames), output_dir=tmp_path, **images)
+    assert info.value.references == ("start image", "end image")
+    result = generate([], VideoRequest(model="seedance-2.0", real_person=True, **frames), output_dir=tmp_path,
+                      **images)
+    assert result.video_path.is_file() and people.counters.assets_created == 2
+    body = list(people.tasks.values())[-1].body
+    assert body["firstFrameUrl"].startswith("asset://") and body["lastFrameUrl"].startswith("asset://")
+
+
 def test_v1_lite_refuses_the_option_before_any_upload(people, tmp_path):
     with pytest.raises(errors.ValidationError) as info:
         generate([solid_images(1)], VideoRequest("a face", real_person=True), output_dir=tmp_path)

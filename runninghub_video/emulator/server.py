@@ -383,7 +383,9 @@ class Handler(BaseHTTPRequestHandler):
             colours = []
             failure = {"code": "1013", "at": "running",
                        "message": "File processing failed: a reference could not be decoded | 文件处理失败"}
-        people = [f"{rule.kind}{i}" for rule in self.endpoint.media if rule.kind != models.AUDIO
+        # named as conversionSlots names them [S]: image1…, video1…, the frame fields by their own name
+        people = [rule.wire if rule.single else f"{rule.kind}{i}" for rule in self.endpoint.media
+                  if rule.kind != models.AUDIO
                   for i, (url, data) in enumerate(zip(_as_list(body.get(rule.wire)), references.get(rule.kind, [])), 1)
                   if not url.startswith(ASSET_SCHEME) and self.emu.state.shows_real_person(data)]
         if people:  # accepted, then failed once it runs, not charged (as moderation) [S]

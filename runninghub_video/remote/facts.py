@@ -44,7 +44,8 @@ ASSET_DELETE_PATH = "/openapi/v2/assets/delete"
 ASSET_SCHEME = "asset://"
 # The official pack uses one fixed groupId; its form is not documented [U]. Ours names the pack.
 ASSET_GROUP_ID = "comfyui-runninghub-seedance"
-ASSET_TYPES = {"image": "Image", "video": "Video", "audio": "Audio"}  # our reference kinds -> assetType
+ASSET_TYPES = {"image": "Image", "first_frame": "Image", "last_frame": "Image", "video": "Video",
+               "audio": "Audio"}  # our reference kinds -> assetType
 ASSET_ACTIVE, ASSET_FAILED = "ACTIVE", "FAILED"
 ASSET_PENDING_STATES = frozenset({"PROCESSING", "PENDING", "CREATE", "CREATING", "QUEUED"})  # [U] beyond PROCESSING
 

@@ -30,7 +30,11 @@ from ..remote.wire import Asset
 if TYPE_CHECKING:
     from .pipeline import _Run
 
-CONVERTED_KINDS = (models.IMAGE, models.VIDEO)  # what can show a person; audio is sent as uploaded
+# What can show a person (audio is sent as uploaded), and how a message names each kind.
+CONVERTED_KINDS = (models.IMAGE, models.VIDEO, models.FIRST_FRAME, models.LAST_FRAME)
+_NAMES = {models.FIRST_FRAME: "start image", models.LAST_FRAME: "end image"}
+# How RunningHub names a reference in its conversionSlots words [S]: image1…9, video1…3, the frame fields
+_SLOTS = {"firstframeurl": models.FIRST_FRAME, "lastframeurl": models.LAST_FRAME}
 OPTION_WORDS = "real_person (on the node) or --real-person (in the CLI)"
 
 
@@ -39,8 +43,8 @@ class ConversionFailedError(RunningHubError):
 
 
 def label(kind: str, ordinal: int) -> str:
-    """How a message names a reference: "image 2", "video 1" (1-based, in input order)."""
-    return f"{kind} {ordinal}"
+    """How a message names a reference: "image 2", "video 1" (1-based, in input order), "start image"."""
+    return _NAMES.get(kind) or f"{kind} {ordinal}"
 
 
 def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -159,6 +163,8 @@ def named_references(text: str, sent: dict[str, list[str]]) -> tuple[str, ...]:
                 found.setdefault(label(kind, i + 1), None)
     for kind, number in re.findall(r"\b(image|video)\s?#?([1-9])\b", text, flags=re.IGNORECASE):
         found.setdefault(label(kind.lower(), int(number)), None)
+    for slot in re.findall(r"\b(firstFrameUrl|lastFrameUrl)\b", text, flags=re.IGNORECASE):
+        found.setdefault(label(_SLOTS[slot.lower()], 1), None)
     return tuple(found)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ..runninghub_video.core import errors
 from ..runninghub_video.ledger import inbox
-from ..runninghub_video.remote import facts
+from ..runninghub_video.remote import error_codes
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.run.pipeline import fetch_task, generate
 
@@ -65,8 +65,8 @@ def test_a_submit_error_code_not_known_to_mean_no_task_is_never_sent_again(rh_en
     assert rh_env.counters.submits == 1
 
 
-@pytest.mark.parametrize("code", sorted(set(facts.SUBMIT_NO_TASK_CODES) - facts.SUBMIT_RETRYABLE_CODES
-                                         - facts.STALE_UPLOAD_CODES))  # 1013: re-uploaded at once (test_one_payment)
+@pytest.mark.parametrize("code", sorted(set(error_codes.NO_TASK_CODES) - error_codes.RESUBMIT_CODES
+                                         - error_codes.REUPLOAD_CODES))  # 1013: re-uploaded at once (test_one_payment)
 def test_a_rejection_before_creation_says_nothing_was_charged_and_may_be_queued_again(rh_env, tmp_path, code):
     rh_env.inject("submit", "error_code", code=code)
     with pytest.raises(errors.ApiError) as info:

@@ -65,7 +65,7 @@ def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
         client.query("2000000000000000001")
 
 
-@pytest.mark.parametrize("code", sorted(facts.SUBMIT_RETRYABLE_CODES))
+@pytest.mark.parametrize("code", sorted(error_codes.RESUBMIT_CODES))
 def test_submit_rejected_as_busy_is_sent_again_and_charged_once(client, emulator, code, monkeypatch):
     body = _body(client)
     emulator.inject("submit", "error_code", count=2, code=code)

@@ -85,7 +85,7 @@ class RunningHubClient:
         """Create a task of the model at ``path`` (``Model.submit_path``).
 
         Every answer is one of three (:func:`wire.submit_answer`): a task (returned), no task (the
-        typed error of its code; re-sent on its own only for ``facts.SUBMIT_RETRYABLE_CODES``), or
+        typed error of its code; re-sent on its own only for ``error_codes.RESUBMIT_CODES``), or
         unknown, which raises :class:`AmbiguousSubmitError` and is never re-sent. A
         :class:`TransportError` means the request never left. No other error leaves here while a
         task may exist."""
@@ -111,7 +111,7 @@ class RunningHubClient:
                 cause = f"the submit got an answer from {self.settings.base_url} that proves nothing: {answer.unknown}"
                 raise AmbiguousSubmitError(f"The submit got no usable answer: {cause}.", cause=cause)
             code = answer.no_task_code
-            if code not in facts.SUBMIT_RETRYABLE_CODES or attempt == policy.attempts:
+            if code not in error_codes.RESUBMIT_CODES or attempt == policy.attempts:
                 raise self._error(code, answer.message, context="Submit rejected (nothing charged): ")
             delay = _retry_after(response) or min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)

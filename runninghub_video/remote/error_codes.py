@@ -26,6 +26,11 @@ class ErrorCode:
     line: tuple[str, str]  # (English, Chinese)
     advice: str
     key_line: tuple[str, str] | None = None  # what Test key says of this code (a code about the key itself)
+    # A submit answer in the v2 shape (taskId "" and status "") with this code proves no task was made:
+    # why, with its source. Any other answer to a submit is unknown and never re-sent (wire.py).
+    no_task: str = ""
+    resubmit: bool = False  # no task made, and the submit is sent again on its own (concurrency, rate)
+    reupload: bool = False  # RunningHub could not read an uploaded reference (its URL lapsed): upload it again
 
 
 # Lines several codes share.
@@ -58,9 +63,12 @@ CODES: dict[str, ErrorCode] = {
     "1001": ErrorCode("invalid URL or path", ApiError,
                       ("RunningHub does not know the address the pack called ({code}): check the site",
                        "RunningHub 不认识本插件调用的地址（{code}）：请检查站点设置"),
-                      "The pack called an address RunningHub does not know; check RUNNINGHUB_BASE_URL / site."),
-    "1002": ErrorCode("invalid API key", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE, _KEY_REJECTED),
-    "1003": ErrorCode("rate limit exceeded", RateLimitError, _RATE, "Too many requests; the pack backs off and retries."),
+                      "The pack called an address RunningHub does not know; check RUNNINGHUB_BASE_URL / site.",
+                      no_task="documented rejection [C]"),
+    "1002": ErrorCode("invalid API key", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE, _KEY_REJECTED,
+                      no_task="documented rejection [C]"),
+    "1003": ErrorCode("rate limit exceeded", RateLimitError, _RATE, "Too many requests; the pack backs off and retries.",
+                      no_task="rate limit: a rejection before creation by every client we know [S]", resubmit=True),
     "1004": ErrorCode("task not found or expired", TaskNotFoundError,
                       ("no such task on .{site}, or older than 24 h ({code}): check the id and the site",
                        ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
@@ -69,15 +77,18 @@ CODES: dict[str, ErrorCode] = {
     "1006": ErrorCode("task timed out", TaskFailedError, _FAILED,
                       "The task timed out on RunningHub. Queue the node again to pay for a new try."),
     "1007": ErrorCode("invalid parameters", ApiError, _REJECTED,
-                      "RunningHub rejected the request options; check prompt, images and options."),
-    "1008": ErrorCode("file too large", ApiError, _TOO_LARGE, _TOO_LARGE_ADVICE),
+                      "RunningHub rejected the request options; check prompt, images and options.",
+                      no_task="documented rejection [C]"),
+    "1008": ErrorCode("file too large", ApiError, _TOO_LARGE, _TOO_LARGE_ADVICE,
+                      no_task="documented rejection [C]"),
     "1010": ErrorCode("service unavailable", ServiceError, _SERVICE, "RunningHub is unavailable; try again later."),
     "1011": ErrorCode("service busy", ServiceError, _SERVICE, "RunningHub is busy; the pack backs off and retries."),
     "1012": ErrorCode("upstream error", ServiceError, _SERVICE, "The model provider had a problem; try again later."),
     "1013": ErrorCode("file processing failed", ApiError,
                       ("RunningHub could not read a reference ({code}); queue again to upload it anew",
                        "RunningHub 无法读取参考文件（{code}），请重新运行以重新上传"),
-                      "RunningHub could not read an uploaded reference; queue again to re-upload it."),
+                      "RunningHub could not read an uploaded reference; queue again to re-upload it.",
+                      no_task="a reference could not be processed [S]", reupload=True),
     "1014": ErrorCode("API key is not Enterprise-Shared", KeyTypeError,
                       ("this key cannot run Seedance ({code}): create an Enterprise-Shared key in the API console "
                        "and save it in Settings → RunningHub",
@@ -87,7 +98,8 @@ CODES: dict[str, ErrorCode] = {
                       "and use it instead.",
                       ("This key cannot run Seedance ({code}): it must be an Enterprise-Shared key. Create one at "
                        "{page} and save it here.",
-                       "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。")),
+                       "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。"),
+                      no_task="documented rejection [C]"),
     "1015": ErrorCode("generation failed", TaskFailedError, _FAILED,
                       "The model failed to generate this video. Queue again to pay for a new try, perhaps with other "
                       "references or prompt."),
@@ -105,12 +117,14 @@ CODES: dict[str, ErrorCode] = {
     # legacy codes
     "401": ErrorCode("API key verification failed", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE,
                      _KEY_REJECTED),
-    "414": ErrorCode("not enough credit", ApiError, _BALANCE, "Top up your RunningHub account."),
+    "414": ErrorCode("not enough credit", ApiError, _BALANCE, "Top up your RunningHub account.",
+                     no_task="not enough credit at task creation [S]"),
     "416": ErrorCode("balance insufficient", ApiError, _BALANCE, "Top up your RunningHub account."),
     "421": ErrorCode("task queue full (concurrency limit)", RateLimitError,
                      ("your account runs its most tasks at once ({code}); queue again when one has finished",
                       "账户同时运行的任务已达上限（{code}），请等一个任务完成后重新运行"),
-                     "Your account is running its maximum number of tasks; the pack waits and retries."),
+                     "Your account is running its maximum number of tasks; the pack waits and retries.",
+                     no_task="concurrency limit: a rejection before creation by every client we know [S]", resubmit=True),
     # 802's meaning is undocumented [U]: worded as a key the site does not accept (as 1002 is)
     "802": ErrorCode("API key not accepted", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE, _KEY_REJECTED),
     # APIKEY_USER_NOT_FOUND: typically a key of the other site [S]
@@ -122,10 +136,17 @@ CODES: dict[str, ErrorCode] = {
                      ("No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
                       "under .{other}, or create a .{site} key at {page}.",
                       ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
-                      "或在 {page} 创建 .{site} 的密钥。")),
+                      "或在 {page} 创建 .{site} 的密钥。"),
+                     no_task="key refusal [S]"),
     "809": ErrorCode("file too large", ApiError, _TOO_LARGE, _TOO_LARGE_ADVICE),
-    "812": ErrorCode("balance insufficient", ApiError, _BALANCE, "Top up your RunningHub account."),
+    "812": ErrorCode("balance insufficient", ApiError, _BALANCE, "Top up your RunningHub account.",
+                     no_task="balance refusal [S]"),
 }
+
+
+NO_TASK_CODES = frozenset(code for code, row in CODES.items() if row.no_task)
+RESUBMIT_CODES = frozenset(code for code, row in CODES.items() if row.resubmit)
+REUPLOAD_CODES = frozenset(code for code, row in CODES.items() if row.reupload)
 
 
 def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",

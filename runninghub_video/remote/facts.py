@@ -103,33 +103,7 @@ TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
 TYPICAL_QUEUE_S = 20.0  # our prior only: "queueing can double" a run [S]; the journal replaces it
 
 
-# --- error codes: what each means and how it is worded is remote/error_codes.py ------------------
-# --- what a submit answer proves (docs/runninghub-api.md "What a submit answer proves") ---------
-# A JSON object in the v2 shape with ``taskId`` "" and ``status`` "" and one of these codes proves
-# that no task was made. Source per code:
-SUBMIT_NO_TASK_CODES: dict[str, str] = {
-    "1001": "documented rejection [C]",
-    "1002": "documented rejection [C]",
-    "1007": "documented rejection [C]",
-    "1008": "documented rejection [C]",
-    "1014": "documented rejection [C]",
-    "1013": "a reference could not be processed [S]",
-    "806": "key refusal [S]",
-    "812": "balance refusal [S]",
-    "414": "not enough credit at task creation [S]",
-    "421": "concurrency limit: a rejection before creation by every client we know [S]",
-    "1003": "rate limit: a rejection before creation by every client we know [S]",
-}
-# Any other answer is *unknown* (the task may exist) and never re-sent: 1000, 1005, 1010-1012 and
-# every other code, an answer that is not a JSON object (not JSON, empty, a list, HTML at any HTTP
-# status, HTTP 429 without such a body), a family-B ``code`` answer, a task id of another shape,
-# a lost or cut answer.
-# The no-task codes after which the submit is sent again on its own (concurrency, rate):
-SUBMIT_RETRYABLE_CODES = frozenset({"1003", "421"})
-# RunningHub could not read an uploaded reference (e.g. its URL lapsed): upload it again. 1007
-# ("invalid parameters") is deliberately not here: it says nothing about URLs being stale.
-STALE_UPLOAD_CODES = frozenset({"1013"})
-
+# --- error codes: their meaning, words, and what a submit answer with one proves: error_codes.py ---
 # --- task ids and the site's call records ----------------------------------------------------
 # Task ids are a run of digits: 19 today [C], the length is not documented [U], so 6-32 ASCII
 # digits are accepted — from a user (a typo never reaches the API) and in a submit answer (an id

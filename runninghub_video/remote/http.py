@@ -6,7 +6,7 @@
   download loop resumes a broken body with ``Range`` that many times.
 - ``submit`` costs money: urllib3 retries only failures to *connect* (the request provably never
   left); ``attempts`` bounds the client's own re-sends after RunningHub said no task was made
-  (``facts.SUBMIT_RETRYABLE_CODES``), paced by ``backoff_s`` or ``Retry-After``. Anything else
+  (``error_codes.RESUBMIT_CODES``), paced by ``backoff_s`` or ``Retry-After``. Anything else
   unanswered is never re-sent (see :class:`errors.AmbiguousSubmitError`).
 - Waiting for a task tolerates failing queries for ``query_failure_grace_s`` (core/waits.py) on top of
   the ``query`` policy (the task keeps running meanwhile).

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import facts
+from . import error_codes, facts
 from ..core.money import CURRENCIES, Money, parse as parse_money
 from ..core.redaction import redact
 
@@ -123,7 +123,7 @@ def task_status(data: dict, currency: str, task_id: str = "") -> TaskStatus:
 
 @dataclass(frozen=True)
 class SubmitAnswer:
-    """What a submit answer proves, one of three (facts.SUBMIT_NO_TASK_CODES):
+    """What a submit answer proves, one of three (error_codes.NO_TASK_CODES):
 
     a task was made (``status``), no task was made (``no_task_code``, with RunningHub's
     ``message``), or *unknown* (``unknown``: why the answer proves neither, in a few words)."""
@@ -153,7 +153,7 @@ def submit_answer(data: Any, currency: str) -> SubmitAnswer:
         return SubmitAnswer(unknown=f"the answer was not a task answer (code {_shown(code)})")
     code = str(data.get("errorCode") if data.get("errorCode") not in (None, 0) else "")
     message = redact(str(data.get("errorMessage") or ""))
-    if code in facts.SUBMIT_NO_TASK_CODES and task_id == "" and data.get("status") == "":
+    if code in error_codes.NO_TASK_CODES and task_id == "" and data.get("status") == "":
         return SubmitAnswer(no_task_code=code, message=message)
     if code:
         return SubmitAnswer(unknown=f"RunningHub answered error {redact(code[:40])}, which does not prove that no task "

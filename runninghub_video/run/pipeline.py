@@ -449,7 +449,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
         try:
             status = run.client.submit(body, run.should_cancel, request.endpoint.submit_path)
         except ApiError as exc:
-            if exc.code not in facts.STALE_UPLOAD_CODES:
+            if exc.code not in error_codes.REUPLOAD_CODES:
                 raise
             from ..ledger.upload_cache import UploadCache
 
@@ -489,7 +489,7 @@ def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | N
         except RunningHubError as exc:
             if exc.code == "1004":
                 run.journal.update(task_id, state=EXPIRED)
-            elif exc.code in facts.STALE_UPLOAD_CODES and wanted.reference_hashes:
+            elif exc.code in error_codes.REUPLOAD_CODES and wanted.reference_hashes:
                 from ..ledger.upload_cache import UploadCache
 
                 cache = UploadCache()

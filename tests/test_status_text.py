@@ -172,7 +172,8 @@ def test_an_event_of_a_kind_nobody_words_is_named_by_its_phase():
 def test_each_line_has_the_same_placeholders_in_english_and_chinese():
     tables = {"LINES": wording.LINES, "ERRORS": wording.ERRORS,
               "CODES": {code: row.line for code, row in error_codes.CODES.items()},
-              "CODES (Test key)": {code: row.key_line for code, row in error_codes.CODES.items() if row.key_line}}
+              "CODES (Test key)": {code: row.key_line for code, row in error_codes.CODES.items() if row.key_line},
+              "CODES (option)": {code: row.option_line for code, row in error_codes.CODES.items() if row.option_line}}
     for name, table in tables.items():
         for key, (english, chinese) in table.items():
             en, zh = ({f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (english, chinese))
@@ -236,3 +237,14 @@ def test_the_key_problem_under_a_node_is_the_line_a_failed_run_would_show():
     other_site = errors.AuthError("x", code="806")
     assert wording.key_problem(other_site, "cn").startswith("no .cn account has this key (806): it is probably a "
                                                             "key of the other site")
+
+
+def test_a_real_person_refusal_says_the_option_when_the_node_has_it_else_other_references():
+    convertible = errors.RealPersonError("x", code="1505", task_id="42", references=("image 2",))
+    assert wording.error_line(convertible) == ("RunningHub refused a real person in image 2 (1505), no charge "
+                                               "reported: turn on real_person on this node (the references become "
+                                               "assets on your RunningHub account)")
+    assert wording.error_line(convertible, "zh").startswith("RunningHub 拒绝了image 2中的真人（1505），未报告扣费")
+    refused = errors.TaskFailedError("x", code="1505", task_id="42")  # a model that cannot take real people
+    assert wording.error_line(refused) == ("a reference shows a photorealistic real person (1505): this model "
+                                           "cannot take it as sent; use other references")

@@ -26,6 +26,9 @@ class ErrorCode:
     line: tuple[str, str]  # (English, Chinese)
     advice: str
     key_line: tuple[str, str] | None = None  # what Test key says of this code (a code about the key itself)
+    # The line when the node had an option that takes what was refused (RealPersonError: real_person);
+    # wording fills {refs} (the references RunningHub named) and {charge} (what it said was charged).
+    option_line: tuple[str, str] | None = None
     # A submit answer in the v2 shape (taskId "" and status "") with this code proves no task was made:
     # why, with its source. Any other answer to a submit is unknown and never re-sent (wire.py).
     no_task: str = ""
@@ -113,7 +116,11 @@ CODES: dict[str, ErrorCode] = {
                        "参考中有写实真人（{code}）：此模型无法按现在的方式接受；请换用其他参考"),
                       "A reference shows a photorealistic real person. Seedance 2.x takes such references when "
                       "real_person (on the node) or --real-person (in the CLI) is on; other models have no way to "
-                      "take them: use other references."),
+                      "take them: use other references.",
+                      option_line=("RunningHub refused a real person in {refs} ({code}){charge}: turn on real_person "
+                                   "on this node (the references become assets on your RunningHub account)",
+                                   "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
+                                   "（参考会转换为你 RunningHub 账户中的素材）")),
     # legacy codes
     "401": ErrorCode("API key verification failed", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE,
                      _KEY_REJECTED),

@@ -96,10 +96,6 @@ ERRORS: dict[str, tuple[str, str]] = {
                           ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
     "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
                      "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
-    "RealPersonError": ("RunningHub refused a real person in {refs} ({code}){charge}: turn on real_person on this "
-                        "node (the references become assets on your RunningHub account)",
-                        "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
-                        "（参考会转换为你 RunningHub 账户中的素材）"),
     "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
                         "任务 {task_id} 失败（{code}）：如需重试，请修改“变体”（variation）后重新运行（会再次扣费）"),
     "AmbiguousSubmitError": ("the submit at {when} got no answer ({cause}), so it may have made a paid task: not "
@@ -290,8 +286,7 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
         return key_problem(None, site, lang)
     detail = str(exc).strip() or type(exc).__name__
     row = error_codes.CODES.get(str(getattr(exc, "code", "") or ""))
-    if row is not None and type(exc) is not row.error and type(exc).__name__ in ERRORS:
-        row = None  # the run knew more than the code (RealPersonError): its class has the words
+    pair = row and (row.option_line if isinstance(exc, errors.RealPersonError) else row.line)
     key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
               "site": site, "detail": detail}
@@ -308,9 +303,9 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
                  (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
         shown["running"] = say("budget_running", lang, amount=shown["running"]) if day.running else ""
         values.update(shown)
-    line = _pick(row.line if row else ERRORS[key], lang).format(**values)
+    line = _pick(pair or ERRORS[key], lang).format(**values)
     server = getattr(exc, "server_message", "")
-    if server and (row or key not in _OWN_WORDS):
+    if server and (pair or key not in _OWN_WORDS):
         line += f"{SEP}RunningHub: {server}"
     return line
 

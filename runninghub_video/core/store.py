@@ -23,6 +23,10 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 BUSY_TIMEOUT_MS = 10_000
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+# What SQLite says of a file that is not (or no longer) a database this pack can use: damaged
+# pages, or tables of an unknown schema (another program's file, a pack from another line).
+_DAMAGE_SIGNS = ("malformed", "not a database", "no such table", "no such column", "has no column named",
+                 "duplicate column name")
 
 
 def ensure_private_dir(folder: Path) -> Path:
@@ -120,6 +124,7 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
             # A journal from a newer pack, a full disk (OperationalError); damage found mid-query
             # ("database disk image is malformed": the base class). Not a mistake in a query.
             if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):
+                conn.close()  # closed before a damaged file is moved aside (Windows cannot move an open file)
                 raise _unusable(path, what, exc) from None
             raise
         except BaseException:
@@ -127,7 +132,8 @@ def open_db(path: Path, migrations: Sequence[str], *, write: bool,
             raise
         try:
             conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
+            conn.close()
             raise _unusable(path, what, exc) from None
     finally:
         conn.close()
@@ -163,7 +169,7 @@ def _unusable(path: Path, what: str, exc: sqlite3.Error) -> ConfigError:
     """The error to raise for a database that cannot be used: damaged (moved aside) or unwritable."""
     text = str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) or \
-            "malformed" in text or "not a database" in text:
+            any(sign in text for sign in _DAMAGE_SIGNS):
         try:
             moved = move_aside(path)
         except OSError as move_exc:

@@ -222,7 +222,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Exit 0 when every line is saved, 3 when some are not (the report says which and why)."""
     import json
-    import threading
 
     from .run.batch import BatchRun
     from .run.batch_file import read_plan
@@ -232,23 +231,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise RunningHubError("--concurrency must be at least 1.")
     plan = read_plan(args.file, site=args.site, output_dir=args.output_dir, timeout_s=args.timeout_minutes * 60)
     progress = BatchTerminalProgress()
-    stop = threading.Event()
-    run = BatchRun(plan, site=args.site, concurrency=args.concurrency, budget=args.budget, on_change=progress,
-                   should_cancel=stop.is_set)
+    run = BatchRun(plan, site=args.site, concurrency=args.concurrency, budget=args.budget, on_change=progress)
     if args.strict and plan.bad:
         report = run.refuse(f"--strict: line(s) {', '.join(str(b.line) for b in plan.bad)} not valid")
     else:
-        worker = threading.Thread(target=run.run, name="runninghub-batch-main", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(0.25)
-        except KeyboardInterrupt:  # stop starting, stop waiting; submits in flight still get their ids recorded
-            stop.set()
-            print("\ninterrupted: stopping (tasks already submitted keep running; run the same command again "
-                  "to pick them up)", file=sys.stderr)
-            worker.join()
-        report = run.report
+        report = run.run()  # Ctrl-C: stops starting and waiting; a second Ctrl-C quits at once
     progress.close()
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))

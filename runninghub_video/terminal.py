@@ -76,8 +76,13 @@ class BatchTerminalProgress:
         self.tty = self.stream.isatty()
         self.seen: dict[int, str] = {}
         self.drawn = False
+        self.said_interrupted = False
 
     def __call__(self, report) -> None:
+        if report.interrupted and not self.said_interrupted:
+            self.said_interrupted = True
+            self.stream.write("\ninterrupted: stopping (tasks already submitted keep running; run the same "
+                              "command again to pick them up)\n")
         if self.tty:
             self._bar(report)
         else:

@@ -194,3 +194,21 @@ def test_a_line_names_its_mode_or_gets_the_one_its_references_imply(rh_env, tmp_
     assert "line 2 is not valid" in report["items"][1]["error"]
     (task,) = rh_env.tasks.values()
     assert task.body["firstFrameUrl"] and task.body["lastFrameUrl"] and "imageUrls" not in task.body
+
+
+def test_ctrl_c_stops_the_batch_and_the_same_command_again_pays_for_no_line_twice(rh_env, tmp_path, capsys):
+    rh_env.concurrent_limit = 3
+    rh_env.set_clock(queue_s=0.2, run_s=4.0)
+    path = batch_file(tmp_path, six_lines(count_on_third=1))
+    child = subprocess.Popen([sys.executable, "-m", "runninghub_video", "batch", str(path), "--output-dir",
+                              str(tmp_path / "out"), "--json"], cwd=ROOT, env=dict(os.environ),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 130
+    stopped = json.loads(out)["items"]
+    assert [i["state"] for i in stopped].count("not started") == 3 and len(rh_env.tasks) == 3
+    assert all("Ctrl-C" in i["error"] for i in stopped)
+    code, report = run_batch(capsys, path)
+    assert code == 0 and report["totals"]["saved"] == 6 and len(rh_env.tasks) == 6

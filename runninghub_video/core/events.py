@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from .errors import Interrupted
 from .money import Money
@@ -112,3 +113,21 @@ def fetch_advice(task_id: str) -> str:
     return (f"The task {task_id} keeps running on RunningHub and its result stays downloadable for 24 hours: "
             f"queue the same graph again, use the 'RunningHub Fetch Task' node with task id {task_id}, "
             f"or run `python -m runninghub_video fetch {task_id}`.")
+
+
+_key_locks: dict[tuple, threading.Lock] = {}
+_key_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(key: tuple, should_cancel: CancelCheck | None) -> Iterator[None]:
+    """Hold ``key`` (e.g. ("upload", sha256, endpoint)) alone in this process: a second holder (a
+    batch's next line, a second node) waits, cancellably, and then finds the first one's result."""
+    with _key_locks_guard:
+        lock = _key_locks.setdefault(key, threading.Lock())
+    while not lock.acquire(timeout=current_waits().cancel_check_s):
+        check_cancel(should_cancel)
+    try:
+        yield
+    finally:
+        lock.release()

@@ -128,10 +128,6 @@ class _Budget:
         self._lock = threading.Lock()
         self._entries = {row.id: self._charge(row) for row in rows}  # row id → charged, or price while unknown
 
-    def committed(self) -> Money:
-        with self._lock:
-            return money.total(self._entries.values(), self.cap.currency if self.cap else "CNY")
-
     def admit(self, row_id: int, price: Money | None) -> None:
         if self.cap is None:
             return
@@ -162,17 +158,14 @@ class _Budget:
 class BatchRun:
     """Runs a plan's items; ``on_change(report)`` is called (from worker threads) whenever an item moves."""
 
-    def __init__(self, plan: BatchPlan, *, site: str | None = None, settings: Settings | None = None,
-                 concurrency: int | None = None,
-                 budget: str | float | None = None, on_change: Callable[[BatchReport], None] | None = None,
-                 should_cancel: Callable[[], bool] | None = None) -> None:
+    def __init__(self, plan: BatchPlan, *, site: str | None = None, concurrency: int | None = None,
+                 budget: str | float | None = None, on_change: Callable[[BatchReport], None] | None = None) -> None:
         self.plan = plan
-        self.default_settings = settings or load_settings(site)
+        self.default_settings = load_settings(site)
         self._settings = {self.default_settings.site: self.default_settings}
         self.concurrency = concurrency
         self.on_change = on_change
         self._cancel = threading.Event()
-        self._should_cancel = should_cancel
         self._stop_reason = ""
         self._lock = threading.Lock()
         self._prices: dict[str, Money | None] = {}
@@ -190,12 +183,9 @@ class BatchRun:
             self._settings[site] = load_settings(site)
         return self._settings[site]
 
-    def cancel(self) -> None:
-        """Stop: no new item starts, every wait ends within a second (tasks keep running on RunningHub)."""
-        self._cancel.set()
-
     def cancelled(self) -> bool:
-        return self._cancel.is_set() or bool(self._should_cancel and self._should_cancel())
+        """Whether Ctrl-C stopped the batch (then no new item starts and every wait ends within a second)."""
+        return self._cancel.is_set()
 
     def refuse(self, reason: str) -> BatchReport:
         """Run nothing: every item "not started" for ``reason`` (``--strict`` with a bad line)."""
@@ -205,7 +195,8 @@ class BatchRun:
 
     # --- running -------------------------------------------------------------------------
     def run(self) -> BatchReport:
-        """Run every item; returns the report (also when cancelled: call :meth:`cancel` from another thread)."""
+        """Run every item; returns the report. Ctrl-C in the calling thread stops it: nothing new
+        starts, waits end within a second, tasks keep running (a second Ctrl-C quits at once)."""
         from ..remote.api import RunningHubClient
 
         rows = self.journal.batch_rows(self.plan.tag(self.plan.items[0]).id) if self.plan.items else []
@@ -217,11 +208,17 @@ class BatchRun:
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="runninghub-batch") as pool:
                 pending = {pool.submit(self._run_item, outcome) for outcome in self.report.outcomes}
                 while pending:
-                    _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                    if self._should_cancel and self._should_cancel():
+                    try:
+                        _, pending = wait(pending, timeout=current_waits().cancel_check_s,
+                                          return_when=FIRST_COMPLETED)
+                    except KeyboardInterrupt:  # Ctrl-C: stop starting and waiting (a second one quits)
+                        if self._cancel.is_set():
+                            raise
                         self._cancel.set()
+                    if self.cancelled() and not self.report.interrupted:
+                        self.report.interrupted = True
+                        self._changed()
             if self.cancelled():
-                self.report.interrupted = True
                 self._drain_submits()
         self.report.contact_sheet = _contact_sheet(self.report)
         self._changed()

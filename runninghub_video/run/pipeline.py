@@ -14,7 +14,6 @@ import hashlib
 import logging
 import math
 import shutil
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
 from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError,
                            TaskFailedError, TaskNotFoundError, ValidationError, WaitTimeoutError)
-from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position,
+from ..core.events import (CancelCheck, one_at_a_time, ProgressCallback, ProgressEvent, bar_position,
                            check_cancel, fetch_advice, run_interruptibly, sleep_interruptibly)
 from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag, Claim, Holder, Journal, Row,
                               fingerprint, following)
@@ -374,7 +373,8 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
     urls = []
     for i, ref in enumerate(references, 1):
         check_cancel(run.should_cancel)
-        with _uploading(ref.sha256, run.settings.endpoint, run.should_cancel):  # runs sharing a reference upload it once
+        # runs sharing a reference (a batch's lines, two nodes) upload it once
+        with one_at_a_time(("upload", ref.sha256, run.settings.endpoint), run.should_cancel):
             url = cache.get(ref.sha256, run.settings.endpoint) if use_cache else None
             if url is None:
                 encoded = ref.encode()
@@ -385,24 +385,6 @@ def _upload_all(run: _Run, references: list, *, use_cache: bool = True) -> dict[
                 cache.put(ref.sha256, run.settings.endpoint, url)
         urls.append(url)
     return _group(list(zip(references, urls)))
-
-
-_upload_locks: dict[tuple[str, str], threading.Lock] = {}
-_upload_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _uploading(sha256: str, endpoint: str, should_cancel: CancelCheck | None) -> Iterator[None]:
-    """One upload of a reference at a time in this process: a second run (a batch's next line, a
-    second node) waits (cancellably) for the first and then finds its URL in the cache."""
-    with _upload_locks_guard:
-        lock = _upload_locks.setdefault((sha256, endpoint), threading.Lock())
-    while not lock.acquire(timeout=current_waits().cancel_check_s):
-        check_cancel(should_cancel)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _sendable(run: _Run, request: VideoRequest, references: list, *, use_cache: bool = True) -> dict[str, list[str]]:

@@ -14,14 +14,12 @@ Every conversion is settled before the submit, so a failed one costs no video.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..core.errors import (ApiError, AuthError, KeyTypeError, TaskFailedError, RateLimitError, RealPersonError,
                            RunningHubError, ServiceError)
-from ..core.events import bar_position, check_cancel, sleep_interruptibly
+from ..core.events import bar_position, check_cancel, one_at_a_time, sleep_interruptibly
 from ..core.waits import current as current_waits
 from ..ledger.asset_cache import CREATING, AssetCache
 from ..remote import facts, models
@@ -61,26 +59,8 @@ def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]]) -> 
     return converted
 
 
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _one_conversion(sha256: str, endpoint: str, should_cancel) -> Iterator[None]:
-    """One conversion of a file at a time in this process: a second run with the same reference (a
-    batch's next line, a second node) waits, cancellably, and then finds the first one's asset."""
-    with _locks_guard:
-        lock = _locks.setdefault((sha256, endpoint), threading.Lock())
-    while not lock.acquire(timeout=current_waits().cancel_check_s):
-        check_cancel(should_cancel)
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def _converted(run: _Run, cache: AssetCache, ref, url: str, name: str) -> Asset:
-    with _one_conversion(ref.sha256, run.settings.endpoint, run.should_cancel):
+    with one_at_a_time(("asset", ref.sha256, run.settings.endpoint), run.should_cancel):  # one conversion per file
         return _converted_alone(run, cache, ref, url, name)
 
 

@@ -1,7 +1,7 @@
 """Waiting for a task: a query schedule with a hard bound, an honest status event, prompt cancel.
 
 The rules of the schedule (:class:`QuerySchedule`), in order of precedence; every time is a field
-of :mod:`..core.waits` (production values in brackets):
+of :mod:`..core.waits` (production values in parentheses):
 
 1. **Bound.** Once the task is RUNNING, queries are at most ``query_gap_s`` (2 s) apart, so a
    finished task is noticed within 2 s (1 s on average). While the budget allows, the gap also

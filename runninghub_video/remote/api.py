@@ -113,7 +113,7 @@ class RunningHubClient:
             code = answer.no_task_code
             if code not in error_codes.RESUBMIT_CODES or attempt == policy.attempts:
                 raise self._error(code, answer.message, context="Submit rejected (nothing charged): ")
-            delay = _retry_after(response) or min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
+            delay = _retry_after(response) or policy.pause(attempt)
             sleep_interruptibly(delay * random.uniform(0.8, 1.2), should_cancel)
         raise AssertionError("unreachable")
 

@@ -19,6 +19,7 @@ const TEXT = {
     afterRun: "price shown after the run",
     balance: "balance {balance}",
     unknown: "unknown",
+    restarted: "stopped: ComfyUI restarted during the run · queue again to pick the task up (nothing is paid twice)",
   },
   zh: {
     notSet: "未设置",
@@ -37,6 +38,7 @@ const TEXT = {
     afterRun: "价格在运行后显示",
     balance: "余额 {balance}",
     unknown: "未知",
+    restarted: "已中断：运行中 ComfyUI 重启了 · 再次排队即可取回任务（不会重复扣费）",
   },
 };
 
@@ -121,6 +123,31 @@ export function formatPrice(info, lang = "en") {
     parts.push(t(lang, "balance", { balance: formatMoney(info.balance, info.balance_currency || info.currency, lang) }));
   }
   return parts.join(" · ");
+}
+
+/** True when the node's status line already says the key's `problem` (a failed run's "failed: …"
+ * line is the same words): the panel then shows it once. */
+export function saysProblem(status, problem) {
+  return Boolean(problem) && String(status || "").includes(problem);
+}
+
+const LINE_PX = 12 * 1.35;  // the panel's font-size and line-height (js/runninghub.js)
+
+/** About how tall the panel's `texts` are at `width` px (each a block; wide CJK characters count
+ * double): for a frontend that asks a widget's height before the panel was ever laid out. */
+export function estimatePanelHeight(texts, width) {
+  const perLine = Math.max(10, (width - 8) / 6.6);  // 12 px sans-serif: ~6.6 px a Latin character
+  let lines = 0;
+  let blocks = 0;
+  for (const text of texts) {
+    if (!text) continue;
+    blocks += 1;
+    for (const line of String(text).split("\n")) {
+      const units = [...line].reduce((n, ch) => n + (/[\u2e80-\uffef]/.test(ch) ? 1.8 : 1), 0);
+      lines += Math.max(1, Math.ceil(units / perLine));
+    }
+  }
+  return Math.ceil(lines * LINE_PX + Math.max(0, blocks - 1) * 2 + 4);
 }
 
 /** The Seedance node's caption: `price` (price and balance) and `problem`, a missing or rejected

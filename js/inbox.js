@@ -372,6 +372,8 @@ app.registerExtension({
       id: "runninghub-inbox",
       icon: "pi pi-inbox",
       title: "runninghubInbox.title",  // an i18n key (locales/*/main.json); shown as is where unknown
+      // the label under the icon (newer frontends): it may break only between "Running" and "Hub"
+      label: "runninghubInbox.label",
       tooltip: "runninghubInbox.tooltip",
       type: "custom",
       render: (element) => {

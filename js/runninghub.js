@@ -5,7 +5,9 @@
 // it is never a setting value, a widget, or in browser storage.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { formatCaption, formatKeyStatus, formatTestResult, languageOf, siteSettings, t } from "./format.js";
+import {
+  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, saysProblem, siteSettings, t,
+} from "./format.js";
 import { call } from "./routes.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
@@ -48,10 +50,22 @@ function keyPanel(site) {
     else if (data?.error) result.textContent = t(lang(), "testFailed", { error: data.error });
   };
   const store = async (key) => {
+    const before = status.textContent;
     status.textContent = t(lang(), "saving");
     result.textContent = "";
-    input.value = "";  // the key leaves the page with this request and is never shown again
-    show(await call("/key", { site, key }));
+    input.value = "";  // the key leaves the page with this request and is never shown again …
+    let answer;
+    try {
+      answer = await call("/key", { site, key });
+    } catch {
+      answer = { error: t(lang(), "unknown") };
+    }
+    if (answer?.error) {  // … unless it was refused: it stays (hidden) in the field to be corrected
+      input.value = key;
+      status.textContent = before;
+      call("/key").then(show).catch(() => {});
+    }
+    show(answer);
     refreshAllPrices();
   };
   save.onclick = () => input.value.trim() && store(input.value.trim());
@@ -81,7 +95,10 @@ function tellLocale(value = locale()) {
 // onDrawForeground, and ComfyUI's own progress text is cleared by newer frontends when a prompt
 // ends. The status comes as the pack's websocket event "runninghub.status" {node, text, kind}.
 const PANEL = "runninghub_panel";
-const COLOURS = { error: "var(--error-text, #f87171)", cancelled: "#fbbf24", done: "#9bd49b" };
+// The theme's own colours (a light theme too): the status and price in the node's text colour,
+// errors in the theme's error colour, a cancel in an amber readable on light and dark.
+const COLOURS = { error: "var(--error-text, #f87171)", cancelled: "#d97706", done: "var(--input-text, #ddd)" };
+const MARGIN = 4;  // the DOM widget's margin above and below (the frontend's default is 10)
 
 function panel(node) {
   if (node.__runninghubPanel) return node.__runninghubPanel;
@@ -89,31 +106,70 @@ function panel(node) {
     "display:flex;flex-direction:column;gap:2px;font-size:12px;line-height:1.35;padding:2px 4px;" +
     "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal;color:var(--descrip-text, #aaa)");
   const status = element("div", { className: "runninghub-status" });
-  const caption = element("div", { className: "runninghub-caption" }, "color:#9bd49b");
+  const caption = element("div", { className: "runninghub-caption" }, "color:var(--input-text, #ddd)");
   const keyHealth = element("div", { className: "runninghub-key-health" }, "color:var(--error-text, #f87171)");
   root.append(status, caption, keyHealth);
-  node.__runninghubPanel = { root, status, caption, keyHealth };
+  node.__runninghubPanel = { root, status, caption, keyHealth, kind: "" };
   if (typeof node.addDOMWidget === "function") {
+    // The panel asks for exactly its text's height, so the classic canvas never squeezes it under a
+    // video preview or lets it spill past the node's border: the node grows instead.
+    const height = () => panelHeight(node) + 2 * MARGIN;
     const widget = node.addDOMWidget(PANEL, "runninghub", root, {
-      serialize: false, hideOnZoom: false, getMinHeight: () => 24, getMaxHeight: () => 96,
+      serialize: false, hideOnZoom: false, margin: MARGIN, getMinHeight: height, getMaxHeight: height,
     });
     if (widget) widget.serialize = false;  // never part of the workflow's widget values
   }
   return node.__runninghubPanel;
 }
 
-function showStatus(node, text, kind) {
-  const { status } = panel(node);
-  status.textContent = text || "";
-  status.style.color = COLOURS[kind] ?? "";
+// The panel's text height: measured once the browser laid it out, else estimated from the text.
+function panelHeight(node) {
+  const { root, status, caption, keyHealth } = node.__runninghubPanel;
+  const shown = [status, caption, keyHealth].filter((part) => part.textContent && part.style.display !== "none");
+  if (!shown.length) return 0;
+  const measured = root.isConnected && root.getClientRects?.().length
+    ? shown.reduce((sum, part) => sum + (part.offsetHeight || 0), 0) + 2 * (shown.length - 1) + 4 : 0;
+  const width = root.clientWidth || (node.size?.[0] ?? 300) - 2 * 10;
+  return measured || estimatePanelHeight(shown.map((part) => part.textContent), width);
+}
+
+function relayout(node) {
+  const { status, keyHealth } = panel(node);
+  keyHealth.style.display = saysProblem(status.textContent, keyHealth.textContent) ? "none" : "";
   node.setDirtyCanvas?.(true, true);
+  globalThis.requestAnimationFrame?.(() => node.setDirtyCanvas?.(true, true));  // again once the new text is measured
+}
+
+function showStatus(node, text, kind) {
+  const parts = panel(node);
+  parts.status.textContent = text || "";
+  parts.status.style.color = COLOURS[kind] ?? "";
+  parts.kind = kind;
+  relayout(node);
 }
 
 function showCaption(node, info) {
   const { caption, keyHealth } = panel(node);
   const { price, problem } = formatCaption(info, lang());
-  caption.textContent = price;  // green: what a run costs
+  caption.textContent = price;  // what a run costs
   keyHealth.textContent = problem;  // red: what to fix before spending
+  relayout(node);
+}
+
+// After ComfyUI restarted, a line left mid-run ("RUNNING · 0:07") is stale: nothing waits for
+// that task any more. Once the server answers again with nothing running, say so and how to resume.
+async function markStaleRuns() {
+  let running = true;
+  try {
+    running = ((await (await api.fetchApi("/queue")).json()).queue_running ?? []).length > 0;
+  } catch {
+    return;
+  }
+  if (running) return;
+  for (const node of app.graph?.nodes ?? []) {
+    const parts = node.__runninghubPanel;
+    if (parts && ["start", "progress"].includes(parts.kind)) showStatus(node, t(lang(), "restarted"), "cancelled");
+  }
 }
 
 // The previous run's video preview: gone as soon as a new run starts, so a failed or cancelled
@@ -230,7 +286,10 @@ export const extension = {
   setup() {
     tellLocale();
     app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => tellLocale(event.detail?.value));
-    api.addEventListener("reconnected", () => tellLocale());  // a restarted server knows no browser
+    api.addEventListener("reconnected", () => {  // a restarted server knows no browser and runs nothing
+      tellLocale();
+      markStaleRuns();
+    });
     api.addEventListener("status", () => {  // the websocket (re)assigned this browser its client id
       if ((api.clientId ?? api.initialClientId ?? null) !== toldClient) tellLocale();
     });

@@ -49,3 +49,15 @@ def test_fetching_the_task_by_id_lets_the_original_request_be_queued_again(rh_en
     again = _run(tmp_path)
     assert again.task_id == task_id and again.reused and again.video_path == fetched.video_path
     assert rh_env.counters.submits == 1
+
+
+def test_a_run_refused_by_the_budget_shows_why_in_the_tab_and_no_running_clock(rh_env, tmp_path):
+    from ..runninghub_video.ledger import inbox
+    from ..runninghub_video.run import spend
+
+    spend.set_daily_budget("cn", "0.01")
+    with pytest.raises(errors.RunningHubError, match="budget"):
+        _run(tmp_path)
+    (task,) = inbox.page(limit=5)["tasks"]
+    assert task["phase"] == "failed" and "budget" in task["error"] and task["elapsed_s"] is None, task
+    assert rh_env.counters.uploads == 0 and rh_env.counters.submits == 0

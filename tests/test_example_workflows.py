@@ -84,7 +84,7 @@ def test_there_are_both_examples_the_issue_asks_for():
 
 
 @pytest.mark.parametrize("name", ["Seedance 2.0 images, video and audio, then last frame",
-                                  "Seedance 2.0 images, video and audio, then last frame, Chinese"])
+                                  "Seedance 2.0 in Chinese, images, video and audio, then last frame"])
 def test_the_seedance_2_example_chains_a_clip_with_sound_into_a_second_clip(name):
     """Two images, a reference video and its sound -> a clip with sound -> its last frame -> clip 2."""
     workflow = load(FOLDER / f"{name}.json")

@@ -95,8 +95,9 @@ def view(raw: Row | dict, now: float | None = None) -> dict:
         "created_at": created,
         "submitted_at": raw.get("submitted_at"),
         "finished_at": finished,
+        # a time only for what reached RunningHub: a run refused or given up before its submit took none
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
-        if kind not in ("ambiguous", "submitting") else None,
+        if task_id and kind not in ("ambiguous", "submitting") else None,
         "cost": None if cost is None else cost.number(),
         "currency": facts.SITE_CURRENCY.get(site, "") if cost is None else cost.currency,
         "video_path": path if has_video else "",

@@ -176,7 +176,11 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                     return _finish(run, wanted, row.task_id, row=row)
             if setup_.admit is not None:
                 setup_.admit(row.id)
-            spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
+            try:
+                spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
+            except RunningHubError as exc:  # refused, nothing sent: the tab says why
+                run.journal.update(row.id, state=REJECTED, error_message=str(exc))
+                raise
             with _slot(run):
                 urls = _sendable(run, request, references)
                 if not run.journal.start_submit(row.id):

@@ -160,3 +160,62 @@ test("a Seedance node asks its price in the browser's language and shows the key
   assert.match(caption.textContent, /^预计 0\.75 元/);
   assert.equal(keyHealth.textContent, NO_KEY);
 });
+
+const panelOf = (node) => node.widgets.find((w) => w.name === "runninghub_panel");
+
+test("the panel asks for its text's whole height, so the classic canvas never squeezes it", async () => {
+  const env = await load();
+  env.ext.setup();
+  const { node } = await ourNode(env);
+  node.size = [400, 300];
+  const widget = panelOf(node);
+  const empty = widget.options.getMinHeight();
+  env.emit("runninghub.status", { node: "7", text: "完成 · 任务 42 · 0.75 元 · 0:12\n20261206-194655_42.mp4", kind: "done" });
+  const twoLines = widget.options.getMinHeight();
+  assert.ok(twoLines >= empty + 2 * 16, `two lines need about 32 px more, not ${twoLines - empty}`);
+  assert.equal(widget.options.getMaxHeight(), twoLines, "no more than its text: the rest is the video's");
+});
+
+test("a key problem the status line already says is shown once", async () => {
+  const env = await load();
+  env.ext.setup();
+  const { node } = await ourNode(env, "RunningHubSeedanceReferenceToVideo", "8");
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const [, , keyHealth] = panelOf(node).element.children;
+  assert.equal(keyHealth.textContent, NO_KEY);
+  env.emit("runninghub.status", { node: "8", text: `失败：${NO_KEY}`, kind: "error" });
+  assert.equal(keyHealth.style.display, "none");
+  env.emit("runninghub.status", { node: "8", text: "开始…", kind: "start" });
+  assert.equal(keyHealth.style.display, "");
+});
+
+test("a refused key keeps the pasted text and the key's status, not 'saving…'", async () => {
+  const env = await load();
+  const fetchApi = globalThis.__comfy.api.fetchApi;
+  globalThis.__comfy.api.fetchApi = async (path, options = {}) => (options.method === "POST"
+    ? { json: async () => ({ error: "The key has spaces or line breaks inside." }) } : fetchApi(path, options));
+  const panel = env.ext.settings.find((s) => s.id === "RunningHub.ApiKey.cn").type();
+  const [status, row, result] = panel.children;
+  const [input, save] = row.children;
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  input.value = "not a key";
+  await save.onclick();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(input.value, "not a key");
+  assert.notEqual(status.textContent, "保存中…");
+  assert.match(result.textContent, /spaces/);
+});
+
+test("after ComfyUI restarts, a line left mid-run says the run stopped and how to pick it up", async () => {
+  const env = await load();
+  env.ext.setup();
+  const { node } = await ourNode(env);
+  const fetchApi = globalThis.__comfy.api.fetchApi;
+  globalThis.__comfy.api.fetchApi = async (path, options = {}) => (path === "/queue"
+    ? { json: async () => ({ queue_running: [], queue_pending: [] }) } : fetchApi(path, options));
+  const [status] = panelOf(node).element.children;
+  env.emit("runninghub.status", { node: "7", text: "运行中 · 已用 0:07", kind: "progress" });
+  env.emit("reconnected", {});
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.match(status.textContent, /^已中断：运行中 ComfyUI 重启了/);
+});

@@ -60,7 +60,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="reference (images/videos/audio), text (prompt only) or frames (--start-image, optional "
                         "--end-image); default: frames with --start-image, reference with any --image/--video/"
                         "--audio, else text")
-    p.add_argument("--duration", default=None, choices=models.all_choices("duration"),
+    p.add_argument("--duration", default=None,  # each model's own range is checked (and named) by the request
                    help="seconds, or auto (the model chooses; priced as a range); " + _per_model("duration"))
     p.add_argument("--resolution", default=None, choices=models.all_choices("resolution"),
                    help=_per_model("resolution"))

@@ -40,7 +40,7 @@ def post(emu: Emulator, path: str, body: object, **kw) -> requests.Response:
 
 
 def submit(emu: Emulator, body: dict) -> dict:
-    return post(emu, V1_LITE.submit_path, body).json()
+    return post(emu, V1_LITE.endpoint().submit_path, body).json()
 
 
 def query(emu: Emulator, task_id: str) -> dict:
@@ -149,14 +149,14 @@ def test_submit_accepts_any_https_reference_but_not_unissued_local_ones(emu, ref
 
 
 def test_wrong_key_submit_gets_1002(emu, ref_url):
-    r = requests.post(emu.base_url + V1_LITE.submit_path, headers={"Authorization": "Bearer " + "k" * 32},
+    r = requests.post(emu.base_url + V1_LITE.endpoint().submit_path, headers={"Authorization": "Bearer " + "k" * 32},
                       json=body_for([ref_url]), timeout=10)
     assert r.status_code == 200 and r.json()["errorCode"] == "1002"
 
 
 def test_non_shared_key_gets_1014_on_model_calls(emu, ref_url):
     emu.key_type = "PERSONAL"
-    for path in (V1_LITE.submit_path, V1_LITE.price_preview_path):
+    for path in (V1_LITE.endpoint().submit_path, V1_LITE.endpoint().price_preview_path):
         reply = post(emu, path, body_for([ref_url])).json()
         assert reply["errorCode"] == "1014" and "Enterprise-Shared" in reply["errorMessage"]
     assert requests.get(emu.base_url + facts.QUEUE_STATUS_PATH, headers=auth(emu),
@@ -248,10 +248,10 @@ def test_queue_and_account_status_shapes(emu, ref_url):
 
 
 def test_price_preview_uses_published_per_second_price(emu, ref_url):
-    reply = post(emu, V1_LITE.price_preview_path, body_for([ref_url], resolution="720p", duration="5")).json()
+    reply = post(emu, V1_LITE.endpoint().price_preview_path, body_for([ref_url], resolution="720p", duration="5")).json()
     assert reply == {"errorCode": 0, "errorMessage": "", "estimatedPrice": 0.75, "currency": "CNY",
                      "priceText": "0.75 元"}
-    assert post(emu, V1_LITE.price_preview_path, body_for([ref_url], duration="0")).json()["errorCode"] == "1007"
+    assert post(emu, V1_LITE.endpoint().price_preview_path, body_for([ref_url], duration="0")).json()["errorCode"] == "1007"
     assert emu.counters.price_previews == 2 and emu.counters.submits_accepted == 0
 
 
@@ -259,7 +259,7 @@ def test_a_usd_emulator_prices_and_charges_in_its_own_figures_not_relabelled_cny
     """.ai publishes no table: the emulator's USD price is its own invention, distinct from the CNY one."""
     with Emulator(queue_s=0.05, run_s=0.05, currency="USD") as usd:
         ref = "https://example.com/any-public-reference.png"  # any https URL is a valid reference
-        reply = post(usd, V1_LITE.price_preview_path, body_for([ref], resolution="720p", duration="5")).json()
+        reply = post(usd, V1_LITE.endpoint().price_preview_path, body_for([ref], resolution="720p", duration="5")).json()
         assert reply["currency"] == "USD" and reply["estimatedPrice"] == 0.11 and reply["priceText"] == "$0.11"
         done = wait_done(usd, submit(usd, body_for([ref], resolution="720p", duration="5"))["taskId"])
         assert float(done["usage"]["consumeMoney"]) == 0.11 and usd.counters.money_charged == pytest.approx(0.11)
@@ -387,7 +387,7 @@ def test_truncated_download_can_be_resumed_with_a_range(emu, result):
 def test_timeout_after_create_leaves_a_task_behind(emu, ref_url):
     emu.inject("submit", "timeout_after_create", seconds=1.0)
     with pytest.raises(requests.Timeout):
-        post(emu, V1_LITE.submit_path, body_for([ref_url]), timeout=0.3)
+        post(emu, V1_LITE.endpoint().submit_path, body_for([ref_url]), timeout=0.3)
     emu.inject("submit", "timeout_after_create", seconds=0.0, reset=True)
     with pytest.raises(requests.ConnectionError):
         submit(emu, body_for([ref_url]))

@@ -245,7 +245,7 @@ def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
     audio = _upload(emulator, wav_bytes(np.zeros((1, 48000)), 16000), "a.wav")
     ok = {"prompt": "p", "resolution": "480p", "duration": "4", "imageUrls": [image], "videoUrls": [video],
           "audioUrls": [audio], "generateAudio": True, "ratio": "adaptive", "returnLastFrame": True}
-    path = models.SEEDANCE_2.submit_path
+    path = models.SEEDANCE_2.endpoint().submit_path
     refused = [
         {**ok, "generateAudio": "true"},  # v1-lite's string booleans are wrong here
         {**ok, "ratio": "2:1"}, {**ok, "duration": "3"}, {**ok, "duration": 4},
@@ -255,8 +255,8 @@ def test_emulator_validates_2_0_bodies_as_documented(emulator, tmp_path):
     ]
     for body in refused:
         assert _post(emulator, path, body)["errorCode"] == "1007", body
-    assert _post(emulator, models.SEEDANCE_2_FAST.submit_path, {**ok, "resolution": "native1080p"})["errorCode"] == "1007"
-    price = _post(emulator, models.SEEDANCE_2.price_preview_path, ok)
+    assert _post(emulator, models.SEEDANCE_2_FAST.endpoint().submit_path, {**ok, "resolution": "native1080p"})["errorCode"] == "1007"
+    price = _post(emulator, models.SEEDANCE_2.endpoint().price_preview_path, ok)
     assert price["estimatedPrice"] == pytest.approx(PRICE_V2_WITH_VIDEO)
     assert _post(emulator, path, ok)["errorCode"] == ""
     assert realistic_run_s({"resolution": "720p", "duration": "5"}, models.SEEDANCE_2) > \

@@ -69,7 +69,7 @@ def sent(request: dict, urls: dict) -> tuple[str, str, str]:
     body = json.dumps(valid.body(urls))
     key = fingerprint(site="cn", model=valid.model, options=valid.options(), reference_hashes=["h1", "video:h2"],
                       variation=0)
-    return valid.spec.submit_path, body, key
+    return valid.endpoint.submit_path, body, key
 
 
 @pytest.mark.parametrize("name, request_, urls, body, key", CASES, ids=[c[0] for c in CASES])

@@ -406,6 +406,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             task = state.create_task(body, references, failure, model, self.endpoint.mode)
         if not task.fail_code:
+            colours = colours or [prompt_colour(str(body.get("prompt", "")))]  # text mode: the prompt's own colour
             ratio = self.endpoint.option("aspect_ratio")
             aspect = body.get(ratio.wire, ratio.default)
             sound = model.result_audio_option and body.get(model.option(model.result_audio_option).wire, True)
@@ -605,6 +606,12 @@ def broken_results(shape: str, video_url: str) -> Any:
     """``results`` of a SUCCESS answer with no usable video URL (state.BROKEN_RESULTS)."""
     return {"empty": [], "png_only": [{"url": video_url[:-4] + ".png", "outputType": "png", "nodeId": "3"}],
             "not_list": {"url": video_url, "outputType": "mp4"}, "strings": [video_url]}[shape]
+
+
+def prompt_colour(prompt: str) -> tuple[int, int, int]:
+    """A colour of its own for each prompt: a video made from text alone still shows what made it."""
+    digest = hashlib.sha256(prompt.encode("utf-8")).digest()
+    return 40 + digest[0] % 176, 40 + digest[1] % 176, 40 + digest[2] % 176
 
 
 def _as_list(value: Any) -> list:

@@ -89,6 +89,7 @@ class Task:
     references: dict[str, list[bytes]]
     price: float
     model: models.Model = models.V1_LITE
+    mode: str = models.REFERENCE  # which of the model's endpoints made it
     fail_code: str = ""
     fail_message: str = ""
     fail_at: str = ""  # "", "submit" or "running"
@@ -292,7 +293,8 @@ class State:
             task = Task(task_id=task_id, body=body, created=time.monotonic(),
                         queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
                         run_s=self.seconds(self.run_s, body, model, realistic_run_s),
-                        references=references, price=price_for(body, model, self.currency, mode), model=model)
+                        references=references, price=price_for(body, model, self.currency, mode), model=model,
+                        mode=mode)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

@@ -81,8 +81,8 @@ class RunningHubClient:
         return url
 
     def submit(self, body: dict, should_cancel: CancelCheck | None = None,
-               path: str = V1_LITE.submit_path) -> TaskStatus:
-        """Create a task of the model at ``path`` (``Model.submit_path``).
+               path: str = V1_LITE.endpoint().submit_path) -> TaskStatus:
+        """Create a task of the model at ``path`` (``Endpoint.submit_path``).
 
         Every answer is one of three (:func:`wire.submit_answer`): a task (returned), no task (the
         typed error of its code; re-sent on its own only for ``error_codes.RESUBMIT_CODES``), or
@@ -148,7 +148,7 @@ class RunningHubClient:
                                                              json={"apikey": self.settings.api_key}), "account status"),
                                    self.settings.currency)
 
-    def price_preview(self, body: dict, path: str = V1_LITE.price_preview_path) -> PricePreview:
+    def price_preview(self, body: dict, path: str = V1_LITE.endpoint().price_preview_path) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):

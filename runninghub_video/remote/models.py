@@ -123,20 +123,6 @@ class Model:
         """The endpoint of ``mode`` (None / "": the model's first), or None when it has no such mode."""
         return next((e for e in self.endpoints if e.mode == mode), None) if mode else self.endpoints[0]
 
-    # The first endpoint's view, where a caller does not care about modes (v1-lite and the reference
-    # nodes read them; the others name a mode).
-    @property
-    def path(self) -> str:
-        return self.endpoints[0].path
-
-    @property
-    def submit_path(self) -> str:
-        return self.endpoints[0].submit_path
-
-    @property
-    def price_preview_path(self) -> str:
-        return self.endpoints[0].price_preview_path
-
     @property
     def options(self) -> tuple[Option, ...]:
         """Every option of any mode, once (first seen first)."""
@@ -145,10 +131,6 @@ class Model:
             for option in endpoint.options:
                 seen.setdefault(option.name, option)
         return tuple(seen.values())
-
-    @property
-    def media(self) -> tuple[MediaRule, ...]:
-        return self.endpoints[0].media
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

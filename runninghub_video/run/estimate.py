@@ -71,8 +71,11 @@ def prior_run_seconds(model: str, resolution: str, duration: str | int) -> float
     from ..remote.models import MODELS, V1_LITE
 
     typical = MODELS.get(str(model), V1_LITE).typical_run_s
-    seconds = float(duration or 5)
-    if seconds <= 0:  # "-1": the model chooses the length [U]
+    try:
+        seconds = float(duration or 5)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:  # "auto" ("-1" on the wire): the model chooses the length [U]
         seconds = 5.0
     scale = {"480p": 0.6, "720p": 1.0}.get(resolution, 1.5)
     return max(15.0, typical * scale * seconds / 5.0)

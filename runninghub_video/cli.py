@@ -196,21 +196,22 @@ def _interrupted(progress: TerminalProgress) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .media.images import load_image_files
-    from .remote.download import ensure_output_dir
-    from .run.pipeline import check_timeout, generate
+    from .run.pipeline import generate
 
     request = _request_from(args)  # a bad option, mode or count is refused before any file is read
     frames = {name: load_image_files([path])[0] for name, path in (("start_image", args.start_image),
                                                                   ("end_image", args.end_image)) if path}
     images = load_image_files(args.image)
-    check_timeout(args.timeout_minutes * 60)  # every local check before the price preview's call
-    ensure_output_dir(args.output_dir)
-    _print_price(request, args.site)
     progress = TerminalProgress()
+
+    def print_price(row_id: int) -> None:  # every reference checked, nothing uploaded or paid yet
+        progress.close()  # the price on a line of its own
+        _print_price(request, args.site)
+
     try:
         result = generate(images, request, videos=args.video, audios=args.audio, site=args.site,
                           output_dir=args.output_dir, on_progress=progress, timeout_s=args.timeout_minutes * 60,
-                          variation=args.variation, **frames)
+                          variation=args.variation, admit=print_price, **frames)
     except KeyboardInterrupt:
         return _interrupted(progress)
     finally:
@@ -247,8 +248,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _print_price(request, site: str | None) -> None:
-    """The run's price before anything is paid: "≈ 7.20 CNY (price preview)", a range where only one
-    can be known, or why none is shown. Never stops the run (the budget, if any, decides)."""
+    """The run's price before anything is uploaded or paid (when the journal has nothing to reuse):
+    "≈7.20 CNY (price preview)", a range where only one can be known, or why none is shown. Never
+    stops the run (the budget, if any, decides)."""
     from .remote.api import RunningHubClient
     from .remote.config import load_settings
     from .remote.pricing import PREVIEW, quote

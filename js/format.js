@@ -84,6 +84,15 @@ export function formatMoney(amount, currency, lang = "en") {
   return currency ? `${value} ${currency}` : value;
 }
 
+/** A price that can only be known as a range (the pack's money.format_price): "9.45–18.90 CNY",
+ * "9.45–18.90 元", "$1.32–$2.64"; an exact price (no or an equal ``high``) as formatMoney. */
+export function formatRange(low, high, currency, lang = "en") {
+  const top = formatMoney(high, currency, lang);
+  if (high === null || high === undefined || Number(high) === Number(low)) return formatMoney(low, currency, lang);
+  const bottom = formatMoney(low, currency, lang);
+  return currency === "USD" ? `${bottom}–${top}` : `${bottom.split(" ")[0]}–${top}`;
+}
+
 /** The key line of one site, from GET /runninghub/key: "set · ****abcd" or "not set". */
 export function formatKeyStatus(site, lang = "en") {
   if (!site || !site.set) return t(lang, "notSet");
@@ -112,7 +121,7 @@ export function formatPrice(info, lang = "en") {
     parts.push(t(lang, "afterRun"));
   } else {
     let line = t(lang, "estimate", {
-      price: formatMoney(info.price, info.currency, lang),
+      price: formatRange(info.price, info.price_high, info.currency, lang),
       duration: info.duration,
       resolution: info.resolution,
     });

@@ -11,9 +11,12 @@ import {
 import { call } from "./routes.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
-const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo"];
+const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo",
+  "RunningHubSeedanceTextToVideo", "RunningHubSeedanceFramesToVideo"];
+// The mode each node runs in (the others: their model's first mode, reference).
+const MODES = { RunningHubSeedanceTextToVideo: "text", RunningHubSeedanceFramesToVideo: "frames" };
 const CATEGORY = "RunningHub";
-const PRICE_WIDGETS = ["model", "duration", "resolution", "site"];
+const PRICE_WIDGETS = ["model", "duration", "resolution", "site", "generate_audio"];
 
 const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
 const lang = () => languageOf(locale());
@@ -205,10 +208,15 @@ function refreshPrice(node, fresh = false) {
   clearTimeout(node.__runninghubTimer);
   node.__runninghubTimer = setTimeout(async () => {
     const query = new URLSearchParams({ site: widgetValue(node, "site") ?? "cn" });
-    for (const name of ["model", "duration", "resolution"]) {  // absent: the server uses the model's default
+    for (const name of ["model", "duration", "resolution", "generate_audio"]) {  // absent: the model's default
       const value = widgetValue(node, name);
       if (value !== undefined) query.set(name, String(value));
     }
+    const mode = MODES[node.comfyClass ?? node.type];
+    if (mode) query.set("mode", mode);
+    // a connected reference video changes a 2.0-family price (the reference-video rule)
+    const videos = (node.inputs ?? []).filter((i) => /^video_\d+$/.test(i.name) && i.link != null).length;
+    if (videos) query.set("videos", String(videos));
     if (fresh) query.set("fresh", "1");
     query.set("locale", locale());  // the key's problem, if any, comes in the browser's language
     let info = null;
@@ -275,6 +283,12 @@ export const extension = {
       return r;
     };
     if (!priced) return;
+    const onConnectionsChange = proto.onConnectionsChange;
+    proto.onConnectionsChange = function (...args) {
+      const r = onConnectionsChange?.apply(this, args);
+      refreshPrice(this);  // a reference video connected or removed
+      return r;
+    };
     const onConfigure = proto.onConfigure;
     proto.onConfigure = function (...args) {
       const r = onConfigure?.apply(this, args);

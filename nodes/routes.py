@@ -115,28 +115,43 @@ def _key_type_problem(client) -> errors.RunningHubError | None:
 
 
 def price(site: str, duration: str | None, resolution: str | None, fresh: bool = False,
-          model: str = models.DEFAULT_MODEL, locale: Any = None) -> dict:
-    """The estimated price of one run and the balance when known.
+          model: str = models.DEFAULT_MODEL, locale: Any = None, mode: str = "", sound: str | None = None,
+          videos: str | None = None) -> dict:
+    """The estimated price of one run and the balance when known: the node's request as far as its
+    widgets say (``mode`` of the node, ``sound`` = its generate_audio, ``videos`` = how many reference
+    videos are connected), priced by :func:`pricing.quote` (the preview where it answers, else the
+    model table; ``price_high`` when only a range can be known).
 
     ``source``: "preview" (RunningHub's price preview, needs a key), "table" (the published
-    per-second price) or "none" (no published price for this site: shown after the run).
+    price) or "none" (no published price for this site: shown after the run).
     ``fresh`` asks for the balance again (after a run). ``key``: the key's health, with the line
     about a problem in the browser's language (``locale``)."""
     config.check_site(site)
     if fresh:
         with _cache_lock:
             _cache.pop(("account", site), None)
+    spec = models.get(model)
+    mode = mode or spec.modes[0]
+    counts = {models.VIDEO: _count(videos)}
+    if mode == models.FRAMES:
+        counts[models.FIRST_FRAME] = 1
+    elif mode == models.REFERENCE and not counts[models.VIDEO]:
+        counts[models.IMAGE] = 1  # a reference of some kind: an image stands in
+    audio = None if sound is None or spec.endpoint(mode) is None or \
+        spec.endpoint(mode).option("generate_audio") is None else sound.lower() == "true"
     request = client_request.VideoRequest(prompt=client_request.PREVIEW_PROMPT, duration=duration,
-                                          resolution=resolution, model=model).validated()
-    table = facts.table_price(site, request.resolution, request.duration, request.spec)
+                                          resolution=resolution, model=spec.id, mode=mode,
+                                          generate_audio=audio).with_references(counts).validated()
+    table = request.table_price(site)
     out: dict[str, Any] = {"site": site, "model": request.model, "duration": request.duration,
-                           "resolution": request.resolution, **_amount("price", table, site, "currency"),
+                           "resolution": request.resolution, **_range(table, site),
                            "source": "none" if table is None else "table", "balance": None}
     if not config.find_key(site):
         out["key"] = _key_health(None, site, wording.language_of(locale))
         return out
     try:
-        key = ("price", site, request.model, request.duration, request.resolution)
+        key = ("price", site, request.model, request.mode, request.duration, request.resolution,
+               request.generate_audio, request.references)
         preview, account = _cached(key, PRICE_CACHE_S), _cached(("account", site), BALANCE_CACHE_S)
         if preview is None or account is None:
             with _client(site) as client:
@@ -149,10 +164,27 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
         out["key"] = _key_health(exc, site, wording.language_of(locale))
         return out
     out["key"] = {"state": "ok"}
-    if preview.price is not None:
-        out.update(**_amount("price", preview.price, site, "currency"), source="preview", text=preview.price_text)
+    if preview.price is not None and preview.price.currency == facts.SITE_CURRENCY[site]:
+        out.update(**_amount("price", preview.price, site, "currency"), price_high=None, source="preview",
+                   text=preview.price_text)
     out.update(_amount("balance", account.balance, site, "balance_currency"))
     return out
+
+
+def _count(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
+
+
+def _range(price, site: str) -> dict:
+    """A price (exact or a range) in a JSON answer: ``price`` its low end, ``price_high`` its top
+    when it is a range (else None), ``currency``."""
+    if price is None:
+        return {**_amount("price", None, site, "currency"), "price_high": None}
+    return {**_amount("price", price.low, site, "currency"),
+            "price_high": None if price.is_exact else price.high.number()}
 
 
 def _amount(name: str, amount, site: str, currency_name: str) -> dict:
@@ -270,7 +302,8 @@ def add_routes(routes) -> None:
     async def get_price(request):
         q = request.query
         return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration"), q.get("resolution"),
-                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL), q.get("locale"))
+                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL), q.get("locale"),
+                          q.get("mode", ""), q.get("generate_audio"), q.get("videos"))
 
 
 def register(add: Callable[[Any], None] = add_routes, what: str = "the settings routes") -> bool:

@@ -16,7 +16,8 @@ from ..runninghub_video.emulator.video import encode
 from ..runninghub_video.remote import models
 from ..runninghub_video.remote.request import VideoRequest
 
-from conftest import REF_COLOURS, image_bytes
+from conftest import REF_COLOURS, clip, image_bytes, solid_images
+from .test_nodes import comfy, run as run_node  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 
 def images(folder: Path, count: int) -> list[str]:
@@ -127,6 +128,70 @@ def test_a_duration_the_model_chooses_is_a_range_that_holds_the_charge(rh_env, t
     assert task.body["duration"] == "-1"
     assert price == "≈2.00–7.50 CNY (model table, a range: the model chooses the duration)"  # 0.5 x 4 to 15
     assert 2.0 <= rh_env.counters.money_charged <= 7.5
+
+
+# --- the nodes (through the ComfyUI stand-in) ---------------------------------------------------
+COMMON = dict(site="cn", timeout_minutes=5, variation=0)
+
+
+@pytest.mark.usefixtures("comfy")
+def test_the_text_node_makes_a_video_from_a_prompt_alone(rh_env):
+    from ..nodes.seedance_modes import SeedanceTextToVideo
+
+    out = run_node(SeedanceTextToVideo, model="seedance-1.5-pro-fast", prompt="a lighthouse", resolution="720p",
+                   duration=4, aspect_ratio="9:16", generate_audio=False, seed=-1, camera_fixed=True,
+                   web_search=False, **COMMON)
+    video, video_path, task_id, last_frame = out.args
+    (task,) = rh_env.tasks.values()
+    assert (task.model.id, task.mode, task_id) == ("seedance-1.5-pro-fast", "text", task.task_id)
+    assert task.body == {"prompt": "a lighthouse", "duration": "4", "resolution": "720p", "aspectRatio": "9:16",
+                         "generateAudio": "false", "cameraFixed": "true"}  # the neutral seed and web search left out
+    assert Path(video_path).is_file() and last_frame.shape[-1] == 3
+
+
+@pytest.mark.usefixtures("comfy")
+def test_the_frames_node_goes_from_a_start_image_to_an_end_image(rh_env):
+    import torch
+
+    from ..nodes.seedance_modes import SeedanceFramesToVideo
+
+    start, end = (torch.from_numpy(solid_images(2)[i:i + 1]) for i in range(2))
+    out = run_node(SeedanceFramesToVideo, model="seedance-2.0-fast", start_image=start, end_image=end, prompt="",
+                   resolution="480p", duration=4, aspect_ratio="adaptive", generate_audio=True, seed=7,
+                   camera_fixed=False, **COMMON)
+    (task,) = rh_env.tasks.values()
+    assert (task.model.id, task.mode) == ("seedance-2.0-fast", "frames") and out.args[2] == task.task_id
+    assert "prompt" not in task.body and task.body["seed"] == 7  # the prompt is optional on 2.0 frames
+    assert isinstance(task.body["firstFrameUrl"], str) and isinstance(task.body["lastFrameUrl"], str)
+
+
+@pytest.mark.usefixtures("comfy")
+def test_the_frames_node_refuses_a_switch_the_chosen_model_lacks(rh_env):
+    import torch
+
+    from ..nodes.seedance_modes import SeedanceFramesToVideo
+
+    with pytest.raises(ValidationError, match="Camera fixed is not an option of Seedance 2.0"):
+        run_node(SeedanceFramesToVideo, model="seedance-2.0", start_image=torch.from_numpy(solid_images(1)),
+                 prompt="p", resolution="480p", duration=4, aspect_ratio="adaptive", generate_audio=True, seed=-1,
+                 camera_fixed=True, **COMMON)
+    assert rh_env.counters.requests_total == 0
+
+
+@pytest.mark.usefixtures("comfy")
+def test_the_2x_node_takes_2_5_with_more_videos_and_its_task_type(rh_env, tmp_path):
+    import torch
+    from comfy_api.latest import InputImpl
+
+    from ..nodes.seedance2 import Seedance2ReferenceToVideo
+
+    clips = {f"video_{i}": InputImpl.VideoFromFile(str(clip(tmp_path, 2, f"c{i}.mp4"))) for i in (1, 4)}
+    run_node(Seedance2ReferenceToVideo, model="seedance-2.5", images=torch.from_numpy(solid_images(1)), prompt="edit",
+             resolution="480p", duration=4, aspect_ratio="16:9", generate_audio=False, seed=-1, task_type="edit",
+             bitrate="high", real_person=False, **clips, **COMMON)
+    (task,) = rh_env.tasks.values()
+    assert task.model.id == "seedance-2.5" and len(task.body["videoUrls"]) == 2
+    assert (task.body["omniReferenceTaskType"], task.body["bitrateMode"]) == ("edit", "high")
 
 
 # --- limits, refused before anything is read or uploaded -------------------------------------

@@ -130,6 +130,22 @@ def test_price_with_a_key_comes_from_price_preview_with_the_balance(settings_onl
     assert settings_only.counters.uploads == 0  # a price is asked without putting anything in the user's storage
 
 
+def test_the_caption_prices_the_nodes_own_request(settings_only):
+    """Its mode, its sound switch and the reference videos connected, as the run will send them."""
+    assert routes.price("cn", "5", "720p", model="seedance-2.0", videos="1")["price"] == pytest.approx(7.2)
+    assert routes.price("cn", "5", "720p", model="seedance-2.0")["price"] == pytest.approx(6.0)
+    text = routes.price("cn", "10", "1080p", model="seedance-1.5-pro", mode="text", sound="true")
+    assert (text["price"], text["price_high"]) == (pytest.approx(7.0), None)  # 0.35 x 10, doubled with sound
+    silent = routes.price("cn", "10", "1080p", model="seedance-1.5-pro", mode="frames", sound="false")
+    assert silent["price"] == pytest.approx(3.5)
+    tokens = routes.price("cn", "5", "720p", model="seedance-2.5")
+    assert (tokens["price"], tokens["price_high"]) == (pytest.approx(9.45), pytest.approx(18.9))  # a range
+    routes.save_key("cn", settings_only.api_key)
+    preview = routes.price("cn", "5", "720p", model="seedance-2.0", videos="1")
+    assert preview["source"] == "preview" and preview["price"] == pytest.approx(7.2)
+    assert settings_only.counters.uploads == 0
+
+
 def test_the_price_caption_tells_key_health_before_anything_is_spent_in_the_browsers_language(
         settings_only, tmp_path):
     assert routes.price("cn", "5", "720p")["key"] == {

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 
 const source = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
 const format = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
-const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatTestResult, languageOf, siteSettings, t } = format;
+const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatRange, formatTestResult, languageOf, siteSettings, t } = format;
 
 test("any Chinese locale reads Chinese, everything else English", () => {
   assert.equal(languageOf("zh"), "zh");
@@ -61,6 +61,15 @@ test("the node shows the published price with its source and the balance", () =>
     "≈ 0.75 CNY for 5 s 720p · balance 98.50 CNY");
   assert.equal(formatPrice({ ...info, source: "preview", balance: "98.50" }, "zh"),
     "预计 0.75 元（5 秒 720p） · 余额 98.50 元");
+});
+
+test("a price that can only be a range shows both ends, as the pack's format_price", () => {
+  const info = { price: 9.45, price_high: 18.9, currency: "CNY", duration: "5", resolution: "720p", source: "table" };
+  assert.equal(formatPrice(info), "≈ 9.45–18.90 CNY for 5 s 720p (published price)");
+  assert.equal(formatPrice(info, "zh"), "预计 9.45–18.90 元（5 秒 720p） （公开价格）");
+  assert.equal(formatRange(1.32, 2.64, "USD"), "$1.32–$2.64");
+  assert.equal(formatRange(7.2, 7.2, "CNY"), "7.20 CNY");
+  assert.equal(formatRange(7.2, null, "CNY", "zh"), "7.20 元");
 });
 
 test("a site without a published price says it is shown after the run", () => {

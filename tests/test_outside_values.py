@@ -66,3 +66,16 @@ def test_a_run_time_that_is_no_time_is_not_kept(rh_env, reported):
     row = journal.record("2000000000000000002", site="cn", endpoint="cn|x", state="RUNNING")
     journal.update(row, run_seconds=reported)
     assert journal.row(row).run_seconds is None
+
+
+@pytest.mark.parametrize("prompt", ["a red ball \ud800 rolls", "\udfff", "emoji half \ud83d"])
+def test_a_prompt_that_cannot_be_encoded_is_refused_before_any_upload(rh_env, tmp_path, capsys, prompt):
+    from ..runninghub_video.core import errors
+
+    with pytest.raises(errors.ValidationError, match="cannot be sent") as refused:
+        generate(solid_images(1), VideoRequest(prompt=prompt, duration="2", resolution="480p"),
+                 output_dir=tmp_path / "out")
+    assert "position" in str(refused.value) and "Nothing was uploaded or charged" in str(refused.value)
+    assert rh_env.counters.requests_total == 0
+    assert main(["generate", "--image", str(tmp_path / "none.png"), "--prompt", prompt]) == 2
+    assert "cannot be sent" in capsys.readouterr().err

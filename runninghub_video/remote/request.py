@@ -83,6 +83,12 @@ class VideoRequest:
         if not prompt and endpoint.prompt_required:
             raise ValidationError(f"The prompt is empty: describe the video you want (1–{spec.prompt_max_chars} "
                                   "characters).")
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: half of an emoji, from a broken copy-paste
+            raise ValidationError(f"The prompt cannot be sent: the character at position {exc.start + 1} is half "
+                                  "of a character (a lone surrogate, often left by a broken copy and paste). "
+                                  "Delete or retype it.", advice="Nothing was uploaded or charged.") from None
         if len(prompt) > spec.prompt_max_chars:
             raise ValidationError(f"The prompt has {len(prompt)} characters; shorten it to at most "
                                   f"{spec.prompt_max_chars}.")

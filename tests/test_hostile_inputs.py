@@ -194,7 +194,7 @@ def test_an_unwritable_state_folder_is_reported_before_anything_is_uploaded(rh_e
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the state folder should be")
     monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(blocker / "state"))
-    with pytest.raises(errors.ConfigError, match="state folder .* is not writable.*nothing was uploaded"):
+    with pytest.raises(errors.ConfigError, match="(?i)state folder .* is not writable.*nothing was uploaded"):
         _run(tmp_path)
     assert rh_env.counters.requests_total == 0
 

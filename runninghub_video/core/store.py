@@ -6,8 +6,10 @@ keep other users out, and ``chmod`` would only toggle read-only, so it is not ca
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -22,6 +24,10 @@ POSIX_MODES = os.name != "nt"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 BUSY_TIMEOUT_MS = 10_000
+FULL_BELOW_BYTES = 1024 * 1024  # a database that cannot be written on a disk with less free space: "disk full"
+# errno of a write that failed for want of space (a quota too); Windows' ERROR_DISK_FULL arrives as ENOSPC
+DISK_FULL = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+_FREE_SPACE = "Free some space on it, or set RUNNINGHUB_STATE_DIR to a folder on another disk."
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 # What SQLite says of a file that is not (or no longer) a database this pack can use: damaged
 # pages, or tables of an unknown schema (another program's file, a pack from another line).
@@ -42,9 +48,10 @@ def ensure_private_dir(folder: Path) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ConfigError(f"The pack's state folder {folder} is not writable ({exc.strerror or exc}).",
-                          advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder; "
-                                 "nothing was uploaded or charged.") from None
+        if exc.errno in DISK_FULL:
+            raise StateError(f"The disk holding the pack's state folder {folder} is full.", advice=_FREE_SPACE) from None
+        raise StateError(f"The pack's state folder {folder} is not writable ({exc.strerror or exc}).",
+                         advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder.") from None
     return folder
 
 
@@ -73,6 +80,13 @@ def move_aside(path: Path) -> Path:
         if side.exists():
             os.replace(side, target.with_name(target.name + suffix))
     return target
+
+
+class StateError(ConfigError):
+    """The state folder or one of its databases cannot be written (permissions, a full disk, a lock).
+
+    Its words say only what is wrong here: whether anything was sent or paid is for the caller to say
+    (the run knows: before its claim nothing was, after its submit a task is paid)."""
 
 
 class DamagedFile(ConfigError):
@@ -179,11 +193,19 @@ def _unusable(path: Path, what: str, exc: sqlite3.Error) -> ConfigError:
                            "one will be started.", moved_to=moved,
                            advice="Nothing was uploaded or charged by this run; queue again.")
     if "locked" in text or "busy" in text:
-        return ConfigError(f"The {what} {path} stayed locked by another process for "
-                           f"{BUSY_TIMEOUT_MS // 1000} s.", advice="Try again; nothing was charged by this run.")
-    return ConfigError(f"The {what} {path} cannot be opened or written ({text}).",
-                       advice="Fix the permissions of the state folder or set RUNNINGHUB_STATE_DIR to a "
-                              "writable folder; nothing was uploaded or charged.")
+        return StateError(f"The {what} {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s.",
+                          advice="Try again.")
+    if "full" in text or _disk_full(path):  # a full disk often reads as "disk I/O error" (the WAL cannot grow)
+        return StateError(f"The disk holding the {what} {path} is full ({text}).", advice=_FREE_SPACE)
+    return StateError(f"The {what} {path} cannot be opened or written ({text}).",
+                      advice="Fix the permissions of the state folder or set RUNNINGHUB_STATE_DIR to a writable folder.")
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:

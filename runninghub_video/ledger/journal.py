@@ -46,7 +46,6 @@ import math
 import os
 import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -60,6 +59,7 @@ from ..remote import config, facts
 from ..core.money import Money, parse as parse_money
 from ..core.redaction import redact
 from ..core.errors import ConfigError
+from ..core.processes import pid_exists
 from ..core.store import DamagedFile, open_db
 from .record import Record
 from . import earlier_journal
@@ -355,6 +355,13 @@ class Journal:
         with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
             yield conn
 
+    def _alive(self, row: Row, now: float) -> bool:
+        """:meth:`Row.owner_alive`, knowing too which rows this process let go of without being able
+        to write so (a full state disk): those are not waited on forever by this process's next run."""
+        with _let_go_lock:
+            let_go = (str(self.path), row.id) in _let_go
+        return row.owner_alive(now) and not (row.owner_token == PROCESS_TOKEN and let_go)
+
     def _adopt_earlier(self) -> None:
         """Once per process: copy the journal an earlier version kept in ComfyUI's user folder
         (see :mod:`.earlier_journal`) before this one is first read or written."""
@@ -505,7 +512,7 @@ class Journal:
         with self._db(write=True) as conn:
             for row in self._rows(conn, "fingerprint = ? AND endpoint = ?", (print_, endpoint)):
                 if row.unanswered:
-                    if row.owner_alive(now):
+                    if self._alive(row, now):
                         return Claim("wait", row)
                     if row.state == UPLOADING:
                         self._set(conn, row.id, now, state=ABANDONED, owner_token=None)
@@ -523,7 +530,7 @@ class Journal:
                     continue
                 if row.has_video:
                     return Claim("reuse", row)
-                if row.owner_alive(now):
+                if self._alive(row, now):
                     return Claim("wait", row)
                 self._own(conn, row.id, now)
                 return Claim("resume", self._one(conn, row.id))
@@ -557,7 +564,7 @@ class Journal:
         now = time.time()
         with self._db(write=True) as conn:
             row = self._one(conn, row_id)
-            if row is None or not row.task_id or row.owner_alive(now):
+            if row is None or not row.task_id or self._alive(row, now):
                 return None
             self._own(conn, row_id, now)
             return Claim("resume", self._one(conn, row_id))
@@ -806,12 +813,18 @@ class Journal:
         return cursor.rowcount
 
 
+_let_go: set[tuple[str, int]] = set()  # (journal, row) this process stopped holding but could not release
+_let_go_lock = threading.Lock()
+
+
 class Holder:
     """Keeps a claim alive: heartbeats while held (by the run, and by a submit still in flight
     after a Cancel), then releases the row when the last holder lets go."""
 
     def __init__(self, journal: Journal, row_id: int) -> None:
         self.journal, self.row_id = journal, int(row_id)
+        with _let_go_lock:
+            _let_go.discard((str(journal.path), self.row_id))
         self._count = 1
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -830,8 +843,10 @@ class Holder:
             self._stop.set()
             try:
                 self.journal.release(self.row_id)
-            except Exception:  # never hide the run's own outcome; a stale owner is detected anyway
+            except Exception:  # never hide the run's own outcome; other processes see the heartbeat stop
                 log.warning("RunningHub: could not release journal row %s", self.row_id, exc_info=True)
+                with _let_go_lock:
+                    _let_go.add((str(self.journal.path), self.row_id))
 
     def _beat(self) -> None:
         while not self._stop.wait(current_waits().heartbeat_s):
@@ -887,41 +902,6 @@ def day_start(now: float) -> float:
 
 def month_start(now: float) -> float:
     return datetime.fromtimestamp(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def pid_exists(pid: int) -> bool:
-    """Whether a process with this pid runs on this machine (True when it cannot be told)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        return _windows_pid_exists(pid)
-    try:
-        os.kill(pid, 0)  # signal 0: existence check only (POSIX; on Windows os.kill would terminate)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists but belongs to someone else
-        return True
-    return True
-
-
-def _windows_pid_exists(pid: int) -> bool:
-    import ctypes
-
-    PROCESS_QUERY_LIMITED_INFORMATION, STILL_ACTIVE, ERROR_INVALID_PARAMETER = 0x1000, 259, 87
-    try:
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-        if not handle:
-            return ctypes.GetLastError() != ERROR_INVALID_PARAMETER  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-                return True
-            return code.value == STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    except Exception:  # cannot tell: the heartbeat decides
-        return True
 
 
 def _reusable(row: Row, now: float) -> bool:

@@ -7,10 +7,10 @@ run's timeout) and a stall limit, so a server trickling bytes cannot hold a node
 """
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +20,8 @@ from ..core.errors import ConfigError, DownloadError, RunningHubError
 from ..core.events import (CancelCheck, ProgressCallback, ProgressEvent, bar_position, check_cancel, fetch_advice,
                      sleep_interruptibly)
 from ..core.files import PUBLIC_MODE, remove_quietly
+from ..core.processes import pid_exists
+from ..core.store import DISK_FULL
 from ..core.waits import current as current_waits
 from .http import POLICIES, cancel_scope, describe_failure, is_safe_url
 
@@ -29,6 +31,8 @@ DEFAULT_MAX_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 200 * 1024 ** 2  # a 12 s 720p result is tens of MB; leave headroom
 MAX_REDIRECTS = 5
 STALL_MIN_BYTES = 16 * 1024  # fewer bytes than this in waits' stall_window_s counts as a stalled attempt
+PART_SUFFIX = ".part"  # a download in progress: ``.<final name>.<host>-<pid>.<random>.part`` beside the videos
+STALE_PART_S = 24 * 3600  # a .part whose writer cannot be asked is left this long (a result URL's life)
 
 
 def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
@@ -43,11 +47,39 @@ def ensure_output_dir(output_dir: str | os.PathLike, min_free_bytes: int = MIN_F
     except OSError as exc:
         raise ConfigError(f"The output folder {folder} is not writable ({exc.strerror or exc}).",
                           advice="Choose another output folder or fix its permissions; nothing was sent.") from None
+    remove_stale_parts(folder)
     if free < min_free_bytes:
         raise ConfigError(f"The disk holding {folder} has only {free / 1e6:.0f} MB free.",
                           advice=f"Free at least {min_free_bytes / 1e6:.0f} MB or choose another output folder; "
                                  "nothing was sent.")
     return folder.resolve()
+
+
+def _part_owner() -> str:
+    """Who writes a ``.part`` file: this machine and process, as its name carries them."""
+    return f"{re.sub(r'[^A-Za-z0-9_]', '', socket.gethostname())[:40] or 'host'}-{os.getpid()}"
+
+
+def remove_stale_parts(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the ``.part`` files of downloads that were killed: written by a process of this machine
+    that is gone, or (another machine's, or an earlier version's without an owner in the name) not
+    touched for :data:`STALE_PART_S`. A download still running is never touched. Returns what went."""
+    now = time.time() if now is None else now
+    here, removed = _part_owner().rpartition("-")[0], []
+    for part in folder.glob(f".*{PART_SUFFIX}"):
+        pieces = part.name[: -len(PART_SUFFIX)].rsplit(".", 2)  # final name, owner, random
+        host, _, pid = (pieces[-2] if len(pieces) == 3 else "").rpartition("-")
+        try:
+            if host == here and pid.isdigit():
+                stale = not pid_exists(int(pid))
+            else:
+                stale = now - part.stat().st_mtime > STALE_PART_S
+            if stale:
+                part.unlink()
+                removed.append(part)
+        except OSError:  # gone meanwhile, or not ours to remove: the next run tries again
+            continue
+    return removed
 
 
 def check_url(url: str) -> None:
@@ -69,7 +101,11 @@ def download_result(session, url: str, *, folder: Path, task_id: str,
     """Download ``url`` to ``<folder>/<YYYYMMDD-HHMMSS>_<taskId>.mp4`` (``folder``: from
     :func:`ensure_output_dir`), giving up at ``deadline`` (``time.monotonic()``)."""
     check_url(url)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{result_filename(task_id)}.", suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{result_filename(task_id)}.{_part_owner()}.",
+                                        suffix=PART_SUFFIX)
+    except OSError as exc:
+        raise _write_error(exc, folder, task_id) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -78,13 +114,21 @@ def download_result(session, url: str, *, folder: Path, task_id: str,
         os.chmod(tmp, PUBLIC_MODE)  # mkstemp made it private; a saved video is an ordinary output file
         return _place(tmp, folder, task_id)
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise ConfigError(f"The disk holding {folder} is full.", task_id=task_id,
-                              advice="Free some space. " + fetch_advice(task_id)) from None
-        raise DownloadError(f"Could not write the video into {folder}: {exc.strerror or exc}.", task_id=task_id,
-                            advice=fetch_advice(task_id)) from None
+        raise _write_error(exc, folder, task_id) from None
     finally:
         remove_quietly(tmp)  # gone already after a successful save
+
+
+def _write_error(exc: OSError, folder: Path, task_id: str) -> RunningHubError:
+    """What a failed write of the video means to the user: disk full, folder gone, or the OS's words."""
+    if exc.errno in DISK_FULL:
+        return ConfigError(f"The disk holding {folder} is full (task {task_id}'s video was not saved).",
+                           task_id=task_id, advice="Free some space. " + fetch_advice(task_id))
+    if not folder.is_dir():
+        return DownloadError(f"The output folder {folder} disappeared while task {task_id} ran (deleted, moved or "
+                             "unmounted); the video was not saved.", task_id=task_id, advice=fetch_advice(task_id))
+    return DownloadError(f"Could not write the video into {folder}: {exc.strerror or exc}.", task_id=task_id,
+                         advice=fetch_advice(task_id))
 
 
 def open_following_safe_redirects(session, url: str, *, what: str, headers: dict | None = None,
@@ -174,6 +218,8 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
             except _Stalled:
                 last_error = f"stalled: under {STALL_MIN_BYTES // 1024} kB in {current_waits().stall_window_s:.0f} s"
             except Exception as exc:  # connection reset, read timeout, chunked-encoding errors
+                if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+                    raise  # writing here failed: no retry helps (download_result words it)
                 last_error = describe_failure(exc)
             policy = POLICIES["download"]
             pause = policy.pause(attempt + 1)

@@ -27,6 +27,7 @@ from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..remote.config import Settings, load_settings
 from ..remote.download import DEFAULT_MAX_BYTES, ensure_output_dir
+from ..core.store import StateError
 from ..core.errors import (AmbiguousSubmitError, ApiError, ConfigError, RunningHubError,
                            TaskFailedError, TaskNotFoundError, ValidationError, WaitTimeoutError)
 from ..core.events import (CancelCheck, one_at_a_time, ProgressCallback, ProgressEvent, bar_position,
@@ -163,7 +164,10 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
 
     with RunningHubClient(settings) as client:
         run = _Run(setup_, settings, client, folder, Journal())
-        claim = _settle(run, key)
+        try:
+            claim = _settle(run, key)
+        except StateError as exc:  # the journal cannot be written: nothing has been sent yet
+            raise StateError(f"{exc} Nothing was uploaded or charged by this run.") from None
         row = claim.row
         if claim.action == "reuse":
             run.say("done", bar_position("done", 1), row.task_id, reused=True)
@@ -451,8 +455,20 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
     except RunningHubError as exc:
         run.journal.update(row_id, state=REJECTED, error_code=exc.code, error_message=str(exc))
         raise
-    run.journal.set_task(row_id, status.task_id, status.status or "QUEUED")
+    with _paid(status.task_id):
+        run.journal.set_task(row_id, status.task_id, status.status or "QUEUED")
     return status
+
+
+@contextmanager
+def _paid(task_id: str) -> Iterator[None]:
+    """The journal failing once a task exists (a full state disk, a folder made unwritable): the error
+    names the paid task and how to fetch it, never that nothing was charged."""
+    try:
+        yield
+    except StateError as exc:
+        raise StateError(f"{exc} Task {task_id} was submitted and is paid, but the journal could not follow it.",
+                         task_id=task_id, advice=fetch_advice(task_id)) from None
 
 
 def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | None = None,
@@ -464,7 +480,7 @@ def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | N
     that keep "elapsed" and "in queue" counting from the real moments.
     A task that fails 1013 (RunningHub could not fetch a reference, e.g. an upload URL that lapsed)
     forgets those references' cached uploads, so queuing again uploads them afresh."""
-    with following(task_id):  # while it waits, the tab offers no second recovery of the task
+    with following(task_id), _paid(task_id):  # while it waits, the tab offers no second recovery of the task
         try:
             final = _wait(run, wanted, task_id, initial, row)
             run.say("download", bar_position("download", 0), task_id=task_id)

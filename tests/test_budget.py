@@ -127,3 +127,20 @@ def test_the_budget_command_refuses_what_is_not_an_amount(rh_env, capsys):
     spend.budget_path().write_text("{not json")
     assert main(["budget"]) == 2
     assert str(spend.budget_path()) in capsys.readouterr().err
+
+
+def test_a_2_0_run_with_a_reference_video_is_refused_by_a_budget_below_its_true_price(rh_env, tmp_path):
+    """480p x 4 s is 2.40 at the per-second rate, but with a reference video it is billed
+    ceil(5/3 x 4) = 7 s at 0.40: 2.80 (the facts file's "Price with reference videos")."""
+    from conftest import clip
+
+    request = VideoRequest(prompt="dance like the clip", model="seedance-2.0", duration="4", resolution="480p")
+    videos = [clip(tmp_path, 2)]
+    spend.set_daily_budget("cn", 2.5)
+    with pytest.raises(spend.BudgetExceededError) as refused:
+        pipeline.generate(solid_images(1), request, videos=videos, output_dir=tmp_path / "out")
+    assert refused.value.price == cny("2.80") and "2.80 CNY" in str(refused.value)
+    assert rh_env.counters.uploads == 0 and rh_env.counters.submits == 0
+    spend.set_daily_budget("cn", 2.8)
+    done = pipeline.generate(solid_images(1), request, videos=videos, output_dir=tmp_path / "out")
+    assert done.cost == cny("2.80") and rh_env.counters.money_charged == pytest.approx(2.80)

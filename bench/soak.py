@@ -4,9 +4,11 @@ emulator over loopback only, then a check that no request was paid twice.
 A small pool of requests is run again and again, 4 runs at a time — half the batches all of one
 request, started at the same instant like identical nodes of one prompt — by threads of this
 process and by child processes (some killed at a random moment, like a crash or Ctrl-C), while
-random faults are injected: gateway errors, resets, lost submit answers, rate limits, failed tasks, lapsed upload
-URLs, truncated and slow downloads, a server echoing the key. Then every request is queued once
-more without faults, as a user would after an error. Reported:
+random faults are injected: gateway errors, resets, lost submit answers, submit answers that prove
+nothing (not JSON, empty, a list, {code:500}, HTML 403, 1000, 1011, a task id of another shape),
+SUCCESS without a video URL, rate limits, failed tasks, lapsed upload URLs, truncated and slow
+downloads, a server echoing the key. Then every request is queued once more without faults, as a
+user would after an error. Reported:
 
 - double charges: a request (prompt + variation) with more than one charged task — must be 0;
 - tracebacks: any exception that is not one of the pack's own errors — must be 0;
@@ -70,6 +72,20 @@ FAULTS = [
     ("task FAILED 1501", lambda e: e.fail_next_tasks(code="1501")),
     ("upload URLs lapse (task 1013)", lambda e: e.expire_uploads(seen_at="task")),
     ("key echoed in an error", lambda e: e.inject("submit", "echo_key")),
+    # answers that prove nothing (the task was made first), and finished tasks without a video URL
+    ("submit 200 not JSON (task made)", lambda e: e.inject("submit", "answer_after_create", answer="not_json")),
+    ("submit empty answer (task made)", lambda e: e.inject("submit", "answer_after_create", answer="empty")),
+    ("submit JSON list (task made)", lambda e: e.inject("submit", "answer_after_create", answer="list")),
+    ("submit {code:500} (task made)", lambda e: e.inject("submit", "answer_after_create", answer="code_500")),
+    ("submit HTML 403 (task made)", lambda e: e.inject("submit", "answer_after_create", answer="html", status=403)),
+    ("submit errorCode 1000 (task made)", lambda e: e.inject("submit", "answer_after_create", answer="error_1000")),
+    ("submit task id ../../etc/x (task made)", lambda e: e.inject("submit", "answer_after_create",
+                                                                  answer="task_id_path")),
+    ("submit task id as a number (task made)", lambda e: e.inject("submit", "answer_after_create",
+                                                                  answer="task_id_number")),
+    ("submit 1011 (no task, unknown)", lambda e: e.inject("submit", "error_code", code="1011")),
+    ("SUCCESS without results", lambda e: e.break_results("empty")),
+    ("SUCCESS with only a PNG", lambda e: e.break_results("png_only")),
 ]
 
 
@@ -77,7 +93,8 @@ FAULTS = [
 # less often: otherwise most requests would be blocked early and overlapping runs of one request,
 # the case a double charge comes from, would be rare.
 WEIGHTS = {"none": 8, "submit 502 (no task)": 1, "submit answer lost (task made)": 1,
-           "submit 504 after the task was made": 1}
+           "submit 504 after the task was made": 1, **{name: 1 for name, _ in FAULTS if "(task made)" in name},
+           "submit 1011 (no task, unknown)": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +220,7 @@ def _clear_faults(emu) -> None:
         for queue in emu.state.faults.values():
             queue.clear()
         emu.state.pending_failures.clear()
+        emu.state.broken_results.clear()
 
 
 def _report(emu, outcomes: list[dict], fault_counts, runs: int, wall_s: float) -> dict:

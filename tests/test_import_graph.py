@@ -156,3 +156,12 @@ def test_tests_and_nodes_reach_the_pack_as_one_package():
             absolute += [f"{path.relative_to(PACK).as_posix()}:{node.lineno} {name}" for name in names
                          if name.split(".")[0] in PACKAGES or name.startswith("test_")]
     assert absolute == [], "absolute imports of the pack:\n" + "\n".join(absolute)
+
+
+def test_the_run_reads_the_journal_never_the_tab_s_inbox():
+    """The inbox is the tab's read model (views of journal rows); the run, the budget and the core
+    ask the journal itself, so the tab can change without touching how a run decides to pay."""
+    graph = import_graph()
+    readers = sorted(module for module, targets in graph.items() if "runninghub_video.ledger.inbox" in targets
+                     and _layer(module) <= LAYERS.index("run") and module != "runninghub_video.ledger.inbox")
+    assert readers == []

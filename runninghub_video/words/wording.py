@@ -92,8 +92,6 @@ LINES: dict[str, tuple[str, str]] = {
 ERRORS: dict[str, tuple[str, str]] = {
     "no_key": ("no API key for .{site}: add one in Settings → RunningHub",
                ".{site} 没有 API 密钥：请在 设置 → RunningHub 中填写"),
-    "TaskNotFoundError": ("no such task on .{site}, or older than 24 h ({code}): check the id and the site",
-                          ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
     "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
                      "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
     "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",

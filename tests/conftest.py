@@ -150,6 +150,19 @@ def tone(seconds: float, rate: int = 16000, channels: int = 1) -> dict:
     return {"waveform": torch.from_numpy(wave)[None], "sample_rate": rate}
 
 
+_CLI_ON_FAST = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.path[:0] = [sys.argv.pop(1), sys.argv.pop(1)]; "
+                "from conftest import FAST; from runninghub_video.core import waits; waits.use(FAST); "
+                "from runninghub_video.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def cli_command(*args: str) -> list[str]:
+    """``python -m runninghub_video *args`` for a child process of a test: on :data:`FAST` waits, and
+    with Ctrl-C raising KeyboardInterrupt as in a terminal (a test run started in the background
+    hands its children SIGINT ignored)."""
+    return [sys.executable, "-c", _CLI_ON_FAST, str(PACK_DIR), str(TESTS), *map(str, args)]
+
+
 def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:
     """Look at ``predicate`` until it holds: tests wait for states, never for fixed times.
     ``seconds`` is a deadline against a hang, not a pace."""

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from ..runninghub_video import cli
 from ..runninghub_video.ledger.journal import Journal
 
-from conftest import image_bytes, wait_until
+from conftest import cli_command, image_bytes, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = 0.14  # v1-lite, 480p × 2 s
@@ -168,8 +167,7 @@ def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh
     rh_env.concurrent_limit = 3
     rh_env.set_clock(queue_s=0.2, run_s=4.0)
     path = batch_file(tmp_path, six_lines(count_on_third=1))
-    child = subprocess.Popen([sys.executable, "-m", "runninghub_video", "batch", str(path), "--output-dir",
-                              str(tmp_path / "out")], cwd=ROOT, env=dict(os.environ),
+    child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out"), cwd=ROOT, env=dict(os.environ),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
@@ -200,8 +198,8 @@ def test_ctrl_c_stops_the_batch_and_the_same_command_again_pays_for_no_line_twic
     rh_env.concurrent_limit = 3
     rh_env.set_clock(queue_s=0.2, run_s=4.0)
     path = batch_file(tmp_path, six_lines(count_on_third=1))
-    child = subprocess.Popen([sys.executable, "-m", "runninghub_video", "batch", str(path), "--output-dir",
-                              str(tmp_path / "out"), "--json"], cwd=ROOT, env=dict(os.environ),
+    child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out", "--json"), cwd=ROOT,
+                             env=dict(os.environ),
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
     child.send_signal(signal.SIGINT)

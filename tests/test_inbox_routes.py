@@ -12,14 +12,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from conftest import image_bytes, solid_images
+from conftest import cli_command, image_bytes, solid_images, wait_until
 from ..nodes import inbox_routes
 from ..runninghub_video.core import errors
 from ..runninghub_video.run import pipeline
@@ -123,15 +122,11 @@ def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(
     inbox_env.set_clock(queue_s=0.5, run_s=4.0)
     image = tmp_path / "ref.png"
     image.write_bytes(image_bytes(size=(64, 64)))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "runninghub_video", "generate", "--image", str(image),
-                             "--prompt", "killed while waiting", "--duration", "2", "--resolution", "480p",
-                             "--output-dir", str(tmp_path / "out")], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cli_command("generate", "--image", image, "--prompt", "killed while waiting",
+                                        "--duration", "2", "--resolution", "480p", "--output-dir", tmp_path / "out"),
+                            env=dict(os.environ), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (Journal().list(1) and Journal().list(1)[0].task_id):
-            time.sleep(0.1)
+        wait_until(lambda: Journal().list(1) and Journal().list(1)[0].task_id, what="the task id in the journal")
     finally:
         proc.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
         proc.wait(10)

@@ -25,7 +25,7 @@ from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.terminal import TerminalProgress
 from ..runninghub_video.words.wording import describe
 
-from conftest import FAST, image_bytes, solid_images, wait_until
+from conftest import FAST, cli_command, image_bytes, solid_images, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SURE = TaskEstimate(Estimate(5.0, 4.6, 5.4, 10), Estimate(20.0, 19.0, 21.5, 10))
@@ -40,8 +40,8 @@ def _png(tmp_path: Path, name: str = "a.png") -> Path:
 # --- 6: Ctrl-C --------------------------------------------------------------------------------
 def test_ctrl_c_names_the_task_that_keeps_running_and_the_same_command_picks_it_up(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.2, run_s=3.0)
-    command = [sys.executable, "-m", "runninghub_video", "generate", "--image", str(_png(tmp_path)),
-               "--prompt", "ctrl-c", "--duration", "2", "--resolution", "480p", "--output-dir", str(tmp_path / "o")]
+    command = cli_command("generate", "--image", _png(tmp_path), "--prompt", "ctrl-c", "--duration", "2",
+                          "--resolution", "480p", "--output-dir", tmp_path / "o")
     child = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     wait_until(lambda: rh_env.tasks and rh_env.counters.queries >= 1, what="the task to be waited for")

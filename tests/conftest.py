@@ -9,9 +9,11 @@ So tests and nodes share one copy of every module.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -150,9 +152,9 @@ def tone(seconds: float, rate: int = 16000, channels: int = 1) -> dict:
     return {"waveform": torch.from_numpy(wave)[None], "sample_rate": rate}
 
 
-_CLI_ON_FAST = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                "sys.path[:0] = [sys.argv.pop(1), sys.argv.pop(1)]; "
-                "from conftest import FAST; from runninghub_video.core import waits; waits.use(FAST); "
+_CLI_ON_FAST = ("import json, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.path.insert(0, sys.argv.pop(1)); from runninghub_video.core import waits; "
+                "waits.use(waits.Waits(**json.loads(sys.argv.pop(1)))); "
                 "from runninghub_video.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -160,7 +162,7 @@ def cli_command(*args: str) -> list[str]:
     """``python -m runninghub_video *args`` for a child process of a test: on :data:`FAST` waits, and
     with Ctrl-C raising KeyboardInterrupt as in a terminal (a test run started in the background
     hands its children SIGINT ignored)."""
-    return [sys.executable, "-c", _CLI_ON_FAST, str(PACK_DIR), str(TESTS), *map(str, args)]
+    return [sys.executable, "-c", _CLI_ON_FAST, str(PACK_DIR), json.dumps(dataclasses.asdict(FAST)), *map(str, args)]
 
 
 def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:

@@ -24,7 +24,7 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 PACK_DIR = TESTS.parent
-PACKAGE = PACK_DIR.name
+PACKAGE = PACK_DIR.name.replace(".", "_x_")  # as ComfyUI names it (it names by the whole path)
 
 # The nodes need ComfyUI's ``comfy_api``. ComfyUI is not on PyPI: its stand-in (see
 # tests/test_nodes.py for what it does and does not check) is put on the path for every test.

@@ -74,17 +74,22 @@ def test_a_journal_left_in_comfyuis_user_folder_keeps_protecting_its_requests(us
     user.earlier_version(earlier_runs)
     earlier = user.comfy_folder / JOURNAL_FILE
     assert earlier.exists() and rh_env.counters.submits == 2
+    run(tmp_path, "made by the command line meanwhile")  # the user's own journal (and its record) exist too
     user.inside_comfyui(True)
     assert run(tmp_path, "saved before the move").reused
     with pytest.raises(errors.AmbiguousSubmitError):  # never sent again
         run(tmp_path, "answer lost before the move")
-    assert rh_env.counters.submits == 2
+    assert rh_env.counters.submits == 3
     assert spend.daily_budgets()["cn"].amount == 9  # the budget set then still holds
     assert not earlier.exists() and list(earlier.parent.glob(JOURNAL_FILE + ".moved-*"))
     user.inside_comfyui(False)  # and the command line sees the same
     with pytest.raises(errors.AmbiguousSubmitError):
         run(tmp_path, "answer lost before the move")
-    assert len(Journal().list()) == 2 and rh_env.counters.submits == 2
+    assert len(Journal().list()) == 3 and rh_env.counters.submits == 3
+    Journal().path.write_bytes(b"")  # the journal's record protects the copied rows as its own
+    with pytest.raises(errors.AmbiguousSubmitError):
+        run(tmp_path, "answer lost before the move")
+    assert rh_env.counters.submits == 3
 
 
 def test_claims_of_the_earlier_folder_are_copied_as_unsafe_to_resend(user, tmp_path):

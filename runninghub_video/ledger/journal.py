@@ -373,7 +373,9 @@ class Journal:
                 return
             try:
                 with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
+                    before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tasks").fetchone()[0]
                     copied = earlier_journal.adopt(conn, earlier)
+                    self._to_record(conn, "id > ?", (before,))  # the record protects them from now on too
             except sqlite3.Error as exc:
                 log.warning("RunningHub: the earlier journal %s could not be read (%s); left where it is.",
                             earlier, exc)

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import io
 import json
+import textwrap
 import sys
 import time
 from pathlib import Path
@@ -152,17 +153,27 @@ def tone(seconds: float, rate: int = 16000, channels: int = 1) -> dict:
     return {"waveform": torch.from_numpy(wave)[None], "sample_rate": rate}
 
 
-_CLI_ON_FAST = ("import json, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                "sys.path.insert(0, sys.argv.pop(1)); from runninghub_video.core import waits; "
-                "waits.use(waits.Waits(**json.loads(sys.argv.pop(1)))); "
-                "from runninghub_video.cli import main; sys.exit(main(sys.argv[1:]))")
+_CHILD_PRELUDE = ("import json, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                  "sys.path.insert(0, sys.argv.pop(1)); from runninghub_video.core import waits; "
+                  "waits.use(waits.Waits(**json.loads(sys.argv.pop(1))))\n")
 
 
-def cli_command(*args: str) -> list[str]:
-    """``python -m runninghub_video *args`` for a child process of a test: on :data:`FAST` waits, and
-    with Ctrl-C raising KeyboardInterrupt as in a terminal (a test run started in the background
-    hands its children SIGINT ignored)."""
-    return [sys.executable, "-c", _CLI_ON_FAST, str(PACK_DIR), json.dumps(dataclasses.asdict(FAST)), *map(str, args)]
+def child_command(script: str, *args) -> list[str]:
+    """A Python child process of a test that runs ``script`` with ``sys.argv[1:]`` = ``args``: the pack
+    importable as ``runninghub_video``, waits on :data:`FAST`, and Ctrl-C raising KeyboardInterrupt as
+    in a terminal (a test run started in the background hands its children SIGINT ignored)."""
+    return [sys.executable, "-c", _CHILD_PRELUDE + textwrap.dedent(script), str(PACK_DIR),
+            json.dumps(dataclasses.asdict(FAST)), *map(str, args)]
+
+
+def cli_command(*args) -> list[str]:
+    """``python -m runninghub_video *args`` as a child process of a test (see :func:`child_command`)."""
+    return child_command("from runninghub_video.cli import main; sys.exit(main(sys.argv[1:]))", *args)
+
+
+def solid_image_args(count: int = 1) -> str:
+    """What a child rebuilds :func:`solid_images` from (it does not import this module): its colours, as JSON."""
+    return json.dumps(REF_COLOURS[:count])
 
 
 def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -20,7 +17,7 @@ from ..runninghub_video.ledger.journal import Journal
 from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 
-from conftest import solid_images, tasks_settled, wait_until
+from conftest import child_command, solid_image_args, solid_images, tasks_settled, wait_until
 
 PRICE = 0.14  # 480p x 2 s at 0.07 CNY/s
 VIDEO = "video"
@@ -179,23 +176,18 @@ def test_expired_task_gives_a_clear_message(rh_env, tmp_path):
     assert Journal().get(result.task_id).state == "expired"
 
 
-CHILD = textwrap.dedent("""
-    import sys
-    sys.path[:0] = [sys.argv[1], sys.argv[2]]
-    from conftest import FAST, solid_images
-    from runninghub_video.core import waits
+CHILD = """
+    import numpy as np
     from runninghub_video.run.pipeline import generate
     from runninghub_video.remote.request import VideoRequest
-    waits.use(FAST)
-    generate([solid_images(1)], VideoRequest("killed mid-wait", duration="2", resolution="480p"), output_dir=sys.argv[3])
-""")
+    images = np.array([[[colour] * 48] * 64 for colour in json.loads(sys.argv[2])], np.float32)  # solid_images(1)
+    generate([images], VideoRequest("killed mid-wait", duration="2", resolution="480p"), output_dir=sys.argv[1])
+"""
 
 
 def test_killed_mid_wait_then_same_graph_again_recovers_the_paid_video(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.2, run_s=3.0)
-    root = Path(__file__).resolve().parents[1]
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(root), str(root / "tests"), str(tmp_path)],
-                             env=dict(os.environ))
+    child = subprocess.Popen(child_command(CHILD, tmp_path, solid_image_args(1)), env=dict(os.environ))
     wait_until(lambda: any(row.task_id for row in Journal().list()), what="the task id in the journal")
     child.kill()  # like a crash: no clean-up code runs
     child.wait(10)

@@ -8,8 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 from decimal import Decimal
@@ -25,32 +23,28 @@ from ..runninghub_video.run.pipeline import generate
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.core.money import Money
 
-from conftest import solid_images, tasks_settled, wait_until
+from conftest import child_command, solid_image_args, solid_images, tasks_settled, wait_until
 
 PRICE = 0.14  # 480p x 2 s
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = textwrap.dedent("""
-    import json, signal, sys
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, as in a terminal (a background parent ignores it)
-    sys.path[:0] = [sys.argv[1], sys.argv[2]]
-    from conftest import solid_images, tasks_settled, wait_until
-    from runninghub_video.core import errors, waits
-    from conftest import FAST
+CHILD = """
+    import numpy as np
+    from runninghub_video.core import errors
     from runninghub_video.run.pipeline import generate
     from runninghub_video.remote.request import VideoRequest
-    waits.use(FAST)
+    images = np.array([[[colour] * 48] * 64 for colour in json.loads(sys.argv[3])], np.float32)  # solid_images(1)
     try:
-        r = generate([solid_images(1)], VideoRequest(sys.argv[4], duration="2", resolution="480p"),
-                     output_dir=sys.argv[3], timeout_s=60)
+        r = generate([images], VideoRequest(sys.argv[2], duration="2", resolution="480p"),
+                     output_dir=sys.argv[1], timeout_s=60)
         print(json.dumps({"task_id": r.task_id, "path": str(r.video_path), "reused": r.reused}))
     except errors.RunningHubError as exc:
         print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
-""")
+"""
 
 
 def _child(tmp_path: Path, prompt: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(ROOT), str(ROOT / "tests"), str(tmp_path), prompt],
-                            env=dict(os.environ), stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(child_command(CHILD, tmp_path, prompt, solid_image_args(1)), env=dict(os.environ),
+                            stdout=subprocess.PIPE, text=True)
 
 
 def _outcome(proc: subprocess.Popen) -> dict:

@@ -73,9 +73,12 @@ def test_on_references_are_converted_and_the_video_is_delivered(people, tmp_path
 def test_a_second_run_with_the_same_files_creates_no_new_asset(people, tmp_path):
     generate([solid_images(2)], request("first"), output_dir=tmp_path)
     first = submitted_references(people)
-    generate([solid_images(2)], request("second, with a new prompt"), output_dir=tmp_path)
+    phases: list[str] = []
+    generate([solid_images(2)], request("second, with a new prompt"), output_dir=tmp_path,
+             on_progress=lambda e: phases.append(e.phase))
     assert people.counters.assets_created == 2 and people.counters.submits_accepted == 2
     assert submitted_references(people) == first
+    assert "convert" not in phases  # nothing is said to be converting when nothing is
 
 
 def test_two_runs_at_once_with_the_same_file_convert_it_once(people, tmp_path):

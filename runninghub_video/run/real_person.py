@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..core.errors import (ApiError, AuthError, KeyTypeError, TaskFailedError, RateLimitError, RealPersonError,
                            RunningHubError, ServiceError)
@@ -53,18 +53,21 @@ def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]]) -> 
     converted = {kind: list(items) for kind, items in urls.items()}
     for n, (ref, kind, i) in enumerate(targets, 1):
         check_cancel(run.should_cancel)
-        run.say("convert", bar_position("upload", n / len(targets)), index=n, count=len(targets))
-        asset = _converted(run, cache, ref, urls[kind][i], label(kind, i + 1))
+
+        def announce(n: int = n) -> None:  # said only while converting, not for an asset reused as it is
+            run.say("convert", bar_position("upload", n / len(targets)), index=n, count=len(targets))
+
+        asset = _converted(run, cache, ref, urls[kind][i], label(kind, i + 1), announce)
         converted[kind][i] = asset.reference
     return converted
 
 
-def _converted(run: _Run, cache: AssetCache, ref, url: str, name: str) -> Asset:
+def _converted(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None]) -> Asset:
     with one_at_a_time(("asset", ref.sha256, run.settings.endpoint), run.should_cancel):  # one conversion per file
-        return _converted_alone(run, cache, ref, url, name)
+        return _converted_alone(run, cache, ref, url, name, announce)
 
 
-def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str) -> Asset:
+def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None]) -> Asset:
     endpoint = run.settings.endpoint
     entry = cache.get(ref.sha256, endpoint)
     asset = None
@@ -72,6 +75,8 @@ def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str) -> 
         asset = _still_there(run, entry.asset_id)
     elif entry is not None and entry.state == CREATING:  # the create's answer was lost: find it by name
         asset = next((a for a in _listed(run) if a.name == entry.name and a.asset_id), None)
+    if asset is None or asset.status != facts.ASSET_ACTIVE:
+        announce()
     if asset is None:
         from ..media.thumbnail import reference_thumbnail
 

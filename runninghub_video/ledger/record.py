@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.files import write_atomically
-from ..core.store import FILE_MODE, POSIX_MODES
+from ..core.store import FILE_MODE
 
 log = logging.getLogger(__name__)
 SUFFIX = ".record.jsonl"
@@ -80,8 +80,6 @@ class Record:
             os.fsync(f.fileno())
 
         write_atomically(self.path, write, private=True)
-        if POSIX_MODES:
-            os.chmod(self.path, FILE_MODE)
         return len(lines)
 
 

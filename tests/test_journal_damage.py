@@ -153,3 +153,46 @@ CHILD = textwrap.dedent("""
     generate([solid_images(1)], VideoRequest("killed in submit", duration="2", resolution="480p"),
              output_dir=sys.argv[3], timeout_s=60)
 """)
+
+
+# --- the record itself ---------------------------------------------------------------------------
+def _submitted(journal, n: int) -> list[int]:
+    """``n`` claims that reached the submit and got a task id; their row ids."""
+    ids = []
+    for i in range(n):
+        claim = journal.claim(f"print {i}", "http://emulator", site="cn", model="seedance-v1-lite",
+                              request={"prompt": f"request {i}"}, variation=0)
+        assert journal.start_submit(claim.row.id)
+        journal.set_task(claim.row.id, f"20000000000000000{i:02d}", "QUEUED")
+        ids.append(claim.row.id)
+    return ids
+
+
+def test_a_journal_from_before_the_record_gets_one_and_then_survives_being_emptied(tmp_path):
+    from ..runninghub_video.ledger.journal import Journal
+    from ..runninghub_video.ledger.record import Record
+
+    path = tmp_path / JOURNAL_FILE
+    ids = _submitted(Journal(path), 3)
+    Record(path).path.unlink()  # as a journal of the version before looked: no record, never synced
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE record_state SET size = -1")
+    conn.close()
+    assert [r.id for r in Journal(path).list()] == ids[::-1]  # first use: the record is written afresh
+    assert Record(path).size() > 0
+    _emptied(path)
+    rows = Journal(path).list()
+    assert sorted((r.id, r.task_id) for r in rows) == [(i, f"20000000000000000{n:02d}") for n, i in enumerate(ids)]
+
+
+def test_the_record_is_compacted_and_still_restores_every_paid_row(tmp_path, monkeypatch):
+    from ..runninghub_video.ledger import journal as journal_module
+    from ..runninghub_video.ledger.record import Record
+
+    monkeypatch.setattr(journal_module, "RECORD_COMPACT_AT", 6_000)
+    path = tmp_path / JOURNAL_FILE
+    ids = _submitted(journal_module.Journal(path), 12)
+    assert Record(path).size() <= 6_000 + 2_000  # rewritten whenever it passed the mark
+    _header_scribbled(path)
+    restored = journal_module.Journal(path).list(limit=100)
+    assert sorted(r.id for r in restored) == sorted(ids) and all(r.task_id for r in restored)

@@ -42,6 +42,11 @@ def has_control(spec) -> bool:
     return spec.io_type == "INT" and bool(getattr(spec, "control_after_generate", None) or spec.id == "seed")
 
 
+def is_widget(spec) -> bool:
+    """A value type shows a widget unless it is forced to be a socket (``force_input``)."""
+    return spec.io_type in WIDGET_TYPES and not getattr(spec, "force_input", None)
+
+
 def our_definitions() -> dict:
     """Node id → (inputs, outputs, widget count, schema) the way ComfyUI's V1 wire names them."""
     out = {}
@@ -49,9 +54,9 @@ def our_definitions() -> dict:
         schema = node.define_schema()
         # ComfyUI sends required inputs first, then optional ones: widgets_values follow that order.
         ordered = [i for i in schema.inputs if not i.optional] + [i for i in schema.inputs if i.optional]
-        inputs = [(i.id, i.io_type, i.io_type in WIDGET_TYPES, bool(i.optional)) for i in ordered]
+        inputs = [(i.id, i.io_type, is_widget(i), bool(i.optional)) for i in ordered]
         outputs = [(o.display_name or o.io_type, o.io_type) for o in schema.outputs]
-        widgets = sum(1 + has_control(i) for i in ordered if i.io_type in WIDGET_TYPES)
+        widgets = sum(1 + has_control(i) for i in ordered if is_widget(i))
         out[schema.node_id] = (inputs, outputs, widgets, schema)
     return out
 
@@ -171,7 +176,7 @@ def test_our_widget_values_are_ones_our_nodes_accept(path):
         if schema is None:
             continue
         ordered = [i for i in schema.inputs if not i.optional] + [i for i in schema.inputs if i.optional]
-        widgets = [i for i in ordered if i.io_type in WIDGET_TYPES]
+        widgets = [i for i in ordered if is_widget(i)]
         values_iter = iter(node["widgets_values"])
         for n, spec in enumerate(widgets):
             value = next(values_iter, None)
@@ -191,7 +196,8 @@ def test_our_widget_values_are_ones_our_nodes_accept(path):
                 assert isinstance(value, bool), where
             elif spec.io_type == "STRING":
                 assert isinstance(value, str), where
-        if node["type"] == "RunningHubSeedanceReferenceToVideo":
+        linked = {slot["name"] for slot in node.get("inputs", []) if slot.get("link") is not None}
+        if node["type"] == "RunningHubSeedanceReferenceToVideo" and "prompt" not in linked:  # else a prompt list's
             values = dict(zip((w.id for w in widgets), node["widgets_values"]))
             assert values["prompt"].strip() and len(values["prompt"]) <= V1_LITE.prompt_max_chars
 
@@ -219,3 +225,15 @@ def test_no_example_saves_the_same_video_twice():
         for _, src, _, dst, _, kind in workflow["links"]:
             if kind == "VIDEO" and by_id[dst]["type"] == "SaveVideo":
                 assert not by_id[src]["type"].startswith("RunningHub"), f"{path.name} saves the video twice"
+
+
+def test_the_batch_example_feeds_a_prompt_list_through_a_video_node_into_a_grid():
+    batch = load(FOLDER / "Seedance batch, five prompts times two variations, grid.json")
+    by_id = {n["id"]: n["type"] for n in batch["nodes"]}
+    joined = {(by_id[src], src_slot, by_id[dst]) for _, src, src_slot, dst, _, _ in batch["links"]}
+    assert {("RunningHubPromptList", 0, "RunningHubSeedanceReferenceToVideo"),
+            ("RunningHubPromptList", 1, "RunningHubSeedanceReferenceToVideo"),
+            ("RunningHubSeedanceReferenceToVideo", 1, "RunningHubVideoGrid"),
+            ("RunningHubPromptList", 2, "RunningHubVideoGrid")} <= joined
+    prompts, variations, _ = next(n for n in batch["nodes"] if n["type"] == "RunningHubPromptList")["widgets_values"]
+    assert len(prompts.strip().splitlines()) == 5 and variations == 2

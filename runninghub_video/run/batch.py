@@ -89,14 +89,17 @@ class BatchReport:
         return money.total(charges.values(), self.currency)
 
     def eta_s(self) -> float | None:
-        """Rough time left: the longest wait still running, plus rounds of the typical item for the rest."""
+        """Rough time left. Once items of this batch have been saved, their mean time paces the rest
+        (what the running ones still need, then rounds of ``workers`` for the waiting); before that,
+        the longest estimate of a running item."""
+        now = time.monotonic()
         done = [o.ended - o.started for o in self.outcomes if o.state == SAVED and o.started and o.ended]
-        running = [o.eta_s for o in self.outcomes if o.eta_s is not None and not o.finished and o.started]
-        typical = sum(done) / len(done) if done else max(running, default=None)
-        if typical is None:
-            return None
-        waiting = self.count("waiting")
-        return max(running, default=0.0) + -(-waiting // max(1, self.workers)) * typical
+        running = [o for o in self.outcomes if o.started and not o.finished]
+        if not done:
+            return max((o.eta_s for o in running if o.eta_s is not None), default=None)
+        typical = sum(done) / len(done)
+        rounds = -(-self.count("waiting") // max(1, self.workers))
+        return max((max(0.0, typical - (now - o.started)) for o in running), default=0.0) + rounds * typical
 
     def as_json(self) -> dict:
         items = [o.as_json() for o in self.outcomes]
@@ -136,6 +139,9 @@ class _Budget:
             if price is None:
                 raise NotAdmitted("its price is unknown (no price preview, no published price), so it cannot be "
                                   f"checked against the batch budget of {format_money(self.cap)}.")
+            if price.currency != self.cap.currency:
+                raise NotAdmitted(f"its price is in {price.currency} (another site) and the batch budget in "
+                                  f"{self.cap.currency}; run each site's lines as their own batch.")
             if (spent + price).amount > self.cap.amount:
                 raise NotAdmitted(f"the batch budget of {format_money(self.cap)} would be passed: "
                                   f"{format_money(spent)} charged or running + {format_money(price)} for this one.")
@@ -168,6 +174,7 @@ class BatchRun:
         self._cancel = threading.Event()
         self._stop_reason = ""
         self._lock = threading.Lock()
+        self._shown_at = 0.0
         self._prices: dict[str, Money | None] = {}
         self.journal = Journal()
         currency = self.default_settings.currency
@@ -296,18 +303,30 @@ class BatchRun:
         if state and state != outcome.state:
             outcome.state = state
             self._changed()
+        elif time.monotonic() - self._shown_at >= 1.0:  # the bar's figures (time left) move every second
+            self._changed()
 
     def _changed(self) -> None:
         if self.on_change is not None:
             with self._lock:
+                self._shown_at = time.monotonic()
                 self.on_change(self.report)
 
     # --- money ---------------------------------------------------------------------------
     def _price(self, item: Item, settings: Settings) -> Money | None:
-        """The price of an item's request (price preview, else the published table), asked once per option set."""
-        key = f"{settings.endpoint}|{sorted((k, str(v)) for k, v in item.request.options().items() if k != 'prompt')}"
+        """The price of an item's request (price preview, else the published table) on its own site,
+        asked once per model, mode, options and reference counts."""
+        from ..remote.api import RunningHubClient
+
+        request = item.request
+        key = repr((settings.endpoint, request.model, request.mode, request.references,
+                    sorted((k, str(v)) for k, v in request.options().items() if k != "prompt")))
         if key not in self._prices:
-            self._prices[key], _ = spend.run_price(self._client, settings.site, item.request)
+            if settings is self.default_settings:
+                self._prices[key], _ = spend.run_price(self._client, settings.site, request)
+            else:
+                with RunningHubClient(settings) as client:
+                    self._prices[key], _ = spend.run_price(client, settings.site, request)
         return self._prices[key]
 
     def _row_of(self, outcome: Outcome, settings: Settings) -> Row | None:

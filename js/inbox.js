@@ -73,7 +73,8 @@ function taskCard(task, inbox) {
   const badge = el("span", { className: "runninghub-state", textContent: stateLabel(task, L) },
     `color:${color};font-weight:600;font-size:12px`);
   const model = el("span", { textContent: task.model }, MUTED + ";overflow:hidden;text-overflow:ellipsis");
-  body.append(el("div", {}, "display:flex;gap:6px;align-items:baseline;flex-wrap:wrap", [badge, model]));
+  const item = task.batch?.item ? [el("span", { textContent: task.batch.item }, MUTED)] : [];  // its place in a batch
+  body.append(el("div", {}, "display:flex;gap:6px;align-items:baseline;flex-wrap:wrap", [badge, model, ...item]));
   if (task.prompt) body.append(el("div", { textContent: task.prompt, title: task.prompt },
     "font-size:13px;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical"));
   const options = optionsText(task.options, L);

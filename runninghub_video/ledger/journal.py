@@ -375,6 +375,8 @@ class Journal:
                 with self._lock, open_db(self.path, _MIGRATIONS, write=True, what="task journal") as conn:
                     before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tasks").fetchone()[0]
                     copied = earlier_journal.adopt(conn, earlier)
+                    if copied:
+                        self._rewrite_record(conn)  # the rows taken in are in the record too
                     self._to_record(conn, "id > ?", (before,))  # the record protects them from now on too
             except sqlite3.Error as exc:
                 log.warning("RunningHub: the earlier journal %s could not be read (%s); left where it is.",

@@ -21,6 +21,10 @@ JPEG_MIN_QUALITY = 85  # below this we would rather send fewer pixels
 _ESTIMATE_MARGIN = 0.9  # only attempt a full encode whose estimate is under 90 % of the limit
 _SAMPLE_STRIPS = 16
 _SAMPLE_ROWS = 16  # a multiple of 16 keeps JPEG blocks aligned, so the sample behaves like the image
+# Our bound on a reference file's pixels (PIL itself refuses twice its 89-megapixel bomb limit): past
+# it even its 8-bit decode would take gigabytes; smaller ones are scaled down while read.
+MAX_FILE_PIXELS = 178_000_000
+_CONVERT_BLOCK_PIXELS = 1 << 22  # an IMAGE is made 8-bit this many pixels at a time (bounded float copies)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
     """A sanitised ``[H,W,3]`` uint8 copy of one float 0–1 image (``[H,W,C]`` or ``[1,H,W,C]``).
 
     NaN and ±inf become 0, values are clamped to 0–1, grey becomes RGB, RGBA is flattened over white.
-    The input is never modified (it may share memory with a ComfyUI tensor).
+    The input is never modified (it may share memory with a ComfyUI tensor). Converted a band of rows
+    at a time, so a huge IMAGE never gets a float copy of its own size.
     """
     import numpy as np
 
@@ -85,6 +90,18 @@ def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
     _check_shape(a.shape, name, rank=3)
     if a.dtype == np.uint8 and a.shape[2] == 3:
         return np.ascontiguousarray(a)
+    height, width = a.shape[:2]
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    rows = max(1, _CONVERT_BLOCK_PIXELS // width)
+    for top in range(0, height, rows):
+        out[top:top + rows] = _uint8_band(a[top:top + rows])
+    return out
+
+
+def _uint8_band(a: Any) -> Any:
+    """:func:`to_uint8_rgb` of a band of rows (a float copy of the band only)."""
+    import numpy as np
+
     if a.dtype == np.uint8:
         a = a.astype(np.float32) / np.float32(255)
     elif a.dtype != np.float32:
@@ -110,9 +127,7 @@ def to_uint8_rgb(array: Any, *, name: str = "image") -> Any:
     np.multiply(x, 255.0, out=x)
     out = np.empty(x.shape, dtype=np.uint8)
     np.add(x, 0.5, out=out, casting="unsafe")  # +0.5 then truncation = round to nearest
-    if channels == 1:
-        out = np.ascontiguousarray(np.broadcast_to(out[..., None], out.shape + (3,)))
-    return out
+    return out[..., None] if channels == 1 else out  # grey: broadcast to RGB by the caller's assignment
 
 
 def encode_one(rgb_uint8: Any, *, name: str = "image", digest: str = "") -> EncodedImage:
@@ -186,7 +201,11 @@ def _best_jpeg(image: Any, sample: Any, limit: int) -> bytes | None:
 
 
 def load_image_files(paths: Iterable[str | Path]) -> list[Any]:
-    """Read image files (for the CLI) as ``[1,H,W,3]`` float32 0–1 arrays, like ComfyUI IMAGEs."""
+    """Read image files (for the CLI) as ``[1,H,W,3]`` float32 0–1 arrays, like ComfyUI IMAGEs.
+
+    A file larger than a reference is ever sent (``facts.MAX_SIDE`` a side) is scaled down while it
+    is read — JPEG by its decoder, others in 8-bit before any float copy — so a 100-megapixel photo
+    costs a few hundred MB, not gigabytes; one over :data:`MAX_FILE_PIXELS` is refused unread."""
     import numpy as np
     from PIL import Image, ImageOps
 
@@ -197,22 +216,46 @@ def load_image_files(paths: Iterable[str | Path]) -> list[Any]:
             raise ValidationError(f"Reference image not found: {path}. Check the path.")
         try:
             with Image.open(path) as opened:
+                _check_file_pixels(opened.size, path)
+                opened.draft(opened.mode, _draft_size(opened.size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
                 image = ImageOps.exif_transpose(opened)  # phone photos: apply the stored rotation
                 image.load()
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError:
+            _check_file_pixels((MAX_FILE_PIXELS + 1, 1), path)
+            raise  # not reached: the check above raises
+        except (OSError, ValueError) as exc:
             raise ValidationError(f"Reference image {path} could not be read ({exc}). "
                                   "Use a PNG or JPEG file.") from None
+        if max(image.size) > facts.MAX_SIDE:  # in the file's own 8 bits (16-bit grey too), before any float copy
+            image.thumbnail((facts.MAX_SIDE, facts.MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
             grey = np.asarray(image, dtype=np.float32) / np.float32(65535)
             array = grey[..., None]
         elif image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            array = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255)
+            array = np.asarray(image.convert("RGBA"))  # 8-bit; the sanitiser takes it a band at a time
         else:
-            array = np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+            array = np.asarray(image.convert("RGB"))
         # Route through the same sanitiser as node inputs (alpha over white, grey to RGB).
         rgb = to_uint8_rgb(array, name=str(path))
-        arrays.append((rgb.astype(np.float32) / np.float32(255))[None])
+        values = rgb.astype(np.float32)[None]
+        values /= np.float32(255)
+        arrays.append(values)
     return arrays
+
+
+def _check_file_pixels(size: tuple[int, int], path: Path) -> None:
+    width, height = size
+    if width * height > MAX_FILE_PIXELS:
+        raise ValidationError(f"Reference image {path} is {width}x{height} pixels ({width * height / 1e6:.0f} "
+                              f"megapixels): larger than the {MAX_FILE_PIXELS // 10**6} megapixels a reference file "
+                              f"is read at. References are sent at most {facts.MAX_SIDE} pixels a side: scale it "
+                              "down first. Nothing was uploaded or charged.")
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest size the decoder may scale to that still keeps ``facts.MAX_SIDE`` on the long side."""
+    scale = min(1.0, facts.MAX_SIDE / max(size))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ log = logging.getLogger("RunningHub")
 SUFFIX = "_last_frame.png"
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 TAIL_SECONDS = 2.0  # seek this far before the end, then decode forward to the last frame
+# Our cap on a saved last frame: twice 4k's pixels (the largest output documented). A larger result
+# is converted scaled down; a larger image from RunningHub is not decoded (the MP4's frame is used).
+MAX_RESULT_PIXELS = 2 * 3840 * 2160
 
 
 def path_for(video_path: str | Path) -> Path:
@@ -67,7 +71,19 @@ def last_frame_rgb(video_path: str | Path) -> Any:
         raise ValidationError(f"Could not read the last frame of {Path(video_path).name} ({exc}).") from None
     if last is None:
         raise ValidationError(f"{Path(video_path).name} has no video frames.")
-    return last.to_ndarray(format="rgb24")
+    size = capped_size(last.width, last.height)
+    if size != (last.width, last.height):
+        log.info("RunningHub: the last frame of %s is %dx%d; saved scaled to %dx%d (at most %d megapixels).",
+                 Path(video_path).name, last.width, last.height, *size, MAX_RESULT_PIXELS // 10**6)
+    return last.to_ndarray(format="rgb24", width=size[0], height=size[1])  # scaled while converted
+
+
+def capped_size(width: int, height: int) -> tuple[int, int]:
+    """``width`` x ``height``, scaled down (aspect kept) to at most :data:`MAX_RESULT_PIXELS`."""
+    if width * height <= MAX_RESULT_PIXELS:
+        return width, height
+    scale = math.sqrt(MAX_RESULT_PIXELS / (width * height))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
 def load_rgb(png_path: str | Path) -> Any:
@@ -94,6 +110,9 @@ def _fetch_image(session: Any, url: str, should_cancel: CancelCheck | None) -> A
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError("last-frame image too large")
     with Image.open(io.BytesIO(data)) as image:
+        if image.width * image.height > MAX_RESULT_PIXELS:  # read from the header: never decoded
+            raise ValueError(f"last-frame image is {image.width}x{image.height}, over "
+                             f"{MAX_RESULT_PIXELS // 10**6} megapixels")
         return image.convert("RGB")
 
 

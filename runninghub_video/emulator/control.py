@@ -26,27 +26,33 @@ def _over_limit(value: str) -> str:
     return value
 
 
+STEERED = ("key_type", "concurrent_limit", "over_limit", "balance", "real_people", "asset_s")
+
+
 class Emulator:
     """A local RunningHub on 127.0.0.1, started on construction, stopped by ``close()``/``__exit__``."""
 
-    def __init__(self, api_key: str | None = None, key_type: str = "SHARED", queue_s: Seconds | None = None,
-                 run_s: Seconds | None = None, concurrent_limit: int = 3, over_limit: str = "queue",
-                 balance: float = 100.0, currency: str = "CNY", port: int = 0, time_scale: float = 1.0,
-                 real_people: bool = False, asset_s: float | None = None) -> None:
+    def __init__(self, api_key: str | None = None, queue_s: Seconds | None = None, run_s: Seconds | None = None, *,
+                 currency: str = "CNY", port: int = 0, time_scale: float = 1.0, **steering: Any) -> None:
         """``queue_s``/``run_s``: task timing (seconds, or callables of the submit body); None = like
         the real service for each model (minutes for 2.0), multiplied by ``time_scale``. Tests pass
-        short times."""
+        short times. ``steering``: first values of the settings a test may change later
+        (:data:`STEERED`: key_type "SHARED", concurrent_limit 3, over_limit "queue", balance 100,
+        real_people False, asset_s)."""
         from .server import Server
 
+        unknown = set(steering) - set(STEERED)
+        if unknown:
+            raise TypeError(f"Emulator got unknown setting(s) {sorted(unknown)}; use {STEERED}")
         alphabet = string.ascii_letters + string.digits
         self.api_key = api_key or "".join(secrets.choice(alphabet) for _ in range(facts.KEY_LENGTH))
-        self.key_type = key_type
+        self.key_type = "SHARED"
         self.currency = currency
-        self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=concurrent_limit,
-                           over_limit=_over_limit(over_limit), balance=balance, time_scale=time_scale, currency=currency)
-        self.state.real_people = real_people
-        if asset_s is not None:
-            self.state.asset_s = float(asset_s)
+        self.state = State(queue_s=queue_s, run_s=run_s, concurrent_limit=3, over_limit="queue", balance=100.0,
+                           time_scale=time_scale, currency=currency)
+        for name, value in steering.items():
+            if value is not None:
+                setattr(self, name, value)
         self._stop = threading.Event()
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]

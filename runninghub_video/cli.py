@@ -118,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bat = sub.add_parser("batch", help="many videos from a JSON Lines or CSV file (generate's options as keys), "
                                        "at the account's concurrency; run it again to resume")
-    bat.add_argument("file", help="one request per line: JSON Lines, or CSV with a header; paths relative to it")
+    bat.add_argument("file", help="one request per line: JSON Lines, or CSV with a header, with generate's options "
+                                  "as keys (prompt, model, mode, images, videos, audios, start_image, end_image, "
+                                  "duration, resolution, aspect_ratio, seed, generate_audio, variation, ...) and "
+                                  "count (variations of the line); paths relative to the file")
     bat.add_argument("--output-dir", default=DEFAULT_OUTPUT)
     bat.add_argument("--timeout-minutes", type=float, default=facts.DEFAULT_TIMEOUT_S / 60)
     _site_arg(bat)

@@ -99,3 +99,20 @@ def test_a_single_run_is_no_batch(rh_env, comfy):  # noqa: F811
 def test_the_schemas_use_comfyuis_list_flags():
     assert PromptList.define_schema().is_input_list and VideoGrid.define_schema().is_input_list
     assert isinstance(VideoGrid.define_schema().outputs[0], io.Image.Output)
+
+
+def test_a_failed_item_fails_the_node_only_after_the_others_are_saved_and_queuing_again_pays_only_for_it(
+        rh_env, comfy):  # noqa: F811
+    rh_env.concurrent_limit = 1  # one at a time: the first task created is the first item's
+    rh_env.fail_next_tasks("1501")
+    prompts, variations, _, _ = run_prompt_list("one\ntwo\nthree", 1)
+    inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": prompts, "duration": [2],
+              "resolution": ["480p"], "aspect_ratio": ["16:9"], "camera_fixed": [False], "site": ["cn"],
+              "timeout_minutes": [5], "variation": variations}
+    with pytest.raises(Exception, match="1501|moderation"):
+        asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-1", node_id="5"))
+    assert sum(1 for r in Journal().list(10) if r.has_video) == 2
+    assert [text for node, text in comfy.texts if node == "5"][-1].startswith("batch of 3: 2 saved · 0 running · "
+                                                                               "0 waiting · 1 failed")
+    asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-2", node_id="5"))
+    assert rh_env.counters.submits == 4  # the failed one again; the two saved ones reused

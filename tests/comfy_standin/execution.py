@@ -7,7 +7,8 @@
   per index up to the longest list, a shorter list repeating its last item;
 - each call runs inside ``CurrentNodeContext(prompt_id, node_id, index)``; an async ``execute`` is
   started as a task and given one step (``asyncio.sleep(0)``) before the next is created, so the
-  calls overlap; then all are awaited and the first exception is raised;
+  calls overlap (a call already done after that step gives its result, or raises, at once); then
+  all the others are awaited to the end and the first exception among them is raised;
 - outputs are merged: an output marked ``is_output_list`` is the concatenation of the calls' lists,
   any other output the list of the calls' values; the calls' ``ui`` dicts are kept in order.
 """
@@ -36,7 +37,7 @@ async def map_node_over_list(node: type[io.ComfyNode], inputs: dict[str, list], 
                     return await node.execute(**kwargs)
             task = asyncio.create_task(wrapped())
             await asyncio.sleep(0)
-            calls.append(task)
+            calls.append(task.result() if task.done() else task)  # a call done at once raises here
         else:
             with CurrentNodeContext(prompt_id, node_id, index):
                 calls.append(node.execute(**kwargs))

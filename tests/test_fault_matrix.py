@@ -196,3 +196,12 @@ def test_killed_mid_wait_then_same_graph_again_recovers_the_paid_video(rh_env, t
                       output_dir=tmp_path)
     assert result.resumed and not result.reused and result.video_path.is_file()
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)
+
+
+def test_the_fault_matrix_in_docs_is_the_one_tested_here():
+    import sys
+
+    from .fault_matrix_doc import DOC, render
+
+    assert DOC.read_text(encoding="utf-8") == render(sys.modules[__name__]), \
+        "docs/fault-matrix.md is stale: run `python tests/fault_matrix_doc.py`"

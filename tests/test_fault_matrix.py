@@ -1,7 +1,7 @@
 """The fault matrix: every fault the emulator can inject, with the outcome a user sees, the number
 of submits RunningHub received and the money charged. 0 double charges, 0 lost results.
 
-The README's "Fault matrix" table lists these same rows.
+docs/fault-matrix.md is written from these tables (tests/fault_matrix_doc.py); the last test here keeps it current.
 """
 from __future__ import annotations
 

@@ -28,3 +28,9 @@ def test_every_relative_link_of_the_readme_leads_to_a_file():
 def test_the_readme_with_its_chinese_half_stays_under_24_kb():
     assert "## 中文说明" in README
     assert len(README.encode("utf-8")) <= 24 * 1024, "move reference material to docs/ and link it"
+
+
+def test_every_path_the_developer_notes_name_exists():
+    notes = (ROOT / "docs" / "developers.md").read_text(encoding="utf-8")
+    paths = re.findall(r"`((?:runninghub_video|nodes|js|tests)/[\w./]*)`", notes)
+    assert paths and [p for p in paths if not (ROOT / p).exists()] == []

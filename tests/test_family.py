@@ -259,3 +259,16 @@ def test_a_request_is_checked_once_and_kept_as_checked():
     assert checked.validated() is checked
     with pytest.raises(ValidationError, match="10 reference images"):
         checked.with_references({models.IMAGE: 10}).validated()  # new counts: checked again
+
+
+def test_the_waiting_line_shows_the_price_of_the_run_with_its_reference_video(rh_env, tmp_path):
+    from ..runninghub_video.core.events import ProgressEvent
+    from ..runninghub_video.run.pipeline import generate
+    from ..runninghub_video.words.wording import describe
+
+    rh_env.set_clock(queue_s=0.1, run_s=3.0)
+    events: list[ProgressEvent] = []
+    generate([solid_images(1)], VideoRequest("price", model="seedance-2.0", duration="4", resolution="480p"),
+             videos=[clip(tmp_path, 3)], output_dir=tmp_path, on_progress=events.append)
+    running = [e for e in events if e.state == "RUNNING"]
+    assert running and all(describe(e).endswith(" · ≈2.80 CNY") for e in running)  # 7 x 0.4, not 4 x 0.6

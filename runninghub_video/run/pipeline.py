@@ -82,11 +82,13 @@ class _Wanted:
     duration: str
     last_frame: bool
     reference_hashes: tuple[str, ...] = ()  # forgotten from the upload cache if the task cannot read them
+    price: Money | None = None  # shown while waiting: the table's price of the request, when exact
 
     @classmethod
-    def of(cls, request: VideoRequest, references: Sequence) -> _Wanted:
+    def of(cls, request: VideoRequest, references: Sequence, site: str) -> _Wanted:
+        price = request.table_price(site)  # its reference videos and sound included
         return cls(request.spec, request.resolution, request.duration, request.last_frame,
-                   tuple(r.sha256 for r in references))
+                   tuple(r.sha256 for r in references), price.low if price is not None and price.is_exact else None)
 
     @classmethod
     def of_row(cls, row: Row | None, last_frame: bool) -> _Wanted:
@@ -160,7 +162,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                                   reference_hashes=hashes, variation=int(variation)),
                       settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
                       int(variation), setup_.batch)
-    wanted = _Wanted.of(request, references)
+    wanted = _Wanted.of(request, references, settings.site)
 
     with RunningHubClient(settings) as client:
         run = _Run(setup_, settings, client, folder, Journal())
@@ -530,7 +532,6 @@ def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, 
     task = TaskWait(task_id, estimate, initial=initial,
                     submitted_at=row.submitted_at + to_monotonic if row is not None and row.submitted_at else None,
                     running_since=row.running_at + to_monotonic if row is not None and row.running_at else None,
-                    price=None if initial is None else facts.table_price(run.settings.site, wanted.resolution,
-                                                                         wanted.duration, wanted.model))
+                    price=None if initial is None else wanted.price)
     return wait_for_task(run.client, task, timeout_s=max(0.0, run.deadline - time.monotonic()),
                          on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state)

@@ -1,7 +1,8 @@
 """The waiting rules: the query schedule's bound and budget, the estimate, the bar, the status line.
 
 The schedule is a pure function of what the task answered, so these tests drive it through whole
-simulated tasks (any queue time, any run time, any estimate) instead of waiting on a clock.
+simulated tasks (any queue time, run time, round trip, a resumed wait) instead of waiting on a clock;
+the estimate never moves a query, it only feeds the ETA text and the bar.
 """
 from __future__ import annotations
 

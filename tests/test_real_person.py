@@ -100,6 +100,16 @@ def test_an_asset_gone_from_the_site_is_converted_again_and_one_video_paid(peopl
     assert people.counters.money_charged == pytest.approx(2 * 0.6 * 4)
 
 
+def test_an_upload_the_site_can_no_longer_read_is_uploaded_afresh_for_the_conversion(people, tmp_path):
+    people.real_people = False
+    generate([solid_images(1)], request("first, no people", on=False), output_dir=tmp_path)
+    people.expire_uploads()  # the cached upload URL lapses
+    people.real_people = True
+    result = generate([solid_images(1)], request("now with people"), output_dir=tmp_path)
+    assert result.video_path.is_file()
+    assert people.counters.uploads == 2 and people.counters.assets_created == 1
+
+
 def test_a_failed_conversion_names_the_reference_and_reason_before_any_submit(people, tmp_path):
     people.fail_next_conversions("no face could be verified")
     with pytest.raises(ConversionFailedError) as info:

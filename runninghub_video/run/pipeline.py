@@ -402,7 +402,10 @@ def _sendable(run: _Run, request: VideoRequest, references: list, *, use_cache: 
     from . import real_person
 
     urls = _upload_all(run, references, use_cache=use_cache)
-    return real_person.convert_all(run, references, urls) if request.real_person else urls
+    if not request.real_person:
+        return urls
+    return real_person.convert_all(run, references, urls,
+                                   reupload=lambda ref: _upload_all(run, [ref], use_cache=False)[ref.kind][0])
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from ..core.errors import (ApiError, AuthError, KeyTypeError, TaskFailedError, R
 from ..core.events import bar_position, check_cancel, one_at_a_time, sleep_interruptibly
 from ..core.waits import current as current_waits
 from ..ledger.asset_cache import CREATING, AssetCache
-from ..remote import facts, models
+from ..remote import error_codes, facts, models
 from ..remote.wire import Asset
 
 if TYPE_CHECKING:
@@ -45,8 +45,10 @@ def label(kind: str, ordinal: int) -> str:
     return _NAMES.get(kind) or f"{kind} {ordinal}"
 
 
-def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]]) -> dict[str, list[str]]:
-    """``urls`` by kind with each image and video URL replaced by its asset reference."""
+def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]],
+                reupload: Callable[[object], str]) -> dict[str, list[str]]:
+    """``urls`` by kind with each image and video URL replaced by its asset reference. ``reupload``:
+    a fresh URL for a reference whose upload RunningHub could not read (1013)."""
     cache = AssetCache()
     targets = [(ref, kind, i) for kind in CONVERTED_KINDS
                for i, ref in enumerate(r for r in references if r.kind == kind)]
@@ -57,17 +59,19 @@ def convert_all(run: _Run, references: Sequence, urls: dict[str, list[str]]) -> 
         def announce(n: int = n) -> None:  # said only while converting, not for an asset reused as it is
             run.say("convert", bar_position("upload", n / len(targets)), index=n, count=len(targets))
 
-        asset = _converted(run, cache, ref, urls[kind][i], label(kind, i + 1), announce)
+        asset = _converted(run, cache, ref, urls[kind][i], label(kind, i + 1), announce, reupload)
         converted[kind][i] = asset.reference
     return converted
 
 
-def _converted(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None]) -> Asset:
+def _converted(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None],
+               reupload: Callable[[object], str]) -> Asset:
     with one_at_a_time(("asset", ref.sha256, run.settings.endpoint), run.should_cancel):  # one conversion per file
-        return _converted_alone(run, cache, ref, url, name, announce)
+        return _converted_alone(run, cache, ref, url, name, announce, reupload)
 
 
-def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None]) -> Asset:
+def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str, announce: Callable[[], None],
+                     reupload: Callable[[object], str]) -> Asset:
     endpoint = run.settings.endpoint
     entry = cache.get(ref.sha256, endpoint)
     asset = None
@@ -83,7 +87,13 @@ def _converted_alone(run: _Run, cache: AssetCache, ref, url: str, name: str, ann
         asset_name = cache.begin(ref.sha256, endpoint, site=run.settings.site, kind=ref.kind,
                                  thumb=reference_thumbnail(ref))
         try:
-            asset = run.client.create_asset(url, ref.kind, asset_name, run.should_cancel)
+            try:
+                asset = run.client.create_asset(url, ref.kind, asset_name, run.should_cancel)
+            except ApiError as exc:
+                if exc.code not in error_codes.REUPLOAD_CODES:
+                    raise
+                # RunningHub could not read the cached upload (it lapsed): upload afresh, create once more
+                asset = run.client.create_asset(reupload(ref), ref.kind, asset_name, run.should_cancel)
         except ApiError as exc:  # RunningHub answered: nothing was made
             cache.forget(ref.sha256, endpoint)
             raise _failed(name, str(exc), exc.code) from None

@@ -20,7 +20,7 @@ from ..runninghub_video.run.polling import QuerySchedule, _Progress
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe
 
-from conftest import solid_images
+from conftest import solid_images, wait_until
 
 MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S = PRODUCTION.query_gap_s, PRODUCTION.notice_margin_s, PRODUCTION.queued_max_gap_s
 
@@ -201,11 +201,16 @@ def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_ti
     rh_env.set_clock(queue_s=1.5, run_s=4.0)
     cancel = threading.Event()
     request = VideoRequest("cancelled while queued", duration="2", resolution="480p")
-    started = time.monotonic()
     with pytest.raises(errors.Interrupted):
         generate([solid_images(1)], request, output_dir=tmp_path, should_cancel=cancel.is_set,
                  on_progress=lambda e: e.phase == "queued" and cancel.set())
-    time.sleep(max(0.0, 4.5 - (time.monotonic() - started)))  # it starts running at 1.5 s, unwatched
+    (task_id,) = rh_env.tasks
+
+    def ran_unwatched_for_3_s() -> bool:
+        start = rh_env.tasks[task_id].start  # it starts running at 1.5 s, while nobody asks
+        return start is not None and time.monotonic() - start >= 3.0
+
+    wait_until(ran_unwatched_for_3_s, what="the task to run 3 s unwatched")
     seen: list[ProgressEvent] = []
     result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
     assert result.resumed and rh_env.counters.submits == 1

@@ -110,6 +110,14 @@ def test_a_resumed_task_gets_no_burst_of_queries():
     assert [round(b - a, 6) for (a, _), (b, _) in zip(asked, asked[1:])][:3] == [MAX_GAP_S - NOTICE_MARGIN_S] * 3
 
 
+@pytest.mark.parametrize("round_trip_s", (0.0, 0.03, 0.3))
+def test_a_resumed_running_task_still_leaves_room_for_the_round_trip(round_trip_s):
+    """Cancelled, queued again 13 s after the submit: its earlier wait saved queries it can no longer use."""
+    asked = simulate(queue_s=4.0, run_s=15.0, resumed_at=13.0, round_trip_s=round_trip_s)
+    gaps = [b - a for (a, _), (b, _) in zip(asked, asked[1:])]
+    assert gaps and all(gap <= MAX_GAP_S - NOTICE_MARGIN_S + 1e-9 for gap in gaps)
+
+
 # --- the estimate ----------------------------------------------------------------------------------
 def test_estimate_follows_a_3x_change_in_run_time_within_a_few_tasks():
     history = [20.0] * 10

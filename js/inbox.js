@@ -251,6 +251,7 @@ class Inbox {
       tt(L, "today", { spent: totalsText(data.totals?.today, L) }),
       tt(L, "month", { spent: totalsText(data.totals?.month, L) }),
       ...Object.values(data.budgets || {}).map((b) => budgetText(b, L)).filter(Boolean),
+      ...(data.budget_error ? [data.budget_error] : []),  // a damaged budget file: every run is refused
     ];
     this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })));
   }

@@ -112,6 +112,20 @@ test("the tab is one custom sidebar tab that lists every task with its facts, ne
   }
 });
 
+test("a damaged budget file is said under the totals, where the budget lines would be", async () => {
+  const { budgets } = TASKS;
+  Object.assign(TASKS, { budgets: {}, budget_error: "The budget file /state/budget.json is damaged (not JSON)" });
+  const tab = await open();
+  try {
+    const totals = tab.root.find((e) => e.className === "runninghub-totals").text();
+    assert.match(totals, /Today: 0\.75 CNY.*The budget file \/state\/budget\.json is damaged/s);
+  } finally {
+    tab.close();
+    delete TASKS.budget_error;
+    TASKS.budgets = budgets;
+  }
+});
+
 test("Recover appears only where a paid task lacks its file, and posts JSON to the recover route", async () => {
   const tab = await open();
   try {

@@ -11,10 +11,14 @@ same-origin JSON (a form or ``text/plain`` POST needs no preflight).
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 LOOPBACK_NAME = "localhost"  # and every name under it (RFC 6761: they resolve to loopback only)
+# More names this server answers to, comma-separated ("*.example" takes every name under it): for a
+# ComfyUI reached through a proxy or by a DNS name (a cloud GPU's proxy address, a LAN name).
+ALLOWED_HOSTS_ENV = "RUNNINGHUB_ALLOWED_HOSTS"
 
 
 def _host_name(host: str) -> str | None:
@@ -31,8 +35,8 @@ def _host_name(host: str) -> str | None:
 
 
 def is_own_host(headers: Any, listen: Iterable[str] = ()) -> bool:
-    """The request is addressed to this server: its Host is a loopback name, an IP address, or one
-    of ``listen`` (the addresses ComfyUI listens on, ``--listen``)."""
+    """The request is addressed to this server: its Host is a loopback name, an IP address, one of
+    ``listen`` (the addresses ComfyUI listens on, ``--listen``) or of ``RUNNINGHUB_ALLOWED_HOSTS``."""
     name = _host_name(str(headers.get("Host") or "").strip())
     if not name:
         return False
@@ -43,7 +47,9 @@ def is_own_host(headers: Any, listen: Iterable[str] = ()) -> bool:
         return True
     except ValueError:
         pass
-    return name in {str(address).strip().lower().rstrip(".") for address in listen}
+    names = {str(address).strip().lower().rstrip(".") for address in listen}
+    names |= {n.strip().lower().rstrip(".") for n in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if n.strip()}
+    return name in names or any(n.startswith("*.") and name.endswith(n[1:]) for n in names)
 
 
 def same_origin(headers: Any) -> bool:
@@ -68,7 +74,8 @@ def refusal(headers: Any, listen: Iterable[str] = (), *, write: bool) -> tuple[i
     if not is_own_host(headers, listen):
         host = str(headers.get("Host") or "")[:80]
         return 403, (f"Refused: RunningHub's routes answer requests addressed to this ComfyUI only (Host {host!r} "
-                     "is not a loopback name, an IP address or an address ComfyUI listens on).")
+                     "is not a loopback name, an IP address or an address ComfyUI listens on; a name this "
+                     f"ComfyUI really has, e.g. behind a proxy, can be added to {ALLOWED_HOSTS_ENV}).")
     if not same_origin(headers):
         return 403, "Refused: RunningHub's routes answer ComfyUI's own page only (same origin)."
     if write and not is_json(headers):

@@ -110,3 +110,12 @@ def test_same_origin_and_json_still_hold_for_this_servers_host(every_route):
     request.headers["Content-Type"] = "text/plain"
     assert answer(post, request) == 415
     assert spend.daily_budgets() == {}
+
+
+def test_a_name_given_in_runninghub_allowed_hosts_is_this_server(every_route, monkeypatch):
+    get = every_route[("GET", "/runninghub/key")]
+    monkeypatch.setenv("RUNNINGHUB_ALLOWED_HOSTS", "comfy.example.org, *.proxy.example")
+    for host in ("comfy.example.org", "abc-8188.proxy.example:443"):
+        assert answer(get, Request(host, "/runninghub/key")) == 200, host
+    for host in ("example.org", "proxy.example.evil.example", "evil.example"):
+        assert answer(get, Request(host, "/runninghub/key")) == 403, host

@@ -26,7 +26,10 @@ _UNANSWERED = {"uploading": "abandoned", "submitting": "ambiguous"}
 
 def adopt(conn: sqlite3.Connection, earlier: Path) -> int:
     """Copy the rows of the journal at ``earlier`` into the open write transaction ``conn``; returns
-    how many were new. Raises ``sqlite3.Error`` when the earlier file cannot be read."""
+    how many were new (0 when another process took it in meanwhile and put it away). Raises
+    ``sqlite3.Error`` when the earlier file cannot be read."""
+    if not earlier.exists():
+        return 0
     source = sqlite3.connect(f"{earlier.resolve().as_uri()}?mode=ro", uri=True)
     try:
         source.row_factory = sqlite3.Row

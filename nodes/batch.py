@@ -72,7 +72,8 @@ class PromptList(io.ComfyNode):
     @classmethod
     def execute(cls, prompts: list[str], variations: list[int], first_variation: list[int],
                 prompt_list: list[str] | None = None) -> io.NodeOutput:
-        items = prompt_items(prompts[0], prompt_list or [], int(variations[0]), int(first_variation[0]))
+        text = "\n".join(p for p in prompts if isinstance(p, str))  # a list reaching the widget's socket too
+        items = prompt_items(text, prompt_list or [], int(variations[0]), int(first_variation[0]))
         numbers: dict[str, int] = {}
         labels = []
         for prompt, variation in items:

@@ -51,9 +51,13 @@ def test_a_task_without_any_known_price_makes_the_budget_refuse(rh_env, tmp_path
     """A task fetched by id, made elsewhere and still running: its price is nowhere to be found."""
     Journal().record("2000000000000000007", site="cn", endpoint="elsewhere", state="RUNNING")
     spend.set_daily_budget("cn", 100.0)
-    with pytest.raises(spend.BudgetUncheckedError, match="2000000000000000007"):
+    with pytest.raises(spend.BudgetUncheckedError, match="2000000000000000007") as refused:
         run(tmp_path, "cannot be checked")
     assert rh_env.counters.submits == 0 and rh_env.counters.uploads == 0
+    from ..runninghub_video.words import wording
+
+    assert wording.error_line(refused.value, "zh", site="cn").startswith("已在上传前拒绝：每日预算所需的价格未知")
+    assert wording.error_line(refused.value, "en", site="cn").startswith("refused before any upload: a price")
 
 
 @pytest.mark.parametrize("content", ["{not json", "", "[]", '{"daily": 3}', '{"daily": {"cn": "lots"}}',

@@ -213,7 +213,7 @@ def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
     assert wording.error_line(refusal, "en", site="cn").startswith(
         "refused before any upload: this run (0.75 CNY) and today's spend on .cn (1.10 CNY")
     zh = wording.error_line(refusal, "zh", site="cn")
-    assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh and "运行中" not in zh
+    assert "已在上传前拒绝" in zh and "0.75 元" in zh and "每日预算 1.50 元" in zh and "尚未报账" not in zh
     refusal.day = dataclasses.replace(day, running=cny("0.75"), running_tasks=1)
-    assert "(1.10 CNY, +0.75 CNY still running)" in wording.error_line(refusal, "en", site="cn")
-    assert "（1.10 元，另有运行中 0.75 元）" in wording.error_line(refusal, "zh", site="cn")
+    assert "(1.10 CNY, +0.75 CNY not reported yet)" in wording.error_line(refusal, "en", site="cn")
+    assert "（1.10 元，另有尚未报账 0.75 元）" in wording.error_line(refusal, "zh", site="cn")

@@ -74,7 +74,8 @@ LINES: dict[str, tuple[str, str]] = {
     "cancelled_early": ("cancelled before anything was submitted (nothing charged)", "已取消，尚未提交（未扣费）"),
     "stopped": ("cancelled", "已取消"),
     "failed": ("failed: {line}", "失败：{line}"),
-    "budget_running": (", +{amount} still running", "，另有运行中 {amount}"),
+    # tasks that may be charged without a reported charge: running, unanswered, or charged unreported
+    "budget_running": (", +{amount} not reported yet", "，另有尚未报账 {amount}"),
     # one node run over a list (a batch): one line for all its items
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
@@ -116,6 +117,8 @@ ERRORS: dict[str, tuple[str, str]] = {
                             "Settings → RunningHub",
                             "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
                             "超过每日预算 {budget}；可在 设置 → RunningHub 中调高或关闭"),
+    "BudgetUncheckedError": ("refused before any upload: a price the daily budget needs is unknown: {detail}",
+                             "已在上传前拒绝：每日预算所需的价格未知：{detail}"),
     "ApiError": ("{detail}", "RunningHub 返回错误（{code}）：{detail}"),  # an unknown code: RunningHub's own words
     "ConfigError": ("set-up problem: {detail}", "设置问题：{detail}"),
     "ValidationError": ("input problem: {detail}", "输入有误：{detail}"),

@@ -62,7 +62,7 @@ test("totals list each site in its currency, or say nothing was spent", () => {
 
 test("a budget shows spent of budget, running tasks, or nothing when off", () => {
   const status = { site: "cn", currency: "CNY", budget: 2, spent: 0.75, running: 0.75, running_tasks: 1 };
-  assert.equal(budgetText(status), "Daily budget .cn: 0.75 CNY of 2.00 CNY (+0.75 CNY running)");
+  assert.equal(budgetText(status), "Daily budget .cn: 0.75 CNY of 2.00 CNY (+0.75 CNY not reported yet)");
   assert.equal(budgetText({ ...status, running_tasks: 0 }, "zh"), ".cn 每日预算：已用 0.75 元 / 2.00 元");
   assert.equal(budgetText({ ...status, budget: null }), "");
   assert.equal(budgetSetting({ ...status, budget: null }), "off: no limit");

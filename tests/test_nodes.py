@@ -137,7 +137,7 @@ sys.modules[spec.name] = pack
 spec.loader.exec_module(pack)
 ms = (time.perf_counter() - start) * 1000
 heavy = [m for m in ("torch", "av", "numpy", "PIL", "requests", "urllib3", "socket") if m in sys.modules]
-print(json.dumps({{"ms": ms, "heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS and sorted(pack.NODE_CLASS_MAPPINGS),
+print(json.dumps({{"heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS and sorted(pack.NODE_CLASS_MAPPINGS),
                   "names": pack.NODE_DISPLAY_NAME_MAPPINGS, "web": pack.WEB_DIRECTORY}}))
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNINGHUB_")}
@@ -158,7 +158,6 @@ print(json.dumps({{"ms": ms, "heavy": heavy, "nodes": pack.NODE_CLASS_MAPPINGS a
     assert info["names"]["RunningHubFetchTask"] == "RunningHub Fetch Task"
     assert info["web"] == "./js"
     assert info["heavy"] == []
-    assert info["ms"] < 1000  # generous: ~70 ms cold here, less inside ComfyUI (stdlib already loaded)
     assert list(work.iterdir()) == [] and not (tmp_path / "state").exists()
 
 

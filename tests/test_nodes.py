@@ -125,7 +125,7 @@ def run(node, **kwargs) -> io.NodeOutput:
 
 
 # --- loading and schema --------------------------------------------------------------------
-def test_pack_loads_fast_without_key_network_heavy_imports_or_files(tmp_path):
+def test_pack_loads_without_key_network_heavy_imports_or_files(tmp_path):
     """Loaded the way ComfyUI loads a pack (a package named after its folder path)."""
     script = f"""
 import importlib.util, json, sys

@@ -110,6 +110,15 @@ def test_an_upload_the_site_can_no_longer_read_is_uploaded_afresh_for_the_conver
     assert people.counters.uploads == 2 and people.counters.assets_created == 1
 
 
+def test_a_damaged_asset_cache_is_moved_aside_and_costs_one_conversion_not_a_video(people, tmp_path):
+    generate([solid_images(1)], request("first"), output_dir=tmp_path)
+    AssetCache().path.write_bytes(b"not a database " * 100)
+    result = generate([solid_images(1)], request("second"), output_dir=tmp_path)
+    assert result.video_path.is_file()
+    assert people.counters.assets_created == 2 and people.counters.submits_accepted == 2
+    assert list(AssetCache().path.parent.glob("assets.sqlite3.damaged-*"))
+
+
 def test_a_failed_conversion_names_the_reference_and_reason_before_any_submit(people, tmp_path):
     people.fail_next_conversions("no face could be verified")
     with pytest.raises(ConversionFailedError) as info:

@@ -15,11 +15,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 POSIX_MODES = os.name != "nt"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -223,3 +224,17 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
     except BaseException:
         _roll_back(conn)
         raise
+
+
+def use_disposable(path: Path, migrations: Sequence[str], work: Callable[[sqlite3.Connection | None], T], *,
+                   write: bool, what: str) -> T:
+    """``work(conn)`` in one transaction on a file whose loss costs only work done again (a cache):
+    damage found on opening or mid-query is moved aside by :func:`open_db`, logged, and ``work``
+    runs once more on a fresh file."""
+    try:
+        with open_db(path, migrations, write=write, what=what) as conn:
+            return work(conn)
+    except DamagedFile as exc:
+        log.warning("RunningHub: %s", exc)
+    with open_db(path, migrations, write=write, what=what) as conn:
+        return work(conn)

@@ -11,16 +11,16 @@ before creating again), then RunningHub's own (PROCESSING, ACTIVE, FAILED, …).
 """
 from __future__ import annotations
 
-import logging
+import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
-from ..core.store import DamagedFile, open_db
+from ..core.store import use_disposable
 from ..remote import config
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CACHE_FILE = "assets.sqlite3"
 CREATING = "creating"
@@ -71,72 +71,60 @@ class AssetCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else config.state_dir() / CACHE_FILE
 
-    @contextmanager
-    def _db(self, *, write: bool):
-        try:
-            with open_db(self.path, _MIGRATIONS, write=write, what="asset cache") as conn:
-                yield conn
-        except DamagedFile as exc:  # moved aside; a lost id means one conversion made again
-            log.warning("RunningHub: %s", exc)
-            with open_db(self.path, _MIGRATIONS, write=write, what="asset cache") as conn:
-                yield conn
+    def _use(self, work: Callable[[sqlite3.Connection | None], T], *, write: bool) -> T:
+        """``work(conn)`` in one transaction; a damaged file is moved aside (a lost id costs one
+        conversion made again)."""
+        return use_disposable(self.path, _MIGRATIONS, work, write=write, what="asset cache")
 
     def get(self, sha256: str, endpoint: str) -> Entry | None:
-        with self._db(write=False) as conn:
-            if conn is None:
-                return None
-            row = conn.execute(f"SELECT {_COLUMNS} FROM assets WHERE sha256 = ? AND endpoint = ?",
-                               (sha256, endpoint)).fetchone()
-        return _entry(row) if row else None
+        return self._use(lambda conn: _one(conn, "sha256 = ? AND endpoint = ?", (sha256, endpoint)), write=False)
 
     def begin(self, sha256: str, endpoint: str, *, site: str, kind: str, thumb: bytes | None) -> str:
         """Mark a create as sent (before sending it); returns the asset's name."""
         now, name = time.time(), asset_name(sha256)
-        with self._db(write=True) as conn:
-            conn.execute("INSERT OR REPLACE INTO assets (sha256, endpoint, site, kind, name, asset_id, state, thumb,"
-                         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
-                         (sha256, endpoint, site, kind, name, CREATING, thumb, now, now))
+        self._use(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO assets (sha256, endpoint, site, kind, name, asset_id, state, thumb, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+            (sha256, endpoint, site, kind, name, CREATING, thumb, now, now)), write=True)
         return name
 
     def record(self, sha256: str, endpoint: str, asset_id: str, state: str, reason: str = "") -> None:
         """The asset id (kept before any wait) and its latest state."""
-        with self._db(write=True) as conn:
-            conn.execute("UPDATE assets SET asset_id = ?, state = ?, reason = ?, updated_at = ?"
-                         " WHERE sha256 = ? AND endpoint = ?", (asset_id, state, reason, time.time(), sha256, endpoint))
+        self._use(lambda conn: conn.execute(
+            "UPDATE assets SET asset_id = ?, state = ?, reason = ?, updated_at = ? WHERE sha256 = ? AND endpoint = ?",
+            (asset_id, state, reason, time.time(), sha256, endpoint)), write=True)
 
     def forget(self, sha256: str, endpoint: str) -> None:
-        if not self.path.exists():
-            return
-        with self._db(write=True) as conn:
-            conn.execute("DELETE FROM assets WHERE sha256 = ? AND endpoint = ?", (sha256, endpoint))
+        if self.path.exists():  # nothing cached: do not create state just to delete from it
+            self._use(lambda conn: conn.execute("DELETE FROM assets WHERE sha256 = ? AND endpoint = ?",
+                                                (sha256, endpoint)), write=True)
 
     def entries(self) -> list[Entry]:
         """Every converted reference, newest first (the RunningHub tab)."""
-        with self._db(write=False) as conn:
-            if conn is None:
-                return []
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM assets ORDER BY created_at DESC").fetchall()
-        return [_entry(r) for r in rows]
+        return self._use(lambda conn: [] if conn is None else [_entry(r) for r in conn.execute(
+            f"SELECT {_COLUMNS} FROM assets ORDER BY created_at DESC")], write=False)
 
     def find(self, endpoint: str, asset_id: str) -> Entry | None:
-        with self._db(write=False) as conn:
-            if conn is None or not asset_id:
-                return None
-            row = conn.execute(f"SELECT {_COLUMNS} FROM assets WHERE endpoint = ? AND asset_id = ?",
-                               (endpoint, asset_id)).fetchone()
-        return _entry(row) if row else None
+        if not asset_id:
+            return None
+        return self._use(lambda conn: _one(conn, "endpoint = ? AND asset_id = ?", (endpoint, asset_id)), write=False)
 
     def thumb(self, endpoint: str, asset_id: str) -> bytes | None:
-        with self._db(write=False) as conn:
-            if conn is None:
-                return None
-            row = conn.execute("SELECT thumb FROM assets WHERE endpoint = ? AND asset_id = ?",
-                               (endpoint, asset_id)).fetchone()
-        return bytes(row["thumb"]) if row and row["thumb"] else None
+        def read(conn: sqlite3.Connection | None) -> bytes | None:
+            row = conn and conn.execute("SELECT thumb FROM assets WHERE endpoint = ? AND asset_id = ?",
+                                        (endpoint, asset_id)).fetchone()
+            return bytes(row["thumb"]) if row and row["thumb"] else None
+
+        return self._use(read, write=False)
 
 
 _COLUMNS = ("sha256, endpoint, site, kind, name, asset_id, state, reason, created_at, updated_at,"
             " thumb IS NOT NULL AS has_thumb")
+
+
+def _one(conn: sqlite3.Connection | None, where: str, args: tuple) -> Entry | None:
+    row = conn and conn.execute(f"SELECT {_COLUMNS} FROM assets WHERE {where}", args).fetchone()
+    return _entry(row) if row else None
 
 
 def _entry(row) -> Entry:

@@ -11,16 +11,14 @@ run carries on with an empty cache.
 """
 from __future__ import annotations
 
-import logging
 import sqlite3
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..remote import config, facts
-from ..core.store import DamagedFile, open_db
+from ..core.store import use_disposable
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CACHE_FILE = "upload_cache.sqlite3"
@@ -65,13 +63,7 @@ class UploadCache:
     def _use(self, work: Callable[[sqlite3.Connection | None], T], *, write: bool) -> T:
         """``work(conn)`` in one transaction. A damaged file (found on opening or mid-query; moved
         aside by :func:`open_db`) costs only re-uploads: ``work`` runs again on a fresh file."""
-        try:
-            with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
-                return work(conn)
-        except DamagedFile as exc:
-            log.warning("RunningHub: %s", exc)
-        with open_db(self.path, _MIGRATIONS, write=write, what="upload cache") as conn:
-            return work(conn)
+        return use_disposable(self.path, _MIGRATIONS, work, write=write, what="upload cache")
 
     def get(self, sha256: str, site: str, now: float | None = None) -> str | None:
         """The URL of this content on this site, if uploaded less than ``ttl_s`` ago."""

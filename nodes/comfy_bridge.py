@@ -102,7 +102,8 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
 
     Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
     running and how to fetch it; an error of the pack becomes one short line in the prompt's
-    language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub)."""
+    language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub), where
+    it is named ``RunningHub.<class>`` (:func:`_as_shown`)."""
     progress = NodeProgress(node_id, group=_batch_group(node_id))
     progress.start()
     lang = progress.lang
@@ -121,9 +122,27 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
             log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
             progress.text(wording.failed(exc, lang, site=site, no_key=no_key), kind="error")
             exc.args = (wording.error_line(exc, lang, site=site, no_key=no_key),)
+            exc.__class__ = _as_shown(type(exc))
         elif isinstance(exc, Exception):
             progress.text(wording.failed(exc, lang), kind="error")
         raise
+
+
+DIALOG_NAME = "RunningHub"
+
+
+@functools.cache
+def _as_shown(cls: type[errors.RunningHubError]) -> type[errors.RunningHubError]:
+    """``cls`` as ComfyUI's error dialog should name it: ``RunningHub.<class>``.
+
+    ComfyUI names an exception ``module + "." + qualname`` (execution.py ``full_type_name``) and
+    imports the pack as a package named by its whole folder path, so the class itself would read
+    ``/home/…/custom_nodes/<pack>.runninghub_video.core.errors.<class>``. The error leaving a node
+    becomes this subclass (made here, for the dialog only), so every ``except`` and ``isinstance``
+    of the pack's own class still holds."""
+    if cls.__module__ == DIALOG_NAME:
+        return cls
+    return type(cls.__name__, (cls,), {"__module__": DIALOG_NAME, "__qualname__": cls.__name__, "__doc__": cls.__doc__})
 
 
 # --- a node run over a list ----------------------------------------------------------------

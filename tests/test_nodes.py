@@ -426,6 +426,24 @@ def test_an_error_replaces_the_running_line_with_a_short_one_in_chinese(rh_env, 
     assert comfy.kinds[-1] == "error" and comfy.texts[-1][1].startswith("失败：此密钥不能调用 Seedance（1014）")
 
 
+def test_comfyuis_error_dialog_names_a_pack_error_runninghub_and_its_class_not_the_packs_folder(rh_env, comfy):
+    """ComfyUI names the class ``module.qualname``, and the pack's modules are named by its folder's
+    whole path: the error leaving a node reads ``RunningHub.<class>: <short line>``."""
+    from execution import execution_error  # ComfyUI's own naming (tests/comfy_standin)
+
+    from ..runninghub_video.run import spend
+
+    spend.set_daily_budget("cn", 0.1)
+    with pytest.raises(spend.BudgetExceededError) as refused:
+        run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="over budget", **FAST)
+    with pytest.raises(errors.ValidationError) as bad_id:
+        run(FetchTask, task_id="hello", site="cn", timeout_minutes=1)
+    assert [execution_error(caught.value)["exception_type"] for caught in (refused, bad_id)] == \
+        ["RunningHub.BudgetExceededError", "RunningHub.ValidationError"]
+    assert execution_error(refused.value)["exception_message"].startswith("refused before any upload: this run")
+    assert rh_env.counters.uploads == 0
+
+
 def test_video_to_frames_reads_a_video_a_path_and_an_in_memory_file(rh_env, comfy):
     made = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="frames", **FAST)
     video, video_path = made.args[:2]

@@ -62,3 +62,18 @@ async def map_node_over_list(node: type[io.ComfyNode], inputs: dict[str, list], 
         else:
             outputs.append([r.args[n] for r in results])
     return outputs, [r.ui.as_dict() for r in results if r.ui is not None]
+
+
+def full_type_name(klass: type) -> str:
+    """How ComfyUI 0.3.64 names an exception's class in its error dialog (``execution.py``, as is)."""
+    module = klass.__module__
+    if module == 'builtins':
+        return klass.__qualname__
+    return module + '.' + klass.__qualname__
+
+
+def execution_error(ex: Exception) -> dict[str, str]:
+    """What ComfyUI 0.3.64 sends the browser about an exception a node raised (``execution_error``;
+    its dialog shows ``exception_type: exception_message``): ``execute``'s ``except Exception``, with
+    no tips (those are for CUDA out-of-memory only)."""
+    return {"exception_type": full_type_name(type(ex)), "exception_message": "{}\n{}".format(ex, "")}

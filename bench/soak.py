@@ -252,6 +252,7 @@ def _report(emu, outcomes: list[dict], fault_counts, runs: int, wall_s: float) -
         "money_charged": round(emu.counters.money_charged, 2),
         "double_charges": sum(n - 1 for n in by_request.values() if n > 1),
         "tracebacks": errors.get("TRACEBACK", 0),
+        "traceback_samples": [o["message"][-1500:] for o in outcomes if o.get("error") == "TRACEBACK"][:3],
         "key_in_outputs": sum(1 for o in outcomes if emu.api_key in json.dumps(o)),
         "paid_undelivered": len(undelivered),
         "undelivered_explained_by_ambiguous_submit": sum(1 for t in undelivered if explained(t)),

@@ -195,7 +195,7 @@ class Inbox {
   async refresh() {
     let data;
     try {
-      data = await call(`/tasks?limit=${this.limit}`);
+      data = await call(`/tasks?limit=${this.limit}&locale=${lang()}`);  // a refused run's reason in it
     } catch {
       return;  // the server restarts: the next poll tries again
     }

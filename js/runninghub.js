@@ -59,7 +59,7 @@ function keyPanel(site) {
     input.value = "";  // the key leaves the page with this request and is never shown again …
     let answer;
     try {
-      answer = await call("/key", { site, key });
+      answer = await call("/key", { site, key, locale: locale() });  // a refusal in the browser's language
     } catch {
       answer = { error: t(lang(), "unknown") };
     }

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import comfy_bridge as bridge
-from ..runninghub_video.core import errors, redaction
+from ..runninghub_video.core import errors, money, redaction
 from ..runninghub_video.remote import config, facts, request
+from ..runninghub_video.words import wording
 from .routes import Guarded, _body, _json
 from .routes import register as register_routes
 
@@ -41,6 +42,13 @@ def _task_id(task_id: Any) -> str:
     return request.check_task_id(task_id)
 
 
+def _worded(task: dict, lang: str) -> dict:
+    """The row's reason in ``lang`` when the pack refused the run itself (its row keeps the English)."""
+    price = money.parse(task.get("price"), task["currency"])
+    task["error"] = wording.refusal(task["error_code"], task["site"], price, lang) or task["error"]
+    return task
+
+
 def _with_recovery(task: dict) -> dict:
     with _recoveries_lock:
         recovery = dict(_recoveries.get((task["site"], task["task_id"] or ""), {}))
@@ -51,8 +59,9 @@ def _with_recovery(task: dict) -> dict:
     return task
 
 
-def tasks(site: str | None = None, limit: Any = None, before: str | None = None) -> dict:
-    """A page of the inbox (newest first), the spend totals and each site's budget figures."""
+def tasks(site: str | None = None, limit: Any = None, before: str | None = None, locale: Any = None) -> dict:
+    """A page of the inbox (newest first), the spend totals and each site's budget figures; a run the
+    pack refused says why in the browser's language (``locale``)."""
     from ..runninghub_video.ledger import inbox
 
     if site:
@@ -62,7 +71,7 @@ def tasks(site: str | None = None, limit: Any = None, before: str | None = None)
     except (TypeError, ValueError):
         raise errors.ValidationError(f"limit must be a whole number, not {str(limit)[:20]!r}.") from None
     page = inbox.page(limit=limit, before=before or None, site=site or None)
-    page["tasks"] = [_with_recovery(task) for task in page["tasks"]]
+    page["tasks"] = [_with_recovery(_worded(task, wording.language_of(locale))) for task in page["tasks"]]
     page["totals"] = inbox.totals()
     try:
         page["budgets"] = budgets()["sites"]
@@ -216,7 +225,7 @@ def add_routes(routes) -> None:
     @routes.get(f"{PREFIX}/tasks")
     async def get_tasks(request):
         q = request.query
-        return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None)
+        return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None, q.get("locale"))
 
     @routes.get(f"{PREFIX}/tasks/thumb")
     async def get_thumb(request):

@@ -45,10 +45,14 @@ def key_status() -> dict:
     return {"sites": sites}
 
 
-def save_key(site: str, key: str | None) -> dict:
+def save_key(site: str, key: str | None, locale: Any = None) -> dict:
     """Store (or with an empty key remove) the key of ``site`` in the config file (private to the
-    user where the OS has file modes)."""
-    config.write_key(site, key or None)  # checks the site and the key's shape (as `login` does)
+    user where the OS has file modes). Text that is no key is refused in the browser's language."""
+    try:
+        config.write_key(site, key or None)  # checks the site and the key's shape (as `login` does)
+    except errors.ValidationError as exc:
+        exc.args = (wording.error_line(exc, wording.language_of(locale), site=site),)
+        raise
     _forget(site)
     return key_status()
 
@@ -286,7 +290,7 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/key")
     async def post_key(request):
         data = await _body(request)
-        return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""))
+        return await _run(save_key, str(data.get("site", "")), str(data.get("key") or ""), data.get("locale"))
 
     @routes.post(f"{PREFIX}/key/test")
     async def post_key_test(request):

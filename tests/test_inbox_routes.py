@@ -200,6 +200,24 @@ def test_reads_refuse_another_sites_page(inbox_env, handlers, tmp_path):
     assert (status, kind, payload) == (200, "file", done.video_path)
 
 
+def test_a_run_refused_by_the_budget_says_why_in_the_tabs_language(inbox_env, handlers, tmp_path):
+    from ..runninghub_video.run import spend
+    from ..runninghub_video.words import wording
+
+    spend.set_daily_budget("cn", "0.01")
+    with pytest.raises(spend.BudgetExceededError):
+        make_video(tmp_path)
+    reasons = {locale: inbox_routes.tasks(locale=locale)["tasks"][0]["error"] for locale in ("en", "zh-CN")}
+    assert reasons == {
+        "en": "refused before any upload: this run (0.14 CNY) would pass the daily budget of .cn; raise or turn it "
+              "off in Settings → RunningHub",
+        "zh-CN": "已在上传前拒绝：本次运行（0.14 元）会超过 .cn 的每日预算；可在 设置 → RunningHub 中调高或关闭"}
+    status, data = handlers("GET", "/tasks", Request(query={"locale": "zh"}))
+    assert (status, data["tasks"][0]["error"]) == (200, reasons["zh-CN"])
+    assert wording.refusal("budget_unchecked", "ai", None, "zh") == "已在上传前拒绝：.ai 每日预算所需的价格未知"
+    assert inbox_env.counters.uploads == 0
+
+
 def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
     from ..runninghub_video.words import wording
     from ..runninghub_video.core.money import Money

@@ -64,9 +64,11 @@ def test_a_key_from_the_environment_is_reported_as_such(rh_env):
     assert status["cn"]["source"] == "environment" and status["ai"]["source"] == "environment"
 
 
-def test_something_that_is_not_a_key_is_refused_and_not_stored(settings_only):
-    with pytest.raises(routes.errors.ValidationError, match="does not look like"):
+def test_something_that_is_not_a_key_is_refused_in_the_browsers_language_and_not_stored(settings_only):
+    with pytest.raises(routes.errors.ValidationError, match="does not look like a RunningHub API key"):
         routes.save_key("cn", "my key with spaces")
+    with pytest.raises(routes.errors.ValidationError, match="^这看起来不像 RunningHub API 密钥（企业共享密钥为 32 位"):
+        routes.save_key("cn", "my key with spaces", "zh-CN")
     with pytest.raises(routes.errors.ConfigError, match="Unknown site"):
         routes.save_key("eu", OTHER_KEY)
     assert routes.key_status()["sites"]["cn"]["set"] is False
@@ -270,6 +272,9 @@ def test_handlers_store_the_key_and_answer_without_it(settings_only, monkeypatch
     assert status == 200 and data["sites"]["cn"]["last4"] == key[-4:] and key not in json.dumps(data)
     status, data = asyncio.run(recorder.handlers[("POST", "/runninghub/key")](FakeRequest({"site": "xx"})))
     assert status == 400 and "Unknown site" in data["error"]
+    status, data = asyncio.run(recorder.handlers[("POST", "/runninghub/key")](
+        FakeRequest({"site": "cn", "key": "not a key", "locale": "zh"})))
+    assert status == 400 and data["error"].startswith("这看起来不像") and data["code"] == "key_shape"
     status, data = asyncio.run(recorder.handlers[("GET", "/runninghub/price")](
         FakeRequest(query={"site": "cn", "duration": "3", "resolution": "480p"}, method="GET")))
     assert status == 200 and data["source"] == "preview"

@@ -99,6 +99,7 @@ def view(raw: Row | dict, now: float | None = None) -> dict:
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
         if task_id and kind not in ("ambiguous", "submitting") else None,
         "cost": None if cost is None else cost.number(),
+        "price": raw["price"].number() if isinstance(raw.get("price"), Money) else None,  # as the budget counted it
         "currency": facts.SITE_CURRENCY.get(site, "") if cost is None else cost.currency,
         "video_path": path if has_video else "",
         "file_name": Path(path).name if path else "",

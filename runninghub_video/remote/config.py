@@ -107,7 +107,8 @@ def check_key_shape(key: str) -> str:
     if not KEY_SHAPE.fullmatch(key):
         raise ValidationError(
             f"That does not look like a RunningHub API key (letters and digits, {facts.KEY_LENGTH} characters "
-            "for an Enterprise-Shared key). Copy it again from the API console; nothing was stored.")
+            "for an Enterprise-Shared key). Copy it again from the API console; nothing was stored.",
+            code="key_shape")
     return key
 
 

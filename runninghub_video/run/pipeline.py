@@ -184,8 +184,9 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                 setup_.admit(row.id)
             try:
                 spend.check_budget(client, settings.site, request, run.journal, row_id=row.id)  # before any upload
-            except RunningHubError as exc:  # refused, nothing sent: the tab says why
-                run.journal.update(row.id, state=REJECTED, error_message=str(exc))
+            except RunningHubError as exc:  # refused, nothing sent: the tab says why (by its code and price)
+                run.journal.update(row.id, state=REJECTED, error_code=exc.code or None, error_message=str(exc),
+                                   **({"price": exc.price} if getattr(exc, "price", None) else {}))
                 raise
             with _slot(run):
                 urls = _sendable(run, request, references)

@@ -76,7 +76,7 @@ class BudgetExceededError(RunningHubError):
 class BudgetUncheckedError(RunningHubError):
     """A price the budget needs is unknown, so the run is refused (the budget fails closed)."""
 
-    code = "budget"
+    code = "budget_unchecked"
 
 
 class BudgetFileError(ConfigError):

@@ -76,6 +76,12 @@ LINES: dict[str, tuple[str, str]] = {
     "failed": ("failed: {line}", "失败：{line}"),
     # tasks that may be charged without a reported charge: running, unanswered, or charged unreported
     "budget_running": (", +{amount} not reported yet", "，另有尚未报账 {amount}"),
+    # the RunningHub tab's reason for a run the pack refused before sending it (its row's code and price)
+    "refused_budget": ("refused before any upload: this run ({price}) would pass the daily budget of .{site}; "
+                       "raise or turn it off in Settings → RunningHub",
+                       "已在上传前拒绝：本次运行（{price}）会超过 .{site} 的每日预算；可在 设置 → RunningHub 中调高或关闭"),
+    "refused_budget_unchecked": ("refused before any upload: a price the daily budget of .{site} needs is unknown",
+                                 "已在上传前拒绝：.{site} 每日预算所需的价格未知"),
     # one node run over a list (a batch): one line for all its items
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
@@ -87,12 +93,17 @@ LINES: dict[str, tuple[str, str]] = {
     "frames_done": ("{count} frames · {fps:g} fps", "{count} 帧 · {fps:g} fps"),
 }
 
-# What went wrong and what to do, per error class, for an error whose code (if any) has no line of
-# its own in remote/error_codes.py (looked up first). A subclass without its own line uses its
-# parent's. "{code}" is RunningHub's code, "{site}" the node's site, "{detail}" the client's English.
+# What went wrong and what to do, per error code of the pack's own, else per error class, for an
+# error whose code (if any) has no line of its own in remote/error_codes.py (looked up first). A
+# subclass without its own line uses its parent's. "{code}" is RunningHub's code, "{site}" the
+# node's site, "{detail}" the client's English.
 ERRORS: dict[str, tuple[str, str]] = {
     "no_key": ("no API key for .{site}: add one in Settings → RunningHub",
                ".{site} 没有 API 密钥：请在 设置 → RunningHub 中填写"),
+    "key_shape": ("that does not look like a RunningHub API key (letters and digits, {length} characters for an "
+                  "Enterprise-Shared key): copy it again from the API console; nothing was stored",
+                  "这看起来不像 RunningHub API 密钥（企业共享密钥为 {length} 位字母和数字）：请从 API 控制台重新复制；"
+                  "未保存任何内容"),
     "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
                      "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
     "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
@@ -288,9 +299,10 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     detail = str(exc).strip() or type(exc).__name__
     row = error_codes.CODES.get(str(getattr(exc, "code", "") or ""))
     pair = row and (row.option_line if isinstance(exc, errors.RealPersonError) else row.line)
-    key = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in ERRORS), "Exception")
+    own = [str(getattr(exc, "code", "") or "")]  # a code of the pack's own ("key_shape"), then the class
+    key = next((k for k in own + [c.__name__ for c in type(exc).__mro__] if k in ERRORS), "Exception")
     values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
-              "site": site, "detail": detail}
+              "site": site, "detail": detail, "length": facts.KEY_LENGTH}
     if isinstance(exc, errors.AmbiguousSubmitError):  # when, why and where to look, on the node itself
         at = getattr(exc, "submitted_at", None)
         values.update(when=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?",
@@ -309,6 +321,14 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     if server and (pair or key not in _OWN_WORDS):
         line += f"{SEP}RunningHub: {server}"
     return line
+
+
+def refusal(code: Any, site: str, price: Money | None, lang: str = EN) -> str:
+    """Why the pack refused a run before sending it, as its journal row keeps it (its error code and
+    the price the budget counted): the RunningHub tab's line in ``lang``; "" for any other code."""
+    if code == "budget":
+        return say("refused_budget", lang, site=site, price=format_money(price, lang) if price else "?")
+    return say("refused_budget_unchecked", lang, site=site) if code == "budget_unchecked" else ""
 
 
 def _real_person_values(exc: errors.RealPersonError, lang: str) -> dict[str, str]:

@@ -146,7 +146,7 @@ test("a saved key goes only to the pack's route and leaves the page at once", as
   input.value = "SecretKey0123456789abcdefABCDEF01";
   await save.onclick();
   const stored = env.requests.find((r) => r.path === "/runninghub/key" && r.method === "POST");
-  assert.deepEqual(stored.body, { site: "cn", key: "SecretKey0123456789abcdefABCDEF01" });
+  assert.deepEqual(stored.body, { site: "cn", key: "SecretKey0123456789abcdefABCDEF01", locale: "zh-CN" });  // a refusal in it
   assert.equal(input.value, "");
 });
 

@@ -106,7 +106,7 @@ test("the tab is one custom sidebar tab that lists every task with its facts, ne
     assert.equal(thumb.src, "/api/runninghub/tasks/thumb?site=cn&task_id=2000000000000000002");
     const totals = tab.root.find((e) => e.className === "runninghub-totals").text();
     assert.match(totals, /Today: 0\.75 CNY \(\.cn\).*This month: 2\.50 CNY \(\.cn\).*Daily budget \.cn: 0\.75 CNY of 2\.00 CNY \(\+0\.75 CNY not reported yet\)/s);
-    assert.equal(tab.requests[0].path, "/runninghub/tasks?limit=50");
+    assert.equal(tab.requests[0].path, "/runninghub/tasks?limit=50&locale=en");  // a refused run says why in it
   } finally {
     tab.close();
   }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..runninghub_video.remote import error_codes
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -34,3 +36,10 @@ def test_every_path_the_developer_notes_name_exists():
     notes = (ROOT / "docs" / "developers.md").read_text(encoding="utf-8")
     paths = re.findall(r"`((?:runninghub_video|nodes|js|tests)/[\w./]*)`", notes)
     assert paths and [p for p in paths if not (ROOT / p).exists()] == []
+
+
+def test_the_readme_names_the_answers_that_prove_no_task_as_the_code_does():
+    listed = re.search(r"`error_codes.NO_TASK_CODES`\s*\(([\d, \n]+);\s*after ([\d and]+) the submit", README)
+    assert listed, "the README lists the codes of NO_TASK_CODES in parentheses after its name"
+    assert set(re.findall(r"\d+", listed.group(1))) == error_codes.NO_TASK_CODES
+    assert set(re.findall(r"\d+", listed.group(2))) == error_codes.RESUBMIT_CODES

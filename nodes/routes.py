@@ -118,9 +118,8 @@ def _key_type_problem(client) -> errors.RunningHubError | None:
     return None
 
 
-def price(site: str, duration: str | None, resolution: str | None, fresh: bool = False,
-          model: str = models.DEFAULT_MODEL, locale: Any = None, mode: str = "", sound: str | None = None,
-          videos: str | None = None) -> dict:
+def price(site: str, duration: str | None, resolution: str | None, model: str = models.DEFAULT_MODEL,
+          locale: Any = None, mode: str = "", sound: str | None = None, videos: str | None = None) -> dict:
     """The estimated price of one run and the balance when known: the node's request as far as its
     widgets say (``mode`` of the node, ``sound`` = its generate_audio, ``videos`` = how many reference
     videos are connected), priced by :func:`pricing.quote` (the preview where it answers, else the
@@ -128,12 +127,8 @@ def price(site: str, duration: str | None, resolution: str | None, fresh: bool =
 
     ``source``: "preview" (RunningHub's price preview, needs a key), "table" (the published
     price) or "none" (no published price for this site: shown after the run).
-    ``fresh`` asks for the balance again (after a run). ``key``: the key's health, with the line
-    about a problem in the browser's language (``locale``)."""
+    ``key``: the key's health, with the line about a problem in the browser's language (``locale``)."""
     config.check_site(site)
-    if fresh:
-        with _cache_lock:
-            _cache.pop(("account", site), None)
     spec = models.get(model)
     mode = mode or spec.modes[0]
     counts = {models.VIDEO: _count(videos)}
@@ -215,6 +210,12 @@ def _remember(key: tuple, value: Any) -> Any:
     with _cache_lock:
         _cache[key] = (time.monotonic(), value)
     return value
+
+
+def forget_balance(site: str) -> None:
+    """After a run: the next price asks RunningHub for the balance again."""
+    with _cache_lock:
+        _cache.pop(("account", site), None)
 
 
 def _forget(site: str) -> None:
@@ -305,9 +306,11 @@ def add_routes(routes) -> None:
     @routes.get(f"{PREFIX}/price")
     async def get_price(request):
         q = request.query
-        return await _run(price, q.get("site", facts.DEFAULT_SITE), q.get("duration"), q.get("resolution"),
-                          q.get("fresh") == "1", q.get("model", models.DEFAULT_MODEL), q.get("locale"),
-                          q.get("mode", ""), q.get("generate_audio"), q.get("videos"))
+        site = q.get("site", facts.DEFAULT_SITE)
+        if q.get("fresh") == "1":  # asked after a run
+            forget_balance(site)
+        return await _run(price, site, q.get("duration"), q.get("resolution"), q.get("model", models.DEFAULT_MODEL),
+                          q.get("locale"), q.get("mode", ""), q.get("generate_audio"), q.get("videos"))
 
 
 def register(add: Callable[[Any], None] = add_routes, what: str = "the settings routes") -> bool:

@@ -181,12 +181,17 @@ def test_moving_the_slider_back_asks_runninghub_once_per_setting(settings_only):
     assert settings_only.counters.uploads == 0
 
 
-def test_price_after_a_run_shows_the_new_balance(settings_only):
+def test_price_after_a_run_shows_the_new_balance(settings_only, monkeypatch):
+    monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
+    recorder = RouteRecorder()
+    routes.add_routes(recorder)
     routes.save_key("cn", settings_only.api_key)
     assert routes.price("cn", "5", "720p")["balance"] == 100.0
     settings_only.balance = 99.25
     assert routes.price("cn", "5", "720p")["balance"] == 100.0  # cached while nothing ran
-    assert routes.price("cn", "5", "720p", fresh=True)["balance"] == 99.25
+    status, data = asyncio.run(recorder.handlers[("GET", "/runninghub/price")](FakeRequest(
+        query={"site": "cn", "duration": "5", "resolution": "720p", "fresh": "1"}, method="GET")))  # after a run
+    assert (status, data["balance"]) == (200, 99.25)
 
 
 def test_price_preview_trouble_falls_back_to_the_table(settings_only):

@@ -82,8 +82,10 @@ DAMAGE = {"emptied": _emptied, "header scribbled": _header_scribbled, "random by
           "middle pages broken": _middle_pages_broken, "unknown schema": _unknown_schema}
 
 
-def _pad(tmp_path, count: int = 40) -> None:
-    """Earlier tasks in the journal, so it has several pages (each a fetch of a finished task)."""
+def _pad(rh_env, tmp_path, count: int = 40) -> None:
+    """Earlier tasks in the journal, so it has several pages (each a fetch of a finished task);
+    RunningHub finishes them at once, as nothing here is about waiting."""
+    rh_env.set_clock(queue_s=0.0, run_s=0.0)
     for i in range(count):
         _run(f"earlier task {i} " + "words " * 60, tmp_path)
 
@@ -91,7 +93,7 @@ def _pad(tmp_path, count: int = 40) -> None:
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_journal_still_resumes_the_paid_task_and_never_pays_again(rh_env, tmp_path, damage, caplog):
     if damage == "middle pages broken":
-        _pad(tmp_path)
+        _pad(rh_env, tmp_path)
     task_id = _stopped_while_the_task_runs(rh_env, f"paid then {damage}", tmp_path)
     submits = rh_env.counters.submits
     DAMAGE[damage](_journal())

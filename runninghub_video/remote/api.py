@@ -12,7 +12,7 @@ from typing import Any
 from . import error_codes, facts, wire
 from .config import Settings
 from ..core.redaction import redact
-from ..core.errors import (AmbiguousSubmitError, ApiError, AuthError, RunningHubError, ServiceError,
+from ..core.errors import (AmbiguousSubmitError, ApiError, RunningHubError, ServiceError,
                      TransportError)
 from ..core.events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
@@ -191,14 +191,8 @@ class RunningHubClient:
 
     # --- plumbing ------------------------------------------------------------------------
     def _error(self, code: str, server_message: str = "", **kw) -> ApiError:
-        """The typed error for ``code``; a rejected key also names the other site."""
-        error = error_codes.error_for_code(code, server_message, **kw)
-        if isinstance(error, AuthError):
-            other = next(s for s in facts.SITES if s != self.settings.site)
-            error = AuthError(str(error), code=error.code, task_id=error.task_id, server_message=error.server_message,
-                              advice=f"The pack used the .{self.settings.site} site: if your key was made on "
-                                     f"runninghub.{other}, set site to '{other}'.")
-        return error
+        """The typed error for ``code`` (a rejected key's advice names this site and the other)."""
+        return error_codes.error_for_code(code, server_message, site=self.settings.site, **kw)
 
     def _url(self, path: str) -> str:
         return self.settings.base_url + path

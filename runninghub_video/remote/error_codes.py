@@ -5,7 +5,7 @@ code about the key itself, what Test key says.
 The class is one that code catches or branches on (a key problem, a task that failed, a retryable
 service problem, …); the line, not the class, says what the code means to a person. Lines may use
 ``{code}``, ``{site}`` and ``{task_id}``; Test key's also ``{other}`` (the other site) and ``{page}``
-(where keys are made). Errors without a code (bad input, set-up, network, budget) are worded per
+(where keys are made); advice ``{site}`` and ``{other}``. Errors without a code (bad input, set-up, network, budget) are worded per
 class in ``words/wording.py``, which looks a code up here first.
 
 Here, not in ``core/errors.py``: the exceptions know nothing of RunningHub's codes, so the model
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import facts
 from ..core.errors import (ApiError, AuthError, KeyTypeError, RateLimitError, ServiceError, TaskFailedError,
                            TaskNotFoundError)
 
@@ -44,7 +45,7 @@ _KEY_REJECTED_LINE = ("RunningHub rejected the .{site} key ({code}): check it in
                       ".cn and .ai keys do not cross",
                       "RunningHub 拒绝了 .{site} 的密钥（{code}）：请在 设置 → RunningHub 中检查并点“测试密钥”；"
                       ".cn 与 .ai 的密钥不通用")
-_KEY_REJECTED_ADVICE = "Check the key, and that it belongs to this site (.cn and .ai keys do not cross)."
+_KEY_REJECTED_ADVICE = "The pack used the .{site} site: if your key was made on runninghub.{other}, set site to '{other}'."
 _KEY_REJECTED = ("The .{site} site does not accept this key ({code}). Copy it again from {page}; if it was made "
                  "on runninghub.{other}, save it under .{other} instead.",
                  ".{site} 站点不接受此密钥（{code}）。请从 {page} 重新复制；如果它是在 runninghub.{other} 上创建的，"
@@ -139,7 +140,8 @@ CODES: dict[str, ErrorCode] = {
                      ("no .{site} account has this key ({code}): it is probably a key of the other site; check it "
                       "in Settings → RunningHub",
                       ".{site} 上没有使用此密钥的账户（{code}）：它可能是另一站点的密钥；请在 设置 → RunningHub 中检查"),
-                     "No account on this site has this key: it is probably a key of the other site.",
+                     "No .{site} account has this key: it is probably a key of runninghub.{other}; if so, set site "
+                     "to '{other}'.",
                      ("No .{site} account has this key ({code}): it is probably a key of runninghub.{other}. Save it "
                       "under .{other}, or create a .{site} key at {page}.",
                       ".{site} 上没有使用此密钥的账户（{code}）：它可能是 runninghub.{other} 的密钥。请改存到 .{other}，"
@@ -156,14 +158,16 @@ RESUBMIT_CODES = frozenset(code for code, row in CODES.items() if row.resubmit)
 REUPLOAD_CODES = frozenset(code for code, row in CODES.items() if row.reupload)
 
 
-def error_for_code(code: str | int, server_message: str = "", *, task_id: str = "",
+def error_for_code(code: str | int, server_message: str = "", *, site: str, task_id: str = "",
                    context: str = "") -> ApiError:
-    """The typed exception for a RunningHub error code, with its meaning and advice."""
+    """The typed exception for a RunningHub error code, with its meaning and advice (naming ``site``,
+    the site that was called, and the other one where the advice is about the key)."""
     code = str(code)
     info = CODES.get(code)
     if info is None:
         return ServiceError(f"{context}RunningHub error {code}.", code=code, task_id=task_id,
                             server_message=server_message,
                             advice="This code is not documented; if it persists, report it with the task id.")
-    return info.error(f"{context}RunningHub error {code} ({info.meaning}).", code=code, advice=info.advice,
-                      task_id=task_id, server_message=server_message)
+    other = next((s for s in facts.SITES if s != site), site)
+    return info.error(f"{context}RunningHub error {code} ({info.meaning}).", code=code,
+                      advice=info.advice.format(site=site, other=other), task_id=task_id, server_message=server_message)

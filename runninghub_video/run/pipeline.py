@@ -332,7 +332,7 @@ def _wait_on(run: _Run, row: Row, key: _RequestKey) -> Claim:
 def _failure_of(row: Row) -> RunningHubError:
     if row.error_code:
         return error_codes.error_for_code(row.error_code, row.error_message or "", task_id=row.task_id or "",
-                              context=f"Task {row.task_id} of the same request failed: ")
+                                          site=row.site, context=f"Task {row.task_id} of the same request failed: ")
     return TaskFailedError(f"Task {row.task_id} of the same request ended {row.state}.", task_id=row.task_id or "")
 
 

@@ -306,7 +306,7 @@ def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float 
             if status.status == "CANCEL":
                 raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
             failure = error_codes.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
-                                                 context=f"Task {task_id} failed: ")
+                                                 site=client.settings.site, context=f"Task {task_id} failed: ")
             failure.cost = status.cost  # what the answer says was charged (the 1505 advice reads it)
             raise failure
         progress.note = "" if status.is_pending else "unknown_state"

@@ -6,6 +6,10 @@ calls concurrently and the pipeline's slot limiter keeps them at the account's l
 node's outputs become lists, and *RunningHub Video Grid* (``is_input_list``) takes the whole list
 of saved videos and shows them as one labelled grid. This is the CLI's ``batch`` with the lines of
 a batch file as prompt lines and ``count`` as ``variations``.
+
+A failed item does not fail the node (skip on failure, as the CLI's batch): it keeps its place in
+the lists as a placeholder (see ``comfy_bridge.failed_item_output``), so labels still line up,
+and the grid draws it as a red cell saying why and whether it was charged.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from comfy_api.latest import io
 from . import comfy_bridge as bridge
 from . import schema
 from ..runninghub_video.core import errors
+from ..runninghub_video.words import wording
 
 MAX_VARIATIONS = 100
 
@@ -95,11 +100,13 @@ class VideoGrid(io.ComfyNode):
                         "(saved beside the videos and shown on the node).",
             inputs=[
                 io.String.Input("video_path", force_input=True,
-                                tooltip="The video node's video_path list (a batch from RunningHub Prompt List)."),
+                                tooltip="The video node's video_path list (a batch from RunningHub Prompt List); "
+                                        "an item that failed shows as a red cell saying why."),
                 io.String.Input("labels", optional=True, force_input=True,
                                 tooltip="RunningHub Prompt List's label list; without it the cells are numbered."),
             ],
             outputs=[io.Image.Output("grid", display_name="grid", tooltip="The grid as an IMAGE.")],
+            hidden=[io.Hidden.unique_id, io.Hidden.prompt],
             is_input_list=True,
             is_output_node=True,
             **schema.search_aliases("contact sheet", "grid", "batch preview"),
@@ -115,10 +122,14 @@ class VideoGrid(io.ComfyNode):
         from ..runninghub_video.media import sheet
         from ..runninghub_video.remote import download
 
-        paths = [Path(p) for p in video_path]
+        lang = bridge.prompt_language()
+        paths = [Path(p) if p else None for p in video_path]  # "": a batch item that gave no video
         names = list(labels or [])
         names += [str(i + 1) for i in range(len(names), len(paths))]
-        image = await bridge.run_blocking(sheet.labelled_sheet, paths, names)
+        failures = [wording.say("grid_failed", lang, why=why) if (why := bridge.batch_failure(
+            cls.hidden.prompt, cls.hidden.unique_id, "video_path", i)) else wording.say("grid_no_video", lang)
+            for i in range(len(paths))]
+        image = await bridge.run_blocking(sheet.labelled_sheet, paths, names, failures)
         folder = bridge.output_directory() / download.SUBFOLDER
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}_batch_grid.png"

@@ -103,7 +103,11 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
     running and how to fetch it; an error of the pack becomes one short line in the prompt's
     language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub), where
-    it is named ``RunningHub.<class>`` (:func:`_as_shown`)."""
+    it is named ``RunningHub.<class>`` (:func:`_as_shown`).
+
+    One item of a batch (the node run over a list) does not fail the node: its error is recorded
+    in the batch's line and the exception is swallowed, so the code after the ``async with`` runs
+    and returns the item's placeholder (:func:`failed_item_output`); the other items go on."""
     progress = NodeProgress(node_id, group=_batch_group(node_id))
     progress.start()
     lang = progress.lang
@@ -117,6 +121,10 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
             raise interruption(exc) from None
         if mm is not None and isinstance(exc, mm.InterruptProcessingException):  # ComfyUI's own Cancel
             progress.text(wording.say("stopped", lang), kind="cancelled")
+        elif isinstance(exc, errors.RunningHubError) and progress.in_batch:
+            log.info("RunningHub: batch item %d: %s", progress.index + 1, exc)
+            progress.skip(exc, wording.error_line(exc, lang, site=site), _charged(exc, site))
+            return
         elif isinstance(exc, errors.RunningHubError):
             no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
             log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
@@ -175,11 +183,18 @@ class BatchGroup:
 
         return journal.BatchTag(f"comfy:{self.prompt_id}:{self.node_id}", name, f"item {index + 1}")
 
+    def failure(self, index: int) -> str:
+        """Why item ``index`` gave no video, and whether it was charged ("" if it did not fail here)."""
+        return self.items.get(index, {}).get("failure", "")
+
     def update(self, index: int, *, fraction: float | None = None, end: str = "", cost: Any = None,
-               running: bool | None = None) -> tuple[str, float]:
-        """Record an item's move; returns the group's line and bar position."""
+               running: bool | None = None, failure: str = "") -> tuple[str, float]:
+        """Record an item's move (``failure``: why it gave no video); returns the group's line and bar
+        position. Once every item has ended, the line names each failed one."""
         with self._lock:
             item = self.items[index]
+            if failure:
+                item["failure"] = failure
             if fraction is not None:
                 item["fraction"] = max(item["fraction"], fraction)
             if running is not None:
@@ -193,8 +208,12 @@ class BatchGroup:
         running_count = sum(1 for i in values if i["running"] and not i["end"])
         costs = [i["cost"] for i in values if i["cost"] is not None]
         spent = money.total(costs, costs[0].currency) if costs else None
-        return (wording.batch_line(len(values), saved, running_count, failed, spent, prompt_language()),
-                sum(i["fraction"] for i in values) / len(values))
+        lang = prompt_language()
+        line = wording.batch_line(len(values), saved, running_count, failed, spent, lang)
+        if all(i["end"] for i in values):
+            line += "".join(wording.say("batch_item_failed", lang, item=n + 1, why=self.items[n]["failure"])
+                            for n in sorted(self.items) if self.items[n].get("failure"))
+        return line, sum(i["fraction"] for i in values) / len(values)
 
 
 _groups: dict[tuple[str, str], BatchGroup] = {}
@@ -215,6 +234,42 @@ def _batch_group(node_id: str | None) -> tuple[BatchGroup, int] | None:
     return group, context.list_index
 
 
+def _charged(exc: errors.RunningHubError, site: str) -> bool | None:
+    """Whether RunningHub charged for a failed run: not when nothing was submitted; unknown after an
+    ambiguous submit; else as the task's journal row says."""
+    if isinstance(exc, errors.AmbiguousSubmitError):
+        return None
+    if not exc.task_id:
+        return False
+    from ..runninghub_video.ledger.journal import Journal
+    from ..runninghub_video.run import batch
+
+    return batch.charged(Journal().get(str(exc.task_id), site or None))
+
+
+def failed_item_output(progress: NodeProgress, outputs: int = 4) -> Any:
+    """The outputs of a batch item that gave no video, keeping the lists as long as the prompt list
+    (so item n is still prompt n): an empty ``video_path``, the task id if one was made, and
+    ComfyUI's silent ``ExecutionBlocker`` for the VIDEO and IMAGE, so a node mapped over the list
+    (Save Video…) skips just this item. RunningHub Video Grid draws a failed cell for it."""
+    from comfy_api.latest import io
+    from comfy_execution.graph_utils import ExecutionBlocker
+
+    blocked = ExecutionBlocker(None)
+    return io.NodeOutput(blocked, "", progress.failed_task_id, *([blocked] * (outputs - 3)))
+
+
+def batch_failure(prompt: Any, node_id: str | None, socket: str, index: int) -> str:
+    """Why item ``index`` of the list reaching ``socket`` of node ``node_id`` gave no video, as the
+    video node feeding it recorded it in this prompt ("" when not known: e.g. that node was cached)."""
+    context = _executing()
+    link = ((prompt or {}).get(str(node_id), {}).get("inputs", {}).get(socket)) if node_id is not None else None
+    if context is None or not isinstance(link, (list, tuple)) or not link:
+        return ""
+    group = _groups.get((context.prompt_id, str(link[0])))
+    return group.failure(index) if group is not None else ""
+
+
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
     """Turns client progress events into the node's status line (in the prompt's language, see
@@ -232,6 +287,7 @@ class NodeProgress:
         self._bar = None
         self._position = -1  # the bar's last step: it never moves back within one run
         self.group, self.index = group if group is not None else (None, 0)
+        self.failed_task_id = ""  # set when this batch item failed and was skipped
 
     @property
     def in_batch(self) -> bool:
@@ -278,6 +334,17 @@ class NodeProgress:
             return
         self._send(message, kind)
 
+    def skip(self, exc: errors.RunningHubError, why: str, charged: bool | None) -> None:
+        """This batch item failed and gives no video; the batch goes on. Its line says why and
+        whether RunningHub charged for it (``charged`` None: not known yet)."""
+        self.failed_task_id = str(exc.task_id or "")
+        words = {True: "item_charged", False: "item_not_charged", None: "item_charge_unknown"}[charged]
+        self.group.update(self.index, failure=wording.say(words, self.lang, why=why.rstrip(".")))
+        self.text("", kind="error")
+        global _skipped_items
+        _skipped_items += 1
+
+
     def _show(self, line: str, fraction: float) -> None:
         self._send(line, "progress")
         self.bar(fraction)
@@ -306,6 +373,16 @@ class NodeProgress:
             self._bar.update_absolute(position)
         except mm.InterruptProcessingException:
             mm.interrupt_current_processing(True)  # raced with Cancel: put the flag back
+
+
+_skipped_items = 0  # batch items that failed and were skipped, in this ComfyUI process
+
+
+def skipped_items() -> int:
+    """How many batch items have failed without failing their node so far: the video nodes'
+    fingerprint, so that queuing again after such a batch runs the node again (ComfyUI would
+    otherwise reuse its cached outputs, failed items included) and pays only for the failed ones."""
+    return _skipped_items
 
 
 # --- VIDEO ---------------------------------------------------------------------------------

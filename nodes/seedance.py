@@ -13,6 +13,15 @@ from ..runninghub_video.remote import request as client_request
 from ..runninghub_video.words import wording
 
 
+class VideoNode(io.ComfyNode):
+    """A node that returns a RunningHub video. After a batch in which items failed, ComfyUI must not
+    serve the node's cached outputs: queuing again runs it, reusing what was saved (0 paid)."""
+
+    @classmethod
+    def fingerprint_inputs(cls, **kwargs) -> int:
+        return bridge.skipped_items()
+
+
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     """The four outputs plus the on-node preview, and a closing status line with id and cost."""
     import torch
@@ -29,7 +38,7 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
                          ui=bridge.preview_of(path))
 
 
-class SeedanceReferenceToVideo(io.ComfyNode):
+class SeedanceReferenceToVideo(VideoNode):
     """One to four reference images and a prompt in, a RunningHub Seedance video out."""
 
     @classmethod
@@ -82,9 +91,10 @@ class SeedanceReferenceToVideo(io.ComfyNode):
                 on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
                 variation=variation, batch=progress.batch_tag(f"{models.V1_LITE.label} · node {cls.hidden.unique_id}"))
             return video_result(result, progress)
+        return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
 
 
-class FetchTask(io.ComfyNode):
+class FetchTask(VideoNode):
     """Collect the video of a task made earlier (a crash, a timeout, the CLI, another machine)."""
 
     @classmethod
@@ -113,3 +123,4 @@ class FetchTask(io.ComfyNode):
                 on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
                 want_last_frame=True)
             return video_result(result, progress)
+        return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)

@@ -8,7 +8,7 @@ from comfy_api.latest import io
 from . import comfy_bridge as bridge
 from . import options, schema
 from ..runninghub_video.remote import models
-from .seedance import video_result
+from .seedance import VideoNode, video_result
 
 FAMILY = tuple(m for m in models.with_mode(models.REFERENCE) if m.rule(models.VIDEO) is not None)
 FIRST = models.SEEDANCE_2  # the default, as before the family grew
@@ -61,7 +61,7 @@ def _audio_inputs(names: tuple[str, ...]) -> list:
             for name in names]
 
 
-class Seedance2ReferenceToVideo(io.ComfyNode):
+class Seedance2ReferenceToVideo(VideoNode):
     """Images, videos and audio clips plus a prompt in; a RunningHub Seedance 2.x video out."""
 
     @classmethod
@@ -145,3 +145,4 @@ class Seedance2ReferenceToVideo(io.ComfyNode):
                     if temporary:
                         path.unlink(missing_ok=True)
             return video_result(result, progress)
+        return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)

@@ -8,7 +8,7 @@ from comfy_api.latest import io
 from . import comfy_bridge as bridge
 from . import options, schema
 from ..runninghub_video.remote import models
-from .seedance import video_result
+from .seedance import VideoNode, video_result
 
 TEXT_MODELS = models.with_mode(models.TEXT)
 FRAMES_MODELS = models.with_mode(models.FRAMES)
@@ -40,11 +40,13 @@ async def _run(cls, request, site: str, timeout_minutes: int, variation: int, **
 
         result = await bridge.run_blocking(
             pipeline.generate, [], request, site=site, output_dir=bridge.output_directory(), on_progress=progress,
-            should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation, **media)
+            should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation,
+            batch=progress.batch_tag(f"{request.spec.label} · node {cls.hidden.unique_id}"), **media)
         return video_result(result, progress)
+    return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
 
 
-class SeedanceTextToVideo(io.ComfyNode):
+class SeedanceTextToVideo(VideoNode):
     """A prompt in; a RunningHub Seedance video out."""
 
     @classmethod
@@ -77,7 +79,7 @@ class SeedanceTextToVideo(io.ComfyNode):
         return await _run(cls, request, site, timeout_minutes, variation)
 
 
-class SeedanceFramesToVideo(io.ComfyNode):
+class SeedanceFramesToVideo(VideoNode):
     """A start image (and an optional end image) in; a RunningHub Seedance video between them out."""
 
     @classmethod

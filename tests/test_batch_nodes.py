@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from comfy_api.latest import io
+from comfy_execution.graph_utils import ExecutionBlocker
 from execution import map_node_over_list  # the stand-in of ComfyUI's executor (tests/comfy_standin)
 
 from ..nodes.batch import PromptList, VideoGrid
 from ..nodes.seedance import SeedanceReferenceToVideo
 from ..runninghub_video.core.errors import ValidationError
 from ..runninghub_video.ledger import inbox
+from ..runninghub_video.media import sheet
 from ..runninghub_video.ledger.journal import Journal
 from .test_nodes import comfy  # noqa: F401  (the fixture: ComfyUI's modules as a prompt sees them)
 
@@ -101,18 +103,70 @@ def test_the_schemas_use_comfyuis_list_flags():
     assert isinstance(VideoGrid.define_schema().outputs[0], io.Image.Output)
 
 
-def test_a_failed_item_fails_the_node_only_after_the_others_are_saved_and_queuing_again_pays_only_for_it(
-        rh_env, comfy):  # noqa: F811
+def test_a_failed_item_gives_a_placeholder_the_others_are_delivered_and_the_grid_says_why(rh_env, comfy):  # noqa: F811
     rh_env.concurrent_limit = 1  # one at a time: the first task created is the first item's
     rh_env.fail_next_tasks("1501")
-    prompts, variations, _, _ = run_prompt_list("one\ntwo\nthree", 1)
+    prompts, variations, labels, _ = run_prompt_list("one\ntwo\nthree", 1)
     inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": prompts, "duration": [2],
               "resolution": ["480p"], "aspect_ratio": ["16:9"], "camera_fixed": [False], "site": ["cn"],
               "timeout_minutes": [5], "variation": variations}
-    with pytest.raises(Exception, match="1501|moderation"):
-        asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-1", node_id="5"))
-    assert sum(1 for r in Journal().list(10) if r.has_video) == 2
-    assert [text for node, text in comfy.texts if node == "5"][-1].startswith("batch of 3: 2 saved · 0 running · "
-                                                                               "0 waiting · 1 failed")
+    before = SeedanceReferenceToVideo.fingerprint_inputs(prompt=None)
+    (videos, paths, task_ids, frames), uis = asyncio.run(
+        map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-1", node_id="5"))
+    # the lists keep one item per prompt: the failed one is a placeholder, the others are delivered
+    (f,) = [i for i, p in enumerate(paths) if p == ""]
+    assert sum(1 for p in paths if p and Path(p).is_file()) == 2 and len(uis) == 2
+    assert task_ids[f] in rh_env.tasks and len(set(task_ids)) == 3  # the failed task's id, to look it up
+    assert isinstance(videos[f], ExecutionBlocker) and videos[f].message is None
+    assert isinstance(frames[f], ExecutionBlocker) and sum(isinstance(x, ExecutionBlocker) for x in frames) == 1
+    lines = [text for node, text in comfy.texts if node == "5"]
+    assert lines[-1].startswith("batch of 3: 2 saved · 0 running · 0 waiting · 1 failed") and comfy.kinds[-1] == "error"
+    assert lines[-1].splitlines()[-1].startswith(f"#{f + 1}: ") and lines[-1].endswith("(not charged)")
+    # a node mapped over the list (Save Video…) skips the failed item; the grid draws all three
+    (counts,), _ = asyncio.run(map_node_over_list(_FrameCount, {"frames": frames}))
+    assert isinstance(counts[f], ExecutionBlocker) and [c for c in counts if c == 1] == [1, 1]
+    prompt = {"5": {"class_type": "RunningHubSeedanceReferenceToVideo", "inputs": {}},
+              "8": {"class_type": "RunningHubVideoGrid", "inputs": {"video_path": ["5", 1], "labels": ["3", 2]}}}
+    (grid,), _ = asyncio.run(map_node_over_list(VideoGrid, {"video_path": paths, "labels": labels},
+                                                prompt_id="p-1", node_id="8", prompt=prompt))
+    cell = sheet.THUMB_WIDTH + sheet.GAP
+    x, y = sheet.GAP + (f % 2) * cell + 2, sheet.GAP + (f // 2) * (grid[0].shape[1] // 2) + 2
+    assert (grid[0][0, y, x] * 255).round().tolist() == list(sheet.FAILED_CARD)  # a red card, not a frame
+    # queuing again: ComfyUI runs the node again (its fingerprint moved), and only the failed one is paid
+    assert SeedanceReferenceToVideo.fingerprint_inputs(prompt=None) != before
     asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-2", node_id="5"))
-    assert rh_env.counters.submits == 4  # the failed one again; the two saved ones reused
+    assert rh_env.counters.submits == 4
+
+
+def test_a_single_run_that_fails_still_fails_the_node(rh_env, comfy):  # noqa: F811
+    rh_env.fail_next_tasks("1501")
+    inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": ["alone"], "duration": [2],
+              "resolution": ["480p"], "aspect_ratio": ["16:9"], "camera_fixed": [False], "site": ["cn"],
+              "timeout_minutes": [5], "variation": [0]}
+    with pytest.raises(Exception, match="1501|moderation"):
+        asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, node_id="4"))
+
+
+class _FrameCount(io.ComfyNode):
+    """A node mapped over an IMAGE list, standing in for Save Video / Preview Image."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(node_id="FrameCount", inputs=[io.Image.Input("frames")], outputs=[io.Int.Output("n")])
+
+    @classmethod
+    def execute(cls, frames) -> io.NodeOutput:
+        return io.NodeOutput(int(frames.shape[0]))
+
+
+def test_grid_labels_draw_chinese_prompts_as_characters_not_boxes():
+    font, covers = sheet._font()
+    if covers("猫") != "猫":
+        pytest.skip("no font covering Chinese on this system (fonts-noto-cjk, msyh.ttc, PingFang…)")
+    glyph = [bytes(font.getmask(c)) for c in "猫狗"]
+    assert glyph[0] != glyph[1]  # missing glyphs all draw the same box
+
+
+def test_without_a_chinese_font_a_label_keeps_its_number_and_cuts_the_prompt():
+    assert sheet._latin_part("2 · v1 · 一只猫在雨中") == "2 · v1 · …"
+    assert sheet._latin_part("2 · v1 · a cat, café") == "2 · v1 · a cat, café"

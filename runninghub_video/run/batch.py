@@ -116,6 +116,14 @@ class BatchReport:
         return {"file": str(self.plan.path), "items": items, "totals": totals}
 
 
+def charged(row: Row | None) -> bool | None:
+    """Whether RunningHub charged for a failed task, as its journal row says: None while unknown
+    (no row, still running, finished without a reported charge)."""
+    if row is None:
+        return None
+    return True if row.cost else False if row.state in _NO_CHARGE else None
+
+
 class NotAdmitted(RunningHubError):
     """The batch's budget (or an earlier refusal) keeps this item from starting; nothing was uploaded."""
 
@@ -271,8 +279,7 @@ class BatchRun:
         except RunningHubError as exc:
             outcome.task_id = outcome.task_id or exc.task_id
             row = self._row_of(outcome, settings)
-            charged = None if row is None else (True if row.cost else False if row.state in _NO_CHARGE else None)
-            return self._end(outcome, FAILED, error=str(exc), charged=charged, row=row,
+            return self._end(outcome, FAILED, error=str(exc), charged=charged(row), row=row,
                              cost=row.cost if row is not None else None)
         except Exception as exc:  # a bug must not stop the other items
             return self._end(outcome, FAILED, error=f"{type(exc).__name__}: {exc}", charged=None)

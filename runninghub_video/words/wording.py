@@ -86,6 +86,12 @@ LINES: dict[str, tuple[str, str]] = {
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
     "batch_failed": (" · {failed} failed", " · 失败 {failed}"),
+    "batch_item_failed": ("\n#{item}: {why}", "\n#{item}：{why}"),
+    "item_charged": ("{why} (charged)", "{why}（已扣费）"),
+    "item_not_charged": ("{why} (not charged)", "{why}（未扣费）"),
+    "item_charge_unknown": ("{why} (charge not known yet)", "{why}（是否扣费尚不清楚）"),
+    "grid_failed": ("failed: {why}", "失败：{why}"),
+    "grid_no_video": ("no video", "无视频"),
     "batch_spent": (" · {amount}", " · 已花费 {amount}"),
     # Video to Frames
     "decoding": ("decoding frame {done}/{total}", "正在解码第 {done}/{total} 帧"),

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from comfy_execution.graph_utils import ExecutionBlocker  # noqa: F401  (ComfyUI's _io imports it too)
+
 
 class FolderType(str, Enum):
     input = "input"

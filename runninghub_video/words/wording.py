@@ -86,7 +86,7 @@ LINES: dict[str, tuple[str, str]] = {
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
     "batch_failed": (" · {failed} failed", " · 失败 {failed}"),
-    "batch_item_failed": ("\n#{item}: {why}", "\n#{item}：{why}"),
+    "batch_item_failed": ("\n#{item}: {why}", "\n第 {item} 项：{why}"),
     "item_charged": ("{why} (charged)", "{why}（已扣费）"),
     "item_not_charged": ("{why} (not charged)", "{why}（未扣费）"),
     "item_charge_unknown": ("{why} (charge not known yet)", "{why}（是否扣费尚不清楚）"),

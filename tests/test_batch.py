@@ -62,6 +62,25 @@ def test_a_jsonl_batch_runs_every_line_and_variation_at_the_account_limit_never_
     assert Path(report["totals"]["contact_sheet"]).is_file()
 
 
+def test_each_lines_references_are_prepared_once_not_again_when_it_runs(rh_env, tmp_path, capsys, monkeypatch):
+    from ..runninghub_video.media import images
+
+    made = []
+    real = images.prepare_references
+    monkeypatch.setattr(images, "prepare_references", lambda *a, **k: _counted(real, made, *a, **k))
+    code, report = run_batch(capsys, batch_file(tmp_path, six_lines()))
+    assert code == 0 and len(report["items"]) == 7
+    assert len(made) == 9  # 1 + 2 + 1 + 2 + 1 + 2 images, checked before the batch ran; line 3's two runs share its one
+    assert rh_env.counters.uploads == 2
+
+
+def _counted(real, made: list, *args, **kwargs) -> list:
+    """``real``'s result, each reference it made also noted in ``made``."""
+    result = real(*args, **kwargs)
+    made.extend(result)
+    return result
+
+
 def test_concurrency_option_lowers_the_number_of_tasks_at_once(rh_env, tmp_path, capsys):
     rh_env.concurrent_limit = 3
     rh_env.set_clock(queue_s=0.1, run_s=0.5)

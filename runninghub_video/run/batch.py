@@ -260,7 +260,7 @@ class BatchRun:
         settings = self.settings(item.site)
         try:
             result = generate(list(item.images), item.request, videos=item.videos, audios=item.audios, **item.frames,
-                              settings=settings, output_dir=item.output_dir, timeout_s=item.timeout_s,
+                              prepared=item.prepared, settings=settings, output_dir=item.output_dir, timeout_s=item.timeout_s,
                               variation=item.variation, on_progress=functools.partial(self._progress, outcome),
                               should_cancel=self.cancelled, batch=self.plan.tag(item),
                               admit=functools.partial(self._admit, outcome, settings))

@@ -46,6 +46,7 @@ class Item:
     videos: tuple[Path, ...]
     audios: tuple[Path, ...]
     frames: dict = field(repr=False)  # start_image / end_image (loaded arrays), for the frames mode
+    prepared: tuple = field(repr=False)  # the references as checked before the batch ran (prepared once)
     site: str | None
     output_dir: Path
     timeout_s: float
@@ -92,13 +93,14 @@ def read_plan(path: str | Path, *, site: str | None = None, output_dir: str | Pa
         raise ValidationError(f"The batch file {path} could not be read ({exc}).") from None
     rows = _csv_rows(text) if _is_csv(path, text) else _jsonl_rows(text)
     images: dict[Path, Any] = {}
+    shared: dict[tuple[str, str], Any] = {}  # prepared references by kind and hash
     items: list[Item] = []
     bad: list[BadLine] = []
     for line, row in rows:
         try:
             if isinstance(row, str):
                 raise ValidationError(row)
-            items += _items(row, line, path.parent, images, site=site, output_dir=output_dir,
+            items += _items(row, line, path.parent, images, shared, site=site, output_dir=output_dir,
                             timeout_s=check_timeout(timeout_s))
         except RunningHubError as exc:
             bad.append(BadLine(line, str(exc)))
@@ -109,7 +111,8 @@ def read_plan(path: str | Path, *, site: str | None = None, output_dir: str | Pa
 
 
 # --- one line ------------------------------------------------------------------------------
-def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir, timeout_s) -> list[Item]:
+def _items(row: dict, line: int, folder: Path, images: dict, shared: dict, *, site, output_dir,
+           timeout_s) -> list[Item]:
     """The items of one line, or a ValidationError saying what is wrong with it."""
     from .pipeline import check_timeout
 
@@ -143,10 +146,13 @@ def _items(row: dict, line: int, folder: Path, images: dict, *, site, output_dir
     if not options.get("mode"):
         options["mode"] = infer_mode(options.get("model") or models.DEFAULT_MODEL, counts)
     request = VideoRequest(**options).with_references(counts).validated()
-    prepare_all(request.spec, loaded, refs["videos"], refs["audios"], **frames)  # every limit, before any upload
+    # every limit, before any upload; the run sends these, so a line's references are prepared once,
+    # and a file named by several lines is held once (the batch keeps them until it ends)
+    prepared = tuple(shared.setdefault((r.kind, r.sha256), r)
+                     for r in prepare_all(request.spec, loaded, refs["videos"], refs["audios"], **frames))
     out = Path(row["output_dir"]) if row.get("output_dir") else Path(output_dir)
     timeout = check_timeout(float(row["timeout_minutes"]) * 60) if row.get("timeout_minutes") else timeout_s
-    return [Item(line, first + n, request, loaded, tuple(refs["videos"]), tuple(refs["audios"]), frames,
+    return [Item(line, first + n, request, loaded, tuple(refs["videos"]), tuple(refs["audios"]), frames, prepared,
                  row.get("site") or site, out if out.is_absolute() or not row.get("output_dir") else folder / out,
                  timeout) for n in range(count)]
 

@@ -143,11 +143,14 @@ def _checked(setup: RunSetup) -> tuple[Settings, Path]:
 
 
 def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), audios: Sequence = (),
-             start_image: Any = None, end_image: Any = None, variation: int = 0, **setup: Any) -> GenerationResult:
+             start_image: Any = None, end_image: Any = None, variation: int = 0, prepared: Sequence | None = None,
+             **setup: Any) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py);
     ``start_image`` / ``end_image``: the frames of the frames mode (IMAGEs);
+    ``prepared``: what ``prepare_all`` made of those references, when the caller already checked
+    them that way (a batch line, checked before anything ran), so they are not prepared again;
     ``setup``: the fields of :class:`RunSetup` (site, output_dir, on_progress, should_cancel, timeout_s,
     max_bytes, settings, batch, admit)."""
     from ..media.references import count_all, prepare_all
@@ -156,7 +159,8 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
     request = with_counts(request, count_all(images, videos, audios, start_image, end_image))
     settings, folder = _checked(setup_)
     spec = request.spec
-    references = prepare_all(spec, images, videos, audios, start_image, end_image)
+    references = list(prepared) if prepared is not None else \
+        prepare_all(spec, images, videos, audios, start_image, end_image)
     hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
     key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
                                   reference_hashes=hashes, variation=int(variation)),

@@ -38,6 +38,7 @@ from ..remote.models import IMAGE
 from ..core.money import Money
 from ..media.references import upload_limit
 from ..remote.request import VideoRequest, check_task_id
+from ..words import wording
 from ..words.wording import format_duration
 from ..core.waits import current as current_waits
 
@@ -196,8 +197,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                 urls = _sendable(run, request, references)
                 if not run.journal.start_submit(row.id):
                     raise ConfigError("Another run took over this request while this one was uploading "
-                                      "(this process looked stalled).", advice="Queue again to join it; "
-                                      "nothing was submitted by this run.")
+                                      "(this process looked stalled).", advice=wording.advice("taken_over"))
                 status = _submit(run, holder, request, request.body(urls), references)
                 with _real_person_advice(request, urls):
                     return _finish(run, wanted, status.task_id, initial=status)
@@ -265,7 +265,7 @@ def check_timeout(timeout_s: float) -> float:
         value = math.nan
     if not value > 0 or math.isinf(value):
         raise ValidationError(f"The timeout must be a positive number of minutes, not {timeout_s!r} seconds.",
-                              advice="Nothing was sent or charged.")
+                              advice=wording.advice("nothing_sent"))
     return value
 
 
@@ -315,7 +315,7 @@ def _wait_on(run: _Run, row: Row, key: _RequestKey) -> Claim:
         if time.monotonic() > run.deadline:
             raise WaitTimeoutError(f"Stopped waiting after {format_duration(run.timeout_s)} for another run of "
                                    "the same request.", task_id=row.task_id or "",
-                                   advice=fetch_advice(row.task_id) if row.task_id else "Queue again later.")
+                                   advice=fetch_advice(row.task_id) if row.task_id else wording.advice("queue_later"))
         sleep_interruptibly(current_waits().claim_wait_s, run.should_cancel, row.task_id or "")
         row = run.journal.row(row.id) or row
         if row.has_video:
@@ -353,11 +353,7 @@ def ambiguous_submit_error(row: Row, settings: Settings, cause: str = "") -> Amb
         f"The submit of this request at {when} (local time) — prompt \"{prompt}\", {described} — "
         f"may have created a paid task: {cause.rstrip('.')}.", cause=cause, submitted_at=row.created_at,
         # the call records are on the site's console, also when RUNNINGHUB_BASE_URL points elsewhere (the tab's links too)
-        advice=f"The pack will not send it again on its own. {facts.call_records_hint(facts.SITES[settings.site])} "
-               f"Look for a task started at {when}, then either (1) paste its task id into this request's row "
-               "of ComfyUI's RunningHub tab, the RunningHub Fetch Task node or `python -m runninghub_video fetch "
-               "ID` to get that video without paying again (queuing this request again then reuses it), or "
-               "(2) change 'variation' to pay for a new video.")
+        advice=wording.advice("ambiguous", records=facts.call_records_hint(facts.SITES[settings.site]), when=when))
 
 
 # --- steps ---------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ prompt; the CLI, the demo and the logs speak English. Each line is an ``(English
 so a change to one wording is made next to the other.
 
 Exception texts (``str(exc)``: what happened plus advice, for logs and the CLI) stay with the
-errors. The short line a node shows for an error is its code's (remote/error_codes.py, one table
-for every RunningHub code), else its class's (:data:`ERRORS` here).
+errors; the advice ending them is a RunningHub code's (remote/error_codes.py), the run's own
+situations' (:data:`ADVICE` here), or, below this layer (core, remote, media, ledger: they cannot
+import it), written where the error is raised. The short line a node shows for an error is its
+code's (remote/error_codes.py, one table for every RunningHub code), else its class's
+(:data:`ERRORS` here).
 """
 from __future__ import annotations
 
@@ -143,6 +146,16 @@ ERRORS: dict[str, tuple[str, str]] = {
     "RunningHubError": ("{detail}", "出错：{detail}"),
     "Exception": ("{detail}", "出错：{detail}"),
 }
+# The advice ending an error's English message (logs, CLI) in the run's own situations.
+ADVICE: dict[str, str] = {
+    "nothing_sent": "Nothing was sent or charged.",
+    "queue_later": "Queue again later.",
+    "taken_over": "Queue again to join it; nothing was submitted by this run.",
+    "ambiguous": ("The pack will not send it again on its own. {records} Look for a task started at {when}, then "
+                  "either (1) paste its task id into this request's row of ComfyUI's RunningHub tab, the RunningHub "
+                  "Fetch Task node or `python -m runninghub_video fetch ID` to get that video without paying again "
+                  "(queuing this request again then reuses it), or (2) change 'variation' to pay for a new video."),
+}
 _OWN_WORDS = ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception")  # {detail} says it all
 
 
@@ -158,6 +171,11 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 def say(key: str, lang: str = EN, **values: Any) -> str:
     """The line ``key`` of :data:`LINES` in ``lang``, filled with ``values``."""
     return _pick(LINES[key], lang).format(**values)
+
+
+def advice(key: str, **values: Any) -> str:
+    """The advice ``key`` of :data:`ADVICE`, filled with ``values``."""
+    return ADVICE[key].format(**values)
 
 
 def batch_line(total: int, saved: int, running: int, failed: int, spent: Money | None = None,

@@ -15,6 +15,9 @@ const TEXT = {
     testOk: "OK · {type} key · balance {balance} · up to {limit} task(s) at once ({running} running, {queued} queued)",
     testFailed: "Problem: {error}",
     estimate: "≈ {price} for {duration} s {resolution}",
+    estimateAuto: "≈ {price} for a length the model chooses, {resolution}",
+    batchTotal: "batch of {count}: ≈ {price}",
+    batchUnknown: "batch: the total is known once the prompt list's upstream list arrives",
     published: "(published price)",
     afterRun: "price shown after the run",
     balance: "balance {balance}",
@@ -34,6 +37,9 @@ const TEXT = {
     testOk: "正常 · {type} 密钥 · 余额 {balance} · 最多同时 {limit} 个任务（运行 {running}，排队 {queued}）",
     testFailed: "问题：{error}",
     estimate: "预计 {price}（{duration} 秒 {resolution}）",
+    estimateAuto: "预计 {price}（时长由模型决定，{resolution}）",
+    batchTotal: "批量 {count} 个：预计 {price}",
+    batchUnknown: "批量：提示词列表接收上游列表后才知道总价",
     published: "（公开价格）",
     afterRun: "价格在运行后显示",
     balance: "余额 {balance}",
@@ -120,7 +126,7 @@ export function formatPrice(info, lang = "en") {
   if (info.price === null || info.price === undefined) {
     parts.push(t(lang, "afterRun"));
   } else {
-    let line = t(lang, "estimate", {
+    let line = t(lang, info.duration === "auto" ? "estimateAuto" : "estimate", {
       price: formatRange(info.price, info.price_high, info.currency, lang),
       duration: info.duration,
       resolution: info.resolution,
@@ -128,10 +134,33 @@ export function formatPrice(info, lang = "en") {
     if (info.source === "table") line += ` ${t(lang, "published")}`;
     parts.push(line);
   }
+  parts.push(...batchTotal(info, lang));
   if (info.balance !== null && info.balance !== undefined && info.balance !== "") {
     parts.push(t(lang, "balance", { balance: formatMoney(info.balance, info.balance_currency || info.currency, lang) }));
   }
   return parts.join(" · ");
+}
+
+/** The caption's batch part, for a node fed by RunningHub Prompt List: `info.batch` is the number
+ * of videos (prompts × variations), or null when the list comes from upstream (known only as it
+ * runs); the total is that many times the price of one (a range stays a range). */
+function batchTotal(info, lang) {
+  if (info.batch === undefined) return [];
+  if (info.batch === null) return [t(lang, "batchUnknown")];
+  if (info.price === null || info.price === undefined) return [];
+  const times = (amount) => (amount === null || amount === undefined ? amount : Math.round(amount * info.batch * 100) / 100);
+  return [t(lang, "batchTotal", {
+    count: info.batch,
+    price: formatRange(times(info.price), times(info.price_high), info.currency, lang),
+  })];
+}
+
+/** How many videos a RunningHub Prompt List makes from its widgets (non-empty lines × variations),
+ * or null when it also takes a list from upstream (its size is known only as the prompt runs). */
+export function promptListSize(promptsText, variations, upstreamLinked) {
+  if (upstreamLinked) return null;
+  const lines = String(promptsText ?? "").split(/\r?\n/).filter((line) => line.trim()).length;
+  return lines * Math.max(1, Number(variations) || 1);
 }
 
 /** True when the node's status line already says the key's `problem` (a failed run's "failed: …"

@@ -6,7 +6,8 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
-  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, saysProblem, siteSettings, t,
+  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize, saysProblem,
+  siteSettings, t,
 } from "./format.js";
 import { call } from "./routes.js";
 
@@ -16,7 +17,8 @@ const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2Referen
 // The mode each node runs in (the others: their model's first mode, reference).
 const MODES = { RunningHubSeedanceTextToVideo: "text", RunningHubSeedanceFramesToVideo: "frames" };
 const CATEGORY = "RunningHub";
-const PRICE_WIDGETS = ["model", "duration", "resolution", "site", "generate_audio"];
+const PRICE_WIDGETS = ["model", "duration", "resolution", "site", "generate_audio", "duration_auto"];
+const PROMPT_LIST = "RunningHubPromptList";
 
 const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
 const lang = () => languageOf(locale());
@@ -212,6 +214,7 @@ function refreshPrice(node, fresh = false) {
       const value = widgetValue(node, name);
       if (value !== undefined) query.set(name, String(value));
     }
+    if (widgetValue(node, "duration_auto") === true) query.set("duration", "auto");  // the model chooses
     const mode = MODES[node.comfyClass ?? node.type];
     if (mode) query.set("mode", mode);
     // a connected reference video changes a 2.0-family price (the reference-video rule)
@@ -226,9 +229,30 @@ function refreshPrice(node, fresh = false) {
     } catch {
       info = null;
     }
+    const batch = batchSize(node);
+    if (info && !info.error && batch !== undefined) info = { ...info, batch };
     showCaption(node, info);
     node.setDirtyCanvas?.(true, false);
   }, 300);  // a slider sends many changes; ask once it settles
+}
+
+// The node feeding `node`'s input `name`, or undefined.
+function sourceOf(node, name) {
+  const link = (node.inputs ?? []).find((i) => i.name === name)?.link;
+  if (link == null) return undefined;
+  const links = app.graph?.links;
+  const entry = typeof links?.get === "function" ? links.get(link) : links?.[link];
+  return entry ? app.graph.getNodeById(entry.origin_id) : undefined;
+}
+
+// How many videos a queue makes of `node` when RunningHub Prompt List feeds its prompt (null: the
+// list comes from upstream, its size unknown here); undefined when the node is not fed by one.
+function batchSize(node) {
+  const list = sourceOf(node, "prompt");
+  if (!list || (list.comfyClass ?? list.type) !== PROMPT_LIST) return undefined;
+  const linked = (name) => sourceOf(list, name) !== undefined;
+  if (linked("prompts") || linked("variations")) return null;
+  return promptListSize(widgetValue(list, "prompts"), widgetValue(list, "variations"), linked("prompt_list"));
 }
 
 function refreshAllPrices(fresh = false) {
@@ -251,6 +275,34 @@ function watchPriceWidgets(node) {
   refreshPrice(node);
 }
 
+// A Prompt List's size is part of the price of the video node it feeds: its edits and links
+// ask that node's caption again.
+function watchPromptList(proto) {
+  const refresh = () => refreshAllPrices();
+  const onNodeCreated = proto.onNodeCreated;
+  proto.onNodeCreated = function (...args) {
+    const r = onNodeCreated?.apply(this, args);
+    for (const widget of this.widgets ?? []) {
+      if (!["prompts", "variations"].includes(widget.name)) continue;
+      const callback = widget.callback;
+      widget.callback = function (...a) {
+        const out = callback?.apply(this, a);
+        refresh();
+        return out;
+      };
+    }
+    return r;
+  };
+  for (const hook of ["onConnectionsChange", "onConfigure"]) {
+    const previous = proto[hook];
+    proto[hook] = function (...args) {
+      const r = previous?.apply(this, args);
+      refresh();
+      return r;
+    };
+  }
+}
+
 // A seed's after-generate control starts at "randomize" in frontends that ignore the schema's
 // default; a new seed is a new paid video, so a new node starts at "fixed". A loaded workflow then
 // restores whatever it saved.
@@ -271,6 +323,7 @@ export const extension = {
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.category !== CATEGORY) return;
     const proto = nodeType.prototype;
+    if (nodeData.name === PROMPT_LIST) watchPromptList(proto);
     const priced = NODES.includes(nodeData.name);
     const onNodeCreated = proto.onNodeCreated;
     proto.onNodeCreated = function (...args) {

@@ -34,6 +34,17 @@ def duration_input(family: Sequence[models.Model], default: models.Model, toolti
                         step=1, display_mode=io.NumberDisplay.slider, tooltip=tooltip)
 
 
+def duration_auto_input(family: Sequence[models.Model]) -> io.Boolean.Input:
+    """"Let the model choose the length" ("-1" on the wire), for a node some of whose models take it
+    (the CLI's ``--duration auto``); off, the duration widget's seconds are sent."""
+    takers = [m.label for m in family if models.AUTO in m.choices("duration")]
+    who = "Seedance 2.x" if all(t.startswith("Seedance 2.") for t in takers) else ", ".join(takers)
+    return io.Boolean.Input("duration_auto", default=False, label_on="auto", label_off="duration",
+                            tooltip=f"On: the model chooses the video's length and the duration above is ignored "
+                                    f"({who} only). Its price is known only as a range (shortest to "
+                                    "longest length), shown under the node; the budget counts the top.")
+
+
 def ratio_input(family: Sequence[models.Model], default: str, tooltip: str) -> io.Combo.Input:
     return io.Combo.Input("aspect_ratio", options=list(models.all_choices("aspect_ratio", family)), default=default,
                           tooltip=tooltip)
@@ -53,6 +64,8 @@ def build_request(model: str, mode: str, prompt: str, counts: dict[str, int], **
     model's ``mode`` has no field for, with the counts of its connected references."""
     spec = models.get(model)
     endpoint = spec.endpoint(mode)
+    if widgets.pop("duration_auto", False):
+        widgets["duration"] = models.AUTO
     values = {name: value for name, value in widgets.items()
               if endpoint is None or endpoint.option(name) is not None or value != NEUTRAL.get(name, None)}
     if "duration" in values:

@@ -108,6 +108,7 @@ class Seedance2ReferenceToVideo(VideoNode):
                                        "video)."),
                 io.Combo.Input("bitrate", options=list(models.SEEDANCE_2_5.choices("bitrate")), default="standard",
                                tooltip="Seedance 2.5 only: the output's bitrate."),
+                options.duration_auto_input(FAMILY),
                 *_video_inputs(VIDEO_SOCKETS[FIRST_SOCKETS:]),
                 *_audio_inputs(AUDIO_SOCKETS[FIRST_SOCKETS:]),
             ),
@@ -119,7 +120,7 @@ class Seedance2ReferenceToVideo(VideoNode):
     async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, site: str, timeout_minutes: int, variation: int,
                       real_person: bool = False, task_type: str = "auto", bitrate: str = "standard",
-                      **references) -> io.NodeOutput:
+                      duration_auto: bool = False, **references) -> io.NodeOutput:
         async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
             from ..runninghub_video.run import pipeline
             from ..runninghub_video.media import references as counting
@@ -132,7 +133,8 @@ class Seedance2ReferenceToVideo(VideoNode):
                                             counting.count_all(images, videos, audios), duration=duration,
                                             resolution=resolution, aspect_ratio=aspect_ratio,
                                             generate_audio=bool(generate_audio), seed=int(seed), task_type=task_type,
-                                            bitrate=bitrate, real_person=bool(real_person))
+                                            bitrate=bitrate, real_person=bool(real_person),
+                                            duration_auto=bool(duration_auto))
             files = await bridge.run_blocking(bridge.videos_as_mp4, videos)
             try:
                 result = await bridge.run_blocking(

@@ -67,15 +67,17 @@ class SeedanceTextToVideo(VideoNode):
                                  tooltip="Seedance 2.0 only: let the model search the web for what the prompt names."),
             ],
             aliases=("seedance", "text to video", "t2v", "seedance 1.5", "即梦 文生视频"),
+            last=(options.duration_auto_input(TEXT_MODELS),),  # after the inputs of earlier versions
         )
 
     @classmethod
     async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, camera_fixed: bool, web_search: bool, site: str,
-                      timeout_minutes: int, variation: int) -> io.NodeOutput:
+                      timeout_minutes: int, variation: int, duration_auto: bool = False) -> io.NodeOutput:
         request = options.build_request(model, models.TEXT, prompt, {}, duration=duration, resolution=resolution,
                                         aspect_ratio=aspect_ratio, generate_audio=bool(generate_audio),
-                                        seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search))
+                                        seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search),
+                                        duration_auto=bool(duration_auto))
         return await _run(cls, request, site, timeout_minutes, variation)
 
 
@@ -103,19 +105,22 @@ class SeedanceFramesToVideo(VideoNode):
                                                            "image."),
             ],
             aliases=("seedance", "first last frame", "start end frame", "image to video", "i2v", "即梦 首尾帧"),
-            last=(schema.real_person_input(),),  # Seedance 2.x; 1.5 Pro refuses it before upload
+            last=(schema.real_person_input(),  # Seedance 2.x; 1.5 Pro refuses it before upload
+                  options.duration_auto_input(FRAMES_MODELS)),
         )
 
     @classmethod
     async def execute(cls, model: str, start_image, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, camera_fixed: bool, site: str, timeout_minutes: int,
-                      variation: int, real_person: bool = False, end_image=None) -> io.NodeOutput:
+                      variation: int, real_person: bool = False, duration_auto: bool = False,
+                      end_image=None) -> io.NodeOutput:
         from ..runninghub_video.media import references as counting
 
         request = options.build_request(model, models.FRAMES, prompt,
                                         counting.count_all(start_image=start_image, end_image=end_image),
                                         duration=duration, resolution=resolution, aspect_ratio=aspect_ratio,
                                         generate_audio=bool(generate_audio), seed=int(seed),
-                                        camera_fixed=bool(camera_fixed), real_person=bool(real_person))
+                                        camera_fixed=bool(camera_fixed), real_person=bool(real_person),
+                                        duration_auto=bool(duration_auto))
         return await _run(cls, request, site, timeout_minutes, variation, start_image=start_image,
                           end_image=end_image)

@@ -150,6 +150,23 @@ def test_the_text_node_makes_a_video_from_a_prompt_alone(rh_env):
 
 
 @pytest.mark.usefixtures("comfy")
+def test_the_text_node_offers_duration_auto_where_the_model_takes_it_with_the_price_range(rh_env):
+    from ..nodes import routes
+    from ..nodes.seedance_modes import SeedanceTextToVideo
+
+    widgets = dict(prompt="a lighthouse", resolution="480p", duration=6, aspect_ratio="16:9", generate_audio=False,
+                   seed=-1, camera_fixed=False, web_search=False, **COMMON)
+    run_node(SeedanceTextToVideo, model="seedance-2.0-fast", duration_auto=True, **widgets)
+    (task,) = rh_env.tasks.values()
+    assert task.body["duration"] == "-1"  # the model chooses; the duration widget is ignored
+    info = routes.price("cn", "auto", "480p", model="seedance-2.0-fast", mode="text")  # the caption's question
+    assert (info["price"], info["price_high"]) == (pytest.approx(2.0), pytest.approx(7.5))  # 0.5 x 4 to 15 s
+    with pytest.raises(ValidationError, match="(?i)duration"):  # 1.5 Pro has no "auto": refused before upload
+        run_node(SeedanceTextToVideo, model="seedance-1.5-pro", duration_auto=True, **widgets)
+    assert rh_env.counters.submits == 1
+
+
+@pytest.mark.usefixtures("comfy")
 def test_the_frames_node_goes_from_a_start_image_to_an_end_image(rh_env):
     import torch
 

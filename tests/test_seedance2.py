@@ -312,7 +312,8 @@ def test_seedance_2_node_schema_reads_the_model_table():
     assert by_id["resolution"].options == ["480p", "720p", "1080p", "native1080p", "2k", "4k"]
     assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (4, 30, 5)
     widgets = [i.id for i in schema.inputs if i.io_type in ("INT", "COMBO", "BOOLEAN", "STRING")]
-    assert widgets[-6:] == ["site", "timeout_minutes", "variation", "real_person", "task_type", "bitrate"]
+    assert widgets[-7:] == ["site", "timeout_minutes", "variation", "real_person", "task_type", "bitrate",
+                            "duration_auto"]  # added last: saved workflows keep their values
     assert by_id["aspect_ratio"].options[0] == by_id["aspect_ratio"].default == "adaptive"
     assert by_id["generate_audio"].default is True
     seed = by_id["seed"]

@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 
 const source = await readFile(new URL("../../js/format.js", import.meta.url), "utf8");
 const format = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
-const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatRange, formatTestResult, languageOf, siteSettings, t } = format;
+const { formatCaption, formatKeyStatus, formatMoney, formatPrice, formatRange, formatTestResult, languageOf, promptListSize,
+  siteSettings, t } = format;
 
 test("any Chinese locale reads Chinese, everything else English", () => {
   assert.equal(languageOf("zh"), "zh");
@@ -107,4 +108,20 @@ test("each site gets its own setting, shown as that site's panel, .cn first", ()
   assert.equal(settings[1].name, "API key for runninghub.ai (USD)");
   assert.equal(settings[1].type(), "panel of ai");
   assert.ok(settings[0].sortOrder > settings[1].sortOrder);
+});
+
+test("a node fed by Prompt List shows the batch's total beside the price of one video", () => {
+  const info = { price: 0.14, price_high: null, currency: "CNY", duration: "2", resolution: "480p", source: "table" };
+  assert.equal(formatPrice({ ...info, batch: 10 }), "≈ 0.14 CNY for 2 s 480p (published price) · batch of 10: ≈ 1.40 CNY");
+  assert.equal(formatPrice({ ...info, price: 2, price_high: 7.5, duration: "auto", batch: 4 }, "zh"),
+    "预计 2.00–7.50 元（时长由模型决定，480p） （公开价格） · 批量 4 个：预计 8.00–30.00 元");
+  assert.equal(formatPrice({ ...info, batch: null }),
+    "≈ 0.14 CNY for 2 s 480p (published price) · batch: the total is known once the prompt list's upstream list arrives");
+  assert.equal(formatPrice(info), "≈ 0.14 CNY for 2 s 480p (published price)");  // not fed by a prompt list
+});
+
+test("a prompt list makes its non-empty lines times its variations, unknown with an upstream list", () => {
+  assert.equal(promptListSize("a cat\n\n  \r\na dog\n", 3, false), 6);
+  assert.equal(promptListSize("a cat", 3, true), null);
+  assert.equal(promptListSize("", 2, false), 0);
 });

@@ -219,3 +219,23 @@ test("after ComfyUI restarts, a line left mid-run says the run stopped and how t
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.match(status.textContent, /^已中断：运行中 ComfyUI 重启了/);
 });
+
+test("a video node fed by a Prompt List shows the batch's total, and a prompt list edit asks again", async () => {
+  const env = await load();
+  const { node: list } = await ourNode(env, "RunningHubPromptList", "9");
+  list.widgets.push({ name: "prompts", value: "a cat\na dog\n" }, { name: "variations", value: 3 });
+  list.inputs = [{ name: "prompt_list", link: null }];
+  const { node } = await ourNode(env, "RunningHubSeedanceTextToVideo", "8");
+  node.inputs = [{ name: "prompt", link: 5 }];
+  env.app.graph.links = new Map([[5, { origin_id: 9 }]]);  // frontend 1.27 keeps links in a Map
+  node.onConnectionsChange();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const caption = () => panelOf(node).element.children[1].textContent;
+  assert.match(caption(), /批量 6 个：预计 4\.50 元$/);  // 2 prompts × 3 variations × 0.75
+  list.inputs[0].link = 6;
+  env.app.graph.links.set(6, { origin_id: 10 });
+  env.nodes.set("10", { id: 10, comfyClass: "PrimitiveStringList" });
+  list.onConnectionsChange();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.match(caption(), /提示词列表接收上游列表后才知道总价$/);
+});

@@ -29,7 +29,7 @@ Fault kinds (consumed one per matching request):
                                                      proves nothing: not_json, empty, list, code_500, html,
                                                      error_1000, task_id_path, task_id_long, task_id_number
 
-Every model of the table (runninghub_video/models.py) has its submit and price-preview endpoint,
+Every model of the table (runninghub_video/remote/models.py) has its submit and price-preview endpoint,
 validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).
 
 Result videos: see :mod:`runninghub_video.emulator.video` — N vertical bands, band i painted

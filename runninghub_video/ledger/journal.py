@@ -563,17 +563,6 @@ class Journal:
             return True
 
     @_rebuilt_on_damage
-    def take_over(self, row_id: int) -> Claim | None:
-        """Own a row with a task id whose owner is gone (a waiter whose claimant died); None if alive."""
-        now = time.time()
-        with self._db(write=True) as conn:
-            row = self._one(conn, row_id)
-            if row is None or not row.task_id or self._alive(row, now):
-                return None
-            self._own(conn, row_id, now)
-            return Claim("resume", self._one(conn, row_id))
-
-    @_rebuilt_on_damage
     def heartbeat(self, row_id: int) -> None:
         """Tell other runs this process still works on the row."""
         with self._db(write=True) as conn:

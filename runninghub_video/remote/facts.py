@@ -99,7 +99,6 @@ def table_price(site: str, resolution: str, duration: str | int, model: str | Mo
 
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60
-TYPICAL_RUN_S = V1_LITE.typical_run_s  # each model has its own (models.py)
 TYPICAL_QUEUE_S = 20.0  # our prior only: "queueing can double" a run [S]; the journal replaces it
 
 

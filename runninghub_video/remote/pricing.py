@@ -45,12 +45,6 @@ def quote(client, request: VideoRequest) -> Quote:
     return Quote(table, TABLE) if table is not None else Quote(None, NONE)
 
 
-def table_quote(site: str, request: VideoRequest) -> Quote:
-    """The model table's price alone (no network): what a caller without a key shows."""
-    table = request.table_price(site)
-    return Quote(table, TABLE) if table is not None else Quote(None, NONE)
-
-
 def preview_price(client, request: VideoRequest) -> PricePreview:
     """RunningHub's price preview for a validated request's model, mode and options (its price may
     be None). Raises the preview's error (a refused key among them). Uploads nothing."""

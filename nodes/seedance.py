@@ -38,6 +38,27 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
                          ui=bridge.preview_of(path))
 
 
+async def generate_video(cls, progress: bridge.NodeProgress, images, request, site: str, timeout_minutes: int,
+                         variation: int, **media) -> io.NodeOutput:
+    """Make (or reuse) the video of a validated request for node ``cls``; its batch tag names the
+    model and the node. ``media``: generate's other references (videos, audios, start/end image)."""
+    from ..runninghub_video.run import pipeline
+
+    result = await bridge.run_blocking(
+        pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(), on_progress=progress,
+        should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation,
+        batch=progress.batch_tag(f"{request.spec.label} · node {cls.hidden.unique_id}"), **media)
+    return video_result(result, progress)
+
+
+async def run_video(cls, request, site: str, timeout_minutes: int, variation: int, images=(),
+                    **media) -> io.NodeOutput:
+    """:func:`generate_video` under the node's status line; a failed item of a batch gets its placeholder."""
+    async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+        return await generate_video(cls, progress, list(images), request, site, timeout_minutes, variation, **media)
+    return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
+
+
 class SeedanceReferenceToVideo(VideoNode):
     """One to four reference images and a prompt in, a RunningHub Seedance video out."""
 
@@ -83,15 +104,7 @@ class SeedanceReferenceToVideo(VideoNode):
         request = client_request.VideoRequest(prompt=prompt, duration=str(duration), resolution=resolution,
                                               aspect_ratio=aspect_ratio, camera_fixed=bool(camera_fixed),
                                               last_frame=True)
-        async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
-            from ..runninghub_video.run import pipeline
-
-            result = await bridge.run_blocking(
-                pipeline.generate, images, request, site=site, output_dir=bridge.output_directory(),
-                on_progress=progress, should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60,
-                variation=variation, batch=progress.batch_tag(f"{models.V1_LITE.label} · node {cls.hidden.unique_id}"))
-            return video_result(result, progress)
-        return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
+        return await run_video(cls, request, site, timeout_minutes, variation, images)
 
 
 class FetchTask(VideoNode):

@@ -8,7 +8,7 @@ from comfy_api.latest import io
 from . import comfy_bridge as bridge
 from . import options, schema
 from ..runninghub_video.remote import models
-from .seedance import VideoNode, video_result
+from .seedance import VideoNode, generate_video
 
 FAMILY = tuple(m for m in models.with_mode(models.REFERENCE) if m.rule(models.VIDEO) is not None)
 FIRST = models.SEEDANCE_2  # the default, as before the family grew
@@ -122,7 +122,6 @@ class Seedance2ReferenceToVideo(VideoNode):
                       real_person: bool = False, task_type: str = "auto", bitrate: str = "standard",
                       duration_auto: bool = False, **references) -> io.NodeOutput:
         async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
-            from ..runninghub_video.run import pipeline
             from ..runninghub_video.media import references as counting
 
             images = [references.get(name) for name in IMAGE_SOCKETS]
@@ -137,14 +136,10 @@ class Seedance2ReferenceToVideo(VideoNode):
                                             duration_auto=bool(duration_auto))
             files = await bridge.run_blocking(bridge.videos_as_mp4, videos)
             try:
-                result = await bridge.run_blocking(
-                    pipeline.generate, images, request, videos=[path for path, _ in files], audios=audios,
-                    site=site, output_dir=bridge.output_directory(), on_progress=progress,
-                    should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation,
-                    batch=progress.batch_tag(f"{request.spec.label} · node {cls.hidden.unique_id}"))
+                return await generate_video(cls, progress, images, request, site, timeout_minutes, variation,
+                                            videos=[path for path, _ in files], audios=audios)
             finally:
                 for path, temporary in files:
                     if temporary:
                         path.unlink(missing_ok=True)
-            return video_result(result, progress)
         return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from . import comfy_bridge as bridge
 from . import options, schema
 from ..runninghub_video.remote import models
-from .seedance import VideoNode, video_result
+from .seedance import VideoNode, run_video
 
 TEXT_MODELS = models.with_mode(models.TEXT)
 FRAMES_MODELS = models.with_mode(models.FRAMES)
@@ -32,18 +31,6 @@ def _shared_inputs(family, ratio_default: str, ratio_tooltip: str) -> list:
         io.Boolean.Input("camera_fixed", default=False,
                          tooltip="Seedance 1.5 Pro only: keep the camera still (no pans or zooms)."),
     ]
-
-
-async def _run(cls, request, site: str, timeout_minutes: int, variation: int, **media) -> io.NodeOutput:
-    async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
-        from ..runninghub_video.run import pipeline
-
-        result = await bridge.run_blocking(
-            pipeline.generate, [], request, site=site, output_dir=bridge.output_directory(), on_progress=progress,
-            should_cancel=bridge.interrupted, timeout_s=timeout_minutes * 60, variation=variation,
-            batch=progress.batch_tag(f"{request.spec.label} · node {cls.hidden.unique_id}"), **media)
-        return video_result(result, progress)
-    return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
 
 
 class SeedanceTextToVideo(VideoNode):
@@ -78,7 +65,7 @@ class SeedanceTextToVideo(VideoNode):
                                         aspect_ratio=aspect_ratio, generate_audio=bool(generate_audio),
                                         seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search),
                                         duration_auto=bool(duration_auto))
-        return await _run(cls, request, site, timeout_minutes, variation)
+        return await run_video(cls, request, site, timeout_minutes, variation)
 
 
 class SeedanceFramesToVideo(VideoNode):
@@ -122,5 +109,5 @@ class SeedanceFramesToVideo(VideoNode):
                                         generate_audio=bool(generate_audio), seed=int(seed),
                                         camera_fixed=bool(camera_fixed), real_person=bool(real_person),
                                         duration_auto=bool(duration_auto))
-        return await _run(cls, request, site, timeout_minutes, variation, start_image=start_image,
-                          end_image=end_image)
+        return await run_video(cls, request, site, timeout_minutes, variation, start_image=start_image,
+                               end_image=end_image)

@@ -38,10 +38,6 @@ def _site(site: Any) -> str:
     return config.check_site(str(site or ""))
 
 
-def _task_id(task_id: Any) -> str:
-    return request.check_task_id(task_id)
-
-
 def _worded(task: dict, lang: str) -> dict:
     """The row's reason in ``lang`` when the pack refused the run itself (its row keeps the English)."""
     price = money.parse(task.get("price"), task["currency"])
@@ -98,7 +94,7 @@ def video_file(site: str, task_id: str) -> Path:
     """The saved video of a journaled task (only files the journal recorded are ever served)."""
     from ..runninghub_video.ledger import inbox
 
-    site, task_id = _site(site), _task_id(task_id)
+    site, task_id = _site(site), request.check_task_id(task_id)
     task = inbox.task(site, task_id)
     if task is None:
         raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
@@ -130,7 +126,7 @@ def recover(site: str, task_id: str, row: Any = None) -> dict:
 
     ``row``: an ambiguous submit's journal row the user found this task id for on the site; the
     row takes the id, so re-queuing that graph reuses the video too."""
-    site, task_id = _site(site), _task_id(task_id)
+    site, task_id = _site(site), request.check_task_id(task_id)
     if row not in (None, ""):
         _claim(site, task_id, row)
     from ..runninghub_video.ledger import inbox

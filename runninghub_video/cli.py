@@ -390,8 +390,7 @@ def _budget_line(day) -> str:
     budget = "off" if day.budget is None else format_money(day.budget)
     line = f".{day.site}: daily budget {budget}; spent today {format_money(day.spent)} ({day.charged_tasks} task(s))"
     if day.running_tasks:
-        line += (f"; + {format_money(day.running)} estimated for {day.running_tasks} task(s) whose charge is "
-                 "not reported yet")
+        line += ";" + day.unreported()
     if day.unpriced:
         line += f" (no price known for {', '.join(day.unpriced)}: runs are refused while a budget is set)"
     if day.budget is not None:

@@ -25,7 +25,9 @@ def run(tmp_path, prompt: str, duration: str = "5", resolution: str = "720p"):
                              output_dir=tmp_path / "out")
 
 
-def test_an_unanswered_submit_counts_at_its_price(rh_env, tmp_path):
+def test_an_unanswered_submit_counts_at_its_price(rh_env, tmp_path, capsys):
+    from ..runninghub_video.cli import main
+
     spend.set_daily_budget("cn", 1.0)
     rh_env.inject("submit", "timeout_after_create", seconds=0.1, status=504)
     with pytest.raises(errors.AmbiguousSubmitError):
@@ -34,6 +36,9 @@ def test_an_unanswered_submit_counts_at_its_price(rh_env, tmp_path):
         run(tmp_path, "another video")
     assert rh_env.counters.submits == 1
     assert spend.status("cn").running == cny("0.75")
+    capsys.readouterr()
+    assert main(["budget", "--site", "cn"]) == 0
+    assert "; + 0.75 CNY estimated for 1 task(s) whose charge is not reported yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("reported", [None, "-0.75", "1E+30", "lots"])

@@ -53,6 +53,13 @@ class Day:
     def committed(self) -> Money:
         return self.spent + self.running
 
+    def unreported(self) -> str:
+        """' + <estimate> estimated for N task(s) whose charge is not reported yet', or '' (none)."""
+        if not self.running_tasks:
+            return ""
+        return (f" + {format_money(self.running)} estimated for {self.running_tasks} task(s) whose charge is not "
+                "reported yet")
+
     def as_json(self) -> dict:
         """The budget route's answer (js/inbox.js): amounts as numbers beside their currency."""
         return {"site": self.site, "currency": self.currency,
@@ -216,12 +223,10 @@ def check_budget(client, site: str, request, journal: Journal | None = None, now
             advice="Fetch those tasks (their charge is recorded when they finish), or turn off the daily budget "
                    "of this site.")
     if (day.committed + price).amount > budget.amount:
-        running = (f" + {format_money(day.running)} estimated for {day.running_tasks} task(s) whose charge is not "
-                   "reported yet" if day.running_tasks else "")
         raise BudgetExceededError(
             f"Refused before uploading anything: this run costs {format_money(price)} "
             f"({'price preview' if source == 'preview' else 'published price'}); spent today on .{site}: "
-            f"{format_money(day.spent)}{running}. Together that passes your daily budget of {format_money(budget)}.",
+            f"{format_money(day.spent)}{day.unreported()}. Together that passes your daily budget of {format_money(budget)}.",
             day=day, price=price, price_source=source)
     if row_id is not None:
         journal.update(int(row_id), price=price)

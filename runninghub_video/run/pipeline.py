@@ -73,6 +73,9 @@ class RunSetup:
     # called with the row id when this run is about to pay for a new task (after the journal found
     # nothing to reuse or resume, before any upload); it may raise to refuse the run (a batch's budget)
     admit: Callable[[int], None] | None = None
+    # what media.references.prepare_all made of the run's references, when its caller already checked
+    # them that way (a batch line, before the batch ran): they are not prepared again
+    prepared: Sequence | None = None
 
 
 @dataclass(frozen=True)
@@ -144,23 +147,20 @@ def _checked(setup: RunSetup) -> tuple[Settings, Path]:
 
 
 def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), audios: Sequence = (),
-             start_image: Any = None, end_image: Any = None, variation: int = 0, prepared: Sequence | None = None,
-             **setup: Any) -> GenerationResult:
+             start_image: Any = None, end_image: Any = None, variation: int = 0, **setup: Any) -> GenerationResult:
     """Make (or recover) the video for these references and options. Blocking; see module doc.
 
     ``videos``: reference video files; ``audios``: ComfyUI AUDIO dicts or audio files (media.py);
     ``start_image`` / ``end_image``: the frames of the frames mode (IMAGEs);
-    ``prepared``: what ``prepare_all`` made of those references, when the caller already checked
-    them that way (a batch line, checked before anything ran), so they are not prepared again;
     ``setup``: the fields of :class:`RunSetup` (site, output_dir, on_progress, should_cancel, timeout_s,
-    max_bytes, settings, batch, admit)."""
+    max_bytes, settings, batch, admit, prepared)."""
     from ..media.references import count_all, prepare_all
 
     setup_ = RunSetup(**setup)
     request = with_counts(request, count_all(images, videos, audios, start_image, end_image))
     settings, folder = _checked(setup_)
     spec = request.spec
-    references = list(prepared) if prepared is not None else \
+    references = list(setup_.prepared) if setup_.prepared is not None else \
         prepare_all(spec, images, videos, audios, start_image, end_image)
     hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
     key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),

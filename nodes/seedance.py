@@ -1,5 +1,5 @@
-"""Seedance v1-lite reference-to-video on RunningHub, fetching a task's video by id, and the
-result every RunningHub video node returns."""
+"""Seedance v1-lite reference-to-video on RunningHub, fetching a task's video by id, and what
+every RunningHub video node shares: how it makes its video and the result it returns."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -63,7 +63,7 @@ class PerSecond:
 @dataclass(frozen=True)
 class ReferenceVideos:
     """A 2.0-family multimodal run with >= 1 reference video [S rates, C shape]: ceil(5/3 x seconds)
-    billed seconds at ``floor`` (480p, or ``floor_720p`` at 720p and above), plus ``surcharge`` per
+    billed seconds at ``floor_480p`` (480p) or ``floor_720p`` (720p and above), plus ``surcharge`` per
     output second at the larger resolutions. 2.0, 720p, 5 s, one video: 9 x 0.8 = 7.20 CNY."""
     floor_480p: float
     floor_720p: float

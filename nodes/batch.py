@@ -78,7 +78,10 @@ class PromptList(io.ComfyNode):
     def execute(cls, prompts: list[str], variations: list[int], first_variation: list[int],
                 prompt_list: list[str] | None = None) -> io.NodeOutput:
         text = "\n".join(p for p in prompts if isinstance(p, str))  # a list reaching the widget's socket too
-        items = prompt_items(text, prompt_list or [], int(variations[0]), int(first_variation[0]))
+        try:
+            items = prompt_items(text, prompt_list or [], int(variations[0]), int(first_variation[0]))
+        except errors.ValidationError as exc:
+            raise bridge.named_for_dialog(exc) from None
         numbers: dict[str, int] = {}
         labels = []
         for prompt, variation in items:

@@ -103,7 +103,7 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     Cancel becomes ComfyUI's interruption and, for a paid run, the line says that the task keeps
     running and how to fetch it; an error of the pack becomes one short line in the prompt's
     language, on the node and in ComfyUI's error dialog (pointing to Settings → RunningHub), where
-    it is named ``RunningHub.<class>`` (:func:`_as_shown`).
+    it is named ``RunningHub.<class>`` (:func:`named_for_dialog`).
 
     One item of a batch (the node run over a list) does not fail the node: its error is recorded
     in the batch's line and the exception is swallowed, so the code after the ``async with`` runs
@@ -130,7 +130,7 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
             log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
             progress.text(wording.failed(exc, lang, site=site, no_key=no_key), kind="error")
             exc.args = (wording.error_line(exc, lang, site=site, no_key=no_key),)
-            exc.__class__ = _as_shown(type(exc))
+            named_for_dialog(exc)
         elif isinstance(exc, Exception):
             progress.text(wording.failed(exc, lang), kind="error")
         raise
@@ -139,15 +139,20 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
 DIALOG_NAME = "RunningHub"
 
 
-@functools.cache
-def _as_shown(cls: type[errors.RunningHubError]) -> type[errors.RunningHubError]:
-    """``cls`` as ComfyUI's error dialog should name it: ``RunningHub.<class>``.
+def named_for_dialog(exc: errors.RunningHubError) -> errors.RunningHubError:
+    """``exc``, leaving a node, as ComfyUI's error dialog should name it: ``RunningHub.<class>``.
 
     ComfyUI names an exception ``module + "." + qualname`` (execution.py ``full_type_name``) and
     imports the pack as a package named by its whole folder path, so the class itself would read
-    ``/home/…/custom_nodes/<pack>.runninghub_video.core.errors.<class>``. The error leaving a node
-    becomes this subclass (made here, for the dialog only), so every ``except`` and ``isinstance``
-    of the pack's own class still holds."""
+    ``/home/…/custom_nodes/<pack>.runninghub_video.core.errors.<class>``. The error becomes a
+    subclass made here for the dialog only, so every ``except`` and ``isinstance`` of the pack's
+    own class still holds."""
+    exc.__class__ = _dialog_class(type(exc))
+    return exc
+
+
+@functools.cache
+def _dialog_class(cls: type[errors.RunningHubError]) -> type[errors.RunningHubError]:
     if cls.__module__ == DIALOG_NAME:
         return cls
     return type(cls.__name__, (cls,), {"__module__": DIALOG_NAME, "__qualname__": cls.__name__, "__doc__": cls.__doc__})

@@ -39,6 +39,16 @@ def test_prompt_list_gives_every_prompt_line_times_every_variation_as_lists():
     assert [o.is_output_list for o in PromptList.define_schema().outputs] == [True, True, True, False]
 
 
+def test_prompt_list_without_prompts_says_so_and_the_dialog_names_it_runninghub():
+    from execution import execution_error  # ComfyUI's own naming (tests/comfy_standin)
+
+    with pytest.raises(ValidationError) as refused:
+        run_prompt_list(" \n \n", 2)
+    assert execution_error(refused.value) == {
+        "exception_type": "RunningHub.ValidationError",
+        "exception_message": "No prompts: write one prompt per line, or connect a list of prompts.\n"}
+
+
 def test_prompt_list_without_prompts_says_so_before_anything_runs():
     with pytest.raises(ValidationError, match="one prompt per line"):
         run_prompt_list(" \n ", 2)

@@ -14,7 +14,7 @@ exists, or this pid with another token (an earlier process, e.g. a restarted con
 taken over if it never reached the submit (``uploading``: nothing was sent), and becomes
 ``ambiguous`` if it did (``submitting`` without a task id: it may be paid). Never re-sent.
 
-Storage: one SQLite file in :func:`config.state_dir` (see :mod:`.store`), WAL mode, one short
+Storage: one SQLite file in :func:`config.state_dir` (see :mod:`..core.store`), WAL mode, one short
 connection per call, so one :class:`Journal` is safe from many threads and processes.
 
 States (a text column, so an unknown server state is stored as-is rather than lost):

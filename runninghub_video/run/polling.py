@@ -14,7 +14,7 @@ of :mod:`..core.waits` (production values in parentheses):
 
 The estimate drives only the ETA text and the bar, never the queries. The loop ticks every
 ``cancel_check_s`` to honour Cancel and emits a status event every ``progress_every_s``; its data
-and the bar come from the clock and the estimate (:class:`_Progress`), its words from :mod:`.wording`.
+and the bar come from the clock and the estimate (:class:`_Progress`), its words from :mod:`..words.wording`.
 """
 from __future__ import annotations
 

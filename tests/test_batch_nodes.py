@@ -10,8 +10,10 @@ import torch
 
 from comfy_api.latest import io
 from comfy_execution.graph_utils import ExecutionBlocker
+from comfy_execution.utils import CurrentNodeContext
 from execution import map_node_over_list  # the stand-in of ComfyUI's executor (tests/comfy_standin)
 
+from ..nodes import comfy_bridge as bridge
 from ..nodes.batch import PromptList, VideoGrid
 from ..nodes.seedance import SeedanceReferenceToVideo
 from ..runninghub_video.core.errors import ValidationError
@@ -142,6 +144,10 @@ def test_a_failed_item_gives_a_placeholder_the_others_are_delivered_and_the_grid
     cell = sheet.THUMB_WIDTH + sheet.GAP
     x, y = sheet.GAP + (f % 2) * cell + 2, sheet.GAP + (f // 2) * (grid[0].shape[1] // 2) + 2
     assert (grid[0][0, y, x] * 255).round().tolist() == list(sheet.FAILED_CARD)  # a red card, not a frame
+    with CurrentNodeContext("p-1", "8", 0):  # what the card says: the video node's reason, found through the prompt
+        why = bridge.batch_failure(prompt, "8", "video_path", f)
+        assert "1501" in why and why.endswith("(not charged)")
+        assert bridge.batch_failure(prompt, "8", "video_path", (f + 1) % 3) == ""  # a saved item has none
     # queuing again: ComfyUI runs the node again (its fingerprint moved), and only the failed one is paid
     assert SeedanceReferenceToVideo.fingerprint_inputs(prompt=None) != before
     asyncio.run(map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-2", node_id="5"))

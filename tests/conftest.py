@@ -102,7 +102,7 @@ REF_COLOURS = [(0.85, 0.15, 0.15), (0.15, 0.75, 0.25), (0.15, 0.25, 0.85), (0.9,
 
 @pytest.fixture
 def emulator():
-    with Emulator(queue_s=0.2, run_s=0.5) as emu:
+    with Emulator(queue_s=0.05, run_s=0.2) as emu:
         yield emu
 
 

@@ -9,7 +9,7 @@ import { api } from "../../scripts/api.js";
 import { languageOf, siteSettings } from "./format.js";
 import { call } from "./routes.js";
 import {
-  assetLine, batchLine, budgetSetting, budgetText, formatTime, groupTasks, hostOf, metaLine, optionsText, stateLabel,
+  assetLine, batchItemLabel, batchLine, budgetSetting, budgetText, formatTime, groupTasks, hostOf, metaLine, optionsText, stateLabel,
   totalsText, tt,
 } from "./inbox_format.js";
 
@@ -56,7 +56,7 @@ async function copy(text, btn) {
 const query = (task) => new URLSearchParams({ site: task.site, task_id: task.task_id });
 
 // --- one task ------------------------------------------------------------------------------
-function taskCard(task, inbox) {
+function taskCard(task, inbox, inBatch = false) {
   const L = lang();
   const color = COLORS[task.recovering ? "pending" : task.phase] || COLORS.unknown;
   const card = el("div", { className: "runninghub-task" },
@@ -73,7 +73,9 @@ function taskCard(task, inbox) {
   const badge = el("span", { className: "runninghub-state", textContent: stateLabel(task, L) },
     `color:${color};font-weight:600;font-size:12px`);
   const model = el("span", { textContent: task.model }, MUTED + ";overflow:hidden;text-overflow:ellipsis");
-  const item = task.batch?.item ? [el("span", { textContent: task.batch.item }, MUTED)] : [];  // its place in a batch
+  // its place in a batch, shown under the batch's header only: a lone run (ComfyUI gives every call a list
+  // index) or a batch of one is no group
+  const item = inBatch && task.batch?.item ? [el("span", { textContent: batchItemLabel(task.batch.item, L) }, MUTED)] : [];
   body.append(el("div", {}, "display:flex;gap:6px;align-items:baseline;flex-wrap:wrap", [badge, model, ...item]));
   if (task.prompt) body.append(el("div", { textContent: task.prompt, title: task.prompt },
     "font-size:13px;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical"));
@@ -266,11 +268,11 @@ class Inbox {
     const ordered = groupTasks(tasks, batches).map(({ task, batch, inBatch }) => {
       if (batch) return this.batchHeader(batch, seen);
       seen.add(task.row);
-      const signature = JSON.stringify({ ...task, elapsed_s: task.finished_at ? task.elapsed_s : null });
+      const signature = JSON.stringify({ ...task, inBatch, elapsed_s: task.finished_at ? task.elapsed_s : null });
       let card = this.cards.get(task.row);
       if (!card || card.__signature !== signature) {
         const player = card?.__player;  // keep a playing video across a refresh
-        card = taskCard(task, this);
+        card = taskCard(task, this, inBatch);
         if (player && task.video_path) this.togglePlayer(card, task);
         card.__signature = signature;
         this.cards.set(task.row, card);

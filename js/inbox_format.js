@@ -58,6 +58,8 @@ const TEXT = {
     image: "image",
     video: "video",
     batch: "Batch {name} · {n} tasks · {saved} saved · {cost}",
+    batchItem: "item {n}",
+    batchLine: "line {line} · variation {variation}",
   },
   zh: {
     title: "RunningHub 任务",
@@ -113,6 +115,8 @@ const TEXT = {
     image: "图片",
     video: "视频",
     batch: "批量 {name} · {n} 个任务 · 已保存 {saved} · {cost}",
+    batchItem: "第 {n} 项",
+    batchLine: "第 {line} 行 · 变体 {variation}",
   },
 };
 
@@ -235,6 +239,16 @@ export function groupTasks(tasks, batches = []) {
     }
   }
   return out;
+}
+
+/** A task's place in its batch as the journal keeps it ("item 3" from ComfyUI, "line 2 · variation 1"
+ *  from a batch file), in `lang`; a place of another shape is shown as kept. */
+export function batchItemLabel(item, lang = "en") {
+  const node = /^item (\d+)$/.exec(item || "");
+  if (node) return tt(lang, "batchItem", { n: node[1] });
+  const line = /^line (\d+) · variation (\d+)$/.exec(item || "");
+  if (line) return tt(lang, "batchLine", { line: line[1], variation: line[2] });
+  return String(item || "");
 }
 
 /** A batch's header line: its name, how many tasks, how many saved and its total. */

@@ -223,3 +223,22 @@ test("the budget setting saves an amount per site and turns it off", async () =>
     tab.close();
   }
 });
+
+test("a task's place in a batch shows under the batch's header only, in the tab's language", async () => {
+  const saved = structuredClone(TASKS);
+  TASKS.tasks[0].batch = { id: "comfy:p:3", name: "Seedance · node 3", item: "item 1" };
+  TASKS.tasks[2].batch = { id: "comfy:p:3", name: "Seedance · node 3", item: "item 2" };
+  TASKS.tasks[1].batch = { id: "comfy:q:5", name: "Seedance · node 5", item: "item 1" };  // a lone run: no group
+  TASKS.batches = [{ id: "comfy:p:3", name: "Seedance · node 3", tasks: 2, saved: 1, cost: 0.75, currency: "CNY" }];
+  const tab = await open("zh-CN");
+  try {
+    const byRow = Object.fromEntries(tab.cards.map((c) => [c.dataset.row, c.text()]));
+    assert.match(byRow[4], /第 1 项/);
+    assert.match(byRow[2], /第 2 项/);
+    assert.doesNotMatch(byRow[3], /第 1 项|item/);
+  } finally {
+    tab.close();
+    for (const key of Object.keys(TASKS)) delete TASKS[key];
+    Object.assign(TASKS, saved);
+  }
+});

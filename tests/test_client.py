@@ -9,6 +9,7 @@ from conftest import image_bytes
 from ..runninghub_video.core import errors
 from ..runninghub_video.remote import error_codes, facts
 from ..runninghub_video.remote.api import RunningHubClient
+from ..runninghub_video.remote.models import V1_LITE
 from ..runninghub_video.remote.config import Settings, load_settings
 from ..runninghub_video.core.money import Money
 from ..runninghub_video.core.redaction import redact, register_secret
@@ -20,6 +21,9 @@ from ..runninghub_video.words import wording
 # What the facts file says is passing trouble on RunningHub's side (busy, unavailable, rate limited):
 # a wait rides it out. Every other documented code ends the wait with that code.
 PASSING_TROUBLE = {"1000", "1003", "1005", "1010", "1011", "1012", "421"}
+
+
+V1_PATH = V1_LITE.endpoint().submit_path
 
 
 @pytest.fixture
@@ -49,7 +53,7 @@ def test_each_error_code_is_an_error_with_its_meaning_advice_and_line(client, em
 
 @pytest.mark.parametrize("code", sorted(error_codes.CODES))
 def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, emulator, code):
-    status = client.submit(_body(client))
+    status = client.submit(_body(client), path=V1_PATH)
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")
     task = TaskWait(status.task_id, TaskEstimate(learn([], 1.0), learn([], 1.0)), initial=status)
     if code in PASSING_TROUBLE:
@@ -70,7 +74,7 @@ def test_an_undocumented_code_is_still_a_clear_error(client, emulator):
 def test_submit_rejected_as_busy_is_sent_again_and_charged_once(client, emulator, code, monkeypatch):
     body = _body(client)
     emulator.inject("submit", "error_code", count=2, code=code)
-    status = client.submit(body)
+    status = client.submit(body, path=V1_PATH)
     assert status.task_id and emulator.counters.submits == 3 and emulator.counters.submits_accepted == 1
 
 
@@ -78,21 +82,21 @@ def test_submit_without_an_answer_is_never_sent_twice(client, emulator):
     body = _body(client)
     emulator.inject("submit", "timeout_after_create", seconds=0.2, reset=True)
     with pytest.raises(errors.AmbiguousSubmitError, match="was sent .* but the connection was reset"):
-        client.submit(body)
+        client.submit(body, path=V1_PATH)
     assert emulator.counters.submits == 1
 
 
 def test_submit_to_a_closed_port_says_nothing_was_charged():
     settings = Settings("k" * 32, "cn", "http://127.0.0.1:9")
     with RunningHubClient(settings) as c, pytest.raises(errors.TransportError) as info:
-        c.submit({"prompt": "x"})
+        c.submit({"prompt": "x"}, path=V1_PATH)
     assert not isinstance(info.value, errors.AmbiguousSubmitError)
     assert "Nothing was sent or charged" in str(info.value) and "connection was refused" in str(info.value)
     assert "Max retries" not in str(info.value)
 
 
 def test_query_rides_out_a_burst_of_server_errors(client, emulator):
-    task = client.submit(_body(client))
+    task = client.submit(_body(client), path=V1_PATH)
     emulator.inject("query", "http_error", count=3, status=503)
     assert client.query(task.task_id).task_id == task.task_id
 
@@ -114,7 +118,7 @@ def test_non_enterprise_key_gets_the_enterprise_shared_explanation(client, emula
     body = _body(client)
     emulator.key_type = "PERSONAL"
     with pytest.raises(errors.KeyTypeError, match="Enterprise-Shared"):
-        client.submit(body)
+        client.submit(body, path=V1_PATH)
 
 
 def test_status_endpoints_are_typed(client, emulator):
@@ -122,7 +126,7 @@ def test_status_endpoints_are_typed(client, emulator):
     assert queue.concurrent_limit == 3 and queue.api_key_type == "SHARED"
     account = client.account_status()
     assert account.balance == Money(Decimal("100.00"), "CNY")
-    price = client.price_preview(_body(client))
+    price = client.price_preview(_body(client), path=V1_LITE.endpoint().price_preview_path)
     assert price.price == Money(Decimal("0.14"), "CNY")  # 480p x 2 s at 0.07 CNY/s
 
 

@@ -16,7 +16,6 @@ from ..core.errors import (AmbiguousSubmitError, ApiError, RunningHubError, Serv
                      TransportError)
 from ..core.events import CancelCheck, check_cancel, run_interruptibly, sleep_interruptibly
 from .http import POLICIES, cancel_scope, check_key_transport, describe_failure, make_session, request_never_left
-from .models import V1_LITE
 from .wire import AccountStatus, Asset, PricePreview, QueueStatus, TaskStatus
 
 
@@ -80,8 +79,7 @@ class RunningHubClient:
             raise ServiceError("The upload answer had no download_url.", advice="Try again; report it if it repeats.")
         return url
 
-    def submit(self, body: dict, should_cancel: CancelCheck | None = None,
-               path: str = V1_LITE.endpoint().submit_path) -> TaskStatus:
+    def submit(self, body: dict, should_cancel: CancelCheck | None = None, *, path: str) -> TaskStatus:
         """Create a task of the model at ``path`` (``Endpoint.submit_path``).
 
         Every answer is one of three (:func:`wire.submit_answer`): a task (returned), no task (the
@@ -148,7 +146,7 @@ class RunningHubClient:
                                                              json={"apikey": self.settings.api_key}), "account status"),
                                    self.settings.currency)
 
-    def price_preview(self, body: dict, path: str = V1_LITE.endpoint().price_preview_path) -> PricePreview:
+    def price_preview(self, body: dict, *, path: str) -> PricePreview:
         data = self._json(self._call("POST", path, "status", json=body), "price preview")
         code = str(data.get("errorCode") if data.get("errorCode") is not None else "")
         if code not in ("", "0"):

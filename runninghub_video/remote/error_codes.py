@@ -38,7 +38,7 @@ class ErrorCode:
 
 
 # Lines several codes share.
-_SERVICE = ("RunningHub had a temporary problem ({code}); queue again in a minute",
+SERVICE_LINE = ("RunningHub had a temporary problem ({code}); queue again in a minute",
             "RunningHub 暂时出错（{code}），请一分钟后重新运行")
 _AGAIN = "A temporary server problem; try again in a minute."
 _KEY_REJECTED_LINE = ("RunningHub rejected the .{site} key ({code}): check it in Settings → RunningHub (Test key); "
@@ -57,13 +57,13 @@ _TOO_LARGE = ("a reference is too large ({code}): at most 10 MB each image, 50 M
               "参考文件过大（{code}）：图片每张不超过 10 MB，视频每个不超过 50 MB")
 _TOO_LARGE_ADVICE = "Each reference image must be at most 10 MB, each reference video 50 MB."
 _BALANCE = ("balance too low ({code}): top up your RunningHub account", "余额不足（{code}）：请为 RunningHub 账户充值")
-_FAILED = ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
+FAILED_LINE = ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
            "任务 {task_id} 失败（{code}）：如需重试，请修改“变体”（variation）后重新运行（会再次扣费）")
 _MODERATION = ("refused by moderation ({code}), not charged: change the prompt or references",
                "内容审核未通过（{code}），未扣费：请修改提示词或参考图")
 
 CODES: dict[str, ErrorCode] = {
-    "1000": ErrorCode("unknown error", ServiceError, _SERVICE, _AGAIN),
+    "1000": ErrorCode("unknown error", ServiceError, SERVICE_LINE, _AGAIN),
     "1001": ErrorCode("invalid URL or path", ApiError,
                       ("RunningHub does not know the address the pack called ({code}): check the site",
                        "RunningHub 不认识本插件调用的地址（{code}）：请检查站点设置"),
@@ -77,17 +77,17 @@ CODES: dict[str, ErrorCode] = {
                       ("no such task on .{site}, or older than 24 h ({code}): check the id and the site",
                        ".{site} 上没有这个任务，或已超过 24 小时（{code}）：请检查任务 id 和站点"),
                       "The task id is unknown on this site or older than 24 hours; check the id and the site."),
-    "1005": ErrorCode("internal error", ServiceError, _SERVICE, _AGAIN),
-    "1006": ErrorCode("task timed out", TaskFailedError, _FAILED,
+    "1005": ErrorCode("internal error", ServiceError, SERVICE_LINE, _AGAIN),
+    "1006": ErrorCode("task timed out", TaskFailedError, FAILED_LINE,
                       "The task timed out on RunningHub. Queue the node again to pay for a new try."),
     "1007": ErrorCode("invalid parameters", ApiError, _REJECTED,
                       "RunningHub rejected the request options; check prompt, images and options.",
                       no_task="documented rejection [C]"),
     "1008": ErrorCode("file too large", ApiError, _TOO_LARGE, _TOO_LARGE_ADVICE,
                       no_task="documented rejection [C]"),
-    "1010": ErrorCode("service unavailable", ServiceError, _SERVICE, "RunningHub is unavailable; try again later."),
-    "1011": ErrorCode("service busy", ServiceError, _SERVICE, "RunningHub is busy; the pack backs off and retries."),
-    "1012": ErrorCode("upstream error", ServiceError, _SERVICE, "The model provider had a problem; try again later."),
+    "1010": ErrorCode("service unavailable", ServiceError, SERVICE_LINE, "RunningHub is unavailable; try again later."),
+    "1011": ErrorCode("service busy", ServiceError, SERVICE_LINE, "RunningHub is busy; the pack backs off and retries."),
+    "1012": ErrorCode("upstream error", ServiceError, SERVICE_LINE, "The model provider had a problem; try again later."),
     "1013": ErrorCode("file processing failed", ApiError,
                       ("RunningHub could not read a reference ({code}); queue again to upload it anew",
                        "RunningHub 无法读取参考文件（{code}），请重新运行以重新上传"),
@@ -104,12 +104,12 @@ CODES: dict[str, ErrorCode] = {
                        "{page} and save it here.",
                        "此密钥不能调用 Seedance（{code}）：需要企业共享（Enterprise-Shared）密钥。请在 {page} 创建后保存到这里。"),
                       no_task="documented rejection [C]"),
-    "1015": ErrorCode("generation failed", TaskFailedError, _FAILED,
+    "1015": ErrorCode("generation failed", TaskFailedError, FAILED_LINE,
                       "The model failed to generate this video. Queue again to pay for a new try, perhaps with other "
                       "references or prompt."),
     "1501": ErrorCode("content moderation failed", TaskFailedError, _MODERATION,
                       "The prompt or a reference was refused by moderation (not charged). Change them."),
-    "1504": ErrorCode("model timed out", TaskFailedError, _FAILED,
+    "1504": ErrorCode("model timed out", TaskFailedError, FAILED_LINE,
                       "The model timed out. Queue the node again to pay for a new try."),
     "1505": ErrorCode("photorealistic real people are prohibited", TaskFailedError,
                       ("a reference shows a photorealistic real person ({code}): this model cannot take it as sent; "

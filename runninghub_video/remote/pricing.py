@@ -55,7 +55,7 @@ def preview_price(client, request: VideoRequest) -> PricePreview:
     if request.references is None and endpoint.min_visual_references and endpoint.rule(IMAGE):
         counts[IMAGE] = max(counts[IMAGE], endpoint.min_visual_references)  # references not known yet: an image
     urls = {kind: [stand_in] * count for kind, count in counts.items()}
-    return client.price_preview(preview.body(urls), endpoint.price_preview_path)
+    return client.price_preview(preview.body(urls), path=endpoint.price_preview_path)
 
 
 def _stand_in_reference(base_url: str) -> str:

@@ -1,7 +1,7 @@
 """The whole job: references → claim → upload → submit → wait → download; one request, one payment.
 
 Everything that can be checked is checked before the first network call (options, timeout,
-output folder, state folder). The journal's *claim* (see :mod:`.journal`) makes exactly one run
+output folder, state folder). The journal's *claim* (see :mod:`..ledger.journal`) makes exactly one run
 — thread or process — upload and submit a given request; identical runs wait on its row and
 return the same video. The task id is recorded the moment the submit answers, so a crash,
 timeout or Cancel leaves a task that queuing the same graph again (or ``fetch``) picks up
@@ -443,7 +443,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
     """Submit once; if RunningHub rejects cached upload URLs, re-upload and submit again (no task was made)."""
     try:
         try:
-            status = run.client.submit(body, run.should_cancel, request.endpoint.submit_path)
+            status = run.client.submit(body, run.should_cancel, path=request.endpoint.submit_path)
         except ApiError as exc:
             if exc.code not in error_codes.REUPLOAD_CODES:
                 raise
@@ -454,7 +454,7 @@ def _submit_and_record(run: _Run, row_id: int, request: VideoRequest, body: dict
                 cache.forget(ref.sha256, run.settings.endpoint)
             body = request.body(_sendable(run, request, references, use_cache=False))
             run.say("submit", bar_position("submit", 0), fresh_uploads=True)
-            status = run.client.submit(body, run.should_cancel, request.endpoint.submit_path)
+            status = run.client.submit(body, run.should_cancel, path=request.endpoint.submit_path)
     except AmbiguousSubmitError as exc:
         run.journal.update(row_id, state=AMBIGUOUS, error_message=exc.cause)
         raise ambiguous_submit_error(run.journal.row(row_id), run.settings, exc.cause) from None

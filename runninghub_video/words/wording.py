@@ -113,10 +113,8 @@ ERRORS: dict[str, tuple[str, str]] = {
                   "Enterprise-Shared key): copy it again from the API console; nothing was stored",
                   "这看起来不像 RunningHub API 密钥（企业共享密钥为 {length} 位字母和数字）：请从 API 控制台重新复制；"
                   "未保存任何内容"),
-    "ServiceError": ("RunningHub had a temporary problem ({code}); queue again in a minute",
-                     "RunningHub 暂时出错（{code}），请一分钟后重新运行"),
-    "TaskFailedError": ("task {task_id} failed ({code}): change variation and queue again to pay for a new try",
-                        "任务 {task_id} 失败（{code}）：如需重试，请修改“变体”（variation）后重新运行（会再次扣费）"),
+    "ServiceError": error_codes.SERVICE_LINE,  # a code without a row of its own reads as the table's
+    "TaskFailedError": error_codes.FAILED_LINE,
     "AmbiguousSubmitError": ("the submit at {when} got no answer ({cause}), so it may have made a paid task: not "
                              "sent again. Find it in the call records of your API console on {records}, then "
                              "either paste its task id into the RunningHub tab (sidebar, this request's row) or "

@@ -56,10 +56,11 @@ def _one(emu, url: str, case: str, phase: float, ours: bool, out: list) -> None:
 
     factor = CASES[case]
     run_s = ESTIMATE_S * (factor or 1.0) + phase
-    body = VideoRequest(f"bench polling {run_s}", duration="5", resolution="480p").validated().body([url])
+    request = VideoRequest(f"bench polling {run_s}", duration="5", resolution="480p").validated()
+    body = request.body([url])
     with _counting_client(settings_for(emu)) as client:
         submitted = time.monotonic()
-        status = client.submit(body)
+        status = client.submit(body, path=request.endpoint.submit_path)
         if not ours:  # the official pack's loop
             while status.status != facts.SUCCESS_STATE:
                 time.sleep(BASELINE_SLEEP_S)

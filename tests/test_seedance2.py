@@ -16,7 +16,7 @@ from ..runninghub_video.remote import facts, models
 from ..runninghub_video.remote.wire import TaskStatus
 from ..runninghub_video.ledger.journal import Journal
 from ..runninghub_video.media.clips import wav_bytes
-from ..runninghub_video.core.money import Money
+from ..runninghub_video.core.money import Money, Price
 from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 
@@ -65,12 +65,17 @@ def test_each_model_refuses_what_its_table_does_not_allow(request_, words):
         request_.validated()
 
 
+def _table_price(site: str, resolution: str, duration: int, model: str = "seedance-v1-lite") -> Price | None:
+    return VideoRequest("p", model=model, resolution=resolution, duration=str(duration)).validated().table_price(site)
+
+
 def test_prices_come_from_each_models_table():
-    assert models.SEEDANCE_2.table_price("cn", "720p", 5) == Decimal("6.0")
-    assert models.SEEDANCE_2_FAST.table_price("cn", "1080p", 10) == Decimal("12.8")
-    assert models.V1_LITE.table_price("cn", "480p", 3) == Decimal("0.21")  # exact: 0.07 * 3 is 0.21000000000000002
-    assert facts.table_price("cn", "480p", 2) == Money(Decimal("0.14"), "CNY")  # the site's currency
-    assert models.SEEDANCE_2.table_price("ai", "720p", 5) is None  # USD prices are unknown
+    cny = lambda amount: Price.exact(Money(Decimal(amount), "CNY"))  # noqa: E731 -- the site's currency
+    assert _table_price("cn", "720p", 5, "seedance-2.0") == cny("6.0")
+    assert _table_price("cn", "1080p", 10, "seedance-2.0-fast") == cny("12.8")
+    assert _table_price("cn", "480p", 3).low.amount == Decimal("0.21")  # exact: 0.07 * 3 is 0.21000000000000002
+    assert _table_price("cn", "480p", 2) == cny("0.14")
+    assert _table_price("ai", "720p", 5, "seedance-2.0") is None  # USD prices are unknown
 
 
 def test_results_are_told_apart_by_output_type_not_position():
@@ -221,7 +226,6 @@ def test_audio_files_and_other_containers_become_references(tmp_path):
 def _upload(emu, data: bytes, name: str) -> str:
     import requests
 
-    from ..runninghub_video.remote import facts
 
     reply = requests.post(emu.base_url + facts.UPLOAD_PATH, headers={"Authorization": f"Bearer {emu.api_key}"},
                           files={"file": (name, data, "application/octet-stream")}, timeout=10).json()

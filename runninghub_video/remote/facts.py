@@ -5,8 +5,7 @@ handled defensively by the code that reads these values.
 """
 from __future__ import annotations
 
-from .models import IMAGE_UPLOAD_BYTES, V1_LITE, Model, get as _model
-from ..core.money import Money
+from .models import IMAGE_UPLOAD_BYTES
 
 # --- sites and endpoints -------------------------------------------------------------------
 SITES: dict[str, str] = {
@@ -91,11 +90,7 @@ QUEUED_STATES = frozenset({"CREATE", "QUEUED"})
 SUCCESS_STATE = "SUCCESS"
 TERMINAL_FAILURE_STATES = frozenset({"FAILED", "CANCEL"})
 
-# --- prices (each model's published per-second table is in models.py) ----------------------
-def table_price(site: str, resolution: str, duration: str | int, model: str | Model = V1_LITE) -> Money | None:
-    """The published price of one run in the site's currency, or None where no table is known (.ai)."""
-    amount = _model(model).table_price(site, resolution, duration)
-    return None if amount is None else Money(amount, SITE_CURRENCY[site])
+# --- prices: each model's rule is in models.py, a request's price is VideoRequest.table_price ---
 
 # --- polling defaults (the official clients poll every 5 s for up to 1800 s) ---------------
 DEFAULT_TIMEOUT_S = 30 * 60

@@ -158,11 +158,6 @@ class Model:
         run = Run(resolution, seconds, self.durations(), sound, videos, multimodal=mode == REFERENCE)
         return self.price.range(site, run)
 
-    def table_price(self, site: str, resolution: str, duration: str | int) -> Decimal | None:
-        """The published price of a silent run without reference videos, when it is exact."""
-        found = self.price_range(site, resolution, duration)
-        return None if found is None or found[0] != found[1] else found[0]
-
 
 def _durations(first: int, last: int) -> tuple[str, ...]:
     return tuple(str(s) for s in range(first, last + 1))

@@ -13,7 +13,7 @@ from ..runninghub_video.remote.models import V1_LITE
 from ..runninghub_video.emulator import Emulator
 from ..runninghub_video.emulator.video import MARKER_ZONE
 
-from conftest import image_bytes
+from conftest import image_bytes, wait_until
 
 MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"
 
@@ -468,7 +468,7 @@ def test_a_new_task_reads_create_then_queued_and_a_cancelled_one_cancel_uncharge
     emu.set_clock(queue_s=1.0, run_s=0.3)
     task_id = submit(emu, body_for([ref_url]))["taskId"]
     assert query(emu, task_id)["status"] == "CREATE"
-    time.sleep(0.15)
+    wait_until(lambda: query(emu, task_id)["status"] != "CREATE", seconds=5, what="the task to leave CREATE")
     assert query(emu, task_id)["status"] == "QUEUED"
     emu.cancel_task(task_id)
     time.sleep(1.5)

@@ -39,7 +39,7 @@ def _png(tmp_path: Path, name: str = "a.png") -> Path:
 
 # --- 6: Ctrl-C --------------------------------------------------------------------------------
 def test_ctrl_c_names_the_task_that_keeps_running_and_the_same_command_picks_it_up(rh_env, tmp_path):
-    rh_env.set_clock(queue_s=0.2, run_s=3.0)
+    rh_env.set_clock(queue_s=0.2, run_s=600.0)  # cannot finish before the Ctrl-C, however slow the machine
     command = cli_command("generate", "--image", _png(tmp_path), "--prompt", "ctrl-c", "--duration", "2",
                           "--resolution", "480p", "--output-dir", tmp_path / "o")
     child = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE,
@@ -51,6 +51,8 @@ def test_ctrl_c_names_the_task_that_keeps_running_and_the_same_command_picks_it_
     assert child.returncode == 130
     last = err.strip().splitlines()[-1]
     assert task_id in last and "keeps running on RunningHub" in last and "same command" in last, err
+    with rh_env.state.lock:
+        rh_env.tasks[task_id].run_s = 0.0  # it ends now on RunningHub; the same command collects it
     again = subprocess.run(command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert rh_env.counters.submits == 1  # the same command picked the task up, it did not pay again

@@ -184,7 +184,7 @@ def test_an_ambiguous_submit_is_explained_and_never_sent_again(rh_env, tmp_path,
 
 def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh_env, tmp_path, capsys):
     rh_env.concurrent_limit = 3
-    rh_env.set_clock(queue_s=0.2, run_s=4.0)
+    rh_env.set_clock(queue_s=0.2, run_s=600.0)  # no slot frees before the kill, however slow the machine
     path = batch_file(tmp_path, six_lines(count_on_third=1))
     child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out"), cwd=ROOT, env=dict(os.environ),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -194,6 +194,8 @@ def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh
         child.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
         child.wait(10)
     assert len(rh_env.tasks) == 3
+    rh_env.end_tasks_now()
+    rh_env.set_clock(run_s=0.3)
     code, report = run_batch(capsys, path)
     assert code == 0 and report["totals"]["saved"] == 6
     assert len(rh_env.tasks) == 6 and rh_env.counters.submits == 6
@@ -215,7 +217,7 @@ def test_a_line_names_its_mode_or_gets_the_one_its_references_imply(rh_env, tmp_
 
 def test_ctrl_c_stops_the_batch_and_the_same_command_again_pays_for_no_line_twice(rh_env, tmp_path, capsys):
     rh_env.concurrent_limit = 3
-    rh_env.set_clock(queue_s=0.2, run_s=4.0)
+    rh_env.set_clock(queue_s=0.2, run_s=600.0)  # no slot frees before the Ctrl-C, however slow the machine
     path = batch_file(tmp_path, six_lines(count_on_third=1))
     child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out", "--json"), cwd=ROOT,
                              env=dict(os.environ),
@@ -227,5 +229,7 @@ def test_ctrl_c_stops_the_batch_and_the_same_command_again_pays_for_no_line_twic
     stopped = json.loads(out)["items"]
     assert [i["state"] for i in stopped].count("not started") == 3 and len(rh_env.tasks) == 3
     assert all("Ctrl-C" in i["error"] for i in stopped)
+    rh_env.end_tasks_now()
+    rh_env.set_clock(run_s=0.3)
     code, report = run_batch(capsys, path)
     assert code == 0 and report["totals"]["saved"] == 6 and len(rh_env.tasks) == 6

@@ -51,8 +51,7 @@ def test_ctrl_c_names_the_task_that_keeps_running_and_the_same_command_picks_it_
     assert child.returncode == 130
     last = err.strip().splitlines()[-1]
     assert task_id in last and "keeps running on RunningHub" in last and "same command" in last, err
-    with rh_env.state.lock:
-        rh_env.tasks[task_id].run_s = 0.0  # it ends now on RunningHub; the same command collects it
+    rh_env.end_tasks_now()  # the task ends on RunningHub; the same command collects it
     again = subprocess.run(command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert rh_env.counters.submits == 1  # the same command picked the task up, it did not pay again

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 import pytest
 
 from ..runninghub_video.run import slots
 from ..runninghub_video.core.errors import Interrupted
 from ..runninghub_video.run.slots import SlotLimiter, limiter_for
+
+from conftest import wait_until
 
 
 class FakeClock:
@@ -17,6 +20,13 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def _ticks() -> tuple[list[int], Callable[[], bool]]:
+    """A cancel check that never cancels and counts its calls: a waiting run looks at Cancel once per
+    wait tick, so the count says how many ticks it has waited (no fixed sleep)."""
+    seen: list[int] = []
+    return seen, lambda: bool(seen.append(1))
 
 
 def _run_in_thread(target) -> threading.Thread:
@@ -55,15 +65,16 @@ def test_waiting_run_is_told_once_and_starts_when_a_slot_frees():
         with limiter.acquire():
             release.wait(5)
 
+    ticks, counting = _ticks()
+
     def waiter() -> None:
-        with limiter.acquire(on_wait=lambda: told.append(1)):
+        with limiter.acquire(should_cancel=counting, on_wait=lambda: told.append(1)):
             entered.set()
 
     first = _run_in_thread(holder)
-    while limiter.in_use == 0:
-        time.sleep(0.01)
+    wait_until(lambda: limiter.in_use == 1)
     second = _run_in_thread(waiter)
-    time.sleep(0.6)  # several wait ticks
+    wait_until(lambda: len(ticks) >= 4, what="several wait ticks")
     assert not entered.is_set() and told == [1]
     release.set()
     assert entered.wait(2)
@@ -79,16 +90,17 @@ def test_a_task_already_running_is_counted_at_once_and_new_runs_wait_for_it():
         with limiter.occupy():  # never waits, even with every slot taken
             release.wait(5)
 
+    ticks, counting = _ticks()
+
     def new_run() -> None:
-        with limiter.acquire():
+        with limiter.acquire(should_cancel=counting):
             entered.set()
 
     with limiter.acquire():
         first = _run_in_thread(resumed)
-        while limiter.in_use < 2:
-            time.sleep(0.01)
+        wait_until(lambda: limiter.in_use == 2)
     second = _run_in_thread(new_run)
-    time.sleep(0.6)
+    wait_until(lambda: len(ticks) >= 4, what="several wait ticks")
     assert not entered.is_set() and limiter.in_use == 1
     release.set()
     assert entered.wait(2)
@@ -108,16 +120,18 @@ def test_cancel_stops_waiting_for_a_slot_within_one_second():
     cancel = threading.Event()
     outcome: list[BaseException] = []
 
+    ticks, counting = _ticks()
+
     def waiter() -> None:
         try:
-            with limiter.acquire(should_cancel=cancel.is_set):
+            with limiter.acquire(should_cancel=lambda: counting() or cancel.is_set()):
                 pass
         except BaseException as exc:
             outcome.append(exc)
 
     with limiter.acquire():
         thread = _run_in_thread(waiter)
-        time.sleep(0.3)
+        wait_until(lambda: len(ticks) >= 2, what="the run to wait for a slot")
         started = time.monotonic()
         cancel.set()
         thread.join(timeout=1.0)

@@ -122,11 +122,16 @@ class _Progress:
         self.told_silent = False  # the line said RunningHub is not answering
         self.back_until = 0.0  # until then the line says RunningHub answers again
 
+    @property
+    def in_queue(self) -> bool:
+        """Submitted (no state known yet) or queued: the time counts as queue time."""
+        return not self.state or self.state in facts.QUEUED_STATES
+
     def set_state(self, state: str, now: float, started_at: float | None = None) -> bool:
         """``started_at``: the best guess of when RUNNING began (defaults to ``now``)."""
         if state == self.state:
             return False
-        if not self.state or self.state in facts.QUEUED_STATES:  # submitted counts as queued
+        if self.in_queue:
             until = now if state != "RUNNING" or started_at is None else max(self.state_since, min(now, started_at))
             self.queued_s += until - self.state_since
         if state == "RUNNING" and self.running_since is None:
@@ -160,8 +165,7 @@ class _Progress:
     def queued_for(self, now: float) -> float:
         if self.known_queued_s is not None:
             return self.known_queued_s
-        waiting = not self.state or self.state in facts.QUEUED_STATES
-        return self.queued_s + (now - self.state_since if waiting else 0.0)
+        return self.queued_s + (now - self.state_since if self.in_queue else 0.0)
 
     def outlook(self, now: float) -> tuple[float | None, dict]:
         """(eta, data): the data says "late" ({late_s}) or "unsure" ({eta_range}); eta < 1 is finishing."""
@@ -171,7 +175,7 @@ class _Progress:
             if so_far > run.hi:
                 return None, {"late_s": so_far}
             lo, hi, mid = max(0.0, run.lo - so_far), run.hi - so_far, max(0.0, run.mid - so_far)
-        elif not self.state or self.state in facts.QUEUED_STATES:
+        elif self.in_queue:
             queue, queued = self.estimate.queue, self.queued_for(now)
             lo = max(0.0, queue.lo - queued) + run.lo
             hi = max(0.0, queue.hi - queued) + run.hi
@@ -186,7 +190,7 @@ class _Progress:
         """Where the bar stands: grows with time against the estimate, never back, never full."""
         if self.state == "RUNNING":
             position = bar_position("running", approach(self.running_for(now), self.estimate.run.mid))
-        elif not self.state or self.state in facts.QUEUED_STATES:
+        elif self.in_queue:
             position = bar_position("queued", approach(self.queued_for(now), self.estimate.queue.mid))
         else:
             return None
@@ -207,7 +211,7 @@ class _Progress:
         queued = max(self.shown_queued_s, self.queued_for(now))
         if self.state:  # counted from an answer: never shown less later (a state not yet known is a guess)
             self.shown_queued_s = queued
-        phase = "queued" if self.state in facts.QUEUED_STATES or not self.state else "running"
+        phase = "queued" if self.in_queue else "running"
         self.on_progress(ProgressEvent(phase=phase, state=self.state, task_id=self.task_id,
                                        elapsed_s=now - self.submitted_at, queued_s=queued,
                                        fraction=self.fraction(now), eta_s=eta, price=self.price, charged=self.charged,
@@ -250,109 +254,139 @@ class TaskWait:
 
 def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
                   on_progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None,
-                  on_state: Callable[[TaskStatus, Timing], None] | None = None,
-                  grace: QueryGrace | None = None) -> TaskStatus:
+                  on_state: Callable[[TaskStatus, Timing], None] | None = None) -> TaskStatus:
     """Block until the task succeeds; raise a typed error if it fails, times out or is cancelled.
 
     ``on_state`` sees every answer whose state differs from the last, with what is known of the
     timing (for the journal)."""
-    task_id, estimate, initial, submitted_at, running_since, price = (
-        task.task_id, task.estimate, task.initial, task.submitted_at, task.running_since, task.price)
-    start = time.monotonic()
-    submitted = submitted_at if submitted_at is not None else start
-    wall = time.time() - start  # monotonic → epoch, for the journal
-    progress = _Progress(task_id, estimate, on_progress, submitted, price,
-                         queued_s=None if running_since is None else max(0.0, running_since - submitted),
-                         running_since=running_since)
-    schedule = QuerySchedule(start - submitted, None if running_since is None else running_since - submitted,
-                             resumed=initial is None)
-    grace = grace or QueryGrace()
-    timing = Timing(running_at=None if running_since is None else running_since + wall)
-    began = running_since  # when it started running: the best guess, also where the journal cannot know
-    last: TaskStatus | None = None
-    last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
+    return _Wait(client, task, on_progress, should_cancel, on_state).until_done(timeout_s)
 
-    def handle(status: TaskStatus, sent: float, now: float) -> TaskStatus | None:
-        nonlocal last, last_running_sent, began
-        if status.cost is not None:
-            progress.price, progress.charged = status.cost, True
-        schedule.answered(sent - submitted, status.status)
-        if status.status == "RUNNING":
-            if began is None:
-                window = schedule.start_window()
-                began = submitted + (window[0] + window[1]) / 2 if window else sent
-                if schedule.start_seen:
-                    timing.running_at = began + wall
-            last_running_sent = sent
-        elif (status.status == facts.SUCCESS_STATE and timing.running_at is not None
-              and last_running_sent is not None):
-            timing.run_seconds = max(0.0, (sent + last_running_sent) / 2 + wall - timing.running_at)
-        if last is None or status.status != last.status:
-            if on_state is not None:
-                on_state(status, timing)
-            progress.set_state(status.status, now, began)
-            progress.emit(now, force=True)
-        last = status
-        if status.status == facts.SUCCESS_STATE:
-            if not status.video_url:  # the task is paid: its id stays, and asking again may bring the URL
-                raise DownloadError(f"RunningHub says task {task_id} finished (it is paid), but its answer held "
-                                    "no usable video link.", task_id=task_id,
-                                    advice=f"Queue the same graph again later: the pack asks RunningHub about task "
-                                           f"{task_id} again and never submits it anew. Or put {task_id} into the "
-                                           "RunningHub Fetch Task node (or run `python -m runninghub_video fetch "
-                                           f"{task_id}`).")
-            return status
-        if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
-            if status.status == "CANCEL":
-                raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
-            failure = error_codes.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
-                                                 site=client.settings.site, context=f"Task {task_id} failed: ")
-            failure.cost = status.cost  # what the answer says was charged (the 1505 advice reads it)
-            raise failure
-        progress.note = "" if status.is_pending else "unknown_state"
-        return None
 
-    def ticking() -> bool:
-        """Polled while a query is out: the line's clock keeps going, and a silent RunningHub is told."""
-        progress.emit(time.monotonic())
-        return bool(should_cancel is not None and should_cancel())
+class _Wait:
+    """One wait for one task: what the answers taught so far, and the loop's steps. Times are
+    ``time.monotonic()``; the schedule counts seconds since submit, the journal epoch seconds."""
 
-    next_query = start
-    if initial is not None:
-        done = handle(initial, start, start)
-        if done is not None:
-            return done
-        next_query = submitted + schedule.next_query_at(start - submitted)
+    def __init__(self, client: RunningHubClient, task: TaskWait, on_progress: ProgressCallback | None,
+                 should_cancel: CancelCheck | None, on_state: Callable[[TaskStatus, Timing], None] | None) -> None:
+        self.client, self.task_id, self.initial = client, task.task_id, task.initial
+        self.should_cancel, self.on_state = should_cancel, on_state
+        self.start = time.monotonic()
+        self.submitted = task.submitted_at if task.submitted_at is not None else self.start
+        self.wall = time.time() - self.start  # monotonic → epoch, for the journal
+        since = task.running_since
+        self.progress = _Progress(self.task_id, task.estimate, on_progress, self.submitted, task.price,
+                                  queued_s=None if since is None else max(0.0, since - self.submitted),
+                                  running_since=since)
+        self.schedule = QuerySchedule(self.start - self.submitted, None if since is None else since - self.submitted,
+                                      resumed=task.initial is None)
+        self.grace = QueryGrace()
+        self.timing = Timing(running_at=None if since is None else since + self.wall)
+        self.began = since  # when it started running: the best guess, also where the journal cannot know
+        self.last: TaskStatus | None = None
+        self.last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
+        self.next_query = self.start
 
-    while True:
-        check_cancel(should_cancel, task_id)
-        now = time.monotonic()
-        if now - start > timeout_s:
-            raise WaitTimeoutError(f"Stopped waiting for task {task_id} after {format_duration(timeout_s)}.",
-                                   task_id=task_id, advice=fetch_advice(task_id))
-        if now >= next_query:
-            sent = now
-            schedule.sent(sent - submitted)
-            progress.query_sent(sent)
-            try:
-                status = client.query(task_id, ticking)
-                grace.succeeded()
-                progress.query_answered(time.monotonic())
-                progress.note = ""
-            except TaskNotFoundError:
-                progress.query_answered(time.monotonic())
-                if now - submitted > current_waits().new_task_not_found_grace_s or last is not None:
-                    raise
-                status = None
-            except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
-                grace.failed(exc, now, task_id)
-                progress.note = "retrying"
-                status = None
+    def until_done(self, timeout_s: float) -> TaskStatus:
+        """Query on the schedule, ticking every ``cancel_check_s`` between queries for Cancel and the line."""
+        if self.initial is not None:
+            if self._take(self.initial, self.start, self.start):
+                return self.initial
+            self._plan_next_query(self.start, self.start)
+        while True:
+            check_cancel(self.should_cancel, self.task_id)
             now = time.monotonic()
-            if status is not None:
-                done = handle(status, sent, now)
-                if done is not None:
-                    return done
-            next_query = submitted + schedule.next_query_at(sent - submitted, now - sent)
-        progress.emit(now)
-        time.sleep(max(0.0, min(current_waits().cancel_check_s, next_query - time.monotonic())) or 0.01)
+            if now - self.start > timeout_s:
+                raise WaitTimeoutError(f"Stopped waiting for task {self.task_id} after {format_duration(timeout_s)}.",
+                                       task_id=self.task_id, advice=fetch_advice(self.task_id))
+            if now >= self.next_query:
+                sent = now
+                status = self._ask(sent)
+                now = time.monotonic()
+                if status is not None and self._take(status, sent, now):
+                    return status
+                self._plan_next_query(sent, now)
+            self.progress.emit(now)
+            time.sleep(max(0.0, min(current_waits().cancel_check_s, self.next_query - time.monotonic())) or 0.01)
+
+    def _plan_next_query(self, sent: float, answered: float) -> None:
+        """The schedule's next query after the one ``sent`` (its round trip ended at ``answered``)."""
+        self.next_query = self.submitted + self.schedule.next_query_at(sent - self.submitted, answered - sent)
+
+    def _ask(self, sent: float) -> TaskStatus | None:
+        """One query; None when it brought no state: a passing failure (within :class:`QueryGrace`)
+        or a task too new to be found yet."""
+        self.schedule.sent(sent - self.submitted)
+        self.progress.query_sent(sent)
+        try:
+            status = self.client.query(self.task_id, self._ticking)
+        except TaskNotFoundError:
+            self.progress.query_answered(time.monotonic())
+            if sent - self.submitted > current_waits().new_task_not_found_grace_s or self.last is not None:
+                raise
+            return None
+        except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
+            self.grace.failed(exc, sent, self.task_id)
+            self.progress.note = "retrying"
+            return None
+        self.grace.succeeded()
+        self.progress.query_answered(time.monotonic())
+        self.progress.note = ""
+        return status
+
+    def _ticking(self) -> bool:
+        """Polled while a query is out: the line's clock keeps going, and a silent RunningHub is told."""
+        self.progress.emit(time.monotonic())
+        return bool(self.should_cancel is not None and self.should_cancel())
+
+    def _take(self, status: TaskStatus, sent: float, now: float) -> bool:
+        """Learn from the answer to the query ``sent``, show a new state, and say whether the task
+        is done (raises if it failed)."""
+        if status.cost is not None:
+            self.progress.price, self.progress.charged = status.cost, True
+        self.schedule.answered(sent - self.submitted, status.status)
+        self._learn_timing(status, sent)
+        if self.last is None or status.status != self.last.status:
+            if self.on_state is not None:
+                self.on_state(status, self.timing)
+            self.progress.set_state(status.status, now, self.began)
+            self.progress.emit(now, force=True)
+        self.last = status
+        if _finished(status, self.task_id, self.client.settings.site):
+            return True
+        self.progress.note = "" if status.is_pending else "unknown_state"
+        return False
+
+    def _learn_timing(self, status: TaskStatus, sent: float) -> None:
+        """When the run began (halfway through the window the answers leave) and, at SUCCESS, how long it ran."""
+        if status.status == "RUNNING":
+            if self.began is None:
+                window = self.schedule.start_window()
+                self.began = self.submitted + (window[0] + window[1]) / 2 if window else sent
+                if self.schedule.start_seen:
+                    self.timing.running_at = self.began + self.wall
+            self.last_running_sent = sent
+        elif (status.status == facts.SUCCESS_STATE and self.timing.running_at is not None
+              and self.last_running_sent is not None):
+            self.timing.run_seconds = max(0.0, (sent + self.last_running_sent) / 2 + self.wall - self.timing.running_at)
+
+
+def _finished(status: TaskStatus, task_id: str, site: str) -> bool:
+    """What an answer means for the wait: True for a video to fetch, False while the task is pending
+    (or in a state not known); the typed error if it failed or finished without a usable link."""
+    if status.status == facts.SUCCESS_STATE:
+        if not status.video_url:  # the task is paid: its id stays, and asking again may bring the URL
+            raise DownloadError(f"RunningHub says task {task_id} finished (it is paid), but its answer held "
+                                "no usable video link.", task_id=task_id,
+                                advice=f"Queue the same graph again later: the pack asks RunningHub about task "
+                                       f"{task_id} again and never submits it anew. Or put {task_id} into the "
+                                       "RunningHub Fetch Task node (or run `python -m runninghub_video fetch "
+                                       f"{task_id}`).")
+        return True
+    if status.status in facts.TERMINAL_FAILURE_STATES or (status.error_code and not status.is_pending):
+        if status.status == "CANCEL":
+            raise TaskFailedError(f"Task {task_id} was cancelled on RunningHub.", task_id=task_id)
+        failure = error_codes.error_for_code(status.error_code or "1015", status.failure_text(), task_id=task_id,
+                                             site=site, context=f"Task {task_id} failed: ")
+        failure.cost = status.cost  # what the answer says was charged (the 1505 advice reads it)
+        raise failure
+    return False

@@ -20,7 +20,8 @@ const COLORS = {
   expired: "#9ca3af", submitting: "#60a5fa", unknown: "#c084fc",
 };
 
-const lang = () => languageOf(app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language);
+const locale = () => app.extensionManager?.setting?.get("Comfy.Locale") || navigator.language;
+const lang = () => languageOf(locale());
 
 function el(tag, props = {}, style = "", children = []) {
   const node = Object.assign(document.createElement(tag), props);
@@ -83,7 +84,10 @@ function taskCard(task, inbox, inBatch = false) {
   if (options) body.append(el("div", { textContent: options }, MUTED));
   const meta = el("div", { className: "runninghub-meta", textContent: metaLine(task, L) }, MUTED);
   body.append(meta);
-  if (task.error && !["ambiguous", "saved"].includes(task.phase)) body.append(el("div", { textContent: task.error }, "color:#f87171;font-size:12px"));
+  if (task.error && !["ambiguous", "saved"].includes(task.phase)) {  // the kept English message on hover
+    body.append(el("div", { className: "runninghub-error", textContent: task.error, title: task.error_detail || "" },
+      "color:#f87171;font-size:12px"));
+  }
   if (task.recover_error) body.append(el("div", { textContent: tt(L, "failedRecover", { error: task.recover_error }) }, "color:#f87171;font-size:12px"));
 
   const actions = el("div", {}, "display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-top:2px");
@@ -197,7 +201,7 @@ class Inbox {
   async refresh() {
     let data;
     try {
-      data = await call(`/tasks?limit=${this.limit}&locale=${lang()}`);  // a refused run's reason in it
+      data = await call(`/tasks?limit=${this.limit}&locale=${lang()}`);  // reasons and errors in the tab's language
     } catch {
       return;  // the server restarts: the next poll tries again
     }
@@ -239,7 +243,7 @@ class Inbox {
   async deleteAsset(asset, btn) {
     if (!confirm(tt(this.lang, "deleteAssetConfirm", { id: asset.asset_id }))) return;
     btn.disabled = true;
-    const answer = await call("/assets/delete", { site: asset.site, asset_id: asset.asset_id });
+    const answer = await call("/assets/delete", { site: asset.site, asset_id: asset.asset_id, locale: locale() });
     if (answer.error) {
       btn.disabled = false;
       alert(answer.error);
@@ -323,7 +327,7 @@ class Inbox {
   async recover(task, row, btn) {
     btn.disabled = true;
     btn.textContent = tt(this.lang, "recovering");
-    const answer = await call("/tasks/recover", { site: task.site, task_id: task.task_id, row });
+    const answer = await call("/tasks/recover", { site: task.site, task_id: task.task_id, row, locale: locale() });
     if (answer.error) {
       btn.disabled = false;
       btn.textContent = tt(this.lang, "recover");
@@ -343,19 +347,21 @@ function budgetPanel(site) {
     "flex:1;padding:4px 8px;border-radius:6px;border:1px solid var(--border-color);" +
     "background:var(--comfy-input-bg);color:var(--input-text)");
   const result = el("div", {}, "font-size:0.9em;color:#f87171");
+  // the answer's error (a damaged budget file: what to do) comes worded in the browser's language
   const show = (data) => {
-    if (data?.error) { result.textContent = data.error; return; }
-    result.textContent = "";
-    const info = data?.sites?.[site];
+    result.textContent = data?.error ?? "";
+    if (!data?.sites) return;
+    const info = data.sites[site];
     status.textContent = budgetSetting(info, lang());
     input.value = info?.budget ?? "";
   };
-  const store = async (amount) => show(await call("/budget", { site, amount }));
+  const unanswered = () => { result.textContent = tt(lang(), "budgetUnanswered"); };
+  const store = async (amount) => call("/budget", { site, amount, locale: locale() }).then(show, unanswered);
   const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)), SETTING_BUTTON);
   save.className = "runninghub-budget-save";
   const off = button(tt(L, "turnOff"), () => store(null), SETTING_BUTTON);
   input.onkeydown = (event) => { if (event.key === "Enter") save.onclick(); };
-  call("/budget").then(show).catch(() => { status.textContent = "?"; });
+  call(`/budget?locale=${encodeURIComponent(locale())}`).then(show, unanswered);
   return el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [
     status, el("div", {}, "display:flex;gap:6px;align-items:center", [input, save, off]), result,
   ]);

@@ -39,17 +39,22 @@ def _site(site: Any) -> str:
 
 
 def _worded(task: dict, lang: str) -> dict:
-    """The row's reason in ``lang`` when the pack refused the run itself (its row keeps the English)."""
+    """The row's reason in ``lang`` (wording.row_reason); the English message its row keeps, when the
+    line says it otherwise, goes along as ``error_detail`` (the tab shows it on hover)."""
     price = money.parse(task.get("price"), task["currency"])
-    task["error"] = wording.refusal(task["error_code"], task["site"], price, lang) or task["error"]
+    kept = task["error"]
+    task["error"] = wording.row_reason(task["error_code"], task["site"], lang, price=price, message=kept,
+                                       task_id=task["task_id"] or "")
+    task["error_detail"] = kept if kept != task["error"] else ""
     return task
 
 
-def _with_recovery(task: dict) -> dict:
+def _with_recovery(task: dict, lang: str) -> dict:
     with _recoveries_lock:
         recovery = dict(_recoveries.get((task["site"], task["task_id"] or ""), {}))
     task["recovering"] = bool(recovery.get("running"))
-    task["recover_error"] = recovery.get("error", "")
+    failure = recovery.get("failure")  # the pack's error: worded in the tab's language
+    task["recover_error"] = wording.error_line(failure, lang, site=task["site"]) if failure else recovery.get("error", "")
     if task["recovering"]:
         task["recoverable"] = False
     return task
@@ -66,28 +71,36 @@ def tasks(site: str | None = None, limit: Any = None, before: str | None = None,
         limit = int(limit) if limit not in (None, "") else inbox.PAGE_SIZE
     except (TypeError, ValueError):
         raise errors.ValidationError(f"limit must be a whole number, not {str(limit)[:20]!r}.") from None
+    lang = wording.language_of(locale)
     page = inbox.page(limit=limit, before=before or None, site=site or None)
-    page["tasks"] = [_with_recovery(_worded(task, wording.language_of(locale))) for task in page["tasks"]]
+    page["tasks"] = [_with_recovery(_worded(task, lang), lang) for task in page["tasks"]]
     page["totals"] = inbox.totals()
-    try:
-        page["budgets"] = budgets()["sites"]
-    except errors.ConfigError as exc:  # a damaged budget file: the tasks still show, runs are refused
-        page["budgets"], page["budget_error"] = {}, str(exc)
+    page["budgets"] = {}
+    budget = budgets(locale)  # a damaged budget file: the tasks still show, runs are refused, the tab says so
+    page["budgets" if "sites" in budget else "budget_error"] = budget.get("sites", budget.get("error"))
     return page
 
 
-def budgets() -> dict:
-    """Per site: the daily budget (None = off) with today's spend, running estimate and currency."""
+def budgets(locale: Any = None) -> dict:
+    """Per site: the daily budget (None = off) with today's spend, running estimate and currency; or,
+    when the budget file is damaged (every run is refused), the line saying so and what to do, in the
+    browser's language (``locale``)."""
     from ..runninghub_video.run import spend
 
-    return {"sites": {site: spend.status(site).as_json() for site in facts.SITES}}
+    try:
+        return {"sites": {site: spend.status(site).as_json() for site in facts.SITES}}
+    except spend.BudgetFileError as exc:
+        return {"error": wording.error_line(exc, wording.language_of(locale)), "code": exc.code}
 
 
-def save_budget(site: str, amount: Any) -> dict:
+def save_budget(site: str, amount: Any, locale: Any = None) -> dict:
     from ..runninghub_video.run import spend
 
-    spend.set_daily_budget(_site(site), amount)
-    return budgets()
+    try:
+        spend.set_daily_budget(_site(site), amount)
+    except spend.BudgetFileError:
+        pass  # not stored: the answer says why, as reading the budgets does
+    return budgets(locale)
 
 
 def video_file(site: str, task_id: str) -> Path:
@@ -157,18 +170,18 @@ def _claim(site: str, task_id: str, row: Any) -> None:
 
 
 def _recover(site: str, task_id: str) -> None:
-    error = ""
+    error, failure = "", None
     try:
         from ..runninghub_video.run import pipeline
 
         pipeline.fetch_task(task_id, site=site, output_dir=bridge.output_directory())
     except errors.RunningHubError as exc:
-        error = str(exc)
+        error, failure = str(exc), exc
     except Exception as exc:  # the thread must always clear its "running" mark
         log.warning("RunningHub: recovering task %s failed", task_id, exc_info=True)
         error = redaction.redact(f"{type(exc).__name__}: {exc}")
     with _recoveries_lock:
-        _recoveries[(site, task_id)] = {"running": False, "error": error}
+        _recoveries[(site, task_id)] = {"running": False, "error": error, **({"failure": failure} if failure else {})}
 
 
 def converted_references() -> dict:
@@ -203,14 +216,16 @@ def _answer(kind: str, payload: Any, status: int = 200):
     return web.FileResponse(payload, headers={"Content-Type": "video/mp4"})
 
 
-async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json") -> Any:
-    """``fn`` in a thread (it reads files and the journal); a user-facing error becomes a 400 answer."""
+async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json", locale: Any = None) -> Any:
+    """``fn`` in a thread (it reads files and the journal); a user-facing error becomes a 400 answer,
+    worded in the browser's language where the request says it (``locale``)."""
     import asyncio
 
     try:
         result = await asyncio.to_thread(fn, *args)
     except errors.RunningHubError as exc:
-        return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
+        said = str(exc) if locale is None else wording.error_line(exc, wording.language_of(locale))
+        return _json({"ok": False, "error": said, "code": exc.code, "kind": type(exc).__name__}, 400)
     return _json(result) if kind == "json" else _answer(kind, result)
 
 
@@ -234,7 +249,7 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/tasks/recover")
     async def post_recover(request):
         data = await _body(request)
-        return await _run(recover, data.get("site"), data.get("task_id"), data.get("row"))
+        return await _run(recover, data.get("site"), data.get("task_id"), data.get("row"), locale=data.get("locale"))
 
     @routes.get(f"{PREFIX}/assets")
     async def get_assets(request):
@@ -247,16 +262,18 @@ def add_routes(routes) -> None:
     @routes.post(f"{PREFIX}/assets/delete")
     async def post_asset_delete(request):
         data = await _body(request)
-        return await _run(delete_converted, data.get("site"), data.get("asset_id"))
+        return await _run(delete_converted, data.get("site"), data.get("asset_id"), locale=data.get("locale"))
 
     @routes.get(f"{PREFIX}/budget")
     async def get_budget(request):
-        return await _run(budgets)
+        locale = request.query.get("locale")
+        return await _run(budgets, locale, locale=locale)
 
     @routes.post(f"{PREFIX}/budget")
     async def post_budget(request):
         data = await _body(request)
-        return await _run(save_budget, data.get("site"), data.get("amount"))
+        locale = data.get("locale")
+        return await _run(save_budget, data.get("site"), data.get("amount"), locale, locale=locale)
 
 
 def register() -> bool:

@@ -97,8 +97,30 @@ def test_the_tab_still_lists_the_tasks_beside_a_damaged_budget_file(rh_env, tmp_
     page = inbox_routes.tasks()
     assert page["tasks"][0]["task_id"] == done.task_id
     assert page["budgets"] == {} and str(spend.budget_path()) in page["budget_error"]
-    with pytest.raises(spend.BudgetFileError):
-        inbox_routes.budgets()  # the Settings panel's route answers 400 with the same message
+    assert inbox_routes.budgets() == {"error": page["budget_error"], "code": "budget_file"}  # Settings says it too
+
+
+def test_a_damaged_budget_file_is_said_in_chinese_with_what_to_do(rh_env, tmp_path):
+    """Node, RunningHub tab and Settings: the file, that runs are refused until it is reset, and how."""
+    from ..nodes import inbox_routes
+    from ..runninghub_video.words import wording
+
+    path = spend.budget_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    with pytest.raises(spend.BudgetFileError) as refused:
+        run(tmp_path, "refused by a damaged file")
+    line = (f"预算文件 {path} 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，"
+            "然后在 设置 → RunningHub 中重新设置每日预算")
+    assert wording.failed(refused.value, "zh", site="cn") == f"失败：{line}"
+    assert inbox_routes.budgets("zh-CN") == {"error": line, "code": "budget_file"}
+    assert inbox_routes.save_budget("cn", 3, "zh") == {"error": line, "code": "budget_file"}
+    page = inbox_routes.tasks(locale="zh")
+    assert page["budget_error"] == line
+    assert page["tasks"][0]["error"] == "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"
+    assert str(path) in page["tasks"][0]["error_detail"]  # the English the journal keeps, on hover
+    assert inbox_routes.budgets("en")["error"].startswith(f"the budget file {path} is damaged or unreadable, so "
+                                                          "every run is refused until it is reset")
 
 
 # --- python -m runninghub_video budget -------------------------------------------------------

@@ -214,7 +214,7 @@ def test_a_run_refused_by_the_budget_says_why_in_the_tabs_language(inbox_env, ha
         "zh-CN": "已在上传前拒绝：本次运行（0.14 元）会超过 .cn 的每日预算；可在 设置 → RunningHub 中调高或关闭"}
     status, data = handlers("GET", "/tasks", Request(query={"locale": "zh"}))
     assert (status, data["tasks"][0]["error"]) == (200, reasons["zh-CN"])
-    assert wording.refusal("budget_unchecked", "ai", None, "zh") == "已在上传前拒绝：.ai 每日预算所需的价格未知"
+    assert wording.row_reason("budget_unchecked", "ai", "zh") == "已在上传前拒绝：.ai 每日预算所需的价格未知"
     assert inbox_env.counters.uploads == 0
 
 
@@ -235,3 +235,45 @@ def test_a_budget_refusal_reads_with_its_figures_in_the_users_language():
     refusal.day = dataclasses.replace(day, running=cny("0.75"), running_tasks=1)
     assert "(1.10 CNY, +0.75 CNY not reported yet)" in wording.error_line(refusal, "en", site="cn")
     assert "（1.10 元，另有尚未报账 0.75 元）" in wording.error_line(refusal, "zh", site="cn")
+
+
+def test_a_failed_task_and_a_refused_submit_read_as_the_node_said_them_in_the_tabs_language(inbox_env, tmp_path):
+    inbox_env.fail_next_tasks("1501", message="sensitive content")
+    with pytest.raises(errors.TaskFailedError):
+        make_video(tmp_path, "refused by moderation")
+    inbox_env.inject("submit", "error_code", code="1007")
+    with pytest.raises(errors.ApiError):
+        make_video(tmp_path, "bad options")
+    rejected, failed = inbox_routes.tasks(locale="zh-CN")["tasks"]
+    assert failed["error"] == "内容审核未通过（1501），未扣费：请修改提示词或参考图 · RunningHub: sensitive content"
+    assert rejected["error"] == "RunningHub 拒绝了参数（1007）：请检查提示词、参考图和选项"
+    assert "RunningHub error 1007" in rejected["error_detail"]  # the English the journal keeps, on hover
+    rejected, failed = inbox_routes.tasks(locale="en")["tasks"]
+    assert failed["error"] == "refused by moderation (1501), not charged: change the prompt or references · " \
+                              "RunningHub: sensitive content"
+    assert rejected["error"] == "RunningHub rejected the options (1007): check prompt, references and options"
+
+
+def test_a_budget_refusal_journaled_before_rows_kept_its_code_reads_in_the_tabs_language(inbox_env, tmp_path):
+    """Rows written by the pack of 2026-12-06 20:07-20:39 UTC: an English message, no code, no price."""
+    from ..runninghub_video.run import spend
+
+    spend.set_daily_budget("cn", "0.01")
+    for prompt in ("over", "unpriced", "damaged"):
+        with pytest.raises(errors.RunningHubError):
+            make_video(tmp_path, prompt)
+    journal = Journal()
+    over, unpriced, damaged = sorted(journal.list(3), key=lambda row: row.id)
+    earlier = {over.id: "Refused before uploading anything: this run costs 0.14 CNY (price preview); spent today on "
+                        ".cn: 0.00 CNY. Together that passes your daily budget of 0.01 CNY.",
+               unpriced.id: "The price of this run is unknown (no price preview, no published price for .cn), so it "
+                            "cannot be checked against your daily budget of 0.01 CNY. Nothing was uploaded or charged.",
+               damaged.id: "The budget file /state/budget.json is damaged (not JSON: …), so no run is checked "
+                           "against it: every run is refused. Fix or delete the file."}
+    for row_id, message in earlier.items():  # as the earlier version left them
+        journal.update(row_id, error_code=None, price=None, error_message=message)
+    reasons = {task["row"]: task["error"] for task in inbox_routes.tasks(locale="zh")["tasks"]}
+    assert reasons == {over.id: "已在上传前拒绝：本次运行（0.14 元）会超过 .cn 的每日预算；可在 设置 → RunningHub 中调高或关闭",
+                       unpriced.id: "已在上传前拒绝：.cn 每日预算所需的价格未知",
+                       damaged.id: "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"}
+    assert inbox_env.counters.uploads == 0

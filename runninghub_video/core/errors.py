@@ -9,16 +9,21 @@ from .redaction import redact
 
 
 class RunningHubError(Exception):
-    """Base of every error the pack raises on purpose."""
+    """Base of every error the pack raises on purpose.
+
+    ``code``: RunningHub's error code, or one of the pack's own ("budget_file", "prompt_empty"); with
+    ``details`` (the figures and names in the message) it lets words/wording.py say the error in
+    the user's language, while the message itself stays English (logs, CLI)."""
 
     code: str = ""
     advice: str = ""
 
     def __init__(self, message: str, *, code: str = "", advice: str = "", task_id: str = "",
-                 server_message: str = "") -> None:
+                 server_message: str = "", details: dict | None = None) -> None:
         self.code = code or self.code
         self.advice = advice or self.advice
         self.task_id = task_id
+        self.details = dict(details or {})
         self.server_message = redact(server_message)
         parts = [redact(message)]
         if self.server_message and self.server_message not in parts[0]:

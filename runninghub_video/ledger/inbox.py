@@ -11,6 +11,7 @@ task made elsewhere) counts once.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -29,6 +30,13 @@ PROMPT_EXCERPT = 160
 _FAILED = facts.TERMINAL_FAILURE_STATES | {REJECTED, ABANDONED}  # ours: refused or never sent, no charge
 # every model's option fields (models.py), in the order a user reads them
 _OPTION_KEYS = tuple(dict.fromkeys(o.wire for m in MODELS.values() for o in m.options))
+
+
+# Budget refusals journaled before their row kept a code (the pack of 2026-12-06 20:07-20:39 UTC):
+# the code their English message stands for, so the tab words them in the user's language too.
+_EARLIER_REFUSALS = (("Refused before uploading anything:", "budget"), ("The price of this run is unknown",
+                     "budget_unchecked"), ("Today's task(s) ", "budget_unchecked"), ("The budget file ", "budget_file"))
+_EARLIER_PRICE = re.compile(r"this run costs \$?(\d+(?:\.\d+)?)")
 
 
 def lookup_url(site: str, task_id: str | None) -> str:
@@ -99,18 +107,31 @@ def view(raw: Row | dict, now: float | None = None) -> dict:
         "elapsed_s": round((float(finished) if finished else now) - float(started), 1)
         if task_id and kind not in ("ambiguous", "submitting") else None,
         "cost": None if cost is None else cost.number(),
-        "price": raw["price"].number() if isinstance(raw.get("price"), Money) else None,  # as the budget counted it
+        "price": raw["price"].number() if isinstance(raw.get("price"), Money) else _earlier_price(raw),  # as counted
         "currency": facts.SITE_CURRENCY.get(site, "") if cost is None else cost.currency,
         "video_path": path if has_video else "",
         "file_name": Path(path).name if path else "",
         "error": raw.get("error_message") or "",
-        "error_code": raw.get("error_code") or "",
+        "error_code": raw.get("error_code") or _earlier_refusal(state, raw.get("error_message") or ""),
         "followed": is_followed(task_id),
         "recoverable": bool(task_id) and kind in ("pending", "ready", "unknown") and not is_followed(task_id),
         "lookup_url": lookup_url(site, task_id),
         "batch": {"id": raw["batch_id"], "name": raw.get("batch_name") or "", "item": raw.get("batch_item") or ""}
         if raw.get("batch_id") else None,
     }
+
+
+def _earlier_refusal(state: str, message: str) -> str:
+    """The code of a budget refusal an earlier version journaled by its English message only, else ""."""
+    if state != REJECTED:
+        return ""
+    return next((code for start, code in _EARLIER_REFUSALS if message.startswith(start)), "")
+
+
+def _earlier_price(raw: dict) -> float | None:
+    """The price such a refusal names in its message ("this run costs 0.14 CNY"), else None."""
+    found = _EARLIER_PRICE.search(str(raw.get("error_message") or "")) if raw.get("state") == REJECTED else None
+    return float(found.group(1)) if found else None
 
 
 # --- pages of the journal ------------------------------------------------------------------

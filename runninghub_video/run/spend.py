@@ -87,7 +87,10 @@ class BudgetUncheckedError(RunningHubError):
 
 
 class BudgetFileError(ConfigError):
-    """The budget file cannot be read: every run is refused until it is fixed or removed."""
+    """The budget file cannot be read: every run is refused until it is fixed or removed.
+    ``details["path"]``: the file."""
+
+    code = "budget_file"
 
 
 # --- the budgets ---------------------------------------------------------------------------
@@ -110,7 +113,8 @@ def daily_budgets() -> dict[str, Money]:
     except OSError as exc:
         raise BudgetFileError(f"The budget file {path} cannot be read ({exc.strerror or exc}), so no run is "
                               "checked against it: every run is refused.",
-                              advice="Fix its permissions, or delete it. " + _SET_AGAIN) from None
+                              advice="Fix its permissions, or delete it. " + _SET_AGAIN,
+                              details={"path": str(path)}) from None
     except ValueError as exc:  # not UTF-8, not JSON
         raise _damaged(path, f"not JSON: {exc}") from None
     daily = data.get("daily") if isinstance(data, dict) else None
@@ -130,7 +134,8 @@ def daily_budgets() -> dict[str, Money]:
 
 def _damaged(path: Path, why: str) -> BudgetFileError:
     return BudgetFileError(f"The budget file {path} is damaged ({why}), so no run is checked against it: every "
-                           "run is refused.", advice="Fix or delete the file. " + _SET_AGAIN)
+                           "run is refused.", advice="Fix or delete the file. " + _SET_AGAIN,
+                           details={"path": str(path)})
 
 
 def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:

@@ -85,6 +85,9 @@ LINES: dict[str, tuple[str, str]] = {
                        "已在上传前拒绝：本次运行（{price}）会超过 .{site} 的每日预算；可在 设置 → RunningHub 中调高或关闭"),
     "refused_budget_unchecked": ("refused before any upload: a price the daily budget of .{site} needs is unknown",
                                  "已在上传前拒绝：.{site} 每日预算所需的价格未知"),
+    "refused_budget_file": ("refused before any upload: the budget file was damaged or unreadable; Settings → "
+                            "RunningHub says what to do",
+                            "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"),
     # one node run over a list (a batch): one line for all its items
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
@@ -135,6 +138,10 @@ ERRORS: dict[str, tuple[str, str]] = {
                             "Settings → RunningHub",
                             "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
                             "超过每日预算 {budget}；可在 设置 → RunningHub 中调高或关闭"),
+    "budget_file": ("the budget file {path} is damaged or unreadable, so every run is refused until it is reset: "
+                    "delete (or fix) that file, then set the daily budget again in Settings → RunningHub",
+                    "预算文件 {path} 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，"
+                    "然后在 设置 → RunningHub 中重新设置每日预算"),
     "BudgetUncheckedError": ("refused before any upload: a price the daily budget needs is unknown: {detail}",
                              "已在上传前拒绝：每日预算所需的价格未知：{detail}"),
     "ApiError": ("{detail}", "RunningHub 返回错误（{code}）：{detail}"),  # an unknown code: RunningHub's own words
@@ -323,8 +330,8 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     pair = row and (row.option_line if isinstance(exc, errors.RealPersonError) else row.line)
     own = [str(getattr(exc, "code", "") or "")]  # a code of the pack's own ("key_shape"), then the class
     key = next((k for k in own + [c.__name__ for c in type(exc).__mro__] if k in ERRORS), "Exception")
-    values = {"code": getattr(exc, "code", "") or "?", "task_id": getattr(exc, "task_id", "") or "?",
-              "site": site, "detail": detail, "length": facts.KEY_LENGTH}
+    values = {**getattr(exc, "details", {}), "code": getattr(exc, "code", "") or "?",
+              "task_id": getattr(exc, "task_id", "") or "?", "site": site, "detail": detail, "length": facts.KEY_LENGTH}
     if isinstance(exc, errors.AmbiguousSubmitError):  # when, why and where to look, on the node itself
         at = getattr(exc, "submitted_at", None)
         values.update(when=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?",
@@ -345,12 +352,23 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     return line
 
 
-def refusal(code: Any, site: str, price: Money | None, lang: str = EN) -> str:
-    """Why the pack refused a run before sending it, as its journal row keeps it (its error code and
-    the price the budget counted): the RunningHub tab's line in ``lang``; "" for any other code."""
-    if code == "budget":
-        return say("refused_budget", lang, site=site, price=format_money(price, lang) if price else "?")
-    return say("refused_budget_unchecked", lang, site=site) if code == "budget_unchecked" else ""
+_REFUSALS = {"budget": "refused_budget", "budget_unchecked": "refused_budget_unchecked",
+             "budget_file": "refused_budget_file"}  # the pack's own refusals before any upload, by code
+
+
+def row_reason(code: Any, site: str, lang: str = EN, *, price: Money | None = None, message: str = "",
+               task_id: str = "") -> str:
+    """Why a journal row gave no video, as the RunningHub tab shows it in ``lang``: a refusal of the
+    pack's own by its code (``price``: what the budget counted), a RunningHub code by the line the
+    node shows for it (``message``: RunningHub's own words when a task ran, ``task_id``), else the
+    row's ``message`` as kept."""
+    code = str(code or "")
+    if code in _REFUSALS:
+        return say(_REFUSALS[code], lang, site=site, price=format_money(price, lang) if price else "?")
+    if not code or not code.isdigit():
+        return message
+    said = message if task_id else ""  # a refused submit keeps the pack's English message, not RunningHub's
+    return error_line(error_codes.error_for_code(code, said, site=site, task_id=task_id), lang, site=site)
 
 
 def _real_person_values(exc: errors.RealPersonError, lang: str) -> dict[str, str]:

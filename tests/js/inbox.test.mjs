@@ -49,6 +49,8 @@ const ASSETS = {
   ],
 };
 
+const BUDGET = { answer: null, unanswered: {} };  // what /runninghub/budget answers (null: the budgets below)
+
 function comfy(locale = "en-US") {
   const requests = [];
   const tabs = [];
@@ -69,8 +71,9 @@ function comfy(locale = "en-US") {
         requests.push({ path, method: options.method ?? "GET", body, type: options.headers?.["Content-Type"] });
         const answer = path.startsWith("/runninghub/tasks?") ? TASKS
           : path === "/runninghub/assets" ? ASSETS
-          : path === "/runninghub/budget" ? { sites: { cn: { site: "cn", currency: "CNY", budget: body?.amount ?? 2, spent: 0.75 } } }
+          : path.startsWith("/runninghub/budget") ? BUDGET.answer ?? { sites: { cn: { site: "cn", currency: "CNY", budget: body?.amount ?? 2, spent: 0.75 } } }
             : { started: true };
+        if (answer === BUDGET.unanswered) throw new TypeError("Failed to fetch");
         return { json: async () => answer };
       },
     },
@@ -134,7 +137,7 @@ test("Recover appears only where a paid task lacks its file, and posts JSON to t
     await buttons[0].onclick();
     const post = tab.requests.find((r) => r.method === "POST");
     assert.deepEqual(post, { path: "/runninghub/tasks/recover", method: "POST", type: "application/json",
-      body: { site: "cn", task_id: "2000000000000000004", row: null } });
+      body: { site: "cn", task_id: "2000000000000000004", row: null, locale: "en-US" } });
   } finally {
     tab.close();
   }
@@ -147,7 +150,7 @@ test("an ambiguous submit takes the task id pasted from the site's call records"
     box.find((e) => e.tag === "input").value = " 2000000000000000009 ";
     await box.find((e) => e.tag === "button").onclick();
     assert.deepEqual(tab.requests.find((r) => r.method === "POST").body,
-      { site: "cn", task_id: "2000000000000000009", row: 3 });
+      { site: "cn", task_id: "2000000000000000009", row: 3, locale: "en-US" });
   } finally {
     tab.close();
   }
@@ -189,7 +192,7 @@ test("converted references show thumbnail, site, asset id, state and when, and d
     await del.onclick();
     assert.deepEqual(tab.requests.find((r) => r.method === "POST"),
       { path: "/runninghub/assets/delete", method: "POST", type: "application/json",
-        body: { site: "cn", asset_id: "1234567890123456789" } });
+        body: { site: "cn", asset_id: "1234567890123456789", locale: "en-US" } });
   } finally {
     delete globalThis.confirm;
     tab.close();
@@ -218,7 +221,7 @@ test("the budget setting saves an amount per site and turns it off", async () =>
     const off = panel.find((e) => e.tag === "button" && e.textContent === "Off");
     await off.onclick();
     const posts = tab.requests.filter((r) => r.method === "POST").map((r) => r.body);
-    assert.deepEqual(posts, [{ site: "cn", amount: 2.5 }, { site: "cn", amount: null }]);
+    assert.deepEqual(posts, [{ site: "cn", amount: 2.5, locale: "en-US" }, { site: "cn", amount: null, locale: "en-US" }]);
   } finally {
     tab.close();
   }
@@ -236,6 +239,43 @@ test("a task's place in a batch shows under the batch's header only, in the tab'
     assert.match(byRow[4], /第 1 项/);
     assert.match(byRow[2], /第 2 项/);
     assert.doesNotMatch(byRow[3], /第 1 项|item/);
+  } finally {
+    tab.close();
+    for (const key of Object.keys(TASKS)) delete TASKS[key];
+    Object.assign(TASKS, saved);
+  }
+});
+
+test("a damaged budget file shows in Settings as the server words it in the browser's language, never as '?'", async () => {
+  const tab = await open("zh-CN");
+  const line = "预算文件 /state/budget.json 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，" +
+    "然后在 设置 → RunningHub 中重新设置每日预算";
+  BUDGET.answer = { error: line, code: "budget_file" };
+  try {
+    const panel = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn").type();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(tab.requests.find((r) => r.path.startsWith("/runninghub/budget")).path, "/runninghub/budget?locale=zh-CN");
+    assert.match(panel.text(), /预算文件 \/state\/budget\.json 已损坏.*所有运行都会被拒绝.*请删除/);
+    assert.doesNotMatch(panel.text(), /\?|undefined/);
+    BUDGET.answer = BUDGET.unanswered;  // ComfyUI gone (restarting): say so, in Chinese
+    const again = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn").type();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match(again.text(), /无法读取每日预算：ComfyUI 没有响应，请刷新页面/);
+  } finally {
+    BUDGET.answer = null;
+    tab.close();
+  }
+});
+
+test("a row's reason shows in the tab's language, the English its journal keeps on hover", async () => {
+  const saved = structuredClone(TASKS);
+  Object.assign(TASKS.tasks[1], { phase: "failed", state: "rejected", error: "已在上传前拒绝：本次运行（0.14 元）会超过 .cn 的每日预算",
+    error_detail: "Refused before uploading anything: this run costs 0.14 CNY (price preview)" });
+  const tab = await open("zh-CN");
+  try {
+    const reason = tab.cards[1].find((e) => e.className === "runninghub-error");
+    assert.equal(reason.textContent, TASKS.tasks[1].error);
+    assert.equal(reason.title, "Refused before uploading anything: this run costs 0.14 CNY (price preview)");
   } finally {
     tab.close();
     for (const key of Object.keys(TASKS)) delete TASKS[key];

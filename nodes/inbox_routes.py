@@ -165,8 +165,9 @@ def _claim(site: str, task_id: str, row: Any) -> None:
     view = inbox.find(row_id)
     if view is None or view["site"] != site or view["phase"] != "ambiguous" or view["task_id"]:
         raise errors.ValidationError("Only an ambiguous submit without a task id can take a task id.")
-    if inbox.task(site, task_id) is None:  # an id already journaled is simply recovered
-        journal.Journal().assign_task(row_id, task_id)
+    # the person's own choice: taken without the checks of an automatic match, also for an id fetched
+    # before (that fetch's video comes along), but never for the task of another request
+    journal.Journal().attach_task(row_id, task_id)
 
 
 def _recover(site: str, task_id: str) -> None:

@@ -31,9 +31,11 @@ def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:
     path = Path(result.video_path)
     frame_path = result.last_frame_path or last_frame.save(path)
     frame = torch.from_numpy(last_frame.load_rgb(frame_path).astype("float32") / 255.0)[None]
-    progress.text(wording.finished(str(result.task_id), path.name, reused=result.reused,
-                                   resumed=result.resumed, cost=result.cost,
-                                   elapsed_s=result.elapsed_s, lang=progress.lang), kind="done", cost=result.cost)
+    line = wording.finished(str(result.task_id), path.name, reused=result.reused, resumed=result.resumed,
+                            cost=result.cost, elapsed_s=result.elapsed_s, lang=progress.lang)
+    if result.note is not None:  # a fetch's word on the unanswered submit it may answer
+        line += "\n" + result.note.text(progress.lang)
+    progress.text(line, kind="done", cost=result.cost)
     return io.NodeOutput(bridge.video_from_file(path), str(path), str(result.task_id), frame,
                          ui=bridge.preview_of(path))
 

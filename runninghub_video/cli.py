@@ -288,6 +288,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return _interrupted(progress)
     finally:
         progress.close()
+    if result.note is not None:  # whether it answers an unanswered submit, and if not, how to unblock that
+        print(result.note.text(), file=sys.stderr)
     _print_result(result)
     return 0
 

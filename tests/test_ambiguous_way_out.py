@@ -51,6 +51,77 @@ def test_fetching_the_task_by_id_lets_the_original_request_be_queued_again(rh_en
     assert rh_env.counters.submits == 1
 
 
+def _made_elsewhere(rh_env, tmp_path, monkeypatch, **options: str) -> str:
+    """A task made by another machine with the same key (its own journal): the person may find its id
+    in the call records beside the unanswered submit's. ``options``: where its request differs."""
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "other machine"))
+    request = VideoRequest("another graph", **{"duration": "2", "resolution": "480p", **options})
+    task_id = generate([solid_images(1)], request, output_dir=tmp_path / "elsewhere", timeout_s=60).task_id
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "state"))
+    return task_id
+
+
+def _still_refused(rh_env, tmp_path, submits: int) -> None:
+    with pytest.raises(errors.AmbiguousSubmitError):
+        _run(tmp_path)
+    assert rh_env.counters.submits == submits  # nothing paid again
+
+
+def test_fetching_the_task_tells_the_user_it_answers_the_unanswered_submit(rh_env, tmp_path):
+    _ambiguous(rh_env, tmp_path)
+    wait_until(lambda: tasks_settled(rh_env))
+    (task_id,) = rh_env.tasks
+    fetched = fetch_task(task_id, output_dir=tmp_path)
+    assert fetched.note is not None and "queuing that request again reuses this video" in fetched.note.text()
+
+
+@pytest.mark.parametrize("differs, why", [({"duration": "3"}, "the video lasts 3.0 s, that request asked for 2 s"),
+                                          ({"aspect_ratio": "9:16"}, "that request asked for 16:9")])
+def test_fetching_another_graphs_task_leaves_the_request_refused_and_says_how_to_unblock_it(
+        rh_env, tmp_path, monkeypatch, differs, why):
+    _ambiguous(rh_env, tmp_path)
+    other = _made_elsewhere(rh_env, tmp_path, monkeypatch, **differs)  # the wrong line of the call records
+    fetched = fetch_task(other, output_dir=tmp_path)
+    assert fetched.task_id == other and fetched.video_path.is_file()  # still a plain fetch of that video
+    line = fetched.note.text()
+    assert "not taken as the answer" in line and why in line, line
+    assert "Recover this id" in line and "variation" in line, line
+    assert "Recover this id" in fetched.note.text("zh")
+    _still_refused(rh_env, tmp_path, submits=2)  # the request is not handed the other graph's video
+
+
+def test_a_task_runninghub_says_ran_longer_than_the_time_since_the_submit_is_not_its_answer(
+        rh_env, tmp_path, monkeypatch):
+    _ambiguous(rh_env, tmp_path)
+    other = _made_elsewhere(rh_env, tmp_path, monkeypatch)  # same options: only its age tells it apart
+    rh_env.report_cost_time_as(3600)  # it took an hour, so it was made before the submit
+    line = fetch_task(other, output_dir=tmp_path).note.text()
+    assert "took 1:00:00" in line, line
+    _still_refused(rh_env, tmp_path, submits=2)
+
+
+def test_a_task_fetched_before_the_submit_is_not_its_answer_when_fetched_again(rh_env, tmp_path, monkeypatch):
+    other = _made_elsewhere(rh_env, tmp_path, monkeypatch)  # same options as the request below
+    fetch_task(other, output_dir=tmp_path)
+    _ambiguous(rh_env, tmp_path)
+    again = fetch_task(other, output_dir=tmp_path)
+    assert again.reused and "knew the task before that submit" in again.note.text()
+    _still_refused(rh_env, tmp_path, submits=2)
+
+
+def test_with_two_unanswered_submits_a_fetch_answers_neither(rh_env, tmp_path):
+    _ambiguous(rh_env, tmp_path)
+    rh_env.inject("submit", "timeout_after_create", reset=True)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        generate([solid_images(1)], VideoRequest("no answer either", duration="2", resolution="480p"),
+                 output_dir=tmp_path, timeout_s=60)
+    wait_until(lambda: tasks_settled(rh_env))
+    first = next(t for t, task in rh_env.tasks.items() if task.body["prompt"] == "no answer")
+    line = fetch_task(first, output_dir=tmp_path).note.text()
+    assert "2 submits of this site got no answer" in line and "Recover this id" in line, line
+    _still_refused(rh_env, tmp_path, submits=2)
+
+
 def test_a_run_refused_by_the_budget_shows_why_in_the_tab_and_no_running_clock(rh_env, tmp_path):
     from ..runninghub_video.ledger import inbox
     from ..runninghub_video.run import spend

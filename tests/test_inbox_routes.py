@@ -156,6 +156,34 @@ def test_an_ambiguous_submit_takes_the_task_id_found_on_the_site(inbox_env, tmp_
         inbox_routes.recover("cn", task_id, ambiguous["row"])  # the row has its id now
 
 
+def test_recover_this_id_unblocks_the_request_after_a_fetch_that_could_not_tell(inbox_env, tmp_path):
+    for prompt in ("was it paid?", "this one too?"):  # two unanswered submits: a fetch answers neither
+        inbox_env.inject("submit", "timeout_after_create", seconds=0.1, reset=True)
+        with pytest.raises(errors.AmbiguousSubmitError):
+            make_video(tmp_path, prompt)
+    wait_until(lambda: all(t.state == "SUCCESS" for t in inbox_env.tasks.values()))
+    task_id = next(t for t, task in inbox_env.tasks.items() if task.body["prompt"] == "was it paid?")
+    fetched = pipeline.fetch_task(task_id, output_dir=tmp_path / "output")
+    assert "Recover this id" in fetched.note.text()
+    row = next(t["row"] for t in inbox_routes.tasks()["tasks"] if t["prompt"] == "was it paid?")
+    assert inbox_routes.recover("cn", task_id, row)["started"] is True  # the person's choice in the tab
+    assert wait_recovered("cn", task_id)["error"] == ""
+    again = make_video(tmp_path, "was it paid?")
+    assert again.reused and again.task_id == task_id and inbox_env.counters.submits == 2
+
+
+def test_recover_this_id_refuses_the_task_of_another_request(inbox_env, tmp_path):
+    done = make_video(tmp_path, "a paid request")
+    inbox_env.inject("submit", "timeout_after_create", seconds=0.1, reset=True)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        make_video(tmp_path, "was it paid?")
+    row = next(t["row"] for t in inbox_routes.tasks()["tasks"] if t["phase"] == "ambiguous")
+    with pytest.raises(errors.ValidationError, match="another request"):
+        inbox_routes.recover("cn", done.task_id, row)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        make_video(tmp_path, "was it paid?")
+
+
 def test_a_failed_recovery_says_why(inbox_env, tmp_path):
     Journal().record("2000000000000000003", site="cn", endpoint="cn", state="RUNNING", fingerprint="fp",
                           request={"prompt": "x"})

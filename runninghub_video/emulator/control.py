@@ -204,6 +204,12 @@ class Emulator:
         with self.state.lock:
             self.state.charge_text = text
 
+    def report_cost_time_as(self, seconds: float | None) -> None:
+        """Finished tasks report ``taskCostTime`` as ``seconds`` (a task that took that long, so was made
+        at least that long ago) instead of their own span. None: back to their span."""
+        with self.state.lock:
+            self.state.cost_time_s = seconds
+
     def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
         """Timing of tasks created from now on (floats, or callables taking the submit body)."""
         with self.state.lock:

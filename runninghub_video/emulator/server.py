@@ -492,7 +492,9 @@ class Handler(BaseHTTPRequestHandler):
             view.update(errorCode=task.fail_code, errorMessage=task.fail_message, failedReason=reason)
         elif status == facts.SUCCESS_STATE:
             view["usage"] = {"consumeMoney": None, "consumeCoins": None,
-                             "taskCostTime": str(round(task.end - task.created)), "thirdPartyConsumeMoney": None}
+                             "taskCostTime": str(round(task.end - task.created if self.emu.state.cost_time_s is None
+                                                       else self.emu.state.cost_time_s)),
+                             "thirdPartyConsumeMoney": None}
             charged = self.emu.state.charge_text
             view["usage"][self.emu.state.charge_field] = f"{task.price:.2f}" if charged is None else charged
             view["results"] = [{"url": f"{self.emu.base_url}{OUTPUT_PREFIX}{task.task_id}.mp4", "nodeId": "2",

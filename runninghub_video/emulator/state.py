@@ -192,6 +192,7 @@ class State:
         self.expiry_seen_at = "submit"  # or "task": RunningHub reads references after the submit
         self.charge_field = "consumeMoney"  # or "thirdPartyConsumeMoney" (the API may use either)
         self.charge_text: str | None = None  # what ``usage`` reports instead of the price, when set
+        self.cost_time_s: float | None = None  # what ``taskCostTime`` reports instead of the task's span, when set
         self.broken_results: list[str] = []  # shapes of the next SUCCESS answers' results (control.break_results)
         self.failed_reason_text = False  # failedReason as a string (the schema) rather than an object
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}

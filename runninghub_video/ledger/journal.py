@@ -58,7 +58,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from ..remote import config, facts
 from ..core.money import Money, parse as parse_money
 from ..core.redaction import redact
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, ValidationError
 from ..core.processes import pid_exists
 from ..core.store import DamagedFile, open_db
 from .record import Record
@@ -642,11 +642,35 @@ class Journal:
                 conn, "state = ? AND task_id IS NULL AND endpoint = ? AND created_at > ?",
                 (AMBIGUOUS, endpoint, now - AMBIGUOUS_BLOCK_S))
 
-    def assign_task(self, row_id: int, task_id: str) -> None:
-        """An ambiguous submit's task, found by a person: the row waits for it from its submit time."""
-        row = self.row(row_id)
-        if row is not None:
-            self.update(row_id, task_id=task_id, state="QUEUED", submitted_at=row.created_at, error_message=None)
+    @_rebuilt_on_damage
+    def attach_task(self, row_id: int, task_id: str) -> Row:
+        """An unanswered submit's task, named by a person (the tab's "Recover this id") or matched by a
+        fetch (run/fetch_match.py): the row takes the id, counted from its submit time, and whatever a
+        fetch of that id already learnt (state, video, charge), so queuing the request again reuses it.
+
+        Refused (ValidationError) when the row already has a task id or never reached the submit, and
+        when the id is already the task of a request (a row with a fingerprint): one task, one request."""
+        now = time.time()
+        with self._db(write=True) as conn:
+            row = self._one(conn, row_id)
+            if row is None or row.task_id or row.state not in (AMBIGUOUS, SUBMITTING):
+                raise ValidationError("Only an ambiguous submit without a task id can take a task id.")
+            known = self._rows(conn, "task_id = ? AND site = ?", (str(task_id), row.site))
+            owner = next((k for k in known if k.fingerprint), None)
+            if owner is not None:
+                raise ValidationError(f"Task {task_id} is already the task of another request (made "
+                                      f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(owner.created_at))}): "
+                                      "it cannot answer this submit too.")
+            values: dict[str, Any] = {"task_id": str(task_id), "state": "QUEUED", "submitted_at": row.created_at,
+                                      "error_message": None}
+            if known:  # fetched already (a plain fetch row): its findings come along
+                fetched = known[0]
+                values.update({name: getattr(fetched, name) for name in (
+                    "state", "result_url", "video_path", "cost", "error_code", "error_message", "run_seconds",
+                    "running_at", "finished_at") if getattr(fetched, name) is not None})
+            self._set(conn, row.id, now, **values)
+            self._to_record(conn, "id = ?", (row.id,))
+            return self._one(conn, row.id)
 
     @_rebuilt_on_damage
     def row(self, row_id: int) -> Row | None:

@@ -6,6 +6,7 @@ codes); everything past this module reads attributes — ``TaskStatus.cost`` (a 
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,9 @@ class TaskStatus:
     results: list = field(default_factory=list)
     cost: Money | None = None  # what RunningHub charged (see :func:`charge`); None until it says
     failed_reason: Any = None
+    # ``usage.taskCostTime``: seconds the task took [S: "58" for a ~60 s run; string or null]. Whether it
+    # counts the queue too is not documented [U]: read only as a span inside the task's life.
+    cost_time_s: float | None = None
 
     @property
     def video_url(self) -> str:
@@ -118,7 +122,17 @@ def task_status(data: dict, currency: str, task_id: str = "") -> TaskStatus:
     results = data.get("results") if isinstance(data.get("results"), list) else []
     return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
                       error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
-                      results=results, cost=charge(usage, currency), failed_reason=data.get("failedReason"))
+                      results=results, cost=charge(usage, currency), failed_reason=data.get("failedReason"),
+                      cost_time_s=_seconds(usage.get("taskCostTime")))
+
+
+def _seconds(value: Any) -> float | None:
+    """A span of seconds sent as text ("58") or a number; None when absent or not a finite, non-negative number."""
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ import math
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..remote import error_codes, facts, models
 from ..media import last_frame
 from . import spend
+from .fetch_match import Note, settle
 from ..remote.api import RunningHubClient
 from ..remote.wire import TaskStatus
 from ..remote.config import Settings, load_settings
@@ -55,6 +56,7 @@ class GenerationResult:
     resumed: bool = False  # an earlier run's task (already submitted) was waited for and downloaded
     cost: Money | None = None  # what RunningHub charged (None when not reported)
     last_frame_path: Path | None = None  # PNG beside the video, when asked for (or already there)
+    note: Note | None = None  # a fetch's word on an unanswered submit it may answer (fetch_match.py)
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
             if claim.action == "resume":
                 run.say("queued", task_id=row.task_id, resumed=True)
                 with _slot(run, already_running=True), _real_person_advice(request, {}):
-                    return _finish(run, wanted, row.task_id, row=row)
+                    return _finish(run, wanted, row.task_id, row=row)[1]
             if setup_.admit is not None:
                 setup_.admit(row.id)
             try:
@@ -200,7 +202,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
                                       "(this process looked stalled).", advice=wording.advice("taken_over"))
                 status = _submit(run, holder, request, request.body(urls), references)
                 with _real_person_advice(request, urls):
-                    return _finish(run, wanted, status.task_id, initial=status)
+                    return _finish(run, wanted, status.task_id, initial=status)[1]
         finally:
             holder.done()
 
@@ -225,36 +227,29 @@ def _group(pairs: list) -> dict[str, list[str]]:
 def fetch_task(task_id: str, *, want_last_frame: bool = False, **setup: Any) -> GenerationResult:
     """Recover any task (of any model) by id: its saved file if the journal has one, else wait and
     download. ``want_last_frame``: also save the last frame as PNG beside the video; ``setup``: the
-    fields of :class:`RunSetup`."""
+    fields of :class:`RunSetup`. A task the journal has as no request's own may be the answer of an
+    unanswered submit (fetch_match.py); the result's ``note`` says what became of that."""
     setup_ = RunSetup(**setup)
     task_id = check_task_id(task_id)
     settings, folder = _checked(setup_)
     journal = Journal()
     row = journal.get(task_id, endpoint=settings.endpoint)
+    plain = row is None or not row.fingerprint  # not the task of a request of this journal
+    final = None
     if row is not None and row.has_video:
-        return _saved_result(row, want_last_frame, folder)
-    if row is None:
-        row = _answer_of_unanswered_submit(journal, settings, task_id)
-    if row is None:
-        journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
-    with RunningHubClient(settings) as client:
-        run = _Run(setup_, settings, client, folder, journal)
-        with _slot(run, already_running=True):
-            return _finish(run, _Wanted.of_row(row, want_last_frame), task_id, row=row)
-
-
-def _answer_of_unanswered_submit(journal: Journal, settings: Settings, task_id: str) -> Row | None:
-    """A new task id fetched while exactly one submit of this endpoint is ambiguous (no answer, so
-    refused when queued again) is taken as that submit's task, as its error advises: the row takes
-    the id, so queuing the original request again reuses the fetched video instead of refusing.
-    With none or several such submits nothing is guessed (the tab's per-row field says which)."""
-    waiting = journal.unanswered_submits(settings.endpoint)
-    if len(waiting) != 1:
-        return None
-    log.info("RunningHub: task %s is taken as the answer of the unanswered submit of %s.", task_id,
-             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(waiting[0].created_at)))
-    journal.assign_task(waiting[0].id, task_id)
-    return journal.row(waiting[0].id)
+        result = _saved_result(row, want_last_frame, folder)
+    else:
+        if row is None:
+            journal.record(task_id, site=settings.site, endpoint=settings.endpoint, state="QUEUED")
+        with RunningHubClient(settings) as client:
+            run = _Run(setup_, settings, client, folder, journal)
+            with _slot(run, already_running=True):
+                final, result = _finish(run, _Wanted.of_row(row, want_last_frame), task_id, row=row)
+    if not plain:
+        return result
+    note = settle(journal, settings.endpoint, task_id, result.video_path, final=final,
+                  known_since=row.created_at if row is not None else None)
+    return replace(result, note=note)
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -478,8 +473,9 @@ def _paid(task_id: str) -> Iterator[None]:
 
 
 def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | None = None,
-            row: Row | None = None) -> GenerationResult:
-    """Wait for the task, then download its video; the journal follows every state.
+            row: Row | None = None) -> tuple[TaskStatus, GenerationResult]:
+    """Wait for the task, then download its video; the journal follows every state. Returns the
+    task's last answer and the result.
 
     ``initial``: the submit's answer of a task this run made; without it the task is an earlier
     run's (resumed or fetched), and its journal ``row`` (if any) has the submit and start times
@@ -510,8 +506,8 @@ def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | N
         if wanted.last_frame:  # RunningHub's image when it sent one, else decoded from the MP4
             frame = last_frame.save(path, run.client.session, final.image_url, run.should_cancel)
     run.say("done", bar_position("done", 1), task_id, file=path.name)
-    return GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,
-                            resumed=initial is None, cost=final.cost, last_frame_path=frame)
+    return final, GenerationResult(task_id, path, run.settings.site, False, time.monotonic() - run.started,
+                                   resumed=initial is None, cost=final.cost, last_frame_path=frame)
 
 
 def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, row: Row | None) -> TaskStatus:

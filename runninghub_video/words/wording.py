@@ -99,6 +99,33 @@ LINES: dict[str, tuple[str, str]] = {
     "grid_failed": ("failed: {why}", "失败：{why}"),
     "grid_no_video": ("no video", "无视频"),
     "batch_spent": (" · {amount}", " · 已花费 {amount}"),
+    # a task fetched by id while a submit of the same site got no answer (run/fetch_match.py)
+    "fetch_answers": ("this task is now the answer of the unanswered submit of {when}: queuing that request "
+                      "again reuses this video",
+                      "此任务已作为 {when} 那次未收到回复的提交的结果：再次排队该请求将复用此视频"),
+    "fetch_not_answer": ("not taken as the answer of the unanswered submit of {when}: {why}. If it is that "
+                         "submit's task, paste its id into that submit's row of the RunningHub tab (Recover this "
+                         "id); otherwise that request stays refused until {until}, or change its variation to pay "
+                         "for a new video",
+                         "未作为 {when} 那次未收到回复的提交的结果：{why}。如果它确实是那次提交的任务，请把任务 id 粘贴到"
+                         " RunningHub 标签页中该提交的那一行（Recover this id）；否则该请求在 {until} 之前仍会被拒绝，"
+                         "或修改其“变体”（variation）付费生成新视频"),
+    "fetch_several": ("{count} submits of this site got no answer, so this task was not taken as the answer of "
+                      "any: paste its id into the right row of the RunningHub tab (Recover this id) to let that "
+                      "request be queued again",
+                      "此站点有 {count} 次提交没有收到回复，因此此任务未被当作其中任何一次的结果：请把任务 id 粘贴到"
+                      " RunningHub 标签页中对应的那一行（Recover this id），该请求即可再次排队"),
+    "why_known_before": ("this machine knew the task before that submit was sent",
+                         "本机在那次提交之前就已知道此任务"),
+    "why_ran_before": ("RunningHub says it took {took}, longer than the time since that submit",
+                       "RunningHub 显示它用时 {took}，比那次提交至今的时间还长"),
+    "why_duration": ("the video lasts {got} s, that request asked for {asked} s",
+                     "视频时长 {got} 秒，而该请求要求 {asked} 秒"),
+    "why_ratio": ("the video is {got}, that request asked for {asked}", "视频为 {got}，而该请求要求 {asked}"),
+    "why_last_frame": ("that request asked for the last frame as an image and this task has none",
+                       "该请求要求返回最后一帧图片，而此任务没有"),
+    "why_extra_frame": ("this task returned a last-frame image that request did not ask for",
+                        "此任务返回了该请求未要求的最后一帧图片"),
     # Video to Frames
     "decoding": ("decoding frame {done}/{total}", "正在解码第 {done}/{total} 帧"),
     "decoding_edited": ("decoding the trimmed / cropped video…", "正在解码裁剪后的视频…"),

@@ -71,6 +71,14 @@ export function languageOf(locale) {
   return String(locale || "").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
+// A switch's words (the schema's label_on / label_off) in Chinese; other languages show them as sent.
+const SWITCH_WORDS = { zh: { on: "开", off: "关", auto: "自动" } };
+
+/** A switch's label in `lang`: only the words change, the value the workflow saves stays true / false. */
+export function switchLabel(label, lang = "en") {
+  return SWITCH_WORDS[languageOf(lang)]?.[label] ?? label;
+}
+
 /** The string `key` in `lang` with {name} placeholders filled from `vars`. */
 export function t(lang, key, vars = {}) {
   const table = TEXT[languageOf(lang)];

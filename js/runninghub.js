@@ -7,7 +7,7 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
   estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize, saysProblem,
-  siteSettings, t,
+  siteSettings, switchLabel, t,
 } from "./format.js";
 import { call } from "./routes.js";
 
@@ -303,6 +303,18 @@ function watchPromptList(proto) {
   }
 }
 
+// The on/off words of a node's switches (real_person "on"/"off", duration_auto "auto"/"off") in the
+// UI's language: both canvases draw widget.options.on / off; the value saved stays true / false.
+function labelSwitches(node, language = lang()) {
+  for (const widget of node.widgets ?? []) {
+    if (widget.type !== "toggle" || !widget.options || (widget.options.on == null && widget.options.off == null)) continue;
+    widget.__runninghubLabels ??= { on: widget.options.on, off: widget.options.off };  // the schema's own
+    widget.options.on = switchLabel(widget.__runninghubLabels.on, language);
+    widget.options.off = switchLabel(widget.__runninghubLabels.off, language);
+  }
+  node.setDirtyCanvas?.(true, false);
+}
+
 // A seed's after-generate control starts at "randomize" in frontends that ignore the schema's
 // default; a new seed is a new paid video, so a new node starts at "fixed". A loaded workflow then
 // restores whatever it saved.
@@ -329,6 +341,7 @@ export const extension = {
     proto.onNodeCreated = function (...args) {
       const r = onNodeCreated?.apply(this, args);
       panel(this);
+      labelSwitches(this);
       if (priced) {
         watchPriceWidgets(this);
         startSeedFixed(this);
@@ -352,7 +365,11 @@ export const extension = {
 
   setup() {
     tellLocale();
-    app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => tellLocale(event.detail?.value));
+    app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => {
+      tellLocale(event.detail?.value);
+      const language = languageOf(event.detail?.value ?? locale());
+      for (const node of app.graph?.nodes ?? []) if (node.__runninghubPanel) labelSwitches(node, language);
+    });
     api.addEventListener("reconnected", () => {  // a restarted server knows no browser and runs nothing
       tellLocale();
       markStaleRuns();

@@ -52,10 +52,10 @@ async function load() {
   return { ...env, ext };
 }
 
-async function ourNode(env, name = "RunningHubFetchTask", id = "7") {
+async function ourNode(env, name = "RunningHubFetchTask", id = "7", widgets = []) {
   function NodeType() {}
   await env.ext.beforeRegisterNodeDef(NodeType, { name, category: "RunningHub" });
-  const node = Object.assign(new NodeType(), { id: Number(id), widgets: [], comfyClass: name });
+  const node = Object.assign(new NodeType(), { id: Number(id), widgets, comfyClass: name });
   node.addDOMWidget = (widgetName, type, element, options) => {
     const widget = { name: widgetName, type, element, options, onRemove() { this.removed = true; } };
     node.widgets.push(widget);
@@ -238,4 +238,18 @@ test("a video node fed by a Prompt List shows the batch's total, and a prompt li
   list.onConnectionsChange();
   await new Promise((resolve) => setTimeout(resolve, 400));
   assert.match(caption(), /提示词列表接收上游列表后才知道总价$/);
+});
+
+test("a switch's on/off words show in Chinese while the workflow keeps true / false", async () => {
+  const env = await load();
+  // as the frontend builds them from the schema (label_on / label_off) before onNodeCreated
+  const widgets = [{ name: "real_person", type: "toggle", value: false, options: { on: "on", off: "off" } },
+    { name: "duration_auto", type: "toggle", value: true, options: { on: "auto", off: "off" } },
+    { name: "generate_audio", type: "toggle", value: true, options: {} }];
+  const { node } = await ourNode(env, "RunningHubSeedance2ReferenceToVideo", "4", widgets);
+  const labels = (name) => node.widgets.find((w) => w.name === name).options;
+  assert.deepEqual([labels("real_person").on, labels("real_person").off], ["开", "关"]);
+  assert.deepEqual([labels("duration_auto").on, labels("duration_auto").off], ["自动", "关"]);
+  assert.deepEqual(labels("generate_audio"), {});  // no words of its own: the frontend's switch, untouched
+  assert.deepEqual(node.widgets.slice(0, 3).map((w) => w.value), [false, true, true]);
 });

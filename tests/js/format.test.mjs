@@ -125,3 +125,9 @@ test("a prompt list makes its non-empty lines times its variations, unknown with
   assert.equal(promptListSize("a cat", 3, true), null);
   assert.equal(promptListSize("", 2, false), 0);
 });
+
+test("a switch's words are Chinese in Chinese and as the schema sent them otherwise", () => {
+  assert.deepEqual(["on", "off", "auto"].map((w) => format.switchLabel(w, "zh-CN")), ["开", "关", "自动"]);
+  assert.deepEqual(["on", "off", "auto", "yes"].map((w) => format.switchLabel(w, "en")), ["on", "off", "auto", "yes"]);
+  assert.equal(format.switchLabel("yes", "zh"), "yes");  // a word without a Chinese one stays
+});

@@ -15,13 +15,12 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any, AsyncIterator, Callable, TypeVar
 
-from . import browser_language
-from ..runninghub_video.core import errors, events, money
+from . import batch_status, browser_language
+from ..runninghub_video.core import errors, events
 from ..runninghub_video.remote import config
 from ..runninghub_video.words import wording
 
@@ -30,6 +29,7 @@ log = logging.getLogger("RunningHub")
 FALLBACK_OUTPUT_DIR = "runninghub_output"
 BAR_STEPS = 10_000  # fine enough that a late task's slowing bar still moves every second
 STATUS_EVENT = "runninghub.status"
+DIALOG_NAME = "RunningHub"  # ComfyUI's error dialog names a pack error RunningHub.<class>
 T = TypeVar("T")
 
 
@@ -92,7 +92,7 @@ async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run blocking client work in a thread so several nodes overlap."""
     import asyncio  # loaded by ComfyUI anyway; kept out of the pack's cold import
 
-    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 @contextlib.asynccontextmanager
@@ -113,30 +113,26 @@ async def node_status(node_id: str | None, *, site: str = "", paid: bool = True)
     lang = progress.lang
     try:
         yield progress
+    except errors.Interrupted as exc:
+        progress.text(wording.cancelled(exc.task_id, lang) if paid else wording.say("stopped", lang), kind="cancelled")
+        raise interruption(exc) from None
+    except errors.RunningHubError as exc:
+        if progress.in_batch:
+            progress.skip(exc, site)
+            return
+        no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
+        log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
+        progress.text(wording.failed(exc, lang, site=site, no_key=no_key), kind="error")
+        exc.args = (wording.error_line(exc, lang, site=site, no_key=no_key),)
+        named_for_dialog(exc)
+        raise
     except BaseException as exc:
         mm = _comfy("comfy.model_management")
-        if isinstance(exc, errors.Interrupted):
-            progress.text(wording.cancelled(exc.task_id, lang) if paid else wording.say("stopped", lang),
-                          kind="cancelled")
-            raise interruption(exc) from None
         if mm is not None and isinstance(exc, mm.InterruptProcessingException):  # ComfyUI's own Cancel
             progress.text(wording.say("stopped", lang), kind="cancelled")
-        elif isinstance(exc, errors.RunningHubError) and progress.in_batch:
-            log.info("RunningHub: batch item %d: %s", progress.index + 1, exc)
-            progress.skip(exc, wording.error_line(exc, lang, site=site), _charged(exc, site))
-            return
-        elif isinstance(exc, errors.RunningHubError):
-            no_key = isinstance(exc, errors.ConfigError) and bool(site) and not config.find_key(site)
-            log.info("RunningHub: %s", exc)  # the client's full English message stays in the log
-            progress.text(wording.failed(exc, lang, site=site, no_key=no_key), kind="error")
-            exc.args = (wording.error_line(exc, lang, site=site, no_key=no_key),)
-            named_for_dialog(exc)
         elif isinstance(exc, Exception):
             progress.text(wording.failed(exc, lang), kind="error")
         raise
-
-
-DIALOG_NAME = "RunningHub"
 
 
 def named_for_dialog(exc: errors.RunningHubError) -> errors.RunningHubError:
@@ -165,91 +161,12 @@ def _executing() -> Any:
     return utils.get_executing_context() if utils is not None and hasattr(utils, "get_executing_context") else None
 
 
-class BatchGroup:
-    """The calls of one node in one prompt: ComfyUI maps a node over list inputs (a prompt list),
-    one concurrent call per item; they share one status line and one bar."""
-
-    def __init__(self, prompt_id: str, node_id: str) -> None:
-        self.prompt_id, self.node_id = prompt_id, node_id
-        self.items: dict[int, dict] = {}  # list index -> {"fraction", "end": "", "done", "error"…, "cost"}
-        self._lock = threading.Lock()
-
-    @property
-    def size(self) -> int:
-        return len(self.items)
-
-    def join(self, index: int) -> None:
-        with self._lock:
-            self.items.setdefault(index, {"fraction": 0.0, "end": "", "cost": None, "running": False})
-
-    def tag(self, index: int, name: str) -> Any:
-        """The journal's batch tag of item ``index``: the RunningHub tab groups the node's tasks by it."""
-        from ..runninghub_video.ledger import journal
-
-        return journal.BatchTag(f"comfy:{self.prompt_id}:{self.node_id}", name, f"item {index + 1}")
-
-    def failure(self, index: int) -> str:
-        """Why item ``index`` gave no video, and whether it was charged ("" if it did not fail here)."""
-        return self.items.get(index, {}).get("failure", "")
-
-    def update(self, index: int, *, fraction: float | None = None, end: str = "", cost: Any = None,
-               running: bool | None = None, failure: str = "") -> tuple[str, float]:
-        """Record an item's move (``failure``: why it gave no video); returns the group's line and bar
-        position. Once every item has ended, the line names each failed one."""
-        with self._lock:
-            item = self.items[index]
-            if failure:
-                item["failure"] = failure
-            if fraction is not None:
-                item["fraction"] = max(item["fraction"], fraction)
-            if running is not None:
-                item["running"] = running
-            if end:
-                item["end"], item["cost"] = end, cost
-                item["fraction"] = 1.0
-            values = list(self.items.values())
-        saved = sum(1 for i in values if i["end"] == "done")
-        failed = sum(1 for i in values if i["end"] in ("error", "cancelled"))
-        running_count = sum(1 for i in values if i["running"] and not i["end"])
-        costs = [i["cost"] for i in values if i["cost"] is not None]
-        spent = money.total(costs, costs[0].currency) if costs else None
-        lang = prompt_language()
-        line = wording.batch_line(len(values), saved, running_count, failed, spent, lang)
-        if all(i["end"] for i in values):
-            line += "".join(wording.say("batch_item_failed", lang, item=n + 1, why=self.items[n]["failure"])
-                            for n in sorted(self.items) if self.items[n].get("failure"))
-        return line, sum(i["fraction"] for i in values) / len(values)
-
-
-_groups: dict[tuple[str, str], BatchGroup] = {}
-_groups_lock = threading.Lock()
-
-
-def _batch_group(node_id: str | None) -> tuple[BatchGroup, int] | None:
-    """This call's group and list index when ComfyUI runs the node over a list, else None.
-    Groups of earlier prompts are dropped as a new prompt starts."""
+def _batch_group(node_id: str | None) -> tuple[batch_status.BatchGroup, int] | None:
+    """This call's group and list index when ComfyUI runs the node over a list, else None."""
     context = _executing()
     if context is None or context.list_index is None or node_id is None:
         return None
-    with _groups_lock:
-        for key in [k for k in _groups if k[0] != context.prompt_id]:
-            del _groups[key]
-        group = _groups.setdefault((context.prompt_id, str(node_id)), BatchGroup(context.prompt_id, str(node_id)))
-    group.join(context.list_index)
-    return group, context.list_index
-
-
-def _charged(exc: errors.RunningHubError, site: str) -> bool | None:
-    """Whether RunningHub charged for a failed run: not when nothing was submitted; unknown after an
-    ambiguous submit; else as the task's journal row says."""
-    if isinstance(exc, errors.AmbiguousSubmitError):
-        return None
-    if not exc.task_id:
-        return False
-    from ..runninghub_video.ledger.journal import Journal
-    from ..runninghub_video.run import batch
-
-    return batch.charged(Journal().get(str(exc.task_id), site or None))
+    return batch_status.join(context.prompt_id, str(node_id), context.list_index), context.list_index
 
 
 def failed_item_output(progress: NodeProgress, outputs: int = 4) -> Any:
@@ -271,23 +188,22 @@ def batch_failure(prompt: Any, node_id: str | None, socket: str, index: int) -> 
     link = ((prompt or {}).get(str(node_id), {}).get("inputs", {}).get(socket)) if node_id is not None else None
     if context is None or not isinstance(link, (list, tuple)) or not link:
         return ""
-    group = _groups.get((context.prompt_id, str(link[0])))
-    return group.failure(index) if group is not None else ""
+    return batch_status.failure(context.prompt_id, str(link[0]), index)
 
 
 # --- progress ------------------------------------------------------------------------------
 class NodeProgress:
     """Turns client progress events into the node's status line (in the prompt's language, see
-    wording) and ComfyUI's progress bar; the log says each new phase in English.
+    wording) and ComfyUI's progress bar; the log says each new phase in English. In a batch the
+    line and bar are the group's (:mod:`.batch_status`).
 
     Called from the worker thread; both ComfyUI channels hand messages to the server loop
     thread-safely.
     """
 
-    def __init__(self, node_id: str | None, lang: str | None = None,
-                 group: tuple[BatchGroup, int] | None = None) -> None:
+    def __init__(self, node_id: str | None, group: tuple[batch_status.BatchGroup, int] | None = None) -> None:
         self.node_id = node_id
-        self.lang = lang or prompt_language()
+        self.lang = prompt_language()
         self._phase = ""
         self._bar = None
         self._position = -1  # the bar's last step: it never moves back within one run
@@ -306,7 +222,7 @@ class NodeProgress:
     def __call__(self, event: events.ProgressEvent) -> None:
         try:
             if self.in_batch:
-                self._show(*self.group.update(self.index, fraction=event.fraction,
+                self._show(*self.group.update(self.index, self.lang, fraction=event.fraction,
                                               running=event.phase in ("queued", "running", "download")))
             else:
                 self.text(wording.describe(event, self.lang))
@@ -327,31 +243,24 @@ class NodeProgress:
     def text(self, message: str, kind: str = "progress", cost: Any = None) -> None:
         """``kind``: start, progress, done, cancelled or error (the browser colours the last two).
         In a batch an item's last word (``cost``: its charge) moves the group's line instead."""
-        if self.in_batch:
-            if kind in ("done", "error", "cancelled"):
-                line, fraction = self.group.update(self.index, end=kind, cost=cost)
-                if all(i["end"] for i in self.group.items.values()):
-                    failed = any(i["end"] != "done" for i in self.group.items.values())
-                    self._send(line, "error" if failed else "done")
-                    self.bar(fraction)
-                else:
-                    self._show(line, fraction)
-            return
-        self._send(message, kind)
+        if not self.in_batch:
+            self._send(message, kind)
+        elif kind in batch_status.ENDS:
+            self._show(*self.group.update(self.index, self.lang, end=kind, cost=cost))
 
-    def skip(self, exc: errors.RunningHubError, why: str, charged: bool | None) -> None:
+    def skip(self, exc: errors.RunningHubError, site: str) -> None:
         """This batch item failed and gives no video; the batch goes on. Its line says why and
-        whether RunningHub charged for it (``charged`` None: not known yet)."""
+        whether RunningHub charged for it (or that this is not known yet)."""
+        log.info("RunningHub: batch item %d: %s", self.index + 1, exc)
         self.failed_task_id = str(exc.task_id or "")
-        words = {True: "item_charged", False: "item_not_charged", None: "item_charge_unknown"}[charged]
-        self.group.update(self.index, failure=wording.say(words, self.lang, why=why.rstrip(".")))
-        self.text("", kind="error")
-        global _skipped_items
-        _skipped_items += 1
+        words = {True: "item_charged", False: "item_not_charged", None: "item_charge_unknown"}[
+            batch_status.charged(exc, site)]
+        why = wording.error_line(exc, self.lang, site=site).rstrip(".")
+        self._show(*self.group.update(self.index, self.lang, end="error",
+                                      failure=wording.say(words, self.lang, why=why)))
 
-
-    def _show(self, line: str, fraction: float) -> None:
-        self._send(line, "progress")
+    def _show(self, line: str, kind: str, fraction: float) -> None:
+        self._send(line, kind)
         self.bar(fraction)
 
     def _send(self, message: str, kind: str) -> None:
@@ -380,16 +289,6 @@ class NodeProgress:
             mm.interrupt_current_processing(True)  # raced with Cancel: put the flag back
 
 
-_skipped_items = 0  # batch items that failed and were skipped, in this ComfyUI process
-
-
-def skipped_items() -> int:
-    """How many batch items have failed without failing their node so far: the video nodes'
-    fingerprint, so that queuing again after such a batch runs the node again (ComfyUI would
-    otherwise reuse its cached outputs, failed items included) and pays only for the failed ones."""
-    return _skipped_items
-
-
 # --- VIDEO ---------------------------------------------------------------------------------
 def video_from_file(path: str | os.PathLike) -> Any:
     """ComfyUI's VIDEO for a file, so SaveVideo / GetVideoComponents work on it unchanged."""
@@ -398,59 +297,67 @@ def video_from_file(path: str | os.PathLike) -> Any:
     return InputImpl.VideoFromFile(str(path))
 
 
-def image_preview(path: Path) -> Any:
-    """The node's preview of a PNG saved under the output folder."""
+def _saved_result(path: Path) -> Any:
+    """ComfyUI's handle of a file under the output folder (it serves previews only from there)."""
     from comfy_api.latest import io, ui
 
-    subfolder = Path(path).resolve().parent.relative_to(output_directory().resolve())
-    folder = "" if subfolder == Path(".") else subfolder.as_posix()
-    return ui.SavedImages([ui.SavedResult(Path(path).name, folder, io.FolderType.output)])
+    subfolder = path.parent.relative_to(output_directory().resolve())
+    return ui.SavedResult(path.name, "" if subfolder == Path(".") else subfolder.as_posix(), io.FolderType.output)
+
+
+def image_preview(path: Path) -> Any:
+    """The node's preview of a PNG saved under the output folder."""
+    from comfy_api.latest import ui
+
+    return ui.SavedImages([_saved_result(Path(path).resolve())])
 
 
 def preview_of(path: Path) -> Any:
     """The node's video preview. Files outside the output folder (a journal hit saved by the CLI)
-    are copied into ``output/runninghub/`` first, since ComfyUI serves previews only from there."""
-    from comfy_api.latest import io, ui
+    are copied into ``output/runninghub/`` first."""
+    from comfy_api.latest import ui
 
-    out = output_directory().resolve()
-    path = Path(path).resolve()
-    try:
-        subfolder = path.parent.relative_to(out)
-    except ValueError:
+    out, path = output_directory().resolve(), Path(path).resolve()
+    if not path.is_relative_to(out):
         from ..runninghub_video.remote import download
 
         target = out / download.SUBFOLDER / path.name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        path, subfolder = target, target.parent.relative_to(out)
-    folder = "" if subfolder == Path(".") else subfolder.as_posix()
-    return ui.PreviewVideo([ui.SavedResult(path.name, folder, io.FolderType.output)])
+        path = target
+    return ui.PreviewVideo([_saved_result(path)])
 
 
-def video_file_of(video: Any) -> tuple[Path, bool]:
+def _temp_video(prefix: str) -> Path:
+    """A new empty MP4 file in the temp folder, for the caller to fill and delete."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".mp4")
+    os.close(fd)
+    return Path(name)
+
+
+def _file_of(video: Any) -> tuple[Path, bool]:
     """A file holding ``video``: its own source when it has one, else a temp copy (second item True:
     the caller deletes it)."""
     source = video.get_stream_source() if hasattr(video, "get_stream_source") else None
     if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
         return Path(source), False
-    fd, name = tempfile.mkstemp(prefix="runninghub_frames_", suffix=".mp4")
+    path = _temp_video("runninghub_frames_")
     try:
         if source is not None and hasattr(source, "read"):
-            with os.fdopen(fd, "wb") as f:
+            with path.open("wb") as f:
                 shutil.copyfileobj(source, f)
         else:
-            os.close(fd)
-            video.save_to(name)
+            video.save_to(str(path))
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
-    return Path(name), True
+    return path, True
 
 
 def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
     """The file behind ``video`` when decoding that file gives exactly the VIDEO's frames, as
-    :func:`video_file_of` does; None when only ComfyUI itself can decode the VIDEO as it is.
+    :func:`_file_of` does; None when only ComfyUI itself can decode the VIDEO as it is.
 
     Newer ComfyUI's Load Video keeps trim and crop on the VIDEO and leaves the file untouched, so
     only a plain ``VideoFromFile`` with no trim window and the file's own size qualifies; frames in
@@ -460,7 +367,7 @@ def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
     window = getattr(video, "get_active_trim_window", None)  # ComfyUI with trim: (start, duration)
     if window is not None and tuple(float(v) for v in window()) != (0.0, 0.0):
         return None
-    path, temporary = video_file_of(video)
+    path, temporary = _file_of(video)
     if hasattr(video, "get_dimensions"):  # a crop shows as a size other than the file's
         from ..runninghub_video.media import decode
 
@@ -484,10 +391,9 @@ def videos_as_mp4(videos: list) -> list[tuple[Path, bool]]:
         for video in videos:
             if video is None:
                 continue
-            fd, name = tempfile.mkstemp(prefix="runninghub_reference_", suffix=".mp4")
-            os.close(fd)
-            files.append((Path(name), True))
-            video.save_to(name, format=Types.VideoContainer.MP4, codec=Types.VideoCodec.H264)
+            path = _temp_video("runninghub_reference_")
+            files.append((path, True))
+            video.save_to(str(path), format=Types.VideoContainer.MP4, codec=Types.VideoCodec.H264)
     except BaseException:
         for path, _ in files:
             path.unlink(missing_ok=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from comfy_api.latest import io
 
+from . import batch_status, schema
 from . import comfy_bridge as bridge
-from . import schema
 from ..runninghub_video.remote import models
 from ..runninghub_video.remote import request as client_request
 from ..runninghub_video.words import wording
@@ -19,7 +19,7 @@ class VideoNode(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, **kwargs) -> int:
-        return bridge.skipped_items()
+        return batch_status.skipped_items()
 
 
 def video_result(result, progress: bridge.NodeProgress) -> io.NodeOutput:

@@ -55,8 +55,11 @@ async def generate_video(cls, progress: bridge.NodeProgress, images, request, si
 
 async def run_video(cls, request, site: str, timeout_minutes: int, variation: int, images=(),
                     **media) -> io.NodeOutput:
-    """:func:`generate_video` under the node's status line; a failed item of a batch gets its placeholder."""
+    """:func:`generate_video` under the node's status line; a failed item of a batch gets its placeholder.
+    ``request``: the request, or a function building (and validating) it, called under the status line
+    so that a refusal of the widgets shows there, in the browser's language, like any other error."""
     async with bridge.node_status(cls.hidden.unique_id, site=site) as progress:
+        request = request() if callable(request) else request
         return await generate_video(cls, progress, list(images), request, site, timeout_minutes, variation, **media)
     return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)
 

@@ -61,10 +61,11 @@ class SeedanceTextToVideo(VideoNode):
     async def execute(cls, model: str, prompt: str, resolution: str, duration: int, aspect_ratio: str,
                       generate_audio: bool, seed: int, camera_fixed: bool, web_search: bool, site: str,
                       timeout_minutes: int, variation: int, duration_auto: bool = False) -> io.NodeOutput:
-        request = options.build_request(model, models.TEXT, prompt, {}, duration=duration, resolution=resolution,
-                                        aspect_ratio=aspect_ratio, generate_audio=bool(generate_audio),
-                                        seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search),
-                                        duration_auto=bool(duration_auto))
+        def request():
+            return options.build_request(model, models.TEXT, prompt, {}, duration=duration, resolution=resolution,
+                                         aspect_ratio=aspect_ratio, generate_audio=bool(generate_audio),
+                                         seed=int(seed), camera_fixed=bool(camera_fixed), web_search=bool(web_search),
+                                         duration_auto=bool(duration_auto))
         return await run_video(cls, request, site, timeout_minutes, variation)
 
 
@@ -103,11 +104,12 @@ class SeedanceFramesToVideo(VideoNode):
                       end_image=None) -> io.NodeOutput:
         from ..runninghub_video.media import references as counting
 
-        request = options.build_request(model, models.FRAMES, prompt,
-                                        counting.count_all(start_image=start_image, end_image=end_image),
-                                        duration=duration, resolution=resolution, aspect_ratio=aspect_ratio,
-                                        generate_audio=bool(generate_audio), seed=int(seed),
-                                        camera_fixed=bool(camera_fixed), real_person=bool(real_person),
-                                        duration_auto=bool(duration_auto))
+        def request():
+            return options.build_request(model, models.FRAMES, prompt,
+                                         counting.count_all(start_image=start_image, end_image=end_image),
+                                         duration=duration, resolution=resolution, aspect_ratio=aspect_ratio,
+                                         generate_audio=bool(generate_audio), seed=int(seed),
+                                         camera_fixed=bool(camera_fixed), real_person=bool(real_person),
+                                         duration_auto=bool(duration_auto))
         return await run_video(cls, request, site, timeout_minutes, variation, start_image=start_image,
                                end_image=end_image)

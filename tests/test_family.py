@@ -289,3 +289,27 @@ def test_the_waiting_line_shows_the_price_of_the_run_with_its_reference_video(rh
              videos=[clip(tmp_path, 3)], output_dir=tmp_path, on_progress=events.append)
     running = [e for e in events if e.state == "RUNNING"]
     assert running and all(describe(e).endswith(" · ≈2.80 CNY") for e in running)  # 7 x 0.4, not 4 x 0.6
+
+
+def test_a_refused_widget_reads_in_chinese_on_the_node_and_in_the_dialog(rh_env, comfy, monkeypatch):  # noqa: F811
+    """The text and frames nodes check their widgets under the node's status line, as the 2.x node does."""
+    import torch
+
+    from ..nodes import browser_language
+    from ..nodes.seedance_modes import SeedanceFramesToVideo, SeedanceTextToVideo
+
+    monkeypatch.setattr(browser_language, "_by_client", {})
+    browser_language.set_language("zh-CN", "browser")
+    comfy.client_id = "browser"
+    with pytest.raises(ValidationError) as frames:
+        run_node(SeedanceFramesToVideo, model="seedance-2.0", start_image=torch.from_numpy(solid_images(1)),
+                 prompt="p", resolution="480p", duration=4, aspect_ratio="adaptive", generate_audio=True, seed=-1,
+                 camera_fixed=True, **COMMON)
+    assert str(frames.value) == "输入有误：“固定镜头”不是 Seedance 2.0（首尾帧生视频）的选项，请保持默认"  # the dialog
+    assert comfy.kinds[-1] == "error" and comfy.texts[-1][1] == "失败：" + str(frames.value)
+    with pytest.raises(ValidationError):
+        run_node(SeedanceTextToVideo, model="seedance-1.5-pro", prompt="a lighthouse", resolution="480p",
+                 duration=15, aspect_ratio="16:9", generate_audio=False, seed=-1, camera_fixed=False,
+                 web_search=False, **COMMON)
+    assert comfy.texts[-1][1] == "失败：输入有误：Seedance 1.5 Pro 不支持时长 15：请用 4-12 的整数秒"
+    assert rh_env.counters.requests_total == 0

@@ -177,8 +177,9 @@ def test_each_line_has_the_same_placeholders_in_english_and_chinese():
     for name, table in tables.items():
         for key, (english, chinese) in table.items():
             en, zh = ({f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (english, chinese))
-            assert en == (zh - {"code"} if "detail" in en else zh), f"{name}[{key!r}]"  # the detail has the code
             assert CHINESE.search(chinese) and not CHINESE.search(english), f"{name}[{key!r}]"
+            if english != "input problem: {detail}":  # there the English is the error's message, the Chinese its details
+                assert en == (zh - {"code"} if "detail" in en else zh), f"{name}[{key!r}]"  # the detail has the code
 
 
 def test_closing_line_names_task_cost_and_time_in_the_users_language():
@@ -248,3 +249,45 @@ def test_a_real_person_refusal_says_the_option_when_the_node_has_it_else_other_r
     refused = errors.TaskFailedError("x", code="1505", task_id="42")  # a model that cannot take real people
     assert wording.error_line(refused) == ("a reference shows a photorealistic real person (1505): this model "
                                            "cannot take it as sent; use other references")
+
+
+INPUT_PROBLEMS = [  # (request, the Chinese line a node shows)
+    (VideoRequest(prompt=" "), "提示词为空：请描述想要的视频（1-5000 个字符）"),
+    (VideoRequest(prompt="x" * 5001), "提示词有 5001 个字符，请缩短到 5000 个以内"),
+    (VideoRequest(prompt="a\ud800b"), "提示词无法发送：第 2 个字符只有半个（孤立的代理字符，常由复制粘贴出错留下），请删除或重新输入它；未上传、未扣费"),
+    (VideoRequest(prompt="x", model="seedance-2.0-fast", resolution="native1080p"),
+     "Seedance 2.0 Fast 不支持“分辨率”为 native1080p：可用 480p, 720p, 1080p, 2k, 4k"),
+    (VideoRequest(prompt="x", model="seedance-1.5-pro", mode="text", duration="15"),
+     "Seedance 1.5 Pro 不支持时长 15：请用 4-12 的整数秒"),
+    (VideoRequest(prompt="x", model="seedance-2.0", seed="many"), "“种子”的值 many 不是整数"),
+    (VideoRequest(prompt="x", model="seedance-v1-lite", mode="text"), "Seedance v1-lite 没有文生视频模式：它提供 参考生视频"),
+    (VideoRequest(prompt="x", model="seedance-2.0", mode="frames", web_search=True),
+     "“联网搜索”不是 Seedance 2.0（首尾帧生视频）的选项，请保持默认"),
+    (VideoRequest(prompt="x", references=(("image", 5),)), "连接了 5 个参考图：Seedance v1-lite 接受 1-4 个（批次中每张图各算一张）"),
+    (VideoRequest(prompt="x", references=(("image", 1), ("video", 1))), "Seedance v1-lite 不接受参考视频（"),
+    (VideoRequest(prompt="x", model="seedance-2.0", mode="frames", references=(("last_frame", 1),)),
+     "Seedance 2.0（首尾帧生视频）需要首帧图，但没有连接"),
+    (VideoRequest(prompt="x", model="seedance-2.5", references=(("audio", 1),)), "Seedance 2.5 至少需要 1 个参考（参考图或参考视频），请连接一个"),
+    (VideoRequest(prompt="x", model="seedance-2.5", task_type="edit", references=(("image", 1),)),
+     "“任务类型”为 edit 时至少需要一个参考视频：请连接一个，或选择其他“任务类型”"),
+    (VideoRequest(prompt="x", model="seedance-1.5-pro", mode="text", real_person=True), "Seedance 1.5 Pro 不能使用“真人参考”"),
+]
+
+
+@pytest.mark.parametrize("request_, chinese", INPUT_PROBLEMS, ids=lambda v: getattr(v, "model", None))
+def test_an_input_problem_found_before_upload_reads_in_chinese_with_its_figures(request_, chinese):
+    with pytest.raises(errors.ValidationError) as refused:
+        request_.validated()
+    line = wording.error_line(refused.value, "zh")
+    assert line.startswith("输入有误：" + chinese), line
+    assert not re.search(r"\b(the|is|not|use|needs|takes|of|a)\b", line), line  # no English sentence left
+    assert wording.error_line(refused.value, "en") == f"input problem: {refused.value}"  # English: its own message
+
+
+def test_a_task_id_that_is_none_reads_in_chinese():
+    from ..runninghub_video.remote.request import check_task_id
+
+    with pytest.raises(errors.ValidationError) as refused:
+        check_task_id("hello")
+    assert wording.error_line(refused.value, "zh") == ("输入有误：“hello”不是 RunningHub 任务 ID：任务 ID 是一串长数字，"
+                                                      "如 2013508786110730241（节点、错误信息或命令行会显示）")

@@ -59,7 +59,8 @@ class VideoRequest:
     def endpoint(self) -> models.Endpoint:
         found = self.spec.endpoint(self.mode)
         if found is None:
-            raise ValidationError(_no_such_mode(self.spec, self.mode))
+            raise ValidationError(_no_such_mode(self.spec, self.mode), code="model_mode",
+                                  details={"model": self.spec.label, "mode": self.mode, "modes": self.spec.modes})
         return found
 
     def count(self, kind: str) -> int:
@@ -77,28 +78,32 @@ class VideoRequest:
             return self
         spec = self.spec
         if self.mode and self.mode not in models.MODES:
-            raise ValidationError(f"Mode {self.mode!r} is not known: use one of {', '.join(models.MODES)}.")
+            raise ValidationError(f"Mode {self.mode!r} is not known: use one of {', '.join(models.MODES)}.",
+                                  code="mode_unknown", details={"value": self.mode, "modes": models.MODES})
         endpoint = self.endpoint
         prompt = (self.prompt or "").strip()
         if not prompt and endpoint.prompt_required:
             raise ValidationError(f"The prompt is empty: describe the video you want (1–{spec.prompt_max_chars} "
-                                  "characters).")
+                                  "characters).", code="prompt_empty", details={"maximum": spec.prompt_max_chars})
         try:
             prompt.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate: half of an emoji, from a broken copy-paste
             raise ValidationError(f"The prompt cannot be sent: the character at position {exc.start + 1} is half "
                                   "of a character (a lone surrogate, often left by a broken copy and paste). "
-                                  "Delete or retype it.", advice="Nothing was uploaded or charged.") from None
+                                  "Delete or retype it.", advice="Nothing was uploaded or charged.",
+                                  code="prompt_half_character", details={"position": exc.start + 1}) from None
         if len(prompt) > spec.prompt_max_chars:
             raise ValidationError(f"The prompt has {len(prompt)} characters; shorten it to at most "
-                                  f"{spec.prompt_max_chars}.")
+                                  f"{spec.prompt_max_chars}.", code="prompt_long",
+                                  details={"characters": len(prompt), "maximum": spec.prompt_max_chars})
         values: dict[str, Any] = {}
         for name in OPTION_NAMES:
             option, raw = endpoint.option(name), getattr(self, name)
             if option is None:
                 if raw not in (None, False):
                     raise ValidationError(f"{_title(name)} is not an option of {_where(spec, endpoint)}; "
-                                          "leave it unset.")
+                                          "leave it unset.", code="option_unused",
+                                          details={"option": name, **_place(spec, endpoint)})
                 values[name] = None
                 continue
             values[name] = _checked(option, option.default if raw is None else raw, spec)
@@ -111,7 +116,8 @@ class VideoRequest:
             raise ValidationError(f"real_person is not available for {spec.label}: RunningHub offers no way to "
                                   f"send references of real people to it (only {able} take them).",
                                   advice="Turn real_person off, or pick one of those models. Nothing was uploaded "
-                                         "or charged.")
+                                         "or charged.", code="real_person_model",
+                                  details={"model": spec.label, "able": able})
         if self.references is not None:
             _check_counts(spec, endpoint, dict(self.references), values)
         return replace(self, prompt=prompt, model=spec.id, mode=endpoint.mode, checked=True, **values)
@@ -174,41 +180,53 @@ def _no_such_mode(spec: models.Model, mode: str) -> str:
 
 def _where(spec: models.Model, endpoint: models.Endpoint) -> str:
     """The model, and its mode where that is not the reference mode (references only exist there)."""
-    return spec.label if endpoint.mode in (models.REFERENCE, spec.modes[0]) else f"{spec.label} in {endpoint.mode} mode"
+    place = _place(spec, endpoint)
+    return f"{spec.label} in {place['mode']} mode" if place["mode"] else spec.label
+
+
+def _place(spec: models.Model, endpoint: models.Endpoint) -> dict[str, str]:
+    """:func:`_where` as an error's details: the model, and the mode ("" for the reference mode)."""
+    return {"model": spec.label, "mode": "" if endpoint.mode in (models.REFERENCE, spec.modes[0]) else endpoint.mode}
 
 
 def _check_counts(spec: models.Model, endpoint: models.Endpoint, counts: Mapping[str, int],
                   values: Mapping[str, Any]) -> None:
     """Reference counts per kind against the endpoint's limits, each message naming the limit."""
-    where = _where(spec, endpoint)
+    where, place = _where(spec, endpoint), _place(spec, endpoint)
     for kind, count in counts.items():
         if endpoint.rule(kind) is None and count:
             able = [m.id for m in models.MODELS.values() if any(e.rule(kind) for e in m.endpoints)]
             raise ValidationError(f"{where} takes no {KIND_WORDS[kind]}" + (f"; {', '.join(able)} do." if able
-                                                                              else "."))
+                                                                              else "."),
+                                  code="kind_unused", details={"kind": kind, "able": ", ".join(able), **place})
     for rule in endpoint.media:
         count = counts.get(rule.kind, 0)
         if rule.single and count < rule.min_count:
             raise ValidationError(f"{where} needs a {KIND_WORDS[rule.kind][:-1]} ({rule.kind.replace('_', ' ')}); "
-                                  "none was given.")
+                                  "none was given.", code="kind_missing", details={"kind": rule.kind, **place})
         if not rule.min_count <= count <= rule.max_count:
             batch = " (a batch counts one per image)" if rule.kind == IMAGE else ""
             raise ValidationError(f"{count} reference {KIND_WORDS[rule.kind]} given: {where} takes between "
-                                  f"{rule.min_count} and {rule.max_count}{batch}.")
+                                  f"{rule.min_count} and {rule.max_count}{batch}.", code="kind_count",
+                                  details={"kind": rule.kind, "count": count, "minimum": rule.min_count,
+                                           "maximum": rule.max_count, **place})
     visual = counts.get(IMAGE, 0) + counts.get(VIDEO, 0)
     if visual < endpoint.min_visual_references:
-        kinds = " or ".join("an image" if r.kind == IMAGE else "a video" for r in endpoint.media
-                            if r.kind in (IMAGE, VIDEO))
+        kinds = [r.kind for r in endpoint.media if r.kind in (IMAGE, VIDEO)]
         raise ValidationError(f"{where} needs at least {endpoint.min_visual_references} reference "
-                              f"({kinds}); connect one.")
+                              f"({' or '.join('an image' if k == IMAGE else 'a video' for k in kinds)}); connect one.",
+                              code="visual_missing",
+                              details={"minimum": endpoint.min_visual_references, "kinds": kinds, **place})
     if endpoint.audio_needs_visual and counts.get(AUDIO, 0) and not visual:
         raise ValidationError(f"Audio references need at least one image or video reference alongside them "
-                              f"({spec.label} rule).")
+                              f"({spec.label} rule).", code="audio_alone", details={"model": spec.label})
     for option in endpoint.options:
         kind = option.needs.get(str(values.get(option.name)))
         if kind and not counts.get(kind):
             raise ValidationError(f"{_title(option.name)} {values[option.name]!r} needs at least one reference "
-                                  f"{KIND_WORDS[kind][:-1]}; connect one or choose another {option.name.replace('_', ' ')}.")
+                                  f"{KIND_WORDS[kind][:-1]}; connect one or choose another {option.name.replace('_', ' ')}.",
+                                  code="option_needs", details={"option": option.name, "value": values[option.name],
+                                                                "kind": kind})
 
 
 def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
@@ -222,10 +240,13 @@ def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
             try:
                 value = int(str(value).strip())
             except ValueError:
-                raise ValidationError(f"{title} {value!r} is not a whole number.") from None
+                raise ValidationError(f"{title} {value!r} is not a whole number.", code="option_whole",
+                                      details={"option": option.name, "value": value}) from None
         if not option.minimum <= value <= option.maximum:
             raise ValidationError(f"{title} {value} is out of range: use {option.minimum} to {option.maximum}"
-                                  + (" (-1 = random)." if option.name == "seed" else "."))
+                                  + (" (-1 = random)." if option.name == "seed" else "."), code="option_range",
+                                  details={"option": option.name, "value": value, "minimum": option.minimum,
+                                           "maximum": option.maximum})
         return value
     text = str(value).strip()
     if option.name == "duration":
@@ -236,11 +257,15 @@ def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
             seconds = [c for c in option.choices if c != AUTO]
             auto = ", or auto (the model chooses)" if AUTO in option.choices else ""
             raise ValidationError(f"Duration {value!r} is not allowed for {spec.label}: use a whole number of "
-                                  f"seconds from {seconds[0]} to {seconds[-1]}{auto}.")
+                                  f"seconds from {seconds[0]} to {seconds[-1]}{auto}.", code="duration_choice",
+                                  details={"value": value, "model": spec.label, "minimum": seconds[0],
+                                           "maximum": seconds[-1], "auto": bool(auto)})
         return text
     if text not in option.choices:
         raise ValidationError(f"{title} {value!r} is not allowed for {spec.label}: use one of "
-                              f"{', '.join(option.choices)}.")
+                              f"{', '.join(option.choices)}.", code="option_choice",
+                              details={"option": option.name, "value": value, "model": spec.label,
+                                       "choices": ", ".join(option.choices)})
     return text
 
 
@@ -254,5 +279,5 @@ def check_task_id(task_id: object) -> str:
     if not re.fullmatch(facts.TASK_ID_PATTERN, text):
         raise ValidationError(f"{text[:40]!r} is not a RunningHub task id: it is a long number such as "
                               "2013508786110730241 (shown by the node, an error message or the CLI).",
-                              advice="Nothing was sent.")
+                              advice="Nothing was sent.", code="task_id", details={"value": text[:40]})
     return text

@@ -19,7 +19,7 @@ import time
 from typing import Any, Mapping
 
 from ..core import errors
-from ..remote import error_codes, facts
+from ..remote import error_codes, facts, models
 from ..core.events import ProgressEvent
 from ..core.money import Money, format_money
 
@@ -178,6 +178,68 @@ ERRORS: dict[str, tuple[str, str]] = {
     "RunningHubError": ("{detail}", "出错：{detail}"),
     "Exception": ("{detail}", "出错：{detail}"),
 }
+# Input problems found before any upload, per code of the pack's own (remote/request.py): the English
+# is the error's own message; the Chinese names options, references and modes as the nodes' Chinese
+# widgets do (locales/zh/nodeDefs.json), from the error's details (:func:`_named`).
+def _input(zh: str) -> tuple[str, str]:
+    return ("input problem: {detail}", "输入有误：" + zh)
+
+
+ERRORS.update({
+    "mode_unknown": _input("未知的模式 {value}：可用 {modes}"),
+    "model_mode": _input("{model} 没有{mode}模式：它提供 {modes}"),
+    "prompt_empty": _input("提示词为空：请描述想要的视频（1-{maximum} 个字符）"),
+    "prompt_half_character": _input("提示词无法发送：第 {position} 个字符只有半个（孤立的代理字符，常由复制粘贴出错留下），"
+                                    "请删除或重新输入它；未上传、未扣费"),
+    "prompt_long": _input("提示词有 {characters} 个字符，请缩短到 {maximum} 个以内"),
+    "option_unused": _input("“{option}”不是 {where}的选项，请保持默认"),
+    "real_person_model": _input("{model} 不能使用“真人参考”：RunningHub 无法向它发送真人参考（只有 {able} 可以）；"
+                                "请关闭“真人参考”或换用这些模型；未上传、未扣费"),
+    "kind_unused": _input("{where}不接受{kind}（{able} 可以）"),
+    "kind_missing": _input("{where}需要{kind}，但没有连接"),
+    "kind_count": _input("连接了 {count} 个{kind}：{where}接受 {minimum}-{maximum} 个{per_image}"),
+    "visual_missing": _input("{where}至少需要 {minimum} 个参考（{kinds}），请连接一个"),
+    "audio_alone": _input("参考音频需要同时连接至少一张参考图或一段参考视频（{model} 的规则）"),
+    "option_needs": _input("“{option}”为 {value} 时至少需要一个{kind}：请连接一个，或选择其他“{option}”"),
+    "option_whole": _input("“{option}”的值 {value} 不是整数"),
+    "option_range": _input("“{option}”的值 {value} 超出范围：请用 {minimum} 到 {maximum}"),
+    "duration_choice": _input("{model} 不支持时长 {value}：请用 {minimum}-{maximum} 的整数秒{auto}"),
+    "option_choice": _input("{model} 不支持“{option}”为 {value}：可用 {choices}"),
+    "task_id": _input("“{value}”不是 RunningHub 任务 ID：任务 ID 是一串长数字，如 2013508786110730241（节点、错误信息或命令行会显示）"),
+})
+# The names in an input problem's details as the Chinese lines say them.
+OPTION_NAMES_ZH = {"duration": "时长（秒）", "resolution": "分辨率", "aspect_ratio": "宽高比", "camera_fixed": "固定镜头",
+                   "generate_audio": "生成音频", "seed": "种子", "web_search": "联网搜索", "task_type": "任务类型",
+                   "bitrate": "码率"}
+KINDS_ZH = {models.IMAGE: "参考图", models.VIDEO: "参考视频", models.AUDIO: "参考音频", models.FIRST_FRAME: "首帧图",
+            models.LAST_FRAME: "尾帧图"}
+MODES_ZH = {models.REFERENCE: "参考生视频", models.TEXT: "文生视频", models.FRAMES: "首尾帧生视频"}
+
+
+def _named(details: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """An input problem's details with the names Chinese lines use; other languages read the message."""
+    named = dict(details)
+    if lang != ZH:
+        return named
+    if "option" in named:
+        named["option"] = OPTION_NAMES_ZH.get(named["option"], named["option"])
+    for key in ("kind", "kinds"):
+        if key in named:
+            kinds = [named[key]] if isinstance(named[key], str) else named[key]
+            named[key] = "或".join(KINDS_ZH.get(k, k) for k in kinds)
+    for key in ("mode", "modes"):
+        if key in named:
+            modes = [named[key]] if isinstance(named[key], str) else named[key]
+            named[key] = "、".join(MODES_ZH.get(m, m) for m in modes if m)
+    if "model" in named:
+        named["where"] = named["model"] + (f"（{named['mode']}）" if named.get("mode") else " ")  # then 的, 需要…
+    if "count" in named:
+        named["per_image"] = "（批次中每张图各算一张）" if details.get("kind") == models.IMAGE else ""
+    if "auto" in named:
+        named["auto"] = "，或 auto（由模型决定）" if named["auto"] else ""
+    return named
+
+
 # The advice ending an error's English message (logs, CLI) in the run's own situations.
 ADVICE: dict[str, str] = {
     "nothing_sent": "Nothing was sent or charged.",
@@ -357,7 +419,7 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
     pair = row and (row.option_line if isinstance(exc, errors.RealPersonError) else row.line)
     own = [str(getattr(exc, "code", "") or "")]  # a code of the pack's own ("key_shape"), then the class
     key = next((k for k in own + [c.__name__ for c in type(exc).__mro__] if k in ERRORS), "Exception")
-    values = {**getattr(exc, "details", {}), "code": getattr(exc, "code", "") or "?",
+    values = {**_named(getattr(exc, "details", {}), lang), "code": getattr(exc, "code", "") or "?",
               "task_id": getattr(exc, "task_id", "") or "?", "site": site, "detail": detail, "length": facts.KEY_LENGTH}
     if isinstance(exc, errors.AmbiguousSubmitError):  # when, why and where to look, on the node itself
         at = getattr(exc, "submitted_at", None)

@@ -17,8 +17,10 @@ import json
 import textwrap
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
+from typing import Callable, TypeVar
 
 import numpy as np
 import pytest
@@ -95,6 +97,8 @@ def fast_waits():
     previous = waits.use(FAST)
     yield FAST
     waits.use(previous)
+
+T = TypeVar("T")
 
 # Reference colours the emulator paints back into the video as vertical bands.
 REF_COLOURS = [(0.85, 0.15, 0.15), (0.15, 0.75, 0.25), (0.15, 0.25, 0.85), (0.9, 0.85, 0.2)]
@@ -183,6 +187,19 @@ def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
+
+
+def tasks_held_until(emulator: Emulator, seen: Callable[[], bool], work: Callable[[], T], what: str) -> T:
+    """``work()`` (a run, a batch) while the emulator's tasks run until ``seen()`` holds; then every
+    task made so far ends and new ones run briefly. A state the test must see cannot pass before it
+    was seen, however slow the machine (a short clock could end it first)."""
+    emulator.set_clock(run_s=600.0)
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(work)
+        wait_until(lambda: seen() or done.done(), what=what)
+        emulator.set_clock(run_s=0.3)
+        emulator.end_tasks_now()
+        return done.result(timeout=120)
 
 
 def tasks_settled(emulator: Emulator) -> bool:

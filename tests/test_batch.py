@@ -13,7 +13,7 @@ import pytest
 from ..runninghub_video import cli
 from ..runninghub_video.ledger.journal import Journal
 
-from conftest import cli_command, image_bytes, wait_until
+from conftest import cli_command, image_bytes, tasks_held_until, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = 0.14  # v1-lite, 480p × 2 s
@@ -48,8 +48,10 @@ def most_at_once(emulator) -> int:
 def test_a_jsonl_batch_runs_every_line_and_variation_at_the_account_limit_never_above_it(rh_env, tmp_path, capsys):
     rh_env.concurrent_limit = 3
     rh_env.over_limit = "reject"  # a submit over the limit would be refused with 421
-    rh_env.set_clock(queue_s=0.2, run_s=1.5)
-    code, report = run_batch(capsys, batch_file(tmp_path, six_lines()))
+    rh_env.set_clock(queue_s=0.2)
+    path = batch_file(tmp_path, six_lines())
+    code, report = tasks_held_until(rh_env, lambda: len(rh_env.tasks) == 3, lambda: run_batch(capsys, path),
+                                    "three tasks at once")
     assert code == 0
     assert [(i["line"], i["variation"], i["state"]) for i in report["items"]] == [
         (1, 0, "saved"), (2, 0, "saved"), (3, 0, "saved"), (3, 1, "saved"), (4, 0, "saved"), (5, 0, "saved"),

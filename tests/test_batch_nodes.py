@@ -22,7 +22,7 @@ from ..runninghub_video.media import sheet
 from ..runninghub_video.ledger.journal import Journal
 from .test_nodes import comfy  # noqa: F401  (the fixture: ComfyUI's modules as a prompt sees them)
 
-from conftest import solid_images
+from conftest import solid_images, tasks_held_until
 
 
 def run_prompt_list(prompts: str, variations: int, upstream: list[str] | None = None):
@@ -64,13 +64,13 @@ def most_at_once(emulator) -> int:
 def test_five_prompts_times_two_variations_run_as_one_batch_at_the_account_limit(rh_env, comfy):  # noqa: F811
     rh_env.concurrent_limit = 3
     rh_env.over_limit = "reject"
-    rh_env.set_clock(queue_s=0.2, run_s=1.0)
+    rh_env.set_clock(queue_s=0.2)
     prompts, variations, labels, _ = run_prompt_list("\n".join(f"shot {i}" for i in range(1, 6)), 2)
     inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": prompts, "duration": [2],
               "resolution": ["480p"], "aspect_ratio": ["16:9"], "camera_fixed": [False], "site": ["cn"],
               "timeout_minutes": [5], "variation": variations}
-    (videos, paths, task_ids, frames), uis = asyncio.run(
-        map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="prompt-1", node_id="7"))
+    (videos, paths, task_ids, frames), uis = tasks_held_until(rh_env, lambda: len(rh_env.tasks) == 3, lambda: asyncio.run(
+        map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="prompt-1", node_id="7")), "three tasks at once")
     assert len(paths) == len(set(task_ids)) == 10 and all(Path(p).is_file() for p in paths)
     assert len(videos) == len(frames) == len(uis) == 10
     assert rh_env.counters.submits == rh_env.counters.submits_accepted == 10 and most_at_once(rh_env) == 3

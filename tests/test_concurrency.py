@@ -8,12 +8,12 @@ from ..runninghub_video.run.pipeline import generate
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe
 
-from conftest import solid_images
+from conftest import solid_images, wait_until
 
 
 def test_four_runs_with_a_limit_of_two_keep_two_tasks_in_flight(rh_env, tmp_path):
     rh_env.concurrent_limit = 2
-    rh_env.set_clock(queue_s=0.1, run_s=1.0)
+    rh_env.set_clock(queue_s=0.1, run_s=600.0)  # the first two run until the other two wait, however slow the machine
     waiting: list[str] = []
     results: dict[int, object] = {}
 
@@ -27,6 +27,9 @@ def test_four_runs_with_a_limit_of_two_keep_two_tasks_in_flight(rh_env, tmp_path
     threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
+    wait_until(lambda: len(waiting) == 2, what="two runs waiting for a free slot")
+    rh_env.set_clock(run_s=0.3)
+    rh_env.end_tasks_now()
     for t in threads:
         t.join(60)
     assert len(results) == 4 and all(r.video_path.is_file() for r in results.values())

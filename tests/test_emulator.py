@@ -232,6 +232,7 @@ def test_set_clock_accepts_callables_of_the_body(emu, ref_url):
 
 # --- account, queue, price ------------------------------------------------------------------
 def test_queue_and_account_status_shapes(emu, ref_url):
+    emu.set_clock(run_s=600.0)  # still counted as current when the queue status is asked, however slow the machine
     submit(emu, body_for([ref_url]))
     q = requests.get(emu.base_url + facts.QUEUE_STATUS_PATH, headers=auth(emu), timeout=10).json()
     assert q["code"] == 0 and q["msg"] == "success"
@@ -267,7 +268,7 @@ def test_a_usd_emulator_prices_and_charges_in_its_own_figures_not_relabelled_cny
 
 # --- concurrency ----------------------------------------------------------------------------
 def test_tasks_over_the_concurrency_limit_wait_in_queue():
-    with Emulator(queue_s=0.0, run_s=1.0, concurrent_limit=1) as emu:
+    with Emulator(queue_s=0.0, run_s=600.0, concurrent_limit=1) as emu:  # the first runs until it is ended
         url = upload(emu, image_bytes((5, 5, 5)))["data"]["download_url"]
         first = submit(emu, body_for([url]))["taskId"]
         second = submit(emu, body_for([url]))["taskId"]
@@ -275,6 +276,7 @@ def test_tasks_over_the_concurrency_limit_wait_in_queue():
         assert query(emu, second)["status"] == "QUEUED"
         data = requests.get(emu.base_url + facts.QUEUE_STATUS_PATH, headers=auth(emu), timeout=10).json()["data"]
         assert (data["runningCount"], data["queuedCount"], data["totalCurrentTasks"]) == ("1", "1", "2")
+        emu.end_tasks_now()
         assert wait_done(emu, first)["status"] == "SUCCESS"
         assert wait_done(emu, second)["status"] == "SUCCESS"
         t1, t2 = emu.tasks[first], emu.tasks[second]
@@ -282,7 +284,7 @@ def test_tasks_over_the_concurrency_limit_wait_in_queue():
 
 
 def test_over_limit_reject_answers_421_without_creating_a_task():
-    with Emulator(queue_s=0.0, run_s=5.0, concurrent_limit=1, over_limit="reject") as emu:
+    with Emulator(queue_s=0.0, run_s=600.0, concurrent_limit=1, over_limit="reject") as emu:
         url = upload(emu, image_bytes((5, 5, 5)))["data"]["download_url"]
         assert submit(emu, body_for([url]))["errorCode"] == ""
         reply = submit(emu, body_for([url]))
@@ -318,7 +320,7 @@ def test_result_download_supports_ranges(emu, result):
 
 
 def test_result_is_not_served_before_success(emu, ref_url):
-    emu.set_clock(queue_s=5.0)
+    emu.set_clock(queue_s=600.0)
     task_id = submit(emu, body_for([ref_url]))["taskId"]
     assert requests.get(f"{emu.base_url}/output/{task_id}.mp4", timeout=10).status_code == 404
 
@@ -444,9 +446,7 @@ def test_exit_stops_the_server_and_wakes_a_handler_stuck_in_a_delay():
         base = emu.base_url
         emu.inject("query", "delay", seconds=30)
         threading.Thread(target=lambda: _quiet(lambda: query(emu, "2" * 19)), daemon=True).start()
-        while emu.counters.requests_total == 0:  # the handler has the request and sleeps in the delay
-            time.sleep(0.01)
-        time.sleep(0.1)
+        wait_until(lambda: emu.counters.requests_total == 1, what="the handler to have the request")
         started = set(threading.enumerate()) - before
         assert len(emu.api_key) == facts.KEY_LENGTH
     assert len(started) >= 3 and any(t.name == "runninghub-emulator" for t in started)
@@ -465,13 +465,14 @@ def _quiet(fn) -> None:
 
 
 def test_a_new_task_reads_create_then_queued_and_a_cancelled_one_cancel_uncharged(emu, ref_url):
-    emu.set_clock(queue_s=1.0, run_s=0.3)
-    task_id = submit(emu, body_for([ref_url]))["taskId"]
-    assert query(emu, task_id)["status"] == "CREATE"
-    wait_until(lambda: query(emu, task_id)["status"] != "CREATE", seconds=5, what="the task to leave CREATE")
+    emu.set_clock(queue_s=600.0, run_s=0.3, create_s=10.0)  # each state outlasts any slow machine
+    accepted = submit(emu, body_for([ref_url]))
+    task_id = accepted["taskId"]
+    assert accepted["status"] == "CREATE" and query(emu, task_id)["status"] == "CREATE"
+    emu.skip(10.0)
     assert query(emu, task_id)["status"] == "QUEUED"
     emu.cancel_task(task_id)
-    time.sleep(1.5)
+    emu.skip(600.0)  # the moment it would have run and been charged has passed
     assert query(emu, task_id)["status"] == "CANCEL" and emu.counters.money_charged == 0
 
 

@@ -283,10 +283,16 @@ def test_the_waiting_line_shows_the_price_of_the_run_with_its_reference_video(rh
     from ..runninghub_video.run.pipeline import generate
     from ..runninghub_video.words.wording import describe
 
-    rh_env.set_clock(queue_s=0.1, run_s=3.0)
+    rh_env.set_clock(queue_s=0.1, run_s=600.0)  # it runs until the line was seen running
     events: list[ProgressEvent] = []
+
+    def seen(event: ProgressEvent) -> None:
+        events.append(event)
+        if event.state == "RUNNING":
+            rh_env.end_tasks_now()
+
     generate([solid_images(1)], VideoRequest("price", model="seedance-2.0", duration="4", resolution="480p"),
-             videos=[clip(tmp_path, 3)], output_dir=tmp_path, on_progress=events.append)
+             videos=[clip(tmp_path, 3)], output_dir=tmp_path, on_progress=seen)
     running = [e for e in events if e.state == "RUNNING"]
     assert running and all(describe(e).endswith(" · ≈2.80 CNY") for e in running)  # 7 x 0.4, not 4 x 0.6
 

@@ -119,7 +119,7 @@ def test_one_click_recovers_a_deleted_file_without_paying_again(inbox_env, tmp_p
 
 def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(inbox_env, tmp_path, handlers):
     """A real process is killed while it waits; the journal row it leaves is what the tab shows."""
-    inbox_env.set_clock(queue_s=0.5, run_s=4.0)
+    inbox_env.set_clock(queue_s=0.5, run_s=600.0)  # cannot finish before the kill, however slow the machine
     image = tmp_path / "ref.png"
     image.write_bytes(image_bytes(size=(64, 64)))
     proc = subprocess.Popen(cli_command("generate", "--image", image, "--prompt", "killed while waiting",
@@ -133,6 +133,7 @@ def test_a_task_killed_mid_wait_is_recovered_with_one_click_paying_nothing_more(
     (task,) = inbox_routes.tasks()["tasks"]  # what the tab shows after a restart
     assert task["task_id"] and task["phase"] == "pending" and task["recoverable"] is True
     assert inbox_env.counters.submits == 1
+    inbox_env.end_tasks_now()  # it finishes on RunningHub meanwhile
     status, answer = handlers("POST", "/tasks/recover", Request({"site": "cn", "task_id": task["task_id"]}))
     assert status == 200 and answer["started"] is True
     assert wait_recovered("cn", task["task_id"]) == {"running": False, "error": ""}

@@ -39,11 +39,12 @@ def _journal() -> Path:
 
 def _stopped_while_the_task_runs(rh_env, prompt: str, tmp_path) -> str:
     """A run stopped (Cancel, a closed ComfyUI) while RunningHub runs its paid task; the task id."""
-    rh_env.set_clock(queue_s=0.1, run_s=1.5)
+    rh_env.set_clock(queue_s=0.1, run_s=600.0)  # still running when Cancel is seen, however slow the machine
     cancel = threading.Event()
     with pytest.raises(errors.Interrupted) as info:
         _run(prompt, tmp_path, on_progress=lambda e: e.phase == "running" and cancel.set(),
              should_cancel=cancel.is_set)
+    rh_env.end_tasks_now()  # it finishes on RunningHub meanwhile
     return info.value.task_id
 
 

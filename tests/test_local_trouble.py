@@ -66,7 +66,7 @@ def test_a_download_killed_midway_leaves_no_part_file_after_the_next_run(rh_env,
     from ..runninghub_video.remote import download
 
     root = download.Path(__file__).resolve().parents[1]
-    rh_env.inject("download", "slow", bytes_per_s=2048)
+    rh_env.inject("download", "slow", bytes_per_s=256)  # ~25 s for the video: still downloading at the kill
     child = subprocess.Popen([sys.executable, "-c", KILLED_DOWNLOAD, str(root), str(root / "tests"),
                               str(tmp_path / "out"), "killed while downloading"], env=dict(os.environ))
     folder = tmp_path / "out" / download.SUBFOLDER

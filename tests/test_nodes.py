@@ -51,7 +51,7 @@ from ..runninghub_video.core import errors  # noqa: E402
 from ..runninghub_video.remote.models import V1_LITE  # noqa: E402
 from ..runninghub_video.emulator import Emulator  # noqa: E402
 
-from conftest import solid_images  # noqa: E402
+from conftest import solid_images, tasks_held_until  # noqa: E402
 
 NODE_ID = "7"
 FAST = dict(duration=2, resolution="480p", aspect_ratio="16:9", camera_fixed=False, site="cn",
@@ -277,8 +277,10 @@ def test_a_prompt_queued_from_a_chinese_browser_gets_chinese_status(rh_env, comf
     assert asyncio.run(post(Request({"locale": "zh-CN", "client_id": "zh-browser"}))) == {"language": "zh"}
     assert asyncio.run(post(Request({"locale": "en-US", "client_id": "en-browser"}))) == {"language": "en"}
     comfy.client_id = "zh-browser"  # ComfyUI sets it from the queued prompt's extra_data
-    rh_env.set_clock(queue_s=1.2, run_s=1.5)  # long enough to be seen queued and running
-    out = run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST)
+    rh_env.set_clock(queue_s=1.2)  # long enough to be seen queued; it runs until seen running
+    out = tasks_held_until(rh_env, lambda: any(t.startswith("运行中 · ") for _, t in comfy.texts),
+                           lambda: run(SeedanceReferenceToVideo, image_1=images(1)[0], prompt="中文状态", **FAST),
+                           "the running line")
     task_id, path = out.args[2], Path(out.args[1])
     texts = [text for node_id, text in comfy.texts if node_id == NODE_ID]
     assert len(texts) == len(comfy.texts) and sum("已用" in t for t in texts) >= 2  # the 1 s ticker, in Chinese

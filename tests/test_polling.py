@@ -206,7 +206,7 @@ def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_ti
     from ..runninghub_video.core import errors
     from ..runninghub_video.ledger.journal import Journal
 
-    rh_env.set_clock(queue_s=1.5, run_s=4.0)
+    rh_env.set_clock(queue_s=1.5, run_s=600.0)  # still running when queued again, however slow the machine
     cancel = threading.Event()
     request = VideoRequest("cancelled while queued", duration="2", resolution="480p")
     with pytest.raises(errors.Interrupted):
@@ -220,7 +220,13 @@ def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_ti
 
     wait_until(ran_unwatched_for_3_s, what="the task to run 3 s unwatched")
     seen: list[ProgressEvent] = []
-    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
+
+    def watched(event: ProgressEvent) -> None:
+        seen.append(event)
+        if event.state == "RUNNING":
+            rh_env.end_tasks_now()  # it ends once the resumed run has shown it running
+
+    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=watched)
     assert result.resumed and rh_env.counters.submits == 1
     running = [e for e in seen if e.state == "RUNNING"]
     assert running and all(e.queued_s < e.elapsed_s - 1.0 for e in running)  # not "all of it was queue"
@@ -234,7 +240,7 @@ def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
 
     from ..runninghub_video.core import errors
 
-    rh_env.set_clock(queue_s=0.5, run_s=4.0)
+    rh_env.set_clock(queue_s=0.5, run_s=600.0)  # still running when Cancel is seen, however slow the machine
     cancel = threading.Event()
     seen: list[ProgressEvent] = []
 
@@ -247,6 +253,7 @@ def test_no_line_says_paid_before_the_task_is_done(rh_env, tmp_path):
     with pytest.raises(errors.Interrupted):
         generate([solid_images(1)], request, output_dir=tmp_path, on_progress=cancel_once_running,
                  should_cancel=cancel.is_set)
+    rh_env.end_tasks_now()
     result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=seen.append)
     assert result.resumed and not result.reused
     before_done = [describe(e) for e in seen if e.state != "SUCCESS" and e.phase not in ("download", "done")]

@@ -129,7 +129,7 @@ def test_a_failed_conversion_names_the_reference_and_reason_before_any_submit(pe
 
 
 def test_cancel_during_a_conversion_stops_within_a_second_and_the_next_run_resumes_it(people, tmp_path):
-    people.asset_s = 30.0
+    people.asset_s = 600.0  # still converting when Cancel is seen, however slow the machine
     cancel = threading.Event()
     seen_at: list[float] = []
 

@@ -37,19 +37,21 @@ def _run_in_thread(target) -> threading.Thread:
 
 def test_never_more_runs_inside_than_the_account_limit():
     limiter = SlotLimiter(lambda: 2)
-    inside, peak, lock = 0, 0, threading.Lock()
+    inside, peak, lock, release, waiting = 0, 0, threading.Lock(), threading.Event(), []
 
     def run() -> None:
         nonlocal inside, peak
-        with limiter.acquire():
+        with limiter.acquire(on_wait=lambda: waiting.append(1)):
             with lock:
                 inside += 1
                 peak = max(peak, inside)
-            time.sleep(0.05)
+            release.wait(10)  # the first two stay inside until the other six wait
             with lock:
                 inside -= 1
 
     threads = [_run_in_thread(run) for _ in range(8)]
+    wait_until(lambda: inside == 2 and len(waiting) == 6, what="two runs inside, six waiting")
+    release.set()
     for t in threads:
         t.join(timeout=10)
     assert not any(t.is_alive() for t in threads)

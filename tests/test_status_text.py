@@ -139,7 +139,7 @@ def test_every_step_of_a_run_has_its_line_in_both_languages(event, english, chin
 
 def test_every_event_of_real_runs_reads_in_english_and_in_chinese(rh_env, tmp_path):
     """Fresh uploads after a rejected URL, a cancelled wait, the resume, then the reuse."""
-    rh_env.set_clock(queue_s=1.2, run_s=1.5)
+    rh_env.set_clock(queue_s=1.2, run_s=600.0)  # still running when Cancel is seen, however slow the machine
     rh_env.inject("submit", "error_code", count=1, code="1013")
     seen: list[ProgressEvent] = []
     cancel = threading.Event()
@@ -153,6 +153,7 @@ def test_every_event_of_real_runs_reads_in_english_and_in_chinese(rh_env, tmp_pa
     with pytest.raises(errors.Interrupted):
         generate([solid_images(2)], request, output_dir=tmp_path, on_progress=cancel_once_running,
                  should_cancel=cancel.is_set)
+    rh_env.end_tasks_now()
     for _ in range(2):  # resumes the paid task, then reuses its video
         generate([solid_images(2)], request, output_dir=tmp_path, on_progress=seen.append)
     assert {e.phase for e in seen} >= {"upload", "submit", "queued", "running", "download", "done"}

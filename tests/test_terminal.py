@@ -61,7 +61,7 @@ def test_ctrl_c_names_the_task_that_keeps_running_and_the_same_command_picks_it_
 def test_when_runninghub_stops_answering_the_line_says_so_and_when_it_answers_again(rh_env, tmp_path):
     previous = waits.use(dataclasses.replace(FAST, unreachable_after_s=0.3, progress_every_s=0.1))
     try:
-        rh_env.set_clock(queue_s=0.1, run_s=3.0)
+        rh_env.set_clock(queue_s=0.1, run_s=600.0)  # it runs until the line said RunningHub answers again
         seen: list[ProgressEvent] = []
         hung = threading.Event()
 
@@ -70,6 +70,8 @@ def test_when_runninghub_stops_answering_the_line_says_so_and_when_it_answers_ag
             if event.state == "RUNNING" and not hung.is_set():
                 hung.set()
                 rh_env.inject("query", "delay", count=1, seconds=1.5)  # the next query hangs for 1.5 s
+            if event.extra.get("note") == "answering_again":
+                rh_env.end_tasks_now()
 
         result = generate([solid_images(1)], VideoRequest("silent", duration="2", resolution="480p"),
                           output_dir=tmp_path, on_progress=on_progress)

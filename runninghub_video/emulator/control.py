@@ -163,12 +163,16 @@ class Emulator:
             self.state.tasks[task_id].cancelled_at = time.monotonic()
 
     def end_tasks_now(self) -> None:
-        """Every task made so far ends at once: a test that stopped a client during a long task lets the
-        next run collect it without waiting the task out."""
+        """Every task made so far ends at once (a queued one too; one that ended keeps its end): a test
+        holds a state with a long clock until the client was seen in it, then lets the run finish."""
         with self.state.lock:
             now = time.monotonic()
             for task in self.state.tasks.values():
-                task.run_s = 0.0 if task.start is None else max(0.0, now - task.start)
+                if task.start is None:
+                    task.queue_s, task.run_s = min(task.queue_s, max(0.0, now - task.created)), 0.0
+                else:
+                    task.run_s = min(task.run_s, max(0.0, now - task.start))
+            self.state.advance(now)
 
     def failed_reason_as_text(self, as_text: bool = True) -> None:
         """``failedReason`` as the schema types it (a string) instead of the object some answers carry."""
@@ -210,13 +214,29 @@ class Emulator:
         with self.state.lock:
             self.state.cost_time_s = seconds
 
-    def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None) -> None:
-        """Timing of tasks created from now on (floats, or callables taking the submit body)."""
+    def set_clock(self, queue_s: Seconds | None = None, run_s: Seconds | None = None,
+                  create_s: float | None = None) -> None:
+        """Timing of tasks created from now on (floats, or callables taking the submit body);
+        ``create_s``: how long they read CREATE (state.CREATE_S; at most half the queue time)."""
         with self.state.lock:
             if queue_s is not None:
                 self.state.queue_s = queue_s
             if run_s is not None:
                 self.state.run_s = run_s
+            if create_s is not None:
+                self.state.create_s = float(create_s)
+
+    def skip(self, seconds: float) -> None:
+        """Every task made so far is ``seconds`` further along its timeline: a test holds a state with
+        a long clock, then moves on without waiting, however slow the machine."""
+        with self.state.lock:
+            for task in self.state.tasks.values():
+                task.created -= seconds
+                if task.start is not None:
+                    task.start -= seconds
+                if task.cancelled_at is not None:
+                    task.cancelled_at -= seconds
+            self.state.advance()
 
 
 def serve(port: int = 8765, **kw: Any) -> None:

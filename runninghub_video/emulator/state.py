@@ -17,7 +17,7 @@ from ..remote.price_rules import Tokens
 
 Seconds = float | Callable[[dict], float]
 
-CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED (at most half its queue time)
+CREATE_S = 0.1  # how long a new task reads CREATE before QUEUED, unless set_clock says (at most half its queue time)
 ENDPOINTS = ("upload", "submit", "query", "download", "last_frame", "file", "queue_status", "account_status",
              "price_preview", "asset_create", "asset_query", "asset_list", "asset_delete")
 # Submit answers that prove nothing, sent after the task was made (fault answer_after_create).
@@ -93,6 +93,7 @@ class Task:
     fail_code: str = ""
     fail_message: str = ""
     fail_at: str = ""  # "", "submit" or "running"
+    create_s: float = CREATE_S  # how long it reads CREATE (at most half its queue time)
     start: float | None = None  # when it got a running slot
     charged: bool = False
     expired: bool = False
@@ -116,7 +117,7 @@ class Task:
             return "FAILED"
         if self.cancelled_at is not None and now >= self.cancelled_at:
             return "CANCEL"
-        if now < self.created + min(CREATE_S, self.queue_s / 2):
+        if now < self.created + min(self.create_s, self.queue_s / 2):
             return "CREATE"  # accepted, not yet queued (official clients treat it as pending) [C]
         if self.start is None or now < self.start:
             return "QUEUED"
@@ -198,6 +199,7 @@ class State:
         self.faults: dict[str, list[Fault]] = {e: [] for e in ENDPOINTS}
         self.pending_failures: list[dict] = []
         self.queue_s, self.run_s = queue_s, run_s
+        self.create_s = CREATE_S
         self.time_scale = time_scale
         self.concurrent_limit = concurrent_limit
         self.over_limit = over_limit
@@ -295,7 +297,7 @@ class State:
                         queue_s=self.seconds(self.queue_s, body, model, realistic_queue_s),
                         run_s=self.seconds(self.run_s, body, model, realistic_run_s),
                         references=references, price=price_for(body, model, self.currency, mode), model=model,
-                        mode=mode)
+                        mode=mode, create_s=self.create_s)
             if failure is not None:
                 task.fail_code, task.fail_message, task.fail_at = (
                     failure["code"], failure["message"], failure["at"])

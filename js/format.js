@@ -22,6 +22,7 @@ const TEXT = {
     afterRun: "price shown after the run",
     balance: "balance {balance}",
     unknown: "unknown",
+    keyUnanswered: "The key's status could not be read: ComfyUI did not answer. Reload the page.",
     restarted: "stopped: ComfyUI restarted during the run · queue again to pick the task up (nothing is paid twice)",
   },
   zh: {
@@ -44,6 +45,7 @@ const TEXT = {
     afterRun: "价格在运行后显示",
     balance: "余额 {balance}",
     unknown: "未知",
+    keyUnanswered: "无法读取密钥状态：ComfyUI 没有响应，请刷新页面。",
     restarted: "已中断：运行中 ComfyUI 重启了 · 再次排队即可取回任务（不会重复扣费）",
   },
 };

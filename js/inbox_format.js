@@ -58,6 +58,7 @@ const TEXT = {
     deleteAssetConfirm: "Delete asset {id} on RunningHub? A later run with this reference converts it again.",
     image: "image",
     video: "video",
+    assetStates: {},  // RunningHub's own words (ACTIVE, PROCESSING, FAILED) and the pack's "creating"
     batch: "Batch {name} · {n} tasks · {saved} saved · {cost}",
     batchItem: "item {n}",
     batchLine: "line {line} · variation {variation}",
@@ -116,6 +117,7 @@ const TEXT = {
     deleteAssetConfirm: "在 RunningHub 上删除素材 {id}？之后用到这个参考时会重新转换。",
     image: "图片",
     video: "视频",
+    assetStates: { ACTIVE: "可用", PROCESSING: "转换中", FAILED: "失败", creating: "已请求" },
     batch: "批量 {name} · {n} 个任务 · 已保存 {saved} · {cost}",
     batchItem: "第 {n} 项",
     batchLine: "第 {line} 行 · 变体 {variation}",
@@ -211,7 +213,8 @@ export function budgetSetting(status, lang = "en") {
 /** A converted reference's line: ".cn · image · ACTIVE · converted 2026-12-06 20:01:02". */
 export function assetLine(asset, lang = "en") {
   return tt(lang, "assetLine", {
-    site: asset.site, kind: tt(lang, asset.kind), state: asset.state, time: formatTime(asset.created_at),
+    site: asset.site, kind: tt(lang, asset.kind), time: formatTime(asset.created_at),
+    state: TEXT[languageOf(lang)].assetStates[asset.state] ?? asset.state,  // a state this pack does not know: as sent
   });
 }
 

@@ -83,7 +83,7 @@ function keyPanel(site) {
     result.textContent = formatTestResult(answer, lang());
     result.style.color = answer.ok ? "var(--p-green-400, #4ade80)" : "var(--error-text, #f87171)";
   };
-  call("/key").then(show).catch(() => { status.textContent = "?"; });
+  call("/key").then(show).catch(() => { status.textContent = t(lang(), "keyUnanswered"); });
   return root;
 }
 

@@ -237,7 +237,8 @@ def add_routes(routes) -> None:
     @routes.get(f"{PREFIX}/tasks")
     async def get_tasks(request):
         q = request.query
-        return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None, q.get("locale"))
+        return await _run(tasks, q.get("site") or None, q.get("limit"), q.get("before") or None, q.get("locale"),
+                          locale=q.get("locale"))
 
     @routes.get(f"{PREFIX}/tasks/thumb")
     async def get_thumb(request):

@@ -197,7 +197,8 @@ def test_closing_line_names_task_cost_and_time_in_the_users_language():
 def test_after_cancel_the_line_says_the_paid_task_keeps_running_and_how_to_pick_it_up():
     assert wording.cancelled("42") == ("cancelled · task 42 keeps running · queue again to pick it up "
                                        "(or use RunningHub Fetch Task within 24 h)")
-    assert wording.cancelled("42", "zh").startswith("已取消 · 任务 42 仍在运行 · 再次排队即可取回")
+    assert wording.cancelled("42", "zh") == ("已取消 · 任务 42 仍在运行 · 再次排队即可取回（或 24 小时内用"
+                                             "“RunningHub 取回任务”节点取回）")  # the node as the Chinese UI names it
     assert wording.cancelled() == "cancelled before anything was submitted (nothing charged)"
 
 
@@ -246,7 +247,8 @@ def test_a_real_person_refusal_says_the_option_when_the_node_has_it_else_other_r
     assert wording.error_line(convertible) == ("RunningHub refused a real person in image 2 (1505), no charge "
                                                "reported: turn on real_person on this node (the references become "
                                                "assets on your RunningHub account)")
-    assert wording.error_line(convertible, "zh").startswith("RunningHub 拒绝了image 2中的真人（1505），未报告扣费")
+    assert wording.error_line(convertible, "zh") == ("RunningHub 拒绝了参考图 2中的真人（1505），未报告扣费：请打开此节点的"
+                                                    "“真人参考”（real_person）（参考会转换为你 RunningHub 账户中的素材）")
     refused = errors.TaskFailedError("x", code="1505", task_id="42")  # a model that cannot take real people
     assert wording.error_line(refused) == ("a reference shows a photorealistic real person (1505): this model "
                                            "cannot take it as sent; use other references")
@@ -292,3 +294,14 @@ def test_a_task_id_that_is_none_reads_in_chinese():
         check_task_id("hello")
     assert wording.error_line(refused.value, "zh") == ("输入有误：“hello”不是 RunningHub 任务 ID：任务 ID 是一串长数字，"
                                                       "如 2013508786110730241（节点、错误信息或命令行会显示）")
+
+
+def test_a_failed_conversion_for_real_people_names_the_reference_in_chinese():
+    from ..runninghub_video.run.real_person import ConversionFailedError, _failed
+
+    failed = _failed("image 2", "no face found.", "")
+    assert wording.error_line(failed, "zh") == ("RunningHub 无法为真人转换参考图 2（no face found）；视频未提交、未扣费："
+                                               "请换用其他参考，或重新运行再试一次转换")
+    assert wording.error_line(failed, "en").startswith("RunningHub could not convert image 2 for real people")
+    bare = ConversionFailedError("made elsewhere, without its details")  # never a crash on the error path
+    assert wording.error_line(bare, "zh").startswith("RunningHub 无法为真人转换?（?）")

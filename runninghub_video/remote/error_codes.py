@@ -120,7 +120,7 @@ CODES: dict[str, ErrorCode] = {
                       "take them: use other references.",
                       option_line=("RunningHub refused a real person in {refs} ({code}){charge}: turn on real_person "
                                    "on this node (the references become assets on your RunningHub account)",
-                                   "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的 real_person"
+                                   "RunningHub 拒绝了{refs}中的真人（{code}）{charge}：请打开此节点的“真人参考”（real_person）"
                                    "（参考会转换为你 RunningHub 账户中的素材）")),
     # legacy codes
     "401": ErrorCode("API key verification failed", AuthError, _KEY_REJECTED_LINE, _KEY_REJECTED_ADVICE,

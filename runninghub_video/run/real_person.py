@@ -133,7 +133,9 @@ def _until_active(run: _Run, cache: AssetCache, sha256: str, asset: Asset, name:
             raise ConversionFailedError(
                 f"The conversion of {name} for real people is still {asset.status or 'processing'} after "
                 f"{waits.asset_timeout_s / 60:g} minutes (asset {asset.asset_id}).",
-                advice="Nothing was submitted. Queue again later: the same conversion is picked up, not started anew.")
+                advice="Nothing was submitted. Queue again later: the same conversion is picked up, not started anew.",
+                code="conversion_slow",
+                details={"name": name, "minutes": f"{waits.asset_timeout_s / 60:g}", "asset_id": asset.asset_id})
         sleep_interruptibly(pause, run.should_cancel)
         pause = min(waits.asset_max_gap_s, pause * 2)
         asset = run.client.query_asset(asset.asset_id, run.should_cancel)
@@ -144,7 +146,8 @@ def _until_active(run: _Run, cache: AssetCache, sha256: str, asset: Asset, name:
 def _failed(name: str, reason: str, code: str) -> ConversionFailedError:
     return ConversionFailedError(f"RunningHub could not convert {name} for real people: {reason.rstrip('.')}.",
                                  code=code, advice="Nothing was submitted or charged for a video. Use another "
-                                                   "reference, or queue again to try the conversion once more.")
+                                                   "reference, or queue again to try the conversion once more.",
+                                 details={"name": name, "reason": reason.rstrip(".")})
 
 
 # --- 1505: a real person refused --------------------------------------------------------------

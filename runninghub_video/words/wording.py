@@ -15,6 +15,7 @@ code's (remote/error_codes.py, one table for every RunningHub code), else its cl
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Mapping
 
@@ -73,7 +74,7 @@ LINES: dict[str, tuple[str, str]] = {
     "task": ("task {task_id}", "任务 {task_id}"),
     "cancelled": ("cancelled · task {task_id} keeps running · queue again to pick it up "
                   "(or use RunningHub Fetch Task within 24 h)",
-                  "已取消 · 任务 {task_id} 仍在运行 · 再次排队即可取回（或 24 小时内用 RunningHub Fetch Task 节点取回）"),
+                  "已取消 · 任务 {task_id} 仍在运行 · 再次排队即可取回（或 24 小时内用“RunningHub 取回任务”节点取回）"),
     "cancelled_early": ("cancelled before anything was submitted (nothing charged)", "已取消，尚未提交（未扣费）"),
     "stopped": ("cancelled", "已取消"),
     "failed": ("failed: {line}", "失败：{line}"),
@@ -152,14 +153,14 @@ ERRORS: dict[str, tuple[str, str]] = {
                              "variation to pay for a new video",
                              "{when} 的提交没有收到回复（{cause}），可能已创建付费任务：未自动重发。请在 {records} 的"
                              " API 控制台调用记录中找到它，然后把任务 id 粘贴到侧栏 RunningHub 标签页（此请求的那一行）"
-                             "或 RunningHub Fetch Task 节点，不再付费即可取回视频；或修改“变体”（variation）付费生成新视频"),
+                             "或“RunningHub 取回任务”节点，不再付费即可取回视频；或修改“变体”（variation）付费生成新视频"),
     "DownloadError": ("download failed; task {task_id} stays downloadable for 24 h: use RunningHub Fetch Task",
-                      "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用 RunningHub Fetch Task 节点"),
+                      "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用“RunningHub 取回任务”节点"),
     "TransportError": ("network problem talking to RunningHub: check the connection and queue again",
                        "与 RunningHub 的网络连接出错：请检查网络后重新运行"),
     "WaitTimeoutError": ("stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                          "RunningHub Fetch Task",
-                         "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用 RunningHub Fetch Task 节点取回"),
+                         "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用“RunningHub 取回任务”节点取回"),
     "BudgetExceededError": ("refused before any upload: this run ({price}) and today's spend on .{site} ({spent}"
                             "{running}) pass your daily budget of {budget}; raise or turn it off in "
                             "Settings → RunningHub",
@@ -169,6 +170,13 @@ ERRORS: dict[str, tuple[str, str]] = {
                     "delete (or fix) that file, then set the daily budget again in Settings → RunningHub",
                     "预算文件 {path} 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，"
                     "然后在 设置 → RunningHub 中重新设置每日预算"),
+    "ConversionFailedError": ("RunningHub could not convert {name} for real people ({reason}); nothing was submitted "
+                              "or charged for a video: use another reference, or queue again to try once more",
+                              "RunningHub 无法为真人转换{name}（{reason}）；视频未提交、未扣费：请换用其他参考，"
+                              "或重新运行再试一次转换"),
+    "conversion_slow": ("the conversion of {name} for real people is still running after {minutes} minutes (asset "
+                        "{asset_id}); nothing was submitted: queue again later to pick the same conversion up",
+                        "{name}的真人转换 {minutes} 分钟后仍未完成（素材 {asset_id}）；未提交：请稍后重新运行，会接着等待同一转换"),
     "BudgetUncheckedError": ("refused before any upload: a price the daily budget needs is unknown: {detail}",
                              "已在上传前拒绝：每日预算所需的价格未知：{detail}"),
     "ApiError": ("{detail}", "RunningHub 返回错误（{code}）：{detail}"),  # an unknown code: RunningHub's own words
@@ -216,6 +224,12 @@ KINDS_ZH = {models.IMAGE: "参考图", models.VIDEO: "参考视频", models.AUDI
 MODES_ZH = {models.REFERENCE: "参考生视频", models.TEXT: "文生视频", models.FRAMES: "首尾帧生视频"}
 
 
+def _references_zh(names: str) -> str:
+    """References as run/real_person.py names them ("image 2", "video 1", "start image") in Chinese."""
+    names = re.sub(r"\b(image|video|audio) (\d+)", lambda m: f"{KINDS_ZH[m.group(1)]} {m.group(2)}", names)
+    return names.replace("start image", KINDS_ZH[models.FIRST_FRAME]).replace("end image", KINDS_ZH[models.LAST_FRAME])
+
+
 def _named(details: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """An input problem's details with the names Chinese lines use; other languages read the message."""
     named = dict(details)
@@ -223,6 +237,8 @@ def _named(details: Mapping[str, Any], lang: str) -> dict[str, Any]:
         return named
     if "option" in named:
         named["option"] = OPTION_NAMES_ZH.get(named["option"], named["option"])
+    if "name" in named:
+        named["name"] = _references_zh(named["name"])
     for key in ("kind", "kinds"):
         if key in named:
             kinds = [named[key]] if isinstance(named[key], str) else named[key]
@@ -434,11 +450,18 @@ def error_line(exc: BaseException, lang: str = EN, *, site: str = "", no_key: bo
                  (("price", exc.price), ("spent", day.spent), ("running", day.running), ("budget", day.budget))}
         shown["running"] = say("budget_running", lang, amount=shown["running"]) if day.running else ""
         values.update(shown)
-    line = _pick(pair or ERRORS[key], lang).format(**values)
+    line = _pick(pair or ERRORS[key], lang).format_map(_Filled(values))
     server = getattr(exc, "server_message", "")
     if server and (pair or key not in _OWN_WORDS):
         line += f"{SEP}RunningHub: {server}"
     return line
+
+
+class _Filled(dict):
+    """An error's values; one a line names but the error did not carry reads "?" (an error line must never fail)."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 _REFUSALS = {"budget": "refused_budget", "budget_unchecked": "refused_budget_unchecked",
@@ -463,6 +486,8 @@ def row_reason(code: Any, site: str, lang: str = EN, *, price: Money | None = No
 def _real_person_values(exc: errors.RealPersonError, lang: str) -> dict[str, str]:
     """The references RunningHub named and what it said of the charge, for the 1505 line."""
     refs = ", ".join(exc.references) if exc.references else _pick(("a reference", "参考"), lang)
+    if lang == ZH:
+        refs = _references_zh(refs)
     if exc.cost:
         charge = _pick((", charged {amount}", "，已扣费 {amount}"), lang).format(amount=format_money(exc.cost, lang))
     else:

@@ -253,3 +253,11 @@ test("a switch's on/off words show in Chinese while the workflow keeps true / fa
   assert.deepEqual(labels("generate_audio"), {});  // no words of its own: the frontend's switch, untouched
   assert.deepEqual(node.widgets.slice(0, 3).map((w) => w.value), [false, true, true]);
 });
+
+test("a key status ComfyUI did not answer says so in the UI's language, never '?'", async () => {
+  const env = await load();
+  globalThis.__comfy.api.fetchApi = async () => { throw new TypeError("Failed to fetch"); };  // ComfyUI restarting
+  const panel = env.ext.settings.find((s) => s.id === "RunningHub.ApiKey.cn").type();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(panel.children[0].textContent, "无法读取密钥状态：ComfyUI 没有响应，请刷新页面。");
+});

@@ -88,3 +88,12 @@ test("a batch's tasks are gathered under one header where its newest task is, wi
   assert.equal(batchLine(batch), "Batch shots.jsonl · 3 tasks · 2 saved · 0.28 CNY");
   assert.equal(batchLine(batch, "zh"), "批量 shots.jsonl · 3 个任务 · 已保存 2 · 0.28 元");
 });
+
+test("a converted reference's state reads in Chinese; one this pack does not know stays as sent", async () => {
+  const { assetLine } = await import(await moduleUrl("inbox_format.js"));
+  const asset = { site: "cn", kind: "image", state: "ACTIVE", created_at: 0 };
+  assert.match(assetLine(asset, "zh"), /^\.cn · 图片 · 可用 · 转换于/);
+  assert.match(assetLine({ ...asset, state: "creating" }, "zh"), /· 已请求 ·/);
+  assert.match(assetLine({ ...asset, state: "QUEUED_NEW" }, "zh"), /· QUEUED_NEW ·/);
+  assert.match(assetLine(asset, "en"), /^\.cn · image · ACTIVE · converted/);
+});

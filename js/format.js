@@ -24,6 +24,8 @@ const TEXT = {
     unknown: "unknown",
     keyUnanswered: "The key's status could not be read: ComfyUI did not answer. Reload the page.",
     restarted: "stopped: ComfyUI restarted during the run · queue again to pick the task up (nothing is paid twice)",
+    references: "{model} takes up to {images} reference images (a batch counts one per image), {videos} videos and " +
+      "{audios} audio clips; the next socket appears as you connect one.",
   },
   zh: {
     notSet: "未设置",
@@ -47,6 +49,8 @@ const TEXT = {
     unknown: "未知",
     keyUnanswered: "无法读取密钥状态：ComfyUI 没有响应，请刷新页面。",
     restarted: "已中断：运行中 ComfyUI 重启了 · 再次排队即可取回任务（不会重复扣费）",
+    references: "{model} 最多可用 {images} 张参考图（批次中每张图各算一张）、{videos} 段参考视频和 {audios} 段参考音频；" +
+      "每接上一个，就会出现下一个接口。",
   },
 };
 
@@ -205,4 +209,10 @@ export function formatCaption(info, lang = "en") {
   if (!info) return { price: "", problem: "" };
   if (info.error) return { price: "", problem: t(lang, "testFailed", { error: info.error }) };
   return { price: formatPrice(info, lang), problem: info.key?.problem ?? "" };
+}
+
+/** The counts of one model's entry in the node definition ({label, image, video, audio}) as the
+ * "references" text's values. */
+export function referenceCounts(model) {
+  return { model: model.label, images: model.image ?? 0, videos: model.video ?? 0, audios: model.audio ?? 0 };
 }

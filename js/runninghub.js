@@ -6,10 +6,11 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
-  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize, saysProblem,
-  siteSettings, switchLabel, t,
+  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize, referenceCounts,
+  saysProblem, siteSettings, switchLabel, t,
 } from "./format.js";
 import { call } from "./routes.js";
+import { fitSockets, isConnected, referenceLimits, socketOf } from "./sockets.js";
 
 // The Seedance nodes (v1-lite, 2.0): both show their price; the 2.0 node sends its model too.
 const NODES = ["RunningHubSeedanceReferenceToVideo", "RunningHubSeedance2ReferenceToVideo",
@@ -218,7 +219,8 @@ function refreshPrice(node, fresh = false) {
     const mode = MODES[node.comfyClass ?? node.type];
     if (mode) query.set("mode", mode);
     // a connected reference video changes a 2.0-family price (the reference-video rule)
-    const videos = (node.inputs ?? []).filter((i) => /^video_\d+$/.test(i.name) && i.link != null).length;
+    const videos = (node.inputs ?? []).filter((i, index) => socketOf(i.name)?.kind === "video" && isConnected(node, index))
+      .length;
     if (videos) query.set("videos", String(videos));
     if (fresh) query.set("fresh", "1");
     query.set("locale", locale());  // the key's problem, if any, comes in the browser's language
@@ -324,6 +326,69 @@ function startSeedFixed(node) {
   if (control && control.value === "randomize") control.value = "fixed";
 }
 
+// --- reference sockets, shown as they are connected (js/sockets.js) -----------------------
+// Each node keeps the sockets it was created with (with their translated names), so a socket
+// removed from view comes back alike. The fitting waits until the frontend is done with the change
+// at hand (a workflow's whole load, a connection, a model choice).
+function watchSockets(proto, nodeData, limits) {
+  const declared = Object.keys({ ...nodeData.input?.required, ...nodeData.input?.optional }).filter(socketOf);
+  const tooltip = nodeData.input?.required?.model?.[1]?.tooltip;
+  const fitLater = (node) => {
+    clearTimeout(node.__runninghubFit);
+    node.__runninghubFit = setTimeout(() => fitNode(node, limits, tooltip), 0);
+  };
+  const onNodeCreated = proto.onNodeCreated;
+  proto.onNodeCreated = function (...args) {
+    const r = onNodeCreated?.apply(this, args);
+    const node = this;
+    node.__runninghubSockets = Object.fromEntries((node.inputs ?? []).filter((i) => declared.includes(i.name))
+      .map((i) => [i.name, { type: i.type, localized_name: i.localized_name }]));
+    const model = node.widgets?.find((w) => w.name === "model");
+    if (model) {
+      const callback = model.callback;
+      model.callback = function (...a) {
+        const out = callback?.apply(this, a);
+        fitLater(node);
+        return out;
+      };
+    }
+    fitLater(node);
+    return r;
+  };
+  for (const hook of ["onConnectionsChange", "onConfigure"]) {
+    const previous = proto[hook];
+    proto[hook] = function (...args) {
+      const r = previous?.apply(this, args);
+      fitLater(this);
+      return r;
+    };
+  }
+}
+
+function fitNode(node, limits, tooltip) {
+  const model = limits[widgetValue(node, "model")];
+  if (node.__runninghubSockets && fitSockets(node, node.__runninghubSockets, model)) {
+    const height = node.computeSize?.()[1];
+    if (height && node.size?.[1] > height) node.setSize?.([node.size[0], height]);  // no empty rows left behind
+    node.setDirtyCanvas?.(true, true);
+  }
+  const widget = node.widgets?.find((w) => w.name === "model");
+  if (widget && model) {
+    ownTooltip(node, "model", tooltip).then((own) => {
+      widget.tooltip = [t(lang(), "references", referenceCounts(model)), own].filter(Boolean).join("\n");
+    });
+  }
+}
+
+// An input's own tooltip in the UI's language (ComfyUI serves the packs' translations at /i18n;
+// the frontend shows a widget's own tooltip instead of them), else `fallback`, the English one.
+let translations;
+async function ownTooltip(node, name, fallback) {
+  translations ??= api.fetchApi("/i18n").then((response) => response.json()).catch(() => ({}));
+  const all = await translations;
+  return all?.[lang()]?.nodeDefs?.[node.comfyClass ?? node.type]?.inputs?.[name]?.tooltip ?? fallback;
+}
+
 export const extension = {
   name: "RunningHub.Seedance",
   // a custom panel per site: the setting's own value is never the key
@@ -336,6 +401,8 @@ export const extension = {
     if (nodeData.category !== CATEGORY) return;
     const proto = nodeType.prototype;
     if (nodeData.name === PROMPT_LIST) watchPromptList(proto);
+    const limits = referenceLimits(nodeData);
+    if (limits) watchSockets(proto, nodeData, limits);
     const priced = NODES.includes(nodeData.name);
     const onNodeCreated = proto.onNodeCreated;
     proto.onNodeCreated = function (...args) {

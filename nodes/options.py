@@ -19,8 +19,25 @@ NEUTRAL: dict[str, Any] = {"seed": -1, "camera_fixed": False, "web_search": Fals
                            "bitrate": "standard"}
 
 
+# The model combo's entry that tells js/sockets.js how many references each model takes.
+REFERENCE_LIMITS = "runninghub_references"
+
+
 def model_input(family: Sequence[models.Model], default: models.Model, tooltip: str) -> io.Combo.Input:
     return io.Combo.Input("model", options=[m.id for m in family], default=default.id, tooltip=tooltip)
+
+
+def with_reference_limits(combo: io.Combo.Input, family: Sequence[models.Model]) -> io.Combo.Input:
+    """The model combo, telling the frontend how many images, videos and audio clips each model of
+    ``family`` takes (its label, then a count per kind): js/sockets.js shows the reference sockets
+    one by one as they are connected, up to the chosen model's counts. An entry of the input's
+    ``extra_dict``, which every ComfyUI passes into /object_info (0.3.64's Combo takes no such
+    argument, so it is set on the input)."""
+    combo.extra_dict = {**combo.extra_dict, REFERENCE_LIMITS: {
+        m.id: {"label": m.label, **{kind: rule.max_count for kind in (models.IMAGE, models.VIDEO, models.AUDIO)
+                                    if (rule := m.rule(kind)) is not None}}
+        for m in family}}
+    return combo
 
 
 def resolution_input(family: Sequence[models.Model], default: models.Model, tooltip: str) -> io.Combo.Input:

@@ -20,7 +20,9 @@ def _most(kind: str) -> models.MediaRule:
 
 
 # Sockets up to what the model that takes the most accepts. Those beyond 2.0's three come after
-# every input of the versions before 2.5, so saved workflows keep their links' slots.
+# every input of the versions before 2.5, so saved workflows keep their links' slots. The server
+# takes every one of them; the frontend shows them as they are connected, up to the chosen model's
+# counts (js/sockets.js, told by options.with_reference_limits).
 VIDEO_SOCKETS = tuple(f"video_{i}" for i in range(1, _most(models.VIDEO).max_count + 1))
 AUDIO_SOCKETS = tuple(f"audio_{i}" for i in range(1, _most(models.AUDIO).max_count + 1))
 FIRST_SOCKETS = FIRST.rule(models.VIDEO).max_count  # video_1..3 and audio_1..3 where they always were
@@ -77,9 +79,10 @@ class Seedance2ReferenceToVideo(VideoNode):
                          "(2.5: by tokens); queuing the same inputs again reuses the saved video instead of paying "
                          "twice."),
             inputs=[
-                options.model_input(FAMILY, FIRST, "Seedance 2.0; Fast and Mini are cheaper and quicker (no "
-                                                   "native1080p); -global: RunningHub's global channel; 2.5: up to 30 s "
-                                                   "and 30 images, priced by tokens."),
+                options.with_reference_limits(options.model_input(
+                    FAMILY, FIRST, "Seedance 2.0; Fast and Mini are cheaper and quicker (no native1080p); -global: "
+                                   "RunningHub's global channel; 2.5: up to 30 s and 30 images, priced by tokens."),
+                    FAMILY),
                 *[io.Image.Input(name, optional=True,
                                  tooltip=f"Reference images; a batch counts one per image (use Batch Images to "
                                          f"connect more), over all image inputs at most {_per_model(models.IMAGE)} "

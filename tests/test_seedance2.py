@@ -313,6 +313,11 @@ def test_seedance_2_node_schema_reads_the_model_table():
         "images", "images_2", "images_3", "video_1", "video_2", "video_3", "audio_1", "audio_2", "audio_3",
         *(f"video_{i}" for i in range(4, 11)), *(f"audio_{i}" for i in range(4, 11))]
     assert all(by_id[n].optional for n in ("images", "video_1", "audio_1", "video_10"))
+    # the frontend shows these sockets as they are connected, up to the chosen model's counts (js/sockets.js)
+    counts = by_id["model"].extra_dict["runninghub_references"]
+    assert counts["seedance-2.0"] == {"label": "Seedance 2.0", "image": 9, "video": 3, "audio": 3}
+    assert counts["seedance-2.5-global"] == {"label": "Seedance 2.5 (global)", "image": 30, "video": 10, "audio": 10}
+    assert list(counts) == by_id["model"].options
     assert by_id["resolution"].options == ["480p", "720p", "1080p", "native1080p", "2k", "4k"]
     assert (by_id["duration"].min, by_id["duration"].max, by_id["duration"].default) == (4, 30, 5)
     widgets = [i.id for i in schema.inputs if i.io_type in ("INT", "COMBO", "BOOLEAN", "STRING")]

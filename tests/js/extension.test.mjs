@@ -260,4 +260,84 @@ test("a key status ComfyUI did not answer says so in the UI's language, never '?
   const panel = env.ext.settings.find((s) => s.id === "RunningHub.ApiKey.cn").type();
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(panel.children[0].textContent, "无法读取密钥状态：ComfyUI 没有响应，请刷新页面。");
+
+// The Seedance 2.x reference node as the frontend makes it: every declared socket, then the widgets;
+// links as frontend 1.27 keeps them (the slot's link id, the graph's link map).
+async function seedance2(env) {
+  const name = "RunningHubSeedance2ReferenceToVideo";
+  const sockets = ["images", "images_2", "images_3", "video_1", "video_2", "video_3", "audio_1", "audio_2", "audio_3",
+    "video_4", "video_5"];
+  const limits = { "seedance-2.0": { label: "Seedance 2.0", image: 9, video: 3, audio: 3 },
+    "seedance-2.5": { label: "Seedance 2.5", image: 30, video: 10, audio: 10 } };
+  const nodeData = { name, category: "RunningHub", input: {
+    required: { model: ["COMBO", { tooltip: "Seedance 2.0; Fast and Mini…", runninghub_references: limits }],
+      prompt: ["STRING", {}] },
+    optional: Object.fromEntries(sockets.map((s) => [s, [s.startsWith("video") ? "VIDEO" : "IMAGE", {}]])) } };
+  function NodeType() {}
+  await env.ext.beforeRegisterNodeDef(NodeType, nodeData);
+  const links = new Map();
+  const node = Object.assign(new NodeType(), {
+    id: 9, comfyClass: name, size: [400, 900], graph: { _links: links },
+    inputs: sockets.map((s) => ({ name: s, type: nodeData.input.optional[s][0], localized_name: `«${s}»`, link: null })),
+    widgets: [{ name: "model", value: "seedance-2.0" }, { name: "prompt", value: "" }],
+    addDOMWidget: () => ({}),
+    computeSize: () => [300, 20 * node.inputs.length],
+    setSize(size) { node.size = size; },
+    getInputLink: (index) => links.get(node.inputs[index].link) ?? null,
+    addInput(slot, type, extra) { node.inputs.push({ name: slot, type, link: null, ...extra }); },
+    removeInput(index) {
+      node.inputs.splice(index, 1);
+      for (const input of node.inputs.slice(index)) if (input.link != null) links.get(input.link).target_slot--;
+    },
+  });
+  node.connect = (slot, source) => {
+    const index = node.inputs.findIndex((input) => input.name === slot);
+    links.set(links.size + 1, { origin: source, target_slot: index });
+    node.inputs[index].link = links.size;
+    node.onConnectionsChange(1, index, true);
+  };
+  node.shown = () => node.inputs.map((input) => input.name);
+  node.sources = () => Object.fromEntries(node.inputs.filter((input) => input.link != null)
+    .map((input) => [input.name, links.get(input.link)]).map(([slot, link]) => [slot, `${link.origin}@${link.target_slot}`]));
+  node.onNodeCreated();
+  env.nodes.set("9", node);
+  return node;
+}
+const fitted = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+test("the Seedance 2.x node shows its reference sockets as they are connected, up to the chosen model's counts", async () => {
+  const env = await load();
+  const node = await seedance2(env);
+  await fitted();
+  assert.deepEqual(node.shown(), ["images", "video_1", "audio_1"]);
+  assert.ok(node.size[1] < 900, "the node shrinks to its rows");
+  for (const video of ["video_1", "video_2", "video_3"]) {
+    node.connect(video, "LoadVideo");
+    await fitted();
+  }
+  assert.deepEqual(node.shown(), ["images", "video_1", "video_2", "video_3", "audio_1"], "Seedance 2.0 takes three");
+  const model = node.widgets[0];
+  model.value = "seedance-2.5";
+  model.callback("seedance-2.5");
+  await fitted();
+  assert.deepEqual(node.shown(), ["images", "video_1", "video_2", "video_3", "video_4", "audio_1"]);
+  assert.equal(node.inputs[4].localized_name, "«video_4»");
+  assert.deepEqual(node.sources(), { video_1: "LoadVideo@1", video_2: "LoadVideo@2", video_3: "LoadVideo@3" });
+});
+
+test("the model's tooltip says how many references the chosen model takes, over its own text", async () => {
+  const env = await load();
+  const fetchApi = globalThis.__comfy.api.fetchApi;
+  globalThis.__comfy.api.fetchApi = async (path, options) => (path === "/i18n"
+    ? { json: async () => ({ zh: { nodeDefs: { RunningHubSeedance2ReferenceToVideo: { inputs: { model: { tooltip: "模型说明" } } } } } }) }
+    : fetchApi(path, options));
+  const node = await seedance2(env);
+  await fitted();
+  const model = node.widgets[0];
+  assert.equal(model.tooltip, "Seedance 2.0 最多可用 9 张参考图（批次中每张图各算一张）、3 段参考视频和 3 段参考音频；" +
+    "每接上一个，就会出现下一个接口。\n模型说明");
+  model.value = "seedance-2.5";
+  model.callback("seedance-2.5");
+  await fitted();
+  assert.match(model.tooltip, /^Seedance 2\.5 最多可用 30 张参考图.*10 段参考视频和 10 段参考音频/);
 });

@@ -260,6 +260,7 @@ test("a key status ComfyUI did not answer says so in the UI's language, never '?
   const panel = env.ext.settings.find((s) => s.id === "RunningHub.ApiKey.cn").type();
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(panel.children[0].textContent, "无法读取密钥状态：ComfyUI 没有响应，请刷新页面。");
+});
 
 // The Seedance 2.x reference node as the frontend makes it: every declared socket, then the widgets;
 // links as frontend 1.27 keeps them (the slot's link id, the graph's link map).

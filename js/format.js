@@ -77,12 +77,24 @@ export function languageOf(locale) {
   return String(locale || "").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
-// A switch's words (the schema's label_on / label_off) in Chinese; other languages show them as sent.
+// A switch's words (the schema's label_on / label_off) and the word-like choices of a few lists, in
+// Chinese; other languages show them as sent. Only what is shown changes: the workflow keeps the value.
 const SWITCH_WORDS = { zh: { on: "开", off: "关", auto: "自动" } };
+const CHOICE_WORDS = {
+  zh: { aspect_ratio: { adaptive: "自适应" }, task_type: { auto: "自动", edit: "编辑" },
+    bitrate: { standard: "标准", high: "高" } },
+};
 
 /** A switch's label in `lang`: only the words change, the value the workflow saves stays true / false. */
 export function switchLabel(label, lang = "en") {
   return SWITCH_WORDS[languageOf(lang)]?.[label] ?? label;
+}
+
+/** How the list `input` shows its `value` in `lang` (the value itself, where it has no words of its
+ * own), or null when none of the input's choices has other words: the frontend then shows values. */
+export function choiceLabels(input, lang = "en") {
+  const words = CHOICE_WORDS[languageOf(lang)]?.[input];
+  return words ? (value) => words[value] ?? String(value ?? "") : null;
 }
 
 /** The string `key` in `lang` with {name} placeholders filled from `vars`. */

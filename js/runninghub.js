@@ -6,8 +6,8 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
-  estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize, referenceCounts,
-  saysProblem, siteSettings, switchLabel, t,
+  choiceLabels, estimatePanelHeight, formatCaption, formatKeyStatus, formatTestResult, languageOf, promptListSize,
+  referenceCounts, saysProblem, siteSettings, switchLabel, t,
 } from "./format.js";
 import { call } from "./routes.js";
 import { fitSockets, isConnected, referenceLimits, socketOf } from "./sockets.js";
@@ -305,11 +305,19 @@ function watchPromptList(proto) {
   }
 }
 
-// The on/off words of a node's switches (real_person "on"/"off", duration_auto "auto"/"off") in the
-// UI's language: both canvases draw widget.options.on / off; the value saved stays true / false.
-function labelSwitches(node, language = lang()) {
+// The words a node's widgets show, in the UI's language: a switch's on/off (real_person "on"/"off",
+// duration_auto "auto"/"off"; both canvases draw widget.options.on / off) and a list's word-like
+// choices (aspect_ratio "adaptive", task_type, bitrate; frontends with options.getOptionLabel show
+// it, older ones the value). The values a workflow saves never change.
+function labelWidgets(node, language = lang()) {
   for (const widget of node.widgets ?? []) {
-    if (widget.type !== "toggle" || !widget.options || (widget.options.on == null && widget.options.off == null)) continue;
+    if (!widget.options) continue;
+    if (widget.type === "combo") {
+      const labels = choiceLabels(widget.name, language);  // marked ours: taken back when the language changes
+      if (labels) widget.options.getOptionLabel = Object.assign(labels, { runninghub: true });
+      else if (widget.options.getOptionLabel?.runninghub) delete widget.options.getOptionLabel;
+    }
+    if (widget.type !== "toggle" || (widget.options.on == null && widget.options.off == null)) continue;
     widget.__runninghubLabels ??= { on: widget.options.on, off: widget.options.off };  // the schema's own
     widget.options.on = switchLabel(widget.__runninghubLabels.on, language);
     widget.options.off = switchLabel(widget.__runninghubLabels.off, language);
@@ -408,7 +416,7 @@ export const extension = {
     proto.onNodeCreated = function (...args) {
       const r = onNodeCreated?.apply(this, args);
       panel(this);
-      labelSwitches(this);
+      labelWidgets(this);
       if (priced) {
         watchPriceWidgets(this);
         startSeedFixed(this);
@@ -435,7 +443,7 @@ export const extension = {
     app.ui?.settings?.addEventListener?.("Comfy.Locale.change", (event) => {
       tellLocale(event.detail?.value);
       const language = languageOf(event.detail?.value ?? locale());
-      for (const node of app.graph?.nodes ?? []) if (node.__runninghubPanel) labelSwitches(node, language);
+      for (const node of app.graph?.nodes ?? []) if (node.__runninghubPanel) labelWidgets(node, language);
     });
     api.addEventListener("reconnected", () => {  // a restarted server knows no browser and runs nothing
       tellLocale();

@@ -254,6 +254,19 @@ test("a switch's on/off words show in Chinese while the workflow keeps true / fa
   assert.deepEqual(node.widgets.slice(0, 3).map((w) => w.value), [false, true, true]);
 });
 
+test("a list's word-like choices show in Chinese where the frontend asks for labels; the saved value stays", async () => {
+  const env = await load();
+  const widgets = [{ name: "aspect_ratio", type: "combo", value: "adaptive", options: { values: ["adaptive", "16:9"] } },
+    { name: "task_type", type: "combo", value: "edit", options: { values: ["auto", "edit"] } },
+    { name: "resolution", type: "combo", value: "480p", options: { values: ["480p", "720p"] } }];
+  const { node } = await ourNode(env, "RunningHubSeedance2ReferenceToVideo", "5", widgets);
+  const label = (name, value) => node.widgets.find((w) => w.name === name).options.getOptionLabel?.(value);
+  assert.deepEqual([label("aspect_ratio", "adaptive"), label("aspect_ratio", "16:9")], ["自适应", "16:9"]);
+  assert.deepEqual([label("task_type", "auto"), label("task_type", "edit"), label("task_type", null)], ["自动", "编辑", ""]);
+  assert.equal(label("resolution", "480p"), undefined);  // values only: the frontend shows them as they are
+  assert.deepEqual(node.widgets.slice(0, 3).map((w) => w.value), ["adaptive", "edit", "480p"]);
+});
+
 test("a key status ComfyUI did not answer says so in the UI's language, never '?'", async () => {
   const env = await load();
   globalThis.__comfy.api.fetchApi = async () => { throw new TypeError("Failed to fetch"); };  // ComfyUI restarting

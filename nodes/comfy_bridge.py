@@ -379,23 +379,96 @@ def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
     return path, temporary
 
 
-def videos_as_mp4(videos: list) -> list[tuple[Path, bool]]:
-    """Each connected VIDEO as an MP4 file (second item True: a temp file the caller deletes).
+def videos_as_mp4(videos: list) -> list[tuple[Any, bool]]:
+    """Each connected VIDEO as an MP4 file with the identity of what it was written from (a
+    ``media.clips.VideoFile``; second item True: a temp file the caller deletes).
 
     Written by the VIDEO's own ``save_to`` as H.264 MP4: ComfyUI applies the VIDEO's trim and crop
-    there (re-encoding), and merely remuxes an untouched H.264 MP4, so the bytes stay the source's."""
+    there (re-encoding), and remuxes an untouched H.264 MP4. Either way the bytes depend on the
+    PyAV / FFmpeg build, so the request's identity is taken from the source (:func:`video_source`)."""
     from comfy_api.latest import Types
 
-    files: list[tuple[Path, bool]] = []
+    from ..runninghub_video.media.clips import VideoFile
+
+    files: list[tuple[Any, bool]] = []
     try:
         for video in videos:
             if video is None:
                 continue
             path = _temp_video("runninghub_reference_")
-            files.append((path, True))
+            files.append((VideoFile(path), True))
             video.save_to(str(path), format=Types.VideoContainer.MP4, codec=Types.VideoCodec.H264)
+            files[-1] = (VideoFile(path, video_source(video)), True)
     except BaseException:
-        for path, _ in files:
-            path.unlink(missing_ok=True)
+        for file, _ in files:
+            file.path.unlink(missing_ok=True)
         raise
     return files
+
+
+_SAVED_AS = "ComfyUI VIDEO.save_to MP4 H.264"
+
+
+def video_source(video: Any) -> str:
+    """The identity of what ``save_to`` makes of ``video`` (``media.clips.made_from``): the file
+    behind it with its trim window and crop, or its frames and sound in memory; "" when that
+    cannot be told (a VIDEO type this pack does not know, a crop whose place is not readable), and
+    then the written file's bytes count, as they did before."""
+    from ..runninghub_video.media.clips import made_from
+
+    kind = type(video).__name__
+    if kind == "VideoFromFile" and hasattr(video, "get_stream_source"):
+        digest = _source_digest(video.get_stream_source())
+        window = getattr(video, "get_active_trim_window", None)
+        trim = [float(v) for v in window()] if window is not None else [0.0, 0.0]
+        # ComfyUI keeps the crop rectangle private (no accessor; only its size shows through
+        # get_dimensions): read defensively, and with it unreadable accept only a VIDEO without one
+        crop = getattr(video, "_VideoFromFile__crop", _UNREADABLE)
+        if crop is _UNREADABLE:
+            if hasattr(video, "get_dimensions") and digest:
+                crop = None if _file_size(video) == tuple(video.get_dimensions()) else _UNREADABLE
+        if digest is None or crop is _UNREADABLE:
+            return ""
+        return made_from(digest, _SAVED_AS, trim=trim, crop=None if crop is None else [int(v) for v in crop])
+    if kind == "VideoFromComponents" and hasattr(video, "get_components"):
+        import hashlib
+
+        parts = video.get_components()
+        digest = hashlib.sha256()
+        for tensor in (parts.images, (getattr(parts, "audio", None) or {}).get("waveform")):
+            if tensor is not None:
+                array = tensor.detach().cpu().contiguous().numpy()
+                digest.update(f"{array.dtype}{array.shape}".encode())
+                digest.update(array.data)
+        audio = getattr(parts, "audio", None) or {}
+        return made_from(digest.hexdigest(), _SAVED_AS, frames_per_second=str(parts.frame_rate),
+                         sample_rate=audio.get("sample_rate"))
+    return ""
+
+
+_UNREADABLE = object()
+
+
+def _source_digest(source: Any) -> str | None:
+    """sha256 of a VIDEO's file (a path or a BytesIO), or None when it is neither."""
+    import hashlib
+
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        digest = hashlib.sha256()
+        with open(source, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    if hasattr(source, "getbuffer"):
+        return hashlib.sha256(source.getbuffer()).hexdigest()
+    return None
+
+
+def _file_size(video: Any) -> tuple[int, int]:
+    """The width and height of the file behind a VideoFromFile (before any crop)."""
+    import av
+
+    source = video.get_stream_source()
+    with av.open(source if not isinstance(source, os.PathLike) else str(source)) as container:
+        stream = container.streams.video[0]
+        return int(stream.width), int(stream.height)

@@ -140,9 +140,9 @@ class Seedance2ReferenceToVideo(VideoNode):
             files = await bridge.run_blocking(bridge.videos_as_mp4, videos)
             try:
                 return await generate_video(cls, progress, images, request, site, timeout_minutes, variation,
-                                            videos=[path for path, _ in files], audios=audios)
+                                            videos=[file for file, _ in files], audios=audios)
             finally:
-                for path, temporary in files:
+                for file, temporary in files:
                     if temporary:
-                        path.unlink(missing_ok=True)
+                        file.path.unlink(missing_ok=True)
         return bridge.failed_item_output(progress)  # a batch item that failed (node_status went on)

@@ -1,7 +1,7 @@
 """The task journal: one request, one payment; a paid video is never lost.
 
 **The claim.** Before anything is uploaded, a run *claims* its request (fingerprint, which
-includes site, model, options, reference hashes and ``variation``, plus the endpoint it talks
+includes site, model, options, reference identities and ``variation``, plus the endpoint it talks
 to) in one ``BEGIN IMMEDIATE`` transaction: it either finds a reusable row (a saved video, a
 task to resume), finds a live claimant (then it waits on that row and returns the same result),
 finds an ambiguous submit (then it refuses), or inserts its own row. A unique index allows only
@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..remote import config, facts
 from ..core.money import Money, parse as parse_money
@@ -178,7 +178,9 @@ _KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
 
 
 def fingerprint(*, site: str, model: str, options: dict, reference_hashes: list[str], variation: int) -> str:
-    """Identity of "the same video request": content hashes, not upload URLs (those change per upload).
+    """Identity of "the same video request": the references' identities (content hashes of their
+    sources and how each was trimmed or re-encoded: media/clips.py), not upload URLs (those change per
+    upload) nor an encoder's output bytes (those change with the PyAV / FFmpeg build).
 
     ``options`` are the request's own fields (prompt, duration, …) as the request object names
     them. Reference order is kept (a prompt may say "the first image"); ``variation`` lets a user
@@ -502,10 +504,12 @@ class Journal:
 
     # --- claims --------------------------------------------------------------------------
     @_rebuilt_on_damage
-    def claim(self, print_: str, endpoint: str, *, site: str, model: str, request: dict, variation: int,
-              now: float | None = None, batch: BatchTag | None = None) -> Claim:
+    def claim(self, print_: str | Sequence[str], endpoint: str, *, site: str, model: str, request: dict,
+              variation: int, now: float | None = None, batch: BatchTag | None = None) -> Claim:
         """Decide, atomically across threads and processes, what this run does for a request.
 
+        ``print_``: the request's fingerprint, or its fingerprints with those earlier versions gave it
+        after its own: their rows count as its own, a new row takes the first.
         In one write transaction: walk the request's rows newest first; a live unanswered claim
         means wait; a dead one is taken over (``uploading``: nothing was sent) or turned
         ``ambiguous`` (``submitting``: it may be paid); a recent ambiguous row refuses; a reusable
@@ -514,7 +518,9 @@ class Journal:
         """
         now = time.time() if now is None else now
         with self._db(write=True) as conn:
-            for row in self._rows(conn, "fingerprint = ? AND endpoint = ?", (print_, endpoint)):
+            prints = (print_,) if isinstance(print_, str) else tuple(print_)
+            for row in self._rows(conn, f"fingerprint IN ({', '.join('?' * len(prints))}) AND endpoint = ?",
+                                  (*prints, endpoint)):
                 if row.unanswered:
                     if self._alive(row, now):
                         return Claim("wait", row)
@@ -542,7 +548,7 @@ class Journal:
                 "INSERT INTO tasks (fingerprint, endpoint, site, model, state, request_json, created_at, updated_at,"
                 " variation, owner_host, owner_pid, owner_token, heartbeat_at, batch_id, batch_name, batch_item)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (print_, endpoint, site, model, UPLOADING, _request_json(request), now, now, int(variation),
+                (prints[0], endpoint, site, model, UPLOADING, _request_json(request), now, now, int(variation),
                  HOST, os.getpid(), PROCESS_TOKEN, now, *((batch.id, redact(batch.name), redact(batch.item))
                                                           if batch else (None, None, None))))
             return Claim("new", self._one(conn, int(cursor.lastrowid)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +41,41 @@ class MediaReference:
     seconds: float
     data: bytes = field(repr=False)
     extension: str = "mp4"
-    sha256: str = ""  # of the bytes uploaded: the journal's and upload cache's key
+    sha256: str = ""  # of the bytes uploaded: the upload cache's key (and the journal's before identity)
+    source: str = ""  # what the bytes were made from and how (made_from); "" when they are their own source
 
     def encode(self) -> Encoded:
         return Encoded(self.data, f"ref_{self.sha256[:12]}.{self.extension}", _CONTENT_TYPES[self.extension])
+
+    @property
+    def identity(self) -> str:
+        """What the request's identity (the journal's fingerprint) counts this reference as: its
+        source and how it was made, never an encoder's output bytes, which change with the PyAV or
+        FFmpeg build (the same graph would pay again after an upgrade)."""
+        return self.source or self.sha256
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A video file written from something else (ComfyUI's VIDEO with its trim and crop), with the
+    identity of what it was written from (:func:`made_from`; "" when that cannot be told)."""
+    path: Path
+    source: str = ""
+
+
+# how transcode_to_mp4 encodes: part of the identity of what it makes (change both together)
+_TRANSCODE = {"video": "libx264", "pix_fmt": "yuv420p", "options": {"preset": "fast", "crf": "18"},
+              "audio": "aac stereo"}
+_AS_WAV = "16-bit PCM WAV of the decoded sound"
+
+
+def made_from(source: str, how: str, **params: Any) -> str:
+    """The identity of a reference made from ``source`` (a content hash, or another identity) by
+    ``how`` with ``params``: the same source made the same way is the same reference, whatever bytes
+    the encoder of the day writes."""
+    canonical = json.dumps({"v": 1, "source": source, "how": how, "params": params}, sort_keys=True,
+                           separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # --- public API ----------------------------------------------------------------------------
@@ -66,16 +98,18 @@ def prepare_media(model: Model, videos: Sequence[Any] = (), audios: Sequence[Any
     return out
 
 
-def video_reference(path: str | Path, name: str = "video 1") -> MediaReference:
-    """An MP4 reference from a video file (other containers/codecs are re-encoded to H.264 MP4)."""
-    path = _existing(path, name)
+def video_reference(item: str | Path | VideoFile, name: str = "video 1") -> MediaReference:
+    """An MP4 reference from a video file (other containers/codecs are re-encoded to H.264 MP4);
+    a :class:`VideoFile` brings the identity of what it was written from."""
+    source = item.source if isinstance(item, VideoFile) else ""
+    path = _existing(item.path if isinstance(item, VideoFile) else item, name)
     container_name, codec, seconds = _probe(path, name, "video")
-    if "mp4" in container_name.split(",") and codec in ("h264", "hevc"):
-        data = path.read_bytes()
-    else:
+    data = path.read_bytes()
+    if not ("mp4" in container_name.split(",") and codec in ("h264", "hevc")):
+        source = made_from(source or hashlib.sha256(data).hexdigest(), "transcode_to_mp4", **_TRANSCODE)
         data = transcode_to_mp4(path)
         seconds = probe_bytes(data, name, "video")[2]
-    return MediaReference(VIDEO, name, seconds, data, "mp4", hashlib.sha256(data).hexdigest())
+    return MediaReference(VIDEO, name, seconds, data, "mp4", hashlib.sha256(data).hexdigest(), source)
 
 
 def audio_from_waveform(audio: Any, name: str = "audio 1") -> list[MediaReference]:
@@ -105,12 +139,14 @@ def audio_from_file(path: str | Path, name: str = "audio 1") -> MediaReference:
     path = _existing(path, name)
     container_name, codec, seconds = _probe(path, name, "audio")
     extension = path.suffix.lower().lstrip(".")
+    source = ""
     if extension in ("wav", "mp3") and (extension in container_name.split(",")):
         data = path.read_bytes()
-    else:
+    else:  # FFmpeg's decoders of the day shape the samples: the file itself is the identity
+        source = made_from(hashlib.sha256(path.read_bytes()).hexdigest(), _AS_WAV)
         samples, rate = decode_audio(path)
         data, extension, seconds = wav_bytes(samples, rate), "wav", samples.shape[1] / rate
-    return MediaReference(AUDIO, name, seconds, data, extension, hashlib.sha256(data).hexdigest())
+    return MediaReference(AUDIO, name, seconds, data, extension, hashlib.sha256(data).hexdigest(), source)
 
 
 def check_reference(ref: MediaReference, rule: MediaRule, model: Model) -> None:
@@ -187,9 +223,9 @@ def transcode_to_mp4(path: str | Path) -> bytes:
     with av.open(str(path)) as source, av.open(buffer, mode="w", format="mp4") as target:
         v_in = source.streams.video[0]
         a_in = source.streams.audio[0] if source.streams.audio else None
-        v_out = target.add_stream("libx264", rate=v_in.average_rate or 24, options={"preset": "fast", "crf": "18"})
+        v_out = target.add_stream(_TRANSCODE["video"], rate=v_in.average_rate or 24, options=_TRANSCODE["options"])
         v_out.width, v_out.height = v_in.codec_context.width // 2 * 2, v_in.codec_context.height // 2 * 2
-        v_out.pix_fmt = "yuv420p"
+        v_out.pix_fmt = _TRANSCODE["pix_fmt"]
         a_out = resampler = None
         if a_in is not None:
             a_out = target.add_stream("aac", rate=a_in.codec_context.sample_rate or 48000)

@@ -49,6 +49,12 @@ class Reference:
     def encode(self) -> EncodedImage:
         return encode_one(self.pixels, name=self.name, digest=self.sha256)
 
+    @property
+    def identity(self) -> str:
+        """What the request's identity counts this reference as: its pixels (never the encoded file's
+        bytes, which change with the Pillow build)."""
+        return self.sha256
+
 
 # --- public API ----------------------------------------------------------------------------
 def prepare_references(images: Sequence[Any], *, kind: str = IMAGE, name: str = "image") -> list[Reference]:

@@ -164,11 +164,7 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
     spec = request.spec
     references = list(setup_.prepared) if setup_.prepared is not None else \
         prepare_all(spec, images, videos, audios, start_image, end_image)
-    hashes = [r.sha256 if r.kind == IMAGE else f"{r.kind}:{r.sha256}" for r in references]
-    key = _RequestKey(fingerprint(site=settings.site, model=spec.id, options=request.options(),
-                                  reference_hashes=hashes, variation=int(variation)),
-                      settings, request, {**request.options(), "model": spec.id, "imageHashes": hashes},
-                      int(variation), setup_.batch)
+    key = _RequestKey.of(request, references, settings, int(variation), setup_.batch)
     wanted = _Wanted.of(request, references, settings.site)
 
     with RunningHubClient(settings) as client:
@@ -286,9 +282,31 @@ class _RequestKey:
     stored: dict  # options + reference hashes, as written into the journal
     variation: int
     batch: BatchTag | None = None
+    earlier: tuple[str, ...] = ()  # the fingerprint earlier versions gave the same request (see `of`)
+
+    @classmethod
+    def of(cls, request: VideoRequest, references: Sequence, settings: Settings, variation: int,
+           batch: BatchTag | None) -> _RequestKey:
+        """The request's fingerprint counts each reference by its identity (its source, and how it
+        was trimmed or re-encoded), so a PyAV or FFmpeg upgrade that encodes the same source to other
+        bytes finds the same row. Earlier versions counted the uploaded bytes: that fingerprint is
+        looked up too, so their rows are still found while this build encodes as theirs did (after
+        an encoder upgrade their bytes cannot be made again: those rows are found by task id only)."""
+        def tagged(kind: str, digest: str) -> str:
+            return digest if kind == IMAGE else f"{kind}:{digest}"
+
+        def print_of(hashes: list[str]) -> str:
+            return fingerprint(site=settings.site, model=request.spec.id, options=request.options(),
+                               reference_hashes=hashes, variation=variation)
+
+        uploaded = [tagged(r.kind, r.sha256) for r in references]
+        own, earlier = print_of([tagged(r.kind, r.identity) for r in references]), print_of(uploaded)
+        # the stored hashes stay the uploaded bytes': a task that cannot read them forgets those uploads
+        return cls(own, settings, request, {**request.options(), "model": request.spec.id, "imageHashes": uploaded},
+                   variation, batch, () if earlier == own else (earlier,))
 
     def claim(self, journal: Journal) -> Claim:
-        return journal.claim(self.fingerprint, self.settings.endpoint, site=self.settings.site,
+        return journal.claim((self.fingerprint, *self.earlier), self.settings.endpoint, site=self.settings.site,
                              model=self.request.model, request=self.stored, variation=self.variation,
                              batch=self.batch)
 

@@ -31,9 +31,11 @@ def prompt_items(text: str, upstream: list[str], variations: int, first_variatio
     prompts = [line.strip() for line in (text or "").splitlines() if line.strip()]
     prompts += [p.strip() for p in upstream if isinstance(p, str) and p.strip()]
     if not prompts:
-        raise errors.ValidationError("No prompts: write one prompt per line, or connect a list of prompts.")
+        raise errors.ValidationError("No prompts: write one prompt per line, or connect a list of prompts.",
+                                     code="prompts_none")
     if not 1 <= variations <= MAX_VARIATIONS:
-        raise errors.ValidationError(f"variations must be from 1 to {MAX_VARIATIONS}, not {variations}.")
+        raise errors.ValidationError(f"variations must be from 1 to {MAX_VARIATIONS}, not {variations}.",
+                                     code="variations_range", details={"maximum": MAX_VARIATIONS, "value": variations})
     return [(prompt, first_variation + v) for prompt in prompts for v in range(variations)]
 
 
@@ -80,7 +82,8 @@ class PromptList(io.ComfyNode):
         text = "\n".join(p for p in prompts if isinstance(p, str))  # a list reaching the widget's socket too
         try:
             items = prompt_items(text, prompt_list or [], int(variations[0]), int(first_variation[0]))
-        except errors.ValidationError as exc:
+        except errors.ValidationError as exc:  # ComfyUI's dialog says it in the browser's language
+            exc.args = (wording.error_line(exc, bridge.prompt_language()),)
             raise bridge.named_for_dialog(exc) from None
         numbers: dict[str, int] = {}
         labels = []

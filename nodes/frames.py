@@ -60,7 +60,8 @@ class VideoToFrames(io.ComfyNode):
             elif (video_path or "").strip():
                 path, temporary = Path(video_path.strip().strip('"')).expanduser(), False
             else:
-                raise errors.ValidationError("Connect a VIDEO or give a video_path to read frames from.")
+                raise errors.ValidationError("Connect a VIDEO or give a video_path to read frames from.",
+                                             code="frames_source")
             return await cls._from_file(path, temporary, max_frames, every_nth, progress)
 
     @classmethod
@@ -105,7 +106,7 @@ class VideoToFrames(io.ComfyNode):
         if max_frames:
             images = images[:max_frames]
         if len(images) == 0:
-            raise errors.ValidationError("The VIDEO has no frames in its trim window.")
+            raise errors.ValidationError("The VIDEO has no frames in its trim window.", code="frames_trimmed")
         fps = float(components.frame_rate) / every_nth
         audio = components.audio
         if audio is not None and max_frames:  # cut to the frames returned, as for a file

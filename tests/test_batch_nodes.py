@@ -48,7 +48,22 @@ def test_prompt_list_without_prompts_says_so_and_the_dialog_names_it_runninghub(
         run_prompt_list(" \n \n", 2)
     assert execution_error(refused.value) == {
         "exception_type": "RunningHub.ValidationError",
-        "exception_message": "No prompts: write one prompt per line, or connect a list of prompts.\n"}
+        "exception_message": "input problem: No prompts: write one prompt per line, or connect a list of prompts.\n"}
+
+
+def test_prompt_list_without_prompts_says_so_in_the_browsers_language(monkeypatch):
+    import sys
+    import types
+
+    from ..nodes import browser_language
+
+    monkeypatch.setattr(browser_language, "_by_client", {})
+    browser_language.set_language("zh-CN", "browser")  # the browser that queued the prompt (ComfyUI's client id)
+    server = types.SimpleNamespace(PromptServer=types.SimpleNamespace(instance=types.SimpleNamespace(client_id="browser")))
+    monkeypatch.setitem(sys.modules, "server", server)
+    with pytest.raises(ValidationError) as refused:
+        run_prompt_list(" \n \n", 2)
+    assert str(refused.value) == "输入有误：没有提示词：每行写一条提示词，或连接一个提示词列表"
 
 
 def test_prompt_list_without_prompts_says_so_before_anything_runs():

@@ -305,3 +305,33 @@ def test_a_failed_conversion_for_real_people_names_the_reference_in_chinese():
     assert wording.error_line(failed, "en").startswith("RunningHub could not convert image 2 for real people")
     bare = ConversionFailedError("made elsewhere, without its details")  # never a crash on the error path
     assert wording.error_line(bare, "zh").startswith("RunningHub 无法为真人转换?（?）")
+
+
+def test_a_reference_clip_or_image_refused_before_upload_reads_in_chinese(tmp_path):
+    import numpy as np
+
+    from ..runninghub_video.media import clips, images
+    from ..runninghub_video.remote import models
+    from ..runninghub_video.run import spend
+
+    model = models.get("seedance-2.0")
+    rule = next(r for r in model.endpoint("reference").media if r.kind == "video")
+    long_clip = clips.MediaReference("video", "video 2", 20.0, b"x", "mp4", "sha")
+    bad_file = tmp_path / "clip.mp4"
+    bad_file.write_bytes(b"not a video")
+    refusals = {
+        "参考视频 2 长 20.0 秒：Seedance 2.0 的参考视频每段须为 2-15 秒；请剪短":
+            lambda: clips.check_reference(long_clip, rule, model),
+        "参考视频合计 20.0 秒：Seedance 2.0 最多接受合计 15 秒；请剪短或去掉一段":
+            lambda: clips.check_total([long_clip], rule, model),
+        "参考视频 1 (clip.mp4) 无法作为视频读取（": lambda: clips.video_reference(bad_file, "video 1"),
+        "参考图 1 为 8x8 像素：参考图每边至少 14 像素（最好 300 以上）；请换更大的图或先放大": lambda: images.prepare_references(
+            [np.zeros((2, 8, 8, 3), np.float32)]),
+        "每日预算是 0 到 1000000 的金额（CNY），留空则关闭；收到的是 -3": lambda: spend.set_daily_budget("cn", -3),
+    }
+    for chinese, refuse in refusals.items():
+        with pytest.raises(errors.ValidationError) as refused:
+            refuse()
+        assert wording.error_line(refused.value, "zh").startswith("输入有误：" + chinese), refused.value
+    named = errors.ValidationError("x", code="image_batch_empty", details={"name": "image 2 (batch item 3)"})
+    assert wording.error_line(named, "zh") == "输入有误：参考图 2（批次第 3 张） 是空批次：请至少连接一张图"

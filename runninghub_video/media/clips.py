@@ -153,12 +153,18 @@ def check_reference(ref: MediaReference, rule: MediaRule, model: Model) -> None:
     word = "videos" if ref.kind == VIDEO else "audio clips"
     if rule.max_bytes is not None and len(ref.data) > rule.max_bytes:
         raise ValidationError(f"{ref.name} is {len(ref.data) / 1e6:.1f} MB: {model.label} takes reference {word} of "
-                              f"at most {rule.max_bytes // (1024 * 1024)} MB. Shorten it or lower its resolution.")
+                              f"at most {rule.max_bytes // (1024 * 1024)} MB. Shorten it or lower its resolution.",
+                              code="clip_large", details={"name": ref.name, "megabytes": f"{len(ref.data) / 1e6:.1f}",
+                                                          "model": model.label, "kind": ref.kind,
+                                                          "maximum": rule.max_bytes // (1024 * 1024)})
     low, high = rule.min_seconds, rule.max_seconds
     short, long = low is not None and ref.seconds < low - 0.05, high is not None and ref.seconds > high + 0.05
     if short or long:
         raise ValidationError(f"{ref.name} lasts {ref.seconds:.1f} s: {model.label} takes reference {word} of "
-                              f"{low:g}–{high:g} s each. " + ("Trim it." if long else "Use a longer clip."))
+                              f"{low:g}–{high:g} s each. " + ("Trim it." if long else "Use a longer clip."),
+                              code="clip_long" if long else "clip_short",
+                              details={"name": ref.name, "seconds": f"{ref.seconds:.1f}", "model": model.label,
+                                       "kind": ref.kind, "minimum": f"{low:g}", "maximum": f"{high:g}"})
 
 
 def check_total(refs: Sequence[MediaReference], rule: MediaRule, model: Model) -> None:
@@ -166,7 +172,9 @@ def check_total(refs: Sequence[MediaReference], rule: MediaRule, model: Model) -
     if rule.max_total_seconds is not None and total > rule.max_total_seconds + 0.05:
         word = "videos" if rule.kind == VIDEO else "audio clips"
         raise ValidationError(f"The reference {word} last {total:.1f} s together: {model.label} takes at most "
-                              f"{rule.max_total_seconds:g} s of {word} in total. Trim or drop one.")
+                              f"{rule.max_total_seconds:g} s of {word} in total. Trim or drop one.", code="clips_total",
+                              details={"seconds": f"{total:.1f}", "model": model.label, "kind": rule.kind,
+                                       "maximum": f"{rule.max_total_seconds:g}"})
 
 
 def wav_bytes(samples: Any, rate: int) -> bytes:
@@ -191,14 +199,16 @@ def decode_audio(source: str | Path | io.BytesIO) -> tuple[Any, int]:
 
     with av.open(source if not isinstance(source, Path) else str(source)) as container:
         if not container.streams.audio:
-            raise ValidationError(f"{_label(source)} has no audio track.")
+            raise ValidationError(f"{_label(source)} has no audio track.", code="no_track",
+                                  details={"name": _label(source), "track": "audio"})
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="fltp")
         chunks = [f.to_ndarray() for frame in container.decode(stream) for f in resampler.resample(frame)]
         chunks += [f.to_ndarray() for f in resampler.resample(None)]
         rate = int(stream.sample_rate or stream.codec_context.sample_rate)
     if not chunks:
-        raise ValidationError(f"{_label(source)} has an empty audio track.")
+        raise ValidationError(f"{_label(source)} has an empty audio track.", code="empty_track",
+                              details={"name": _label(source)})
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate
 
 
@@ -274,15 +284,18 @@ def probe_bytes(data: bytes | Any, name: str, kind: str, path: Path | None = Non
         with av.open(io.BytesIO(data) if isinstance(data, bytes) else data) as container:
             streams = container.streams.video if kind == "video" else container.streams.audio
             if not streams:
-                raise ValidationError(f"{where} has no {kind} track; connect a {kind} file.")
+                raise ValidationError(f"{where} has no {kind} track; connect a {kind} file.", code="no_track",
+                                      details={"name": where, "track": kind})
             stream = streams[0]
             if kind == "video" and _is_still_image(container.format.name):
                 raise ValidationError(f"{where} is a still image ({stream.codec_context.name}), not a video: "
-                                      "give it as an image reference instead.")
+                                      "give it as an image reference instead.", code="still_image",
+                                      details={"name": where})
             seconds = _seconds(container, stream)
             return container.format.name, stream.codec_context.name, seconds
     except av.error.FFmpegError as exc:
-        raise ValidationError(f"{where} could not be read as {kind} ({exc}).") from None
+        raise ValidationError(f"{where} could not be read as {kind} ({exc}).", code="unreadable",
+                              details={"name": where, "track": kind, "reason": str(exc)}) from None
 
 
 def _is_still_image(format_name: str) -> bool:

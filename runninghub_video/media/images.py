@@ -299,11 +299,14 @@ def _check_shape(shape: tuple, name: str, *, rank: int | None,
                               f"{' or '.join(map(str, channels))} (grey, RGB or RGBA). If the channels are "
                               "first ([B,C,H,W]), convert the image to ComfyUI's [B,H,W,C] layout.")
     if len(shape) == 4 and shape[0] == 0:
-        raise ValidationError(f"{name} is an empty batch: connect at least one image.")
+        raise ValidationError(f"{name} is an empty batch: connect at least one image.", code="image_batch_empty",
+                              details={"name": name})
     if min(height, width) < facts.MIN_SIDE:
         raise ValidationError(f"{name} is {width}x{height} pixels: references must be at least "
                               f"{facts.MIN_SIDE} pixels on each side (ideally {facts.UPSCALE_TO_SIDE}+). "
-                              "Use a larger image or upscale it first.")
+                              "Use a larger image or upscale it first.", code="image_small",
+                              details={"name": name, "width": width, "height": height, "minimum": facts.MIN_SIDE,
+                                       "ideal": facts.UPSCALE_TO_SIDE})
 
 
 def _pixel_sha256(rgb: Any) -> str:

@@ -149,7 +149,9 @@ def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:
         budget = None if isinstance(amount, bool) else money.parse(amount, facts.SITE_CURRENCY[site])
         if budget is None or budget.amount > MAX_BUDGET:
             raise ValidationError(f"A daily budget is an amount from 0 to {MAX_BUDGET} in the site's currency "
-                                  f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.")
+                                  f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.",
+                                  code="budget_amount", details={"maximum": MAX_BUDGET, "value": str(amount)[:40],
+                                                                 "currency": facts.SITE_CURRENCY[site]})
         budgets[site] = Money(budget.amount.quantize(Decimal("0.0001")), budget.currency)
     path = budget_path()
     path.parent.mkdir(parents=True, exist_ok=True)

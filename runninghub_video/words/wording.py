@@ -213,12 +213,29 @@ ERRORS.update({
     "option_range": _input("“{option}”的值 {value} 超出范围：请用 {minimum} 到 {maximum}"),
     "duration_choice": _input("{model} 不支持时长 {value}：请用 {minimum}-{maximum} 的整数秒{auto}"),
     "option_choice": _input("{model} 不支持“{option}”为 {value}：可用 {choices}"),
+    "clip_large": _input("{name} 有 {megabytes} MB：{model} 的{kind}每段最大 {maximum} MB；请缩短或降低分辨率"),
+    "clip_long": _input("{name} 长 {seconds} 秒：{model} 的{kind}每段须为 {minimum}-{maximum} 秒；请剪短"),
+    "clip_short": _input("{name} 长 {seconds} 秒：{model} 的{kind}每段须为 {minimum}-{maximum} 秒；请换更长的片段"),
+    "clips_total": _input("{kind}合计 {seconds} 秒：{model} 最多接受合计 {maximum} 秒；请剪短或去掉一段"),
+    "no_track": _input("{name} 没有{track}轨道：请连接含{track}的文件"),
+    "empty_track": _input("{name} 的音频轨道是空的"),
+    "still_image": _input("{name} 是静态图片，不是视频：请把它接到参考图输入"),
+    "unreadable": _input("{name} 无法作为{track}读取（{reason}）"),
+    "image_batch_empty": _input("{name} 是空批次：请至少连接一张图"),
+    "image_small": _input("{name} 为 {width}x{height} 像素：参考图每边至少 {minimum} 像素（最好 {ideal} 以上）；"
+                          "请换更大的图或先放大"),
+    "frames_source": _input("请连接视频（VIDEO），或填写“视频路径”以读取帧"),
+    "frames_trimmed": _input("该视频在裁剪范围内没有帧"),
+    "prompts_none": _input("没有提示词：每行写一条提示词，或连接一个提示词列表"),
+    "variations_range": _input("“变体数”须为 1 到 {maximum}，不是 {value}"),
+    "budget_amount": _input("每日预算是 0 到 {maximum} 的金额（{currency}），留空则关闭；收到的是 {value}"),
     "task_id": _input("“{value}”不是 RunningHub 任务 ID：任务 ID 是一串长数字，如 2013508786110730241（节点、错误信息或命令行会显示）"),
 })
 # The names in an input problem's details as the Chinese lines say them.
 OPTION_NAMES_ZH = {"duration": "时长（秒）", "resolution": "分辨率", "aspect_ratio": "宽高比", "camera_fixed": "固定镜头",
                    "generate_audio": "生成音频", "seed": "种子", "web_search": "联网搜索", "task_type": "任务类型",
                    "bitrate": "码率"}
+TRACKS_ZH = {"video": "视频", "audio": "音频"}
 KINDS_ZH = {models.IMAGE: "参考图", models.VIDEO: "参考视频", models.AUDIO: "参考音频", models.FIRST_FRAME: "首帧图",
             models.LAST_FRAME: "尾帧图"}
 MODES_ZH = {models.REFERENCE: "参考生视频", models.TEXT: "文生视频", models.FRAMES: "首尾帧生视频"}
@@ -227,6 +244,7 @@ MODES_ZH = {models.REFERENCE: "参考生视频", models.TEXT: "文生视频", mo
 def _references_zh(names: str) -> str:
     """References as run/real_person.py names them ("image 2", "video 1", "start image") in Chinese."""
     names = re.sub(r"\b(image|video|audio) (\d+)", lambda m: f"{KINDS_ZH[m.group(1)]} {m.group(2)}", names)
+    names = re.sub(r" ?\(batch item (\d+)\)", r"（批次第 \1 张）", names).replace("the clip", "该片段")
     return names.replace("start image", KINDS_ZH[models.FIRST_FRAME]).replace("end image", KINDS_ZH[models.LAST_FRAME])
 
 
@@ -239,6 +257,8 @@ def _named(details: Mapping[str, Any], lang: str) -> dict[str, Any]:
         named["option"] = OPTION_NAMES_ZH.get(named["option"], named["option"])
     if "name" in named:
         named["name"] = _references_zh(named["name"])
+    if "track" in named:
+        named["track"] = TRACKS_ZH.get(named["track"], named["track"])
     for key in ("kind", "kinds"):
         if key in named:
             kinds = [named[key]] if isinstance(named[key], str) else named[key]

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from ..runninghub_video.core import errors
+from ..runninghub_video.ledger import inbox
 from ..runninghub_video.ledger.journal import Journal
 from ..runninghub_video.remote import facts
 from ..runninghub_video.remote.request import VideoRequest
@@ -35,7 +36,7 @@ def test_the_node_says_when_why_where_to_look_and_both_ways_out(rh_env, tmp_path
     (row,) = Journal().list()
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created_at))
     assert when in line and "reset" in line and facts.SITES["cn"] in line, line
-    assert "RunningHub" in line and "Fetch Task" in line and "variation" in line, line
+    assert "RunningHub" in line and ("Fetch Task" if lang == "en" else "取回任务") in line and "variation" in line, line
     assert ("RunningHub tab" in line) if lang == "en" else ("RunningHub 标签页" in line and "变体" in line), line
 
 
@@ -73,6 +74,8 @@ def test_fetching_the_task_tells_the_user_it_answers_the_unanswered_submit(rh_en
     (task_id,) = rh_env.tasks
     fetched = fetch_task(task_id, output_dir=tmp_path)
     assert fetched.note is not None and "queuing that request again reuses this video" in fetched.note.text()
+    (task,) = inbox.page()["tasks"]  # the tab shows the request's row with the fetched video, once
+    assert task["task_id"] == task_id and task["prompt"] == "no answer" and task["phase"] == "saved", task
 
 
 @pytest.mark.parametrize("differs, why", [({"duration": "3"}, "the video lasts 3.0 s, that request asked for 2 s"),
@@ -86,7 +89,7 @@ def test_fetching_another_graphs_task_leaves_the_request_refused_and_says_how_to
     line = fetched.note.text()
     assert "not taken as the answer" in line and why in line, line
     assert "Recover this id" in line and "variation" in line, line
-    assert "Recover this id" in fetched.note.text("zh")
+    assert "找回此 ID" in fetched.note.text("zh")  # the button as the Chinese tab names it
     _still_refused(rh_env, tmp_path, submits=2)  # the request is not handed the other graph's video
 
 
@@ -123,7 +126,6 @@ def test_with_two_unanswered_submits_a_fetch_answers_neither(rh_env, tmp_path):
 
 
 def test_a_run_refused_by_the_budget_shows_why_in_the_tab_and_no_running_clock(rh_env, tmp_path):
-    from ..runninghub_video.ledger import inbox
     from ..runninghub_video.run import spend
 
     spend.set_daily_budget("cn", "0.01")

@@ -739,8 +739,12 @@ class Journal:
     # --- what the tab and the budget read ------------------------------------------------
     @_rebuilt_on_damage
     def page(self, limit: int, before: tuple[float, int] | None = None, site: str | None = None) -> list[Row]:
-        """Up to ``limit`` rows, newest first, older than the ``(created_at, id)`` cursor ``before``."""
-        where, params = ["1"], []
+        """Up to ``limit`` rows, newest first, older than the ``(created_at, id)`` cursor ``before``.
+
+        A plain fetch of a task that has since become a request's own (``attach_task``) is left out:
+        the request's row shows that task and its video."""
+        where, params = ["NOT (fingerprint = '' AND task_id IS NOT NULL AND EXISTS (SELECT 1 FROM tasks AS own"
+                         " WHERE own.task_id = tasks.task_id AND own.site = tasks.site AND own.fingerprint != ''))"], []
         if site:
             where.append("site = ?")
             params.append(site)

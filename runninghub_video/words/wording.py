@@ -109,13 +109,13 @@ LINES: dict[str, tuple[str, str]] = {
                          "id); otherwise that request stays refused until {until}, or change its variation to pay "
                          "for a new video",
                          "未作为 {when} 那次未收到回复的提交的结果：{why}。如果它确实是那次提交的任务，请把任务 id 粘贴到"
-                         " RunningHub 标签页中该提交的那一行（Recover this id）；否则该请求在 {until} 之前仍会被拒绝，"
+                         " RunningHub 标签页中该提交的那一行（“找回此 ID”）；否则该请求在 {until} 之前仍会被拒绝，"
                          "或修改其“变体”（variation）付费生成新视频"),
     "fetch_several": ("{count} submits of this site got no answer, so this task was not taken as the answer of "
                       "any: paste its id into the right row of the RunningHub tab (Recover this id) to let that "
                       "request be queued again",
                       "此站点有 {count} 次提交没有收到回复，因此此任务未被当作其中任何一次的结果：请把任务 id 粘贴到"
-                      " RunningHub 标签页中对应的那一行（Recover this id），该请求即可再次排队"),
+                      " RunningHub 标签页中对应的那一行（“找回此 ID”），该请求即可再次排队"),
     "why_known_before": ("this machine knew the task before that submit was sent",
                          "本机在那次提交之前就已知道此任务"),
     "why_ran_before": ("RunningHub says it took {took}, longer than the time since that submit",

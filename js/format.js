@@ -215,11 +215,12 @@ export function estimatePanelHeight(texts, width) {
 }
 
 /** The Seedance node's caption: `price` (price and balance) and `problem`, a missing or rejected
- * key (or a failed price request) with its fix, told before anything is spent; "" when none. The
- * key's problem comes worded by the server (runninghub_video/words/wording.py), as the node says it. */
+ * key (or a refused price request: widgets the model does not take) with its fix, told before
+ * anything is spent; "" when none. Both come worded by the server in the caption's language
+ * (runninghub_video/words/wording.py), as the node says them. */
 export function formatCaption(info, lang = "en") {
   if (!info) return { price: "", problem: "" };
-  if (info.error) return { price: "", problem: t(lang, "testFailed", { error: info.error }) };
+  if (info.error) return { price: "", problem: info.error };
   return { price: formatPrice(info, lang), problem: info.key?.problem ?? "" };
 }
 

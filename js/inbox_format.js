@@ -1,6 +1,6 @@
 // Text of the RunningHub sidebar tab (js/inbox.js): task states, options, times, money, totals
 // and budgets, in English and Chinese. Pure (no DOM, no ComfyUI) so `node --test tests/js/` covers it.
-import { formatMoney, languageOf } from "./format.js";
+import { choiceLabels, formatMoney, languageOf } from "./format.js";
 
 const TEXT = {
   en: {
@@ -61,6 +61,7 @@ const TEXT = {
     assetStates: {},  // RunningHub's own words (ACTIVE, PROCESSING, FAILED) and the pack's "creating"
     batch: "Batch {name} · {n} tasks · {saved} saved · {cost}",
     batchItem: "item {n}",
+    batchNode: "node {n}",
     batchLine: "line {line} · variation {variation}",
   },
   zh: {
@@ -120,6 +121,7 @@ const TEXT = {
     assetStates: { ACTIVE: "可用", PROCESSING: "转换中", FAILED: "失败", creating: "已请求" },
     batch: "批量 {name} · {n} 个任务 · 已保存 {saved} · {cost}",
     batchItem: "第 {n} 项",
+    batchNode: "节点 {n}",
     batchLine: "第 {line} 行 · 变体 {variation}",
   },
 };
@@ -160,7 +162,7 @@ export function optionsText(options = {}, lang = "en") {
   const parts = [];
   if (options.duration !== undefined) parts.push(tt(lang, "seconds", { n: options.duration }));
   if (options.resolution) parts.push(options.resolution);
-  if (options.aspectRatio) parts.push(options.aspectRatio);
+  if (options.aspectRatio) parts.push(choiceLabels("aspect_ratio", lang)?.(options.aspectRatio) ?? options.aspectRatio);
   if (String(options.cameraFixed) === "true") parts.push(tt(lang, "cameraFixed"));
   return parts.join(" · ");
 }
@@ -259,5 +261,7 @@ export function batchItemLabel(item, lang = "en") {
 /** A batch's header line: its name, how many tasks, how many saved and its total. */
 export function batchLine(batch, lang = "en") {
   const cost = batch.cost == null ? tt(lang, "noCost") : formatMoney(batch.cost, batch.currency, languageOf(lang));
-  return tt(lang, "batch", { name: batch.name, n: batch.tasks, saved: batch.saved, cost });
+  // a node's batch is named "<model> · node <id>" in the journal (nodes/seedance.py): the node in `lang`
+  const name = String(batch.name ?? "").replace(/ · node (\d+)$/, (_, n) => ` · ${tt(lang, "batchNode", { n })}`);
+  return tt(lang, "batch", { name, n: batch.tasks, saved: batch.saved, cost });
 }

@@ -19,7 +19,7 @@ from . import comfy_bridge as bridge
 from ..runninghub_video.core import errors, money, redaction
 from ..runninghub_video.remote import config, facts, request
 from ..runninghub_video.words import wording
-from .routes import Guarded, _body, _json
+from .routes import Guarded, _body, _json, error_answer
 from .routes import register as register_routes
 
 log = logging.getLogger("RunningHub")
@@ -225,8 +225,7 @@ async def _run(fn: Callable[..., Any], *args: Any, kind: str = "json", locale: A
     try:
         result = await asyncio.to_thread(fn, *args)
     except errors.RunningHubError as exc:
-        said = str(exc) if locale is None else wording.error_line(exc, wording.language_of(locale))
-        return _json({"ok": False, "error": said, "code": exc.code, "kind": type(exc).__name__}, 400)
+        return _json(error_answer(exc, locale), 400)
     return _json(result) if kind == "json" else _answer(kind, result)
 
 

@@ -232,14 +232,21 @@ def _json(data: dict, status: int = 200):
     return web.json_response(data, status=status)
 
 
-async def _run(fn: Callable[..., dict], *args: Any) -> Any:
+async def _run(fn: Callable[..., dict], *args: Any, locale: Any = None) -> Any:
     """``fn`` in a thread (it may block on the network); a user-facing error becomes a 400 answer."""
     import asyncio
 
     try:
         return _json(await asyncio.to_thread(fn, *args))
     except errors.RunningHubError as exc:
-        return _json({"ok": False, "error": str(exc), "code": exc.code, "kind": type(exc).__name__}, 400)
+        return _json(error_answer(exc, locale), 400)
+
+
+def error_answer(exc: errors.RunningHubError, locale: Any = None) -> dict:
+    """A user-facing error as a route answers it: its line in the browser's language where the request
+    says it (``locale``: the page shows it as it comes), else the whole English message."""
+    said = str(exc) if locale is None else wording.error_line(exc, wording.language_of(locale))
+    return {"ok": False, "error": said, "code": exc.code, "kind": type(exc).__name__}
 
 
 class Guarded:
@@ -310,7 +317,8 @@ def add_routes(routes) -> None:
         if q.get("fresh") == "1":  # asked after a run
             forget_balance(site)
         return await _run(price, site, q.get("duration"), q.get("resolution"), q.get("model", models.DEFAULT_MODEL),
-                          q.get("locale"), q.get("mode", ""), q.get("generate_audio"), q.get("videos"))
+                          q.get("locale"), q.get("mode", ""), q.get("generate_audio"), q.get("videos"),
+                          locale=q.get("locale"))
 
 
 def register(add: Callable[[Any], None] = add_routes, what: str = "the settings routes") -> bool:

@@ -207,6 +207,20 @@ def test_bad_price_options_are_refused(settings_only):
         routes.price("cn", "40", "720p")
 
 
+def test_a_caption_refused_for_widgets_the_model_does_not_take_says_why_in_the_browsers_language(
+        settings_only, monkeypatch):
+    monkeypatch.setattr(routes, "_json", lambda data, status=200: (status, data))
+    recorder = RouteRecorder()
+    routes.add_routes(recorder)
+    query = {"site": "cn", "model": "seedance-2.0-fast", "duration": "4", "resolution": "native1080p"}
+    answers = {locale: asyncio.run(recorder.handlers[("GET", "/runninghub/price")](
+        FakeRequest(query={**query, "locale": locale}, method="GET"))) for locale in ("zh-CN", "en")}
+    assert answers["zh-CN"] == (400, {"ok": False, "code": "option_choice", "kind": "ValidationError", "error":
+                                      "输入有误：Seedance 2.0 Fast 不支持“分辨率”为 native1080p：可用 480p, 720p, 1080p, 2k, 4k"})
+    assert answers["en"][1]["error"] == ("input problem: Resolution 'native1080p' is not allowed for Seedance 2.0 Fast: "
+                                         "use one of 480p, 720p, 1080p, 2k, 4k.")
+
+
 # --- aiohttp layer -------------------------------------------------------------------------
 class RouteRecorder:
     """What ``add_routes`` needs of aiohttp's RouteTableDef: ``get``/``post`` decorators."""

@@ -98,7 +98,8 @@ test("the caption shows the key's problem as the server words it, next to the pr
   assert.deepEqual(formatCaption({ ...info, key: none }),
     { price: "≈ 0.75 CNY for 5 s 720p (published price)", problem: none.problem });
   assert.equal(formatCaption({ ...info, key: { state: "unknown" } }).problem, "");
-  assert.equal(formatCaption({ error: "offline" }).problem, "Problem: offline");
+  const refused = "输入有误：Seedance 2.0 Fast 不支持“分辨率”为 native1080p：可用 480p, 720p, 1080p, 2k, 4k";
+  assert.equal(formatCaption({ error: refused }, "zh").problem, refused);  // as the server worded it
 });
 
 test("each site gets its own setting, shown as that site's panel, .cn first", () => {

@@ -97,3 +97,12 @@ test("a converted reference's state reads in Chinese; one this pack does not kno
   assert.match(assetLine({ ...asset, state: "QUEUED_NEW" }, "zh"), /· QUEUED_NEW ·/);
   assert.match(assetLine(asset, "en"), /^\.cn · image · ACTIVE · converted/);
 });
+
+test("a node's batch and a task's options read in Chinese in the tab", async () => {
+  const { batchLine, optionsText } = await import(await moduleUrl("inbox_format.js"));
+  const batch = { name: "Seedance 2.0 · node 12", tasks: 3, saved: 2, cost: 6, currency: "CNY" };
+  assert.equal(batchLine(batch, "zh"), "批量 Seedance 2.0 · 节点 12 · 3 个任务 · 已保存 2 · 6.00 元");
+  assert.equal(batchLine(batch, "en"), "Batch Seedance 2.0 · node 12 · 3 tasks · 2 saved · 6.00 CNY");
+  assert.equal(optionsText({ duration: "5", resolution: "720p", aspectRatio: "adaptive" }, "zh"), "5 秒 · 720p · 自适应");
+  assert.equal(optionsText({ aspectRatio: "adaptive" }, "en"), "adaptive");
+});

@@ -282,9 +282,10 @@ ADVICE: dict[str, str] = {
     "queue_later": "Queue again later.",
     "taken_over": "Queue again to join it; nothing was submitted by this run.",
     "ambiguous": ("The pack will not send it again on its own. {records} Look for a task started at {when}, then "
-                  "either (1) paste its task id into this request's row of ComfyUI's RunningHub tab, the RunningHub "
-                  "Fetch Task node or `python -m runninghub_video fetch ID` to get that video without paying again "
-                  "(queuing this request again then reuses it), or (2) change 'variation' to pay for a new video."),
+                  "either (1) paste its task id into this request's row of ComfyUI's RunningHub tab (queuing this "
+                  "request again then reuses that video) or get it without paying again with the RunningHub Fetch "
+                  "Task node or `python -m runninghub_video fetch ID` (they say whether they could tell it is this "
+                  "submit's task, and what to do if not), or (2) change 'variation' to pay for a new video."),
 }
 _OWN_WORDS = ("ApiError", "ConfigError", "ValidationError", "RunningHubError", "Exception")  # {detail} says it all
 

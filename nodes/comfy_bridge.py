@@ -412,9 +412,19 @@ _SAVED_AS = "ComfyUI VIDEO.save_to MP4 H.264"
 def video_source(video: Any) -> str:
     """The identity of what ``save_to`` makes of ``video`` (``media.clips.made_from``): the file
     behind it with its trim window and crop, or its frames and sound in memory; "" when that
-    cannot be told (a VIDEO type this pack does not know, a crop whose place is not readable), and
-    then the written file's bytes count, as they did before."""
+    cannot be told (a VIDEO type this pack does not know, a crop whose place is not readable, a
+    VIDEO that does not answer as expected), and then the written file's bytes count, as before."""
+    try:
+        return _video_source(video)
+    except Exception as exc:  # never fail a run over this: the bytes are a safe (if build-bound) identity
+        log.info("RunningHub: the source of a %s could not be read (%s); its bytes identify it.",
+                 type(video).__name__, exc)
+        return ""
+
+
+def _video_source(video: Any) -> str:
     from ..runninghub_video.media.clips import made_from
+    from ..runninghub_video.media.images import to_numpy
 
     kind = type(video).__name__
     if kind == "VideoFromFile" and hasattr(video, "get_stream_source"):
@@ -424,23 +434,24 @@ def video_source(video: Any) -> str:
         # ComfyUI keeps the crop rectangle private (no accessor; only its size shows through
         # get_dimensions): read defensively, and with it unreadable accept only a VIDEO without one
         crop = getattr(video, "_VideoFromFile__crop", _UNREADABLE)
-        if crop is _UNREADABLE:
-            if hasattr(video, "get_dimensions") and digest:
-                crop = None if _file_size(video) == tuple(video.get_dimensions()) else _UNREADABLE
+        if crop is _UNREADABLE and hasattr(video, "get_dimensions") and digest:
+            crop = None if _file_size(video) == tuple(video.get_dimensions()) else _UNREADABLE
         if digest is None or crop is _UNREADABLE:
             return ""
         return made_from(digest, _SAVED_AS, trim=trim, crop=None if crop is None else [int(v) for v in crop])
     if kind == "VideoFromComponents" and hasattr(video, "get_components"):
         import hashlib
 
+        import numpy as np
+
         parts = video.get_components()
+        audio = getattr(parts, "audio", None) or {}
         digest = hashlib.sha256()
-        for tensor in (parts.images, (getattr(parts, "audio", None) or {}).get("waveform")):
+        for tensor in (parts.images, audio.get("waveform")):
             if tensor is not None:
-                array = tensor.detach().cpu().contiguous().numpy()
+                array = np.ascontiguousarray(to_numpy(tensor))
                 digest.update(f"{array.dtype}{array.shape}".encode())
                 digest.update(array.data)
-        audio = getattr(parts, "audio", None) or {}
         return made_from(digest.hexdigest(), _SAVED_AS, frames_per_second=str(parts.frame_rate),
                          sample_rate=audio.get("sample_rate"))
     return ""

@@ -69,12 +69,14 @@ def test_when_runninghub_stops_answering_the_line_says_so_and_when_it_answers_ag
             seen.append(event)
             if event.state == "RUNNING" and not hung.is_set():
                 hung.set()
-                rh_env.inject("query", "delay", count=1, seconds=1.5)  # the next query hangs for 1.5 s
+                rh_env.inject("query", "delay", count=1, seconds=600)  # the next query hangs …
+            if event.extra.get("note") == "unreachable":
+                rh_env.answer_now()  # … until the line said so
             if event.extra.get("note") == "answering_again":
                 rh_env.end_tasks_now()
 
         result = generate([solid_images(1)], VideoRequest("silent", duration="2", resolution="480p"),
-                          output_dir=tmp_path, on_progress=on_progress)
+                          output_dir=tmp_path, on_progress=on_progress, timeout_s=60)  # no hour-long hang if broken
     finally:
         waits.use(previous)
     assert result.video_path.is_file()

@@ -10,8 +10,9 @@ string ``failedReason``; ``real_people`` (True, or the files that show a real pe
 sent as URLs make a task fail 1505 once it runs), ``asset_s`` and ``fail_next_conversions`` for the
 assets API (create/query/list/delete; ``asset://<id>`` of an ACTIVE asset is taken as a reference);
 ``break_results`` for SUCCESS answers without a usable video URL. A test holds a task in a state
-with a long ``set_clock`` and moves on with ``skip(seconds)`` or ``end_tasks_now()``, so no state
-it waits for can pass before it is seen, however slow the machine.
+with a long ``set_clock`` and moves on with ``skip(seconds)`` or ``end_tasks_now()`` (an answer held by a
+long delay fault: ``answer_now()``), so no state it waits for can pass before it is seen, however slow
+the machine.
 New tasks read CREATE briefly before QUEUED (``set_clock(create_s=...)``). Model calls accept any https reference URL (painted grey,
 as the emulator cannot fetch it) besides its own upload URLs.
 

@@ -54,6 +54,8 @@ class Emulator:
             if value is not None:
                 setattr(self, name, value)
         self._stop = threading.Event()
+        self._woken = threading.Condition()  # handlers sleeping in a fault; see answer_now
+        self._wakes = 0
         self._server = Server(("127.0.0.1", port), self)
         self.port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -71,7 +73,8 @@ class Emulator:
     def close(self) -> None:
         if self._stop.is_set():
             return
-        self._stop.set()  # wakes handlers sleeping in delay / timeout faults
+        self._stop.set()
+        self.answer_now()  # wakes handlers sleeping in delay / timeout faults
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -81,7 +84,19 @@ class Emulator:
         return self._stop.is_set()
 
     def sleep(self, seconds: float) -> None:
-        self._stop.wait(max(0.0, seconds))
+        """A handler's pause (delay and timeout faults): ``seconds``, or until :meth:`answer_now` or close."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        with self._woken:
+            wakes = self._wakes
+            while not self._stop.is_set() and self._wakes == wakes and time.monotonic() < deadline:
+                self._woken.wait(deadline - time.monotonic())
+
+    def answer_now(self) -> None:
+        """Requests held by a delay or timeout fault go on at once: a test holds an answer with a long
+        delay until the client was seen waiting for it, however slow the machine."""
+        with self._woken:
+            self._wakes += 1
+            self._woken.notify_all()
 
     # --- inspection ----------------------------------------------------------------------
     @property

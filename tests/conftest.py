@@ -180,9 +180,10 @@ def solid_image_args(count: int = 1) -> str:
     return json.dumps(REF_COLOURS[:count])
 
 
-def wait_until(predicate, seconds: float = 30.0, what: str = "the expected state") -> None:
+def wait_until(predicate, seconds: float = 120.0, what: str = "the expected state") -> None:
     """Look at ``predicate`` until it holds: tests wait for states, never for fixed times.
-    ``seconds`` is a deadline against a hang, not a pace."""
+    ``seconds`` is a deadline against a hang, not a pace (generous: a loaded 2-core machine may take
+    many seconds to start a child process)."""
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

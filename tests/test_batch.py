@@ -191,7 +191,7 @@ def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh
     child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out"), cwd=ROOT, env=dict(os.environ),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
+        wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, what="three journaled tasks")
     finally:
         child.send_signal(signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
         child.wait(10)
@@ -224,7 +224,7 @@ def test_ctrl_c_stops_the_batch_and_the_same_command_again_pays_for_no_line_twic
     child = subprocess.Popen(cli_command("batch", path, "--output-dir", tmp_path / "out", "--json"), cwd=ROOT,
                              env=dict(os.environ),
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, 60, "three journaled tasks")
+    wait_until(lambda: sum(1 for r in Journal().list(20) if r.task_id) == 3, what="three journaled tasks")
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=60)
     assert child.returncode == 130

@@ -47,14 +47,16 @@ def query(emu: Emulator, task_id: str) -> dict:
     return post(emu, facts.QUERY_PATH, {"taskId": task_id}).json()
 
 
-def wait_done(emu: Emulator, task_id: str, limit: float = 10.0) -> dict:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        reply = query(emu, task_id)
-        if reply["status"] not in facts.PENDING_STATES:
-            return reply
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} still pending")
+def wait_done(emu: Emulator, task_id: str) -> dict:
+    """The query's answer once the task has ended."""
+    last: list[dict] = []
+
+    def ended() -> bool:
+        last[:] = [query(emu, task_id)]
+        return last[0]["status"] not in facts.PENDING_STATES
+
+    wait_until(ended, what=f"task {task_id} to end")
+    return last[0]
 
 
 @pytest.fixture
@@ -299,9 +301,7 @@ def result(emu, ref_url):
     url = wait_done(emu, task_id)["results"][0]["url"]
     full = requests.get(url, timeout=30)
     # the emulator counts a body just after its last byte is sent, which the client may see first
-    deadline = time.monotonic() + 5
-    while emu.counters.download_bytes < len(full.content) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: emu.counters.download_bytes >= len(full.content), what="the download to be counted")
     return url, full
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,13 +63,10 @@ def make_video(tmp_path, prompt="a red ball"):
                              output_dir=tmp_path / "output")
 
 
-def wait_recovered(site, task_id, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not inbox_routes._recoveries.get((site, task_id), {}).get("running", True):
-            return inbox_routes._recoveries[(site, task_id)]
-        time.sleep(0.05)
-    raise AssertionError("recovery did not finish")
+def wait_recovered(site, task_id):
+    wait_until(lambda: not inbox_routes._recoveries.get((site, task_id), {}).get("running", True),
+               what="the recovery to finish")
+    return inbox_routes._recoveries[(site, task_id)]
 
 
 def test_the_inbox_page_has_tasks_totals_and_budgets_but_never_the_key(inbox_env, tmp_path):

@@ -316,7 +316,7 @@ def test_cancel_ends_the_node_within_one_second_as_comfy_interruption(comfy, tmp
         pressed: list[float] = []
 
         def press_cancel_once_submitted():
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 120  # against a hang only
             while time.monotonic() < deadline and not any("elapsed" in t for _, t in comfy.texts):
                 time.sleep(0.05)
             pressed.append(time.monotonic())

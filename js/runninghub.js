@@ -383,7 +383,18 @@ function fitNode(node, limits, tooltip) {
   const widget = node.widgets?.find((w) => w.name === "model");
   if (widget && model) {
     ownTooltip(node, "model", tooltip).then((own) => {
-      widget.tooltip = [t(lang(), "references", referenceCounts(model)), own].filter(Boolean).join("\n");
+      const text = [t(lang(), "references", referenceCounts(model)), own].filter(Boolean).join("\n");
+      if (widget.tooltip === text) return;
+      widget.tooltip = text;
+      // Nodes 2.0 (frontend 1.58) draws a widget from a copy taken when it joined the graph, which
+      // its setNodeId takes again; without it, Nodes 2.0 shows the list's own text only.
+      if (node.graph && typeof widget.setNodeId === "function") {
+        try {
+          widget.setNodeId(node.id);
+        } catch {
+          // an older or newer frontend without that copy: the classic canvas reads widget.tooltip
+        }
+      }
     });
   }
 }

@@ -354,4 +354,11 @@ test("the model's tooltip says how many references the chosen model takes, over 
   model.callback("seedance-2.5");
   await fitted();
   assert.match(model.tooltip, /^Seedance 2\.5 最多可用 30 张参考图.*10 段参考视频和 10 段参考音频/);
+  // Nodes 2.0 draws the widget from a copy that setNodeId takes again
+  model.setNodeId = (id) => { model.copied = [id, model.tooltip]; };
+  model.value = "seedance-2.0";
+  model.callback("seedance-2.0");
+  await fitted();
+  assert.deepEqual(model.copied, [9, model.tooltip]);
+  assert.match(model.copied[1], /^Seedance 2\.0 最多可用 9 张/);
 });

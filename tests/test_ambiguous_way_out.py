@@ -3,6 +3,7 @@ error names (the RunningHub tab's field or the Fetch Task node) lets the request
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +111,29 @@ def test_a_task_fetched_before_the_submit_is_not_its_answer_when_fetched_again(r
     again = fetch_task(other, output_dir=tmp_path)
     assert again.reused and "knew the task before that submit" in again.note.text()
     _still_refused(rh_env, tmp_path, submits=2)
+
+
+def test_a_task_with_a_last_frame_image_is_not_the_answer_of_a_submit_that_asked_for_none(
+        rh_env, tmp_path, monkeypatch):
+    v2 = dict(model="seedance-2.0", duration="4", resolution="480p")
+    rh_env.inject("submit", "timeout_after_create", reset=True)
+    with pytest.raises(errors.AmbiguousSubmitError):
+        generate([solid_images(1)], VideoRequest("no frame", **v2), output_dir=tmp_path, timeout_s=60)
+    other = _made_elsewhere(rh_env, tmp_path, monkeypatch, **v2, last_frame=True)
+    line = fetch_task(other, output_dir=tmp_path).note.text()
+    assert "returned a last-frame image that request did not ask for" in line, line
+
+
+def test_the_cli_fetch_says_how_to_unblock_a_request_it_could_not_match(rh_env, tmp_path, monkeypatch, capsys):
+    from ..runninghub_video.cli import main
+
+    _ambiguous(rh_env, tmp_path)
+    other = _made_elsewhere(rh_env, tmp_path, monkeypatch, duration="3")
+    capsys.readouterr()
+    assert main(["fetch", other, "--output-dir", str(tmp_path / "cli")]) == 0
+    said = capsys.readouterr()
+    assert "not taken as the answer" in said.err and "Recover this id" in said.err, said.err
+    assert Path(said.out.strip().splitlines()[-1]).is_file()
 
 
 def test_with_two_unanswered_submits_a_fetch_answers_neither(rh_env, tmp_path):

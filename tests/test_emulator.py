@@ -171,6 +171,22 @@ def test_unknown_task_gets_exact_1004_and_malformed_id_1007(emu):
     assert query(emu, "12345")["errorCode"] == "1007"
 
 
+def test_a_new_task_not_found_at_first_answers_as_an_unknown_task_then_as_itself(emu, ref_url):
+    """For its first queries, then for its first seconds (``skip`` moves it on)."""
+    unknown = query(emu, "2" * 19)
+    emu.inject("submit", "not_found_at_first", queries=2)
+    task_id = submit(emu, body_for([ref_url]))["taskId"]
+    assert [query(emu, task_id) for _ in range(2)] == [{**unknown, "taskId": task_id}] * 2
+    assert query(emu, task_id)["status"] in facts.PENDING_STATES | {facts.SUCCESS_STATE}
+    emu.inject("submit", "not_found_at_first", seconds=600)
+    later = submit(emu, body_for([ref_url]))["taskId"]
+    assert query(emu, later) == {**unknown, "taskId": later} and emu.tasks[later].not_found_answers == 1
+    emu.skip(600)
+    assert query(emu, later)["status"] == facts.SUCCESS_STATE
+    with pytest.raises(ValueError):
+        emu.inject("query", "not_found_at_first", queries=1)
+
+
 def test_expired_results_answer_1004_and_404(emu, ref_url):
     task_id = submit(emu, body_for([ref_url]))["taskId"]
     url = wait_done(emu, task_id)["results"][0]["url"]

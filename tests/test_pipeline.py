@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
-from ..runninghub_video.core import errors
+from ..runninghub_video.core import errors, waits
 from ..runninghub_video.media.decode import decode_video
 from ..runninghub_video.core.events import ProgressEvent
 from ..runninghub_video.core.money import Money
@@ -236,3 +238,36 @@ def test_a_task_being_fetched_holds_a_slot_so_a_new_submit_waits_for_it(rh_env, 
     assert fetched and fetched[0].video_path.is_file() and second.video_path.is_file()
     assert "slot" in phases and phases.index("slot") < phases.index("submit")
     assert rh_env.counters.submits == 2
+
+
+# --- a new task RunningHub cannot find yet ([U]: a fresh task might not be queryable at once) ------
+def test_a_new_task_runninghub_cannot_find_at_first_is_still_waited_for_and_delivered_paid_once(
+        rh_env, tmp_path, fast_waits):
+    waits.use(replace(fast_waits, new_task_not_found_grace_s=30.0))  # a grace no slow machine outlasts
+    rh_env.inject("submit", "not_found_at_first", queries=3)
+    result = generate([solid_images(1)], VideoRequest("not found at first", **SHORT), output_dir=tmp_path)
+    assert result.video_path.is_file() and result.cost == Money(Decimal("0.14"), "CNY")
+    assert rh_env.tasks[result.task_id].not_found_answers == 3  # RunningHub did say "not found", three times
+    assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
+
+
+@pytest.mark.parametrize("state", ["QUEUED", "RUNNING"])
+def test_cancel_stops_waiting_within_one_second_when_the_next_query_is_far_off(rh_env, tmp_path, fast_waits, state):
+    """Queries may be seconds apart (5 s while queued in production); between two of them the wait
+    still looks at Cancel often enough. Here the state is the submit's own answer and the next query
+    is 30 s off, so Cancel comes while the wait pauses."""
+    far = 30.0
+    waits.use(replace(fast_waits, query_gap_s=far, queued_first_gap_s=far, queued_max_gap_s=far))
+    rh_env.set_clock(queue_s=600.0 if state == "QUEUED" else 0.0, run_s=600.0, create_s=0.0)
+    cancel = threading.Event()
+    shown: list[ProgressEvent] = []
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(generate, [solid_images(1)], VideoRequest(f"cancel far {state}", **SHORT),
+                          output_dir=tmp_path, on_progress=shown.append, should_cancel=cancel.is_set, timeout_s=120)
+        wait_until(lambda: run.done() or any(e.state == state for e in shown), what=f"the line to show {state}")
+        pressed_at = time.monotonic()
+        cancel.set()
+        with pytest.raises(errors.Interrupted) as info:
+            run.result(timeout=120)
+    assert time.monotonic() - pressed_at < 1.0
+    assert info.value.task_id and rh_env.counters.queries == 0  # the wait was between the submit and its first query

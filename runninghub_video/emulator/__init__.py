@@ -31,6 +31,10 @@ Fault kinds (consumed one per matching request):
   answer_after_create(answer=..., status=200)        submit: create the task, then answer with something that
                                                      proves nothing: not_json, empty, list, code_500, html,
                                                      error_1000, task_id_path, task_id_long, task_id_number
+  not_found_at_first(queries=0, seconds=0.0)        submit: the task it makes answers queries as an unknown
+                                                     task (1004) for its first ``queries`` queries and its
+                                                     first ``seconds`` (``skip`` moves that on too), then as
+                                                     itself: a new task not yet queryable [U]
 
 Every model of the table (runninghub_video/remote/models.py) has its submit and price-preview endpoint,
 validated per the table; uploads take images, MP4 videos and WAV/MP3 audio (emulator/validate.py).

@@ -413,6 +413,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(family_a("414", MSG_414))
                 return
             task = state.create_task(body, references, failure, model, self.endpoint.mode)
+            if fault is not None and fault.kind == "not_found_at_first":
+                task.unseen_queries = int(fault.params.get("queries") or 0)
+                task.unseen_s = float(fault.params.get("seconds") or 0.0)
         if not task.fail_code:
             colours = colours or [prompt_colour(str(body.get("prompt", "")))]  # text mode: the prompt's own colour
             ratio = self.endpoint.option("aspect_ratio")
@@ -481,7 +484,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.emu.state.advance()
         task = self.emu.state.tasks.get(task_id)
-        if task is None or task.expired:
+        if task is None or task.expired or self.emu.state.unseen(task, time.monotonic()):
             self.send_json({"taskId": task_id, "status": "", "errorCode": "1004", "errorMessage": MSG_1004,
                             "results": None})
             return

@@ -26,7 +26,7 @@ BROKEN_SUBMIT_ANSWERS = ("not_json", "empty", "list", "code_500", "html", "error
 # SUCCESS answers without a usable video URL (control.break_results).
 BROKEN_RESULTS = ("empty", "png_only", "not_list", "strings")
 FAULT_KINDS = ("http_error", "reset", "error_code", "delay", "slow", "truncate", "timeout_after_create",
-               "echo_key", "redirect", "answer_after_create")
+               "echo_key", "redirect", "answer_after_create", "not_found_at_first")
 
 
 @dataclass
@@ -99,6 +99,11 @@ class Task:
     expired: bool = False
     cancelled_at: float | None = None  # cancelled on the site: CANCEL from then on, never charged
     video: Any = None  # Future of the MP4 bytes
+    # fault not_found_at_first: a new task RunningHub cannot find yet [U] answers queries as an unknown
+    # task (1004) for its first ``unseen_queries`` queries and its first ``unseen_s`` seconds
+    unseen_queries: int = 0
+    unseen_s: float = 0.0
+    not_found_answers: int = 0  # queries answered 1004 while it was unseen
 
     @property
     def last_frame(self) -> bool:
@@ -221,8 +226,19 @@ class State:
             raise ValueError("answer_after_create only applies to submit")
         if kind == "answer_after_create" and params.get("answer") not in BROKEN_SUBMIT_ANSWERS:
             raise ValueError(f"answer must be one of {BROKEN_SUBMIT_ANSWERS}")
+        if kind == "not_found_at_first" and (endpoint != "submit" or not (params.get("queries") or params.get("seconds"))):
+            raise ValueError("not_found_at_first applies to submit, with queries=N and/or seconds=S")
         with self.lock:
             self.faults[endpoint].append(Fault(kind, count, dict(params)))
+
+    def unseen(self, task: Task, now: float) -> bool:
+        """Whether this query of ``task`` gets the unknown task's answer (fault not_found_at_first); counts it."""
+        with self.lock:
+            if task.unseen_queries <= 0 and now >= task.created + task.unseen_s:
+                return False
+            task.unseen_queries = max(0, task.unseen_queries - 1)
+            task.not_found_answers += 1
+            return True
 
     def take_broken_results(self) -> str:
         """The shape of this SUCCESS answer's broken ``results`` ("" for a good answer)."""

@@ -283,6 +283,7 @@ class _Wait:
         self.timing = Timing(running_at=None if since is None else since + self.wall)
         self.began = since  # when it started running: the best guess, also where the journal cannot know
         self.last: TaskStatus | None = None
+        self.found = False  # a query found the task (the submit's own answer does not prove a query will [U])
         self.last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
         self.next_query = self.start
 
@@ -321,7 +322,7 @@ class _Wait:
             status = self.client.query(self.task_id, self._ticking)
         except TaskNotFoundError:
             self.progress.query_answered(time.monotonic())
-            if sent - self.submitted > current_waits().new_task_not_found_grace_s or self.last is not None:
+            if sent - self.submitted > current_waits().new_task_not_found_grace_s or self.found:
                 raise
             return None
         except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
@@ -329,6 +330,7 @@ class _Wait:
             self.progress.note = "retrying"
             return None
         self.grace.succeeded()
+        self.found = True
         self.progress.query_answered(time.monotonic())
         self.progress.note = ""
         return status

@@ -59,6 +59,15 @@ def test_a_trickling_download_stops_at_the_time_limit(rh_env, tmp_path):
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)
 
 
+def test_bytes_that_complete_the_download_end_it_however_late_they_are_read(rh_env, tmp_path, monkeypatch, fast_waits):
+    """A loaded machine may read the last bytes long after they came: the download has them all, so it
+    is no stall to retry."""
+    waits.use(replace(fast_waits, stall_window_s=0.0))  # any pause between two reads is "too slow"
+    monkeypatch.setattr(download, "STALL_MIN_BYTES", 64 * 1024)  # more than the whole video
+    result = _run(tmp_path, timeout_s=60)
+    assert result.video_path.is_file() and rh_env.counters.submits == 1
+
+
 def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch, fast_waits):
     waits.use(replace(fast_waits, stall_window_s=0.5))
     monkeypatch.setattr(download, "STALL_MIN_BYTES", 64 * 1024)

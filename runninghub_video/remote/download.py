@@ -169,6 +169,9 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
     with open(tmp, "wb") as out:
         for attempt in range(POLICIES["download"].attempts):
             have = out.tell()
+            if total is not None and have == total:  # the last bytes came before the attempt broke off
+                out.flush()
+                return
             headers = {"Range": f"bytes={have}-"} if have else {}
             try:
                 check_time(time.monotonic(), STALL_MIN_BYTES)
@@ -198,7 +201,8 @@ def _fetch_into(session, url: str, tmp: Path, task_id: str, should_cancel: Cance
                         check_cancel(should_cancel, task_id)
                         out.write(chunk)
                         window_bytes += len(chunk)
-                        check_time(window_start, window_bytes)
+                        if total is None or out.tell() < total:  # bytes that complete the body are no stall
+                            check_time(window_start, window_bytes)
                         if time.monotonic() - window_start > current_waits().stall_window_s:
                             window_start, window_bytes = time.monotonic(), 0
                         if out.tell() > max_bytes:

@@ -71,7 +71,7 @@ def test_bytes_that_complete_the_download_end_it_however_late_they_are_read(rh_e
 def test_a_stalled_download_is_retried_from_where_it_stopped(rh_env, tmp_path, monkeypatch, fast_waits):
     waits.use(replace(fast_waits, stall_window_s=0.5))
     monkeypatch.setattr(download, "STALL_MIN_BYTES", 64 * 1024)
-    rh_env.inject("download", "slow", bytes_per_s=4_000)
+    rh_env.inject("download", "slow", bytes_per_s=400)  # the whole video would take 16 s: it stalls first
     result = _run(tmp_path, timeout_s=60)
     assert result.video_path.is_file() and rh_env.counters.downloads == 2
     assert rh_env.counters.submits == 1

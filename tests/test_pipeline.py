@@ -16,11 +16,12 @@ from ..runninghub_video.core.events import ProgressEvent
 from ..runninghub_video.core.money import Money
 from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
-from ..runninghub_video.words.wording import describe
+from ..runninghub_video.words.wording import describe, error_line
 
 from conftest import REF_COLOURS, clip, solid_images, tone, wait_until
 
 SHORT = dict(duration="2", resolution="480p")
+MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"  # the facts file's words
 V2 = dict(model="seedance-2.0", duration="4", resolution="480p")
 
 
@@ -250,6 +251,25 @@ def test_a_new_task_runninghub_cannot_find_at_first_is_still_waited_for_and_deli
     assert rh_env.tasks[result.task_id].not_found_answers == 3  # RunningHub did say "not found", three times
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
 
+
+
+def test_a_new_task_runninghub_never_finds_ends_naming_it_and_queuing_again_picks_it_up_once_it_appears(
+        rh_env, tmp_path):
+    rh_env.inject("submit", "not_found_at_first", seconds=600)
+    request = VideoRequest("never found", **SHORT)
+    with pytest.raises(errors.TaskNotFoundError) as info:
+        generate([solid_images(1)], request, output_dir=tmp_path, timeout_s=60)
+    (task_id,) = rh_env.tasks
+    assert rh_env.tasks[task_id].not_found_answers > 1  # "not found" was no reason to stop at once
+    assert info.value.task_id == task_id and f"fetch {task_id}" in str(info.value)
+    assert error_line(info.value) == (f"RunningHub made task {task_id} but cannot find it yet (1004); it is not sent "
+                                      "again: queue again later to ask once more, or fetch it with RunningHub Fetch "
+                                      f"Task · RunningHub: {MSG_1004}")
+    assert task_id in error_line(info.value, "zh")
+    rh_env.skip(600)  # RunningHub shows it at last
+    result = generate([solid_images(1)], request, output_dir=tmp_path)
+    assert result.task_id == task_id and result.resumed and result.video_path.is_file()
+    assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
 
 @pytest.mark.parametrize("state", ["QUEUED", "RUNNING"])
 def test_cancel_stops_waiting_within_one_second_when_the_next_query_is_far_off(rh_env, tmp_path, fast_waits, state):

@@ -315,15 +315,14 @@ class _Wait:
 
     def _ask(self, sent: float) -> TaskStatus | None:
         """One query; None when it brought no state: a passing failure (within :class:`QueryGrace`)
-        or a task too new to be found yet."""
+        or a task too new to be found yet (:meth:`_not_found`)."""
         self.schedule.sent(sent - self.submitted)
         self.progress.query_sent(sent)
         try:
             status = self.client.query(self.task_id, self._ticking)
-        except TaskNotFoundError:
+        except TaskNotFoundError as exc:
             self.progress.query_answered(time.monotonic())
-            if sent - self.submitted > current_waits().new_task_not_found_grace_s or self.found:
-                raise
+            self._not_found(exc, sent)
             return None
         except QueryGrace.ERRORS as exc:  # passing trouble: keep waiting
             self.grace.failed(exc, sent, self.task_id)
@@ -334,6 +333,20 @@ class _Wait:
         self.progress.query_answered(time.monotonic())
         self.progress.note = ""
         return status
+
+    def _not_found(self, exc: TaskNotFoundError, sent: float) -> None:
+        """"Not found" (1004) for the query ``sent``: no answer yet while a task no query has found is
+        new (it might not be queryable at once [U]); else the error."""
+        if not self.found and sent - self.submitted <= current_waits().new_task_not_found_grace_s:
+            return
+        if self.found or self.initial is None:  # gone, or an earlier id RunningHub does not know
+            raise exc
+        # a task this run made (its id proves it) that no query found: it may still appear [U], so it
+        # stays the request's task (not expired): queuing again asks again, never pays again
+        raise TaskNotFoundError(f"RunningHub made task {self.task_id} but still did not find it "
+                                f"{format_duration(sent - self.submitted)} after the submit (error 1004).",
+                                code="task_not_found_yet", task_id=self.task_id, server_message=exc.server_message,
+                                advice=fetch_advice(self.task_id)) from None
 
     def _ticking(self) -> bool:
         """Polled while a query is out: the line's clock keeps going, and a silent RunningHub is told."""

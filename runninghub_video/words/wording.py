@@ -158,6 +158,10 @@ ERRORS: dict[str, tuple[str, str]] = {
                       "下载失败；任务 {task_id} 在 24 小时内仍可下载：请用“RunningHub 取回任务”节点"),
     "TransportError": ("network problem talking to RunningHub: check the connection and queue again",
                        "与 RunningHub 的网络连接出错：请检查网络后重新运行"),
+    "task_not_found_yet": ("RunningHub made task {task_id} but cannot find it yet (1004); it is not sent again: queue "
+                           "again later to ask once more, or fetch it with RunningHub Fetch Task",
+                           "RunningHub 已创建任务 {task_id}，但暂时查询不到（1004）；不会重新提交：请稍后重新运行再查询一次，"
+                           "或用“RunningHub 取回任务”节点取回"),
     "WaitTimeoutError": ("stopped waiting; task {task_id} keeps running on RunningHub: fetch it later with "
                          "RunningHub Fetch Task",
                          "已停止等待；任务 {task_id} 仍在 RunningHub 上运行：稍后用“RunningHub 取回任务”节点取回"),

@@ -156,6 +156,10 @@ def test_frames_that_do_not_fit_in_memory_are_refused_with_what_would_fit(video,
     message = str(refused.value)
     assert f"Decoding {FRAMES} frames of {WIDTH}×{HEIGHT} needs" in message
     assert "Set max_frames to 10 or less, or every_nth to 3 or more" in message
+    from ..runninghub_video.words import wording
+
+    assert wording.error_line(refused.value, "zh").endswith(
+        "请把“最多帧数”设为 10 或更少，或把“每隔 N 帧”设为 3 或更多（或关闭其他程序）")  # the node's Chinese widget names
     assert decode_video(video, max_frames=10).frame_count == 10  # what it suggests does fit
     assert decode_video(video, every_nth=3).frame_count == 10
 

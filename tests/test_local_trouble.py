@@ -15,6 +15,7 @@ from conftest import solid_images
 from ..runninghub_video.core import errors
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.run import pipeline
+from ..runninghub_video.words import wording
 
 PRICE = 0.14  # v1-lite 480p x 2 s
 
@@ -133,6 +134,7 @@ def test_a_full_output_disk_says_disk_full_with_the_task_to_fetch(rh_env, small_
     text = str(ended.value)
     assert "is full" in text and f"fetch {task_id}" in text and "failed" not in text
     assert ended.value.task_id == task_id
+    assert wording.error_line(ended.value, "zh").startswith(f"设置问题：保存视频的磁盘已满（{disk.path / 'runninghub'}），任务 {task_id} 的视频未保存")
     disk.free()
     again = run(disk.path, "no room left")
     assert again.task_id == task_id and again.video_path.is_file() and paid_once(rh_env)
@@ -147,6 +149,8 @@ def test_a_full_state_disk_never_says_nothing_was_charged_after_the_submit(rh_en
     task_id = next(iter(rh_env.tasks))
     text = str(ended.value)
     assert "full" in text and f"fetch {task_id}" in text and "nothing was" not in text.lower()
+    chinese = wording.error_line(ended.value, "zh")  # paid, so never 未扣费 (not charged)
+    assert f"任务 {task_id} 已提交并已付费" in chinese and "取回" in chinese and "未扣费" not in chinese, chinese
     disk.free()
     again = run(disk.path.parent / "out", "state disk fills")
     assert again.task_id == task_id and paid_once(rh_env)

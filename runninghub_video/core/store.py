@@ -50,9 +50,11 @@ def ensure_private_dir(folder: Path) -> Path:
             pass
     except OSError as exc:
         if exc.errno in DISK_FULL:
-            raise StateError(f"The disk holding the pack's state folder {folder} is full.", advice=_FREE_SPACE) from None
+            raise StateError(f"The disk holding the pack's state folder {folder} is full.", advice=_FREE_SPACE,
+                             code="state_full", details={"folder": str(folder)}) from None
         raise StateError(f"The pack's state folder {folder} is not writable ({exc.strerror or exc}).",
-                         advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder.") from None
+                         advice="Fix its permissions or set RUNNINGHUB_STATE_DIR to a writable folder.",
+                         code="state_unwritable", details={"folder": str(folder)}) from None
     return folder
 
 
@@ -197,9 +199,11 @@ def _unusable(path: Path, what: str, exc: sqlite3.Error) -> ConfigError:
         return StateError(f"The {what} {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s.",
                           advice="Try again.")
     if "full" in text or _disk_full(path):  # a full disk often reads as "disk I/O error" (the WAL cannot grow)
-        return StateError(f"The disk holding the {what} {path} is full ({text}).", advice=_FREE_SPACE)
+        return StateError(f"The disk holding the {what} {path} is full ({text}).", advice=_FREE_SPACE,
+                          code="state_full", details={"folder": str(path.parent)})
     return StateError(f"The {what} {path} cannot be opened or written ({text}).",
-                      advice="Fix the permissions of the state folder or set RUNNINGHUB_STATE_DIR to a writable folder.")
+                      advice="Fix the permissions of the state folder or set RUNNINGHUB_STATE_DIR to a writable folder.",
+                      code="state_unwritable", details={"folder": str(path.parent)})
 
 
 def _disk_full(path: Path) -> bool:

@@ -136,13 +136,18 @@ def _check_room(path: str | Path, frames: int, every_nth: int, width: int, heigh
     fit = room // frame_bytes
     if fit < 1:
         raise ResourceError(f"Not enough memory to decode even one {width}×{height} frame of {path}: "
-                            f"{frame_bytes / 1e9:.2f} GB needed, {available / 1e9:.2f} GB available.")
+                            f"{frame_bytes / 1e9:.2f} GB needed, {available / 1e9:.2f} GB available.",
+                            code="memory_frame", details={"width": width, "height": height,
+                                                          "needed": f"{frame_bytes / 1e9:.2f}",
+                                                          "available": f"{available / 1e9:.2f}"})
     nth = max(-(-in_file // fit), every_nth + 1)
     raise ResourceError(
         f"Decoding {frames} frames of {width}×{height} needs {frames * frame_bytes / 1e9:.1f} GB of memory, "
         f"but only {available / 1e9:.1f} GB is available.",
         advice=f"Set max_frames to {fit} or less, or every_nth to {nth} or more "
-               f"(or close other programs).")
+               f"(or close other programs).", code="memory_frames",
+        details={"frames": frames, "width": width, "height": height, "needed": f"{frames * frame_bytes / 1e9:.1f}",
+                 "available": f"{available / 1e9:.1f}", "fit": fit, "nth": nth})
 
 
 def probe_video(path: str | Path) -> tuple[int, int, float, int]:

@@ -123,7 +123,8 @@ def _write_error(exc: OSError, folder: Path, task_id: str) -> RunningHubError:
     """What a failed write of the video means to the user: disk full, folder gone, or the OS's words."""
     if exc.errno in DISK_FULL:
         return ConfigError(f"The disk holding {folder} is full (task {task_id}'s video was not saved).",
-                           task_id=task_id, advice="Free some space. " + fetch_advice(task_id))
+                           task_id=task_id, advice="Free some space. " + fetch_advice(task_id), code="output_full",
+                           details={"folder": str(folder)})
     if not folder.is_dir():
         return DownloadError(f"The output folder {folder} disappeared while task {task_id} ran (deleted, moved or "
                              "unmounted); the video was not saved.", task_id=task_id, advice=fetch_advice(task_id))

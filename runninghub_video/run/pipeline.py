@@ -172,7 +172,8 @@ def generate(images: Sequence, request: VideoRequest, *, videos: Sequence = (), 
         try:
             claim = _settle(run, key)
         except StateError as exc:  # the journal cannot be written: nothing has been sent yet
-            raise StateError(f"{exc} Nothing was uploaded or charged by this run.") from None
+            raise StateError(f"{exc} Nothing was uploaded or charged by this run.", code=exc.code,
+                             details=exc.details) from None
         row = claim.row
         if claim.action == "reuse":
             run.say("done", bar_position("done", 1), row.task_id, reused=True)
@@ -487,7 +488,8 @@ def _paid(task_id: str) -> Iterator[None]:
         yield
     except StateError as exc:
         raise StateError(f"{exc} Task {task_id} was submitted and is paid, but the journal could not follow it.",
-                         task_id=task_id, advice=fetch_advice(task_id)) from None
+                         task_id=task_id, advice=fetch_advice(task_id), code="state_paid",
+                         details={"folder": exc.details.get("folder", "?")}) from None
 
 
 def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | None = None,

@@ -181,6 +181,19 @@ ERRORS: dict[str, tuple[str, str]] = {
     "conversion_slow": ("the conversion of {name} for real people is still running after {minutes} minutes (asset "
                         "{asset_id}); nothing was submitted: queue again later to pick the same conversion up",
                         "{name}的真人转换 {minutes} 分钟后仍未完成（素材 {asset_id}）；未提交：请稍后重新运行，会接着等待同一转换"),
+    # the state folder (journal, key, budget) cannot be written
+    "state_full": ("set-up problem: {detail}", "设置问题：保存插件状态的磁盘已满（{folder}）：请释放空间后重新运行；未上传、未扣费"),
+    "state_unwritable": ("set-up problem: {detail}", "设置问题：插件状态文件夹 {folder} 无法写入：请修复其权限，或把 "
+                         "RUNNINGHUB_STATE_DIR 设为可写的文件夹；未上传、未扣费"),
+    "state_paid": ("set-up problem: {detail}", "设置问题：插件状态文件夹 {folder} 无法写入（磁盘已满或没有权限），任务 {task_id} "
+                   "已提交并已付费，但无法记录它：释放空间或修复权限后，用“RunningHub 取回任务”节点按此任务 ID 取回视频（不会重复付费）"),
+    # not enough memory to decode (the advice says what would fit)
+    "output_full": ("set-up problem: {detail}", "设置问题：保存视频的磁盘已满（{folder}），任务 {task_id} 的视频未保存：释放空间后"
+                    "重新运行即可取回（不会重复付费），或用“RunningHub 取回任务”节点取回"),
+    "memory_frame": ("not enough memory: {detail}", "内存不足：连一帧 {width}×{height} 都无法解码（需要 {needed} GB，可用 "
+                     "{available} GB）；请关闭其他程序"),
+    "memory_frames": ("not enough memory: {detail}", "内存不足：解码 {frames} 帧 {width}×{height} 需要 {needed} GB，只有 "
+                      "{available} GB 可用；请把“最多帧数”设为 {fit} 或更少，或把“每隔 N 帧”设为 {nth} 或更多（或关闭其他程序）"),
     "BudgetUncheckedError": ("refused before any upload: a price the daily budget needs is unknown: {detail}",
                              "已在上传前拒绝：每日预算所需的价格未知：{detail}"),
     "ApiError": ("{detail}", "RunningHub 返回错误（{code}）：{detail}"),  # an unknown code: RunningHub's own words

@@ -10,8 +10,11 @@ Exception texts (``str(exc)``: what happened plus advice, for logs and the CLI) 
 errors; the advice ending them is a RunningHub code's (remote/error_codes.py), the run's own
 situations' (:data:`ADVICE` here), or, below this layer (core, remote, media, ledger: they cannot
 import it), written where the error is raised. The short line a node shows for an error is its
-code's (remote/error_codes.py, one table for every RunningHub code), else its class's
-(:data:`ERRORS` here).
+code's (remote/error_codes.py, one table for every RunningHub code), else the line of a code of
+the pack's own or of its class (:data:`ERRORS` here). A code of the pack's own comes with the
+error's ``details`` (figures, names), so the Chinese line can say what the English message says;
+for an input problem the English line is the message itself. The RunningHub tab words a journal
+row's reason the same way (:func:`row_reason`).
 """
 from __future__ import annotations
 

@@ -375,9 +375,11 @@ function watchSockets(proto, nodeData, limits) {
 
 function fitNode(node, limits, tooltip) {
   const model = limits[widgetValue(node, "model")];
+  const [before, height] = [node.computeSize?.()[1], node.size?.[1]];
   if (node.__runninghubSockets && fitSockets(node, node.__runninghubSockets, model)) {
-    const height = node.computeSize?.()[1];
-    if (height && node.size?.[1] > height) node.setSize?.([node.size[0], height]);  // no empty rows left behind
+    // the node grows or shrinks by the socket rows it gained or lost: its widgets (the prompt) keep their room
+    const after = node.computeSize?.()[1];
+    if (before && after && height) node.setSize?.([node.size[0], Math.max(after, height + after - before)]);
     node.setDirtyCanvas?.(true, true);
   }
   const widget = node.widgets?.find((w) => w.name === "model");

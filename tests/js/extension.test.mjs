@@ -324,11 +324,12 @@ test("the Seedance 2.x node shows its reference sockets as they are connected, u
   const node = await seedance2(env);
   await fitted();
   assert.deepEqual(node.shown(), ["images", "video_1", "audio_1"]);
-  assert.ok(node.size[1] < 900, "the node shrinks to its rows");
+  assert.equal(node.size[1], 900 - 8 * 20, "the node loses the rows of the sockets it hides, the prompt keeps its room");
   for (const video of ["video_1", "video_2", "video_3"]) {
     node.connect(video, "LoadVideo");
     await fitted();
   }
+  assert.equal(node.size[1], 900 - 6 * 20, "and gains the rows of the sockets it shows");
   assert.deepEqual(node.shown(), ["images", "video_1", "video_2", "video_3", "audio_1"], "Seedance 2.0 takes three");
   const model = node.widgets[0];
   model.value = "seedance-2.5";

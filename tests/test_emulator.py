@@ -403,7 +403,7 @@ def test_truncated_download_can_be_resumed_with_a_range(emu, result):
 
 
 def test_timeout_after_create_leaves_a_task_behind(emu, ref_url):
-    emu.inject("submit", "timeout_after_create", seconds=1.0)
+    emu.inject("submit", "timeout_after_create", seconds=600.0)  # no answer before the client's 0.3 s, however slow
     with pytest.raises(requests.Timeout):
         post(emu, V1_LITE.endpoint().submit_path, body_for([ref_url]), timeout=0.3)
     emu.inject("submit", "timeout_after_create", seconds=0.0, reset=True)

@@ -56,12 +56,24 @@ def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, e
     status = client.submit(_body(client), path=V1_PATH)
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")
     task = TaskWait(status.task_id, TaskEstimate(learn([], 1.0), learn([], 1.0)), initial=status)
-    if code in PASSING_TROUBLE:
+    if code in PASSING_TROUBLE or code == "1004":  # a new task might not be queryable at once [U]: its grace
         assert wait_for_task(client, task).status == facts.SUCCESS_STATE
     else:
         with pytest.raises(errors.ApiError) as info:
             wait_for_task(client, task)
         assert info.value.code == code and f"server says {code}" in str(info.value)
+
+
+def test_a_task_found_once_that_is_then_not_found_ends_the_wait_with_1004(client, emulator):
+    """The new task's grace is for a task no query has found yet; one that was found is gone."""
+    emulator.set_clock(run_s=600.0)
+    status = client.submit(_body(client), path=V1_PATH)
+    emulator.inject("query", "delay", seconds=0.0)  # the first query finds it …
+    emulator.inject("query", "error_code", code="1004")  # … the next one does not
+    task = TaskWait(status.task_id, TaskEstimate(learn([], 1.0), learn([], 1.0)), initial=status)
+    with pytest.raises(errors.TaskNotFoundError) as info:
+        wait_for_task(client, task, timeout_s=60)
+    assert info.value.code == "1004" and emulator.counters.queries == 2
 
 
 def test_an_undocumented_code_is_still_a_clear_error(client, emulator):

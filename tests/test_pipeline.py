@@ -271,6 +271,14 @@ def test_a_new_task_runninghub_never_finds_ends_naming_it_and_queuing_again_pick
     assert result.task_id == task_id and result.resumed and result.video_path.is_file()
     assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(0.14)
 
+def test_fetching_an_id_runninghub_does_not_know_says_so_at_once(rh_env, tmp_path, fast_waits):
+    """The new-task grace is for tasks the journal saw submitted; a mistyped id is not kept waiting."""
+    waits.use(replace(fast_waits, new_task_not_found_grace_s=30.0))
+    with pytest.raises(errors.TaskNotFoundError) as info:
+        fetch_task("1" * 19, output_dir=tmp_path)
+    assert info.value.code != "task_not_found_yet" and rh_env.counters.queries == 1
+
+
 @pytest.mark.parametrize("state", ["QUEUED", "RUNNING"])
 def test_cancel_stops_waiting_within_one_second_when_the_next_query_is_far_off(rh_env, tmp_path, fast_waits, state):
     """Queries may be seconds apart (5 s while queued in production); between two of them the wait

@@ -284,6 +284,8 @@ class _Wait:
         self.began = since  # when it started running: the best guess, also where the journal cannot know
         self.last: TaskStatus | None = None
         self.found = False  # a query found the task (the submit's own answer does not prove a query will [U])
+        # made by this run, or seen submitted by the journal; a pasted id nobody saw submitted gets no grace
+        self.seen_submitted = task.initial is not None or task.submitted_at is not None
         self.last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
         self.next_query = self.start
 
@@ -337,7 +339,7 @@ class _Wait:
     def _not_found(self, exc: TaskNotFoundError, sent: float) -> None:
         """"Not found" (1004) for the query ``sent``: no answer yet while a task no query has found is
         new (it might not be queryable at once [U]); else the error."""
-        if not self.found and sent - self.submitted <= current_waits().new_task_not_found_grace_s:
+        if not self.found and self.seen_submitted and sent - self.submitted <= current_waits().new_task_not_found_grace_s:
             return
         if self.found or self.initial is None:  # gone, or an earlier id RunningHub does not know
             raise exc

@@ -1,12 +1,13 @@
 """The API client against the emulator: answers typed, errors mapped, submits never double-charged."""
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from conftest import image_bytes
-from ..runninghub_video.core import errors
+from ..runninghub_video.core import errors, waits
 from ..runninghub_video.remote import error_codes, facts
 from ..runninghub_video.remote.api import RunningHubClient
 from ..runninghub_video.remote.models import V1_LITE
@@ -52,7 +53,8 @@ def test_each_error_code_is_an_error_with_its_meaning_advice_and_line(client, em
 
 
 @pytest.mark.parametrize("code", sorted(error_codes.CODES))
-def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, emulator, code):
+def test_waiting_rides_out_passing_trouble_and_stops_on_any_other_code(client, emulator, code, fast_waits):
+    waits.use(replace(fast_waits, new_task_not_found_grace_s=600.0))  # no slow machine sends its query after it
     status = client.submit(_body(client), path=V1_PATH)
     emulator.inject("query", "error_code", code=code, message=f"server says {code}")
     task = TaskWait(status.task_id, TaskEstimate(learn([], 1.0), learn([], 1.0)), initial=status)

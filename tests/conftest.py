@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import io
 import json
+import os
 import textwrap
 import sys
 import time
@@ -80,6 +81,18 @@ def pytest_configure(config) -> None:
     config.pluginmanager.register(_PackFolderIsNoTestPackage(), "runninghub-pack-folder")
 
 
+def _noon_here() -> None:
+    """The daily budget counts from local midnight, so a test that straddled it would see "today"
+    begin again halfway. The suite runs in a fixed-offset zone where it is about noon when it starts
+    (children inherit it): hours from any midnight. Windows has no ``tzset``; there the risk stays."""
+    if not hasattr(time, "tzset"):
+        return
+    ahead = 12 - time.gmtime().tm_hour  # local = UTC + ahead, -11 … +12
+    os.environ["TZ"] = f"NOON{-ahead:+d}"  # POSIX writes the offset west of UTC
+    time.tzset()
+
+
+_noon_here()
 Emulator = pack_module("runninghub_video.emulator").Emulator
 waits = pack_module("runninghub_video.core.waits")
 

@@ -2,7 +2,7 @@
 budget, thumbnails, one-click recovery, and the references converted for real people.
 
 They read the journal and the asset cache (never RunningHub) and never show the key; the only
-writes are the budget file, a recovery, which downloads a task's video by id like the Fetch Task
+writes are the budget file (set, or set again over a damaged one, kept aside), a recovery, which downloads a task's video by id like the Fetch Task
 node (no new submit, nothing paid again), and deleting a converted reference (on the site, with
 the key, and from the cache). Like the key routes, every route answers only requests addressed to this
 ComfyUI from its own page, and writes take JSON (:class:`routes.Guarded`).
@@ -101,6 +101,18 @@ def save_budget(site: str, amount: Any, locale: Any = None) -> dict:
     except spend.BudgetFileError:
         pass  # not stored: the answer says why, as reading the budgets does
     return budgets(locale)
+
+
+def reset_budget(site: Any, amount: Any, no_budget: Any = False, locale: Any = None) -> dict:
+    """Set the budget of ``site`` over a damaged budget file (kept aside): an amount, or no budget
+    when ``no_budget`` is true. The answer is :func:`budgets` with ``kept_as`` (where the damaged
+    file went, "" when it was sound) and ``note`` saying so in the browser's language."""
+    from ..runninghub_video.run import spend
+
+    _, kept = spend.reset_daily_budget(_site(site), amount, no_budget=no_budget is True)
+    lang = wording.language_of(locale)
+    note = wording.budget_kept_aside(kept.path, kept.held, lang) if kept else ""
+    return {**budgets(locale), "kept_as": str(kept.path) if kept else "", "note": note}
 
 
 def video_file(site: str, task_id: str) -> Path:
@@ -275,6 +287,13 @@ def add_routes(routes) -> None:
         data = await _body(request)
         locale = data.get("locale")
         return await _run(save_budget, data.get("site"), data.get("amount"), locale, locale=locale)
+
+    @routes.post(f"{PREFIX}/budget/reset")
+    async def post_budget_reset(request):
+        data = await _body(request)
+        locale = data.get("locale")
+        return await _run(reset_budget, data.get("site"), data.get("amount"), data.get("no_budget"), locale,
+                          locale=locale)
 
 
 def register() -> bool:

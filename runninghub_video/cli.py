@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--daily", metavar="AMOUNT", help="refuse runs that would pass this much a day "
                                                           "(in the site's currency: CNY on cn, USD on ai)")
     change.add_argument("--off", action="store_true", help="no daily budget for the site (the default)")
+    budget.epilog = ("--daily and --off also work over a damaged budget file: it is kept aside (renamed "
+                     "budget.json.damaged-<time>) and a new one written.")
 
     login = sub.add_parser("login", help="store a key in the user config file (read from a prompt, not argv)")
     _site_arg(login)
@@ -372,13 +374,17 @@ def _money(amount: float | None, currency: str) -> str:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
-    """Set (``--daily``), turn off (``--off``) or, without either, show each site's budget and day."""
+    """Set (``--daily``), turn off (``--off``) or, without either, show each site's budget and day.
+    Setting over a damaged budget file keeps that file aside and says where."""
     from .run import spend
+    from .words.wording import budget_kept_aside
 
-    if args.daily is not None or args.off:
+    if args.daily is not None or args.off:  # an explicit choice: it may replace a damaged file (kept aside)
         site = args.site or os.environ.get("RUNNINGHUB_SITE") or facts.DEFAULT_SITE
-        spend.set_daily_budget(site, None if args.off else args.daily)
-        sites = [site]
+        _, kept = spend.reset_daily_budget(site, None if args.off else args.daily, no_budget=args.off)
+        if kept:
+            print(budget_kept_aside(kept.path, kept.held))
+        sites = [site, *kept.held] if kept else [site]
     else:
         sites = [args.site] if args.site else list(facts.SITES)
     for site in sites:

@@ -110,8 +110,8 @@ def test_a_damaged_budget_file_is_said_in_chinese_with_what_to_do(rh_env, tmp_pa
     path.write_text("{not json")
     with pytest.raises(spend.BudgetFileError) as refused:
         run(tmp_path, "refused by a damaged file")
-    line = (f"预算文件 {path} 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，"
-            "然后在 设置 → RunningHub 中重新设置每日预算")
+    line = (f"预算文件 {path} 已损坏或无法读取，在重新设置预算之前所有运行都会被拒绝：请在 设置 → RunningHub 中"
+            "点“重新设置预算”（损坏的文件会另存保留），或运行 `python -m runninghub_video budget --daily 金额`")
     assert wording.failed(refused.value, "zh", site="cn") == f"失败：{line}"
     assert inbox_routes.budgets("zh-CN") == {"error": line, "code": "budget_file"}
     assert inbox_routes.save_budget("cn", 3, "zh") == {"error": line, "code": "budget_file"}
@@ -120,7 +120,8 @@ def test_a_damaged_budget_file_is_said_in_chinese_with_what_to_do(rh_env, tmp_pa
     assert page["tasks"][0]["error"] == "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"
     assert str(path) in page["tasks"][0]["error_detail"]  # the English the journal keeps, on hover
     assert inbox_routes.budgets("en")["error"].startswith(f"the budget file {path} is damaged or unreadable, so "
-                                                          "every run is refused until it is reset")
+                                                          "every run is refused until the budget is set again: "
+                                                          "Settings → RunningHub → Set the budget again")
 
 
 # --- python -m runninghub_video budget -------------------------------------------------------
@@ -145,6 +146,58 @@ def test_the_budget_command_sets_shows_and_turns_off_the_settings_panels_budget(
     assert main(["budget", "--site", "cn", "--off"]) == 0
     assert ".cn: daily budget off" in capsys.readouterr().out
     assert json.loads(spend.budget_path().read_text()) == {"daily": {"ai": 1.0}}
+
+
+def damage(content: str) -> bytes:
+    """Write ``content`` as the budget file; returns its bytes."""
+    path = spend.budget_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return path.read_bytes()
+
+
+def test_the_budget_command_sets_the_budget_again_over_a_damaged_file_and_says_where_it_went(rh_env, tmp_path,
+                                                                                            capsys):
+    from ..runninghub_video.cli import main
+
+    damaged = damage('{"daily": {"cn": "lots", "ai": 3}}')
+    with pytest.raises(spend.BudgetFileError):
+        run(tmp_path, "refused while the file is damaged")
+    assert main(["budget", "--site", "cn", "--daily", "2"]) == 0
+    out = capsys.readouterr().out
+    (kept,) = spend.budget_path().parent.glob("budget.json.damaged-*")
+    assert kept.read_bytes() == damaged  # kept aside as it was, never deleted
+    assert f"The damaged budget file was kept as {kept}; a new one now holds the budget." in out
+    assert ".cn: daily budget 2.00 CNY" in out and "did not say" not in out
+    assert json.loads(spend.budget_path().read_text()) == {"daily": {"ai": 3.0, "cn": 2.0}}  # .ai's as it said
+    done = run(tmp_path, "allowed under the new budget")
+    assert done.cost == cny("0.75") and rh_env.counters.submits == 1
+
+
+def test_turning_the_budget_off_over_a_damaged_file_never_turns_off_a_site_it_did_not_say(rh_env, tmp_path, capsys):
+    from ..runninghub_video.cli import main
+
+    damage("{not json")
+    assert main(["budget", "--site", "cn", "--off"]) == 0
+    out = capsys.readouterr().out
+    assert "It did not say the budget of .ai: set to 0 (every run there refused) until you set it." in out
+    assert ".cn: daily budget off" in out and ".ai: daily budget $0.00" in out
+    assert spend.daily_budgets() == {"ai": Money.zero("USD")}
+    run(tmp_path, "no budget on .cn, said explicitly")
+    assert rh_env.counters.submits == 1
+
+
+def test_setting_the_budget_again_needs_an_amount_or_an_explicit_no_budget(rh_env):
+    damaged = damage("{not json")
+    for amount, no_budget in ((None, False), ("", False), ("lots", False), (3, True)):
+        with pytest.raises(errors.ValidationError):
+            spend.reset_daily_budget("cn", amount, no_budget=no_budget)
+    assert spend.budget_path().read_bytes() == damaged  # nothing moved, nothing written
+    assert not list(spend.budget_path().parent.glob("budget.json.damaged-*"))
+    budgets, kept = spend.reset_daily_budget("cn", 4)
+    assert budgets == {"cn": cny("4"), "ai": Money.zero("USD")} and kept.held == ("ai",)
+    assert kept.path.name.startswith("budget.json.damaged-") and kept.path.read_bytes() == damaged
+    assert spend.reset_daily_budget("cn", 5) == ({"cn": cny("5"), "ai": Money.zero("USD")}, None)  # a sound file
 
 
 def test_the_budget_command_refuses_what_is_not_an_amount(rh_env, capsys):

@@ -202,7 +202,35 @@ def test_budget_routes_set_show_and_turn_off_the_budget(inbox_env, handlers):
     assert data["sites"]["cn"]["budget"] is None
 
 
+def test_settings_set_the_budget_again_over_a_damaged_file_kept_aside_and_the_next_run_passes(inbox_env, handlers,
+                                                                                              tmp_path):
+    from ..runninghub_video.run import spend
+
+    path = spend.budget_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    status, data = handlers("GET", "/budget", Request(query={"locale": "zh"}))
+    assert data["code"] == "budget_file" and "重新设置预算" in data["error"]
+    for body in ({"site": "cn"}, {"site": "cn", "amount": ""}, {"site": "cn", "amount": "lots"},
+                 {"site": "cn", "amount": 2, "no_budget": True}):  # never read as "no budget"
+        status, data = handlers("POST", "/budget/reset", Request(body))
+        assert status == 400 and data["error"], body
+    assert path.read_text() == "{not json" and not list(path.parent.glob("budget.json.damaged-*"))
+    status, data = handlers("POST", "/budget/reset", Request({"site": "cn", "amount": 2, "locale": "zh-CN"}))
+    (kept,) = path.parent.glob("budget.json.damaged-*")
+    assert status == 200 and data["kept_as"] == str(kept) and kept.read_text() == "{not json"
+    assert data["note"] == (f"损坏的预算文件已另存为 {kept}；预算已写入新文件。"
+                            "该文件未能说明 .ai 的预算：已设为 0（该站点的运行都会被拒绝），请重新设置。")
+    assert data["sites"]["cn"]["budget"] == 2.0 and data["sites"]["ai"]["budget"] == 0.0 and "error" not in data
+    done = make_video(tmp_path, "allowed under the new budget")
+    assert done.task_id and inbox_env.counters.submits == 1
+    status, data = handlers("POST", "/budget/reset", Request({"site": "cn", "no_budget": True}))
+    assert (status, data["kept_as"], data["note"]) == (200, "", "")  # a sound file: set as usual
+    assert data["sites"]["cn"]["budget"] is None and data["sites"]["ai"]["budget"] == 0.0
+
+
 @pytest.mark.parametrize("method,path,body", [("POST", "/budget", {"site": "cn", "amount": 1}),
+                                              ("POST", "/budget/reset", {"site": "cn", "amount": 1}),
                                               ("POST", "/tasks/recover", {"site": "cn", "task_id": "2000000000000000004"})])
 def test_writes_need_json_from_comfyuis_own_page(inbox_env, handlers, method, path, body):
     for headers, refused in (({**PAGE, "Content-Type": "text/plain"}, (415, "send JSON")),  # a form post from any page

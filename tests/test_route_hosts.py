@@ -17,6 +17,7 @@ from .test_routes import RouteRecorder
 ATTACKER_KEY = "AttackerKey0123456789abcdefABCDEF"
 BODIES = {"/runninghub/key": {"site": "cn", "key": ATTACKER_KEY}, "/runninghub/key/test": {"site": "cn"},
           "/runninghub/locale": {"locale": "zh"}, "/runninghub/budget": {"site": "cn", "amount": 1_000_000},
+          "/runninghub/budget/reset": {"site": "cn", "amount": 1_000_000},
           "/runninghub/tasks/recover": {"site": "cn", "task_id": "2000000000000000004"},
           "/runninghub/assets/delete": {"site": "cn", "asset_id": "asset-1"}}
 

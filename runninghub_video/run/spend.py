@@ -10,7 +10,8 @@ uploading count (the journal claims a run before its check, in every process): t
 prompt run in parallel and must not all pass against the same spend, so the earliest claim
 passes first. This run's price is RunningHub's price preview, else the model table's. Asking for
 a price never uploads anything. Budgets live in ``budget.json`` in the state folder; none is set
-by default; a damaged file refuses every run until it is fixed or removed.
+by default; a damaged file refuses every run until the budget is set again (:func:`reset_daily_budget`
+keeps the damaged file aside) or the file is fixed.
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ from ..remote import config, facts, pricing
 from ..core import money
 from ..core.errors import ConfigError, RunningHubError, ValidationError
 from ..core.files import write_atomically
+from ..core.store import move_aside
 from ..ledger.journal import UPLOADING, Journal, day_start
 from ..core.money import Money, format_money
 
 BUDGET_FILE = "budget.json"
 MAX_BUDGET = 1_000_000
-_SET_AGAIN = ("Set the daily budget again in Settings → RunningHub or with "
-              "`python -m runninghub_video budget --daily AMOUNT` once the file is gone.")
+_SET_AGAIN = ("Or set the daily budget again, which keeps the damaged file aside: Settings → RunningHub → "
+              "Set the budget again, or `python -m runninghub_video budget --daily AMOUNT` (`--off`: no budget).")
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def daily_budgets() -> dict[str, Money]:
     except OSError as exc:
         raise BudgetFileError(f"The budget file {path} cannot be read ({exc.strerror or exc}), so no run is "
                               "checked against it: every run is refused.",
-                              advice="Fix its permissions, or delete it. " + _SET_AGAIN,
+                              advice="Fix its permissions. " + _SET_AGAIN,
                               details={"path": str(path)}) from None
     except ValueError as exc:  # not UTF-8, not JSON
         raise _damaged(path, f"not JSON: {exc}") from None
@@ -124,9 +126,8 @@ def daily_budgets() -> dict[str, Money]:
     for site, value in daily.items():
         if site not in facts.SITES:
             continue  # a site a later version of the pack knows
-        amount = None if isinstance(value, bool) or not isinstance(value, (int, float, str)) \
-            else money.parse(value, facts.SITE_CURRENCY[site])
-        if amount is None or amount.amount > MAX_BUDGET:
+        amount = _stored_amount(site, value)
+        if amount is None:
             raise _damaged(path, f"the .{site} budget {str(value)[:40]!r} is not an amount from 0 to {MAX_BUDGET}")
         budgets[site] = amount
     return budgets
@@ -134,30 +135,104 @@ def daily_budgets() -> dict[str, Money]:
 
 def _damaged(path: Path, why: str) -> BudgetFileError:
     return BudgetFileError(f"The budget file {path} is damaged ({why}), so no run is checked against it: every "
-                           "run is refused.", advice="Fix or delete the file. " + _SET_AGAIN,
+                           "run is refused.", advice="Fix the file. " + _SET_AGAIN,
                            details={"path": str(path)})
 
 
 def set_daily_budget(site: str, amount: Any) -> dict[str, Money]:
     """Set (an amount ≥ 0) or turn off (None or "") the daily budget of ``site``; returns all budgets.
-    A damaged budget file is refused here too (its other sites' budgets would be lost)."""
+    A damaged budget file is refused here (its other sites' budgets would be lost unseen): see
+    :func:`reset_daily_budget`."""
     config.check_site(site)
     budgets = daily_budgets()
-    if amount is None or amount == "":
+    _put(budgets, site, None if amount in (None, "") else _amount(site, amount))
+    return budgets
+
+
+@dataclass(frozen=True)
+class KeptAside:
+    """What :func:`reset_daily_budget` did with a damaged budget file."""
+    path: Path  # where the damaged file is now
+    held: tuple[str, ...]  # other sites whose budget it did not say: 0 (every run refused) until set again
+
+
+def reset_daily_budget(site: str, amount: Any, *, no_budget: bool = False) -> tuple[dict[str, Money], KeptAside | None]:
+    """Set the daily budget of ``site`` even over a damaged file: an amount, or no budget when
+    ``no_budget`` says so (never because an amount is missing: that would turn the budget off unseen).
+
+    A damaged (or unreadable) file is renamed ``budget.json.damaged-<time>`` beside itself, as the
+    journal keeps a damaged database, and a new file written. The other sites keep the budgets it
+    still says (an amount, or none when it names the site not at all); a site it does not say
+    clearly gets a budget of 0, refusing its runs until that budget is set again. Returns all
+    budgets and, when a damaged file was replaced, where it went (None: the file was sound)."""
+    config.check_site(site)
+    if no_budget == (amount not in (None, "")):
+        raise ValidationError("Say the daily budget to start from: an amount, or no budget (explicitly); "
+                              "nothing was changed.", code="budget_reset_choice")
+    new = None if no_budget else _amount(site, amount)  # checked before the file is touched
+    try:
+        budgets, kept = daily_budgets(), None
+    except BudgetFileError as exc:
+        damaged = Path(exc.details["path"])
+        readable = _readable_budgets(damaged)
+        try:
+            moved = move_aside(damaged)
+        except OSError as move_exc:
+            raise BudgetFileError(f"The budget file {damaged} is damaged and could not be kept aside "
+                                  f"({move_exc.strerror or move_exc}); nothing was changed.",
+                                  advice="Move or delete it by hand, then set the budget again.",
+                                  details={"path": str(damaged)}) from None
+        held = tuple(s for s in facts.SITES if s != site and s not in readable)
+        budgets = {s: b for s, b in readable.items() if b is not None and s != site}
+        budgets.update({s: Money.zero(facts.SITE_CURRENCY[s]) for s in held})
+        kept = KeptAside(moved, held)
+    _put(budgets, site, new)
+    return budgets, kept
+
+
+def _readable_budgets(path: Path) -> dict[str, Money | None]:
+    """What a damaged budget file still says clearly, per site: an amount, or None (not named in a
+    readable ``daily`` object: no budget). Sites left out are unknown."""
+    try:
+        daily = json.loads(path.read_text(encoding="utf-8")).get("daily")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(daily, dict):
+        return {}
+    said: dict[str, Money | None] = {site: None for site in facts.SITES if site not in daily}
+    amounts = {site: _stored_amount(site, daily.get(site)) for site in facts.SITES}
+    said.update({site: amount for site, amount in amounts.items() if amount is not None})
+    return said
+
+
+def _stored_amount(site: str, value: Any) -> Money | None:
+    """A budget as the file stores it (a number, or an amount as text, 0 to MAX_BUDGET); None otherwise."""
+    amount = None if isinstance(value, bool) or not isinstance(value, (int, float, str)) \
+        else money.parse(value, facts.SITE_CURRENCY[site])
+    return None if amount is None or amount.amount > MAX_BUDGET else amount
+
+
+def _amount(site: str, amount: Any) -> Money:
+    """``amount`` as a daily budget of ``site`` (0 to MAX_BUDGET in its currency), or ValidationError."""
+    budget = None if isinstance(amount, bool) else money.parse(amount, facts.SITE_CURRENCY[site])
+    if budget is None or budget.amount > MAX_BUDGET:
+        raise ValidationError(f"A daily budget is an amount from 0 to {MAX_BUDGET} in the site's currency "
+                              f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.",
+                              code="budget_amount", details={"maximum": MAX_BUDGET, "value": str(amount)[:40],
+                                                             "currency": facts.SITE_CURRENCY[site]})
+    return Money(budget.amount.quantize(Decimal("0.0001")), budget.currency)
+
+
+def _put(budgets: dict[str, Money], site: str, budget: Money | None) -> None:
+    """Set ``site``'s budget in ``budgets`` (None: none) and write them all to the budget file."""
+    if budget is None:
         budgets.pop(site, None)
     else:
-        budget = None if isinstance(amount, bool) else money.parse(amount, facts.SITE_CURRENCY[site])
-        if budget is None or budget.amount > MAX_BUDGET:
-            raise ValidationError(f"A daily budget is an amount from 0 to {MAX_BUDGET} in the site's currency "
-                                  f"({facts.SITE_CURRENCY[site]}), or empty for none; got {amount!r}.",
-                                  code="budget_amount", details={"maximum": MAX_BUDGET, "value": str(amount)[:40],
-                                                                 "currency": facts.SITE_CURRENCY[site]})
-        budgets[site] = Money(budget.amount.quantize(Decimal("0.0001")), budget.currency)
+        budgets[site] = budget
     path = budget_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     stored = {site: float(budget.amount) for site, budget in budgets.items()}  # a plain number in the file
     write_atomically(path, lambda f: f.write(json.dumps({"daily": stored}, indent=2).encode("utf-8")), private=True)
-    return budgets
 
 
 def status(site: str, journal=None, now: float | None = None, *, own_row: int | None = None) -> Day:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..core import errors
 from ..remote import error_codes, facts, models
@@ -92,6 +92,11 @@ LINES: dict[str, tuple[str, str]] = {
     "refused_budget_file": ("refused before any upload: the budget file was damaged or unreadable; Settings → "
                             "RunningHub says what to do",
                             "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"),
+    # the budget set again over a damaged file (spend.reset_daily_budget): where that file went
+    "budget_kept_aside": ("The damaged budget file was kept as {path}; a new one now holds the budget.",
+                          "损坏的预算文件已另存为 {path}；预算已写入新文件。"),
+    "budget_held": (" It did not say the budget of {sites}: set to 0 (every run there refused) until you set it.",
+                    "该文件未能说明 {sites} 的预算：已设为 0（该站点的运行都会被拒绝），请重新设置。"),
     # one node run over a list (a batch): one line for all its items
     "batch": ("batch of {total}: {saved} saved · {running} running · {waiting} waiting",
               "批量 {total} 个：已保存 {saved} · 运行中 {running} · 等待 {waiting}"),
@@ -173,10 +178,11 @@ ERRORS: dict[str, tuple[str, str]] = {
                             "Settings → RunningHub",
                             "已在上传前拒绝：本次运行（{price}）加上 .{site} 今天的花费（{spent}{running}）"
                             "超过每日预算 {budget}；可在 设置 → RunningHub 中调高或关闭"),
-    "budget_file": ("the budget file {path} is damaged or unreadable, so every run is refused until it is reset: "
-                    "delete (or fix) that file, then set the daily budget again in Settings → RunningHub",
-                    "预算文件 {path} 已损坏或无法读取，在重置之前所有运行都会被拒绝：请删除（或修复）该文件，"
-                    "然后在 设置 → RunningHub 中重新设置每日预算"),
+    "budget_file": ("the budget file {path} is damaged or unreadable, so every run is refused until the budget "
+                    "is set again: Settings → RunningHub → Set the budget again (the damaged file is kept aside), "
+                    "or `python -m runninghub_video budget --daily AMOUNT`",
+                    "预算文件 {path} 已损坏或无法读取，在重新设置预算之前所有运行都会被拒绝：请在 设置 → RunningHub 中"
+                    "点“重新设置预算”（损坏的文件会另存保留），或运行 `python -m runninghub_video budget --daily 金额`"),
     "ConversionFailedError": ("RunningHub could not convert {name} for real people ({reason}); nothing was submitted "
                               "or charged for a video: use another reference, or queue again to try once more",
                               "RunningHub 无法为真人转换{name}（{reason}）；视频未提交、未扣费：请换用其他参考，"
@@ -248,6 +254,7 @@ ERRORS.update({
     "frames_trimmed": _input("该视频在裁剪范围内没有帧"),
     "prompts_none": _input("没有提示词：每行写一条提示词，或连接一个提示词列表"),
     "variations_range": _input("“变体数”须为 1 到 {maximum}，不是 {value}"),
+    "budget_reset_choice": _input("请填写重新开始时的每日预算：一个金额，或明确选择“不设预算”；未作任何更改"),
     "budget_amount": _input("每日预算是 0 到 {maximum} 的金额（{currency}），留空则关闭；收到的是 {value}"),
     "task_id": _input("“{value}”不是 RunningHub 任务 ID：任务 ID 是一串长数字，如 2013508786110730241（节点、错误信息或命令行会显示）"),
 })
@@ -450,6 +457,13 @@ def finished(task_id: str, filename: str, *, reused: bool = False, resumed: bool
     if elapsed_s:
         parts.append(format_duration(elapsed_s))
     return SEP.join(parts) + f"\n{filename}"
+
+
+def budget_kept_aside(path: Any, held: Sequence[str], lang: str = EN) -> str:
+    """Said after the budget was set again over a damaged file: where that file went, and the other
+    sites it did not say the budget of (held at 0)."""
+    sites = ", ".join(f".{site}" for site in held)
+    return say("budget_kept_aside", lang, path=path) + (say("budget_held", lang, sites=sites) if held else "")
 
 
 def decoding(done: int, total: int, lang: str = EN) -> str:

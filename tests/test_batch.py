@@ -184,6 +184,24 @@ def test_an_ambiguous_submit_is_explained_and_never_sent_again(rh_env, tmp_path,
     assert code == 3 and again["items"][0]["state"] == "ambiguous" and rh_env.counters.submits == 3
 
 
+def test_a_line_whose_new_task_runninghub_cannot_find_yet_fails_charge_unknown_and_the_batch_again_asks_again(
+        rh_env, tmp_path, capsys):
+    """The task exists (its submit answered with its id) and may be paid: never "not charged", never sent again."""
+    rh_env.inject("submit", "not_found_at_first", seconds=600)
+    path = batch_file(tmp_path, six_lines()[:1])
+    for _ in range(2):  # the second run asks again while RunningHub still cannot find it
+        code, report = run_batch(capsys, path)
+        (item,) = report["items"]
+        assert code == 3 and item["state"] == "failed" and item["charged"] is None and item["task_id"]
+        assert "RunningHub made task" in item["error"] and f"fetch {item['task_id']}" in item["error"]
+    cli.main(["batch", str(path), "--output-dir", str(tmp_path / "out")])
+    assert f"failed (task {item['task_id']}), charge unknown: RunningHub made task" in capsys.readouterr().out
+    rh_env.skip(600)  # RunningHub shows it at last
+    code, report = run_batch(capsys, path)
+    assert code == 0 and [(i["state"], i["task_id"]) for i in report["items"]] == [("saved", item["task_id"])]
+    assert rh_env.counters.submits == 1 and rh_env.counters.money_charged == pytest.approx(PRICE)
+
+
 def test_a_batch_killed_after_three_tasks_were_created_pays_for_no_line_twice(rh_env, tmp_path, capsys):
     rh_env.concurrent_limit = 3
     rh_env.set_clock(queue_s=0.2, run_s=600.0)  # no slot frees before the kill, however slow the machine

@@ -169,6 +169,30 @@ def test_a_failed_item_gives_a_placeholder_the_others_are_delivered_and_the_grid
     assert rh_env.counters.submits == 4
 
 
+def test_an_item_whose_new_task_runninghub_cannot_find_yet_says_its_charge_is_not_known_and_is_asked_again(
+        rh_env, comfy):  # noqa: F811
+    rh_env.concurrent_limit = 1  # one at a time: the first task created is the first item's
+    rh_env.inject("submit", "not_found_at_first", seconds=600)
+    prompts, variations, _, _ = run_prompt_list("one\ntwo", 1)
+    inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": prompts, "duration": [2],
+              "resolution": ["480p"], "aspect_ratio": ["16:9"], "camera_fixed": [False], "site": ["cn"],
+              "timeout_minutes": [5], "variation": variations}
+    for prompt_id in ("p-1", "p-2"):  # queued again while RunningHub still cannot find it: asked again, not paid
+        (_, paths, task_ids, _), _ = asyncio.run(
+            map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id=prompt_id, node_id="5"))
+        (f,) = [i for i, p in enumerate(paths) if p == ""]
+        line = [text for node, text in comfy.texts if node == "5"][-1]
+        assert line.splitlines()[-1] == (
+            f"#{f + 1}: RunningHub made task {task_ids[f]} but cannot find it yet (1004); it is not sent again: "
+            "queue again later to ask once more, or fetch it with RunningHub Fetch Task · RunningHub: Task not "
+            "found, please check the task ID | 任务不存在或已过期，请检查任务ID (charge not known yet)")
+    rh_env.skip(600)  # RunningHub shows it at last: queued again, the same task is delivered, nothing paid again
+    (_, again, again_ids, _), _ = asyncio.run(
+        map_node_over_list(SeedanceReferenceToVideo, inputs, prompt_id="p-3", node_id="5"))
+    assert again_ids == task_ids and all(Path(p).is_file() for p in again)
+    assert rh_env.counters.submits == 2
+
+
 def test_a_single_run_that_fails_still_fails_the_node(rh_env, comfy):  # noqa: F811
     rh_env.fail_next_tasks("1501")
     inputs = {"image_1": [torch.from_numpy(solid_images(1))], "prompt": ["alone"], "duration": [2],

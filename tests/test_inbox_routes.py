@@ -307,6 +307,23 @@ def test_a_failed_task_and_a_refused_submit_read_as_the_node_said_them_in_the_ta
     assert rejected["error"] == "RunningHub rejected the options (1007): check prompt, references and options"
 
 
+def test_a_new_task_runninghub_cannot_find_yet_stays_recoverable_and_says_so_in_the_tabs_language(
+        inbox_env, tmp_path):
+    inbox_env.inject("submit", "not_found_at_first", seconds=600)
+    with pytest.raises(errors.TaskNotFoundError) as info:
+        make_video(tmp_path, "not found yet")
+    task_id = info.value.task_id
+    rows = {locale: inbox_routes.tasks(locale=locale)["tasks"][0] for locale in ("en", "zh-CN")}
+    assert rows["en"]["task_id"] == task_id and rows["en"]["phase"] == "pending" and rows["en"]["recoverable"]
+    assert rows["en"]["error"] == (f"RunningHub made task {task_id} but cannot find it yet (1004); it is not sent "
+                                   "again: queue again later to ask once more, or fetch it with RunningHub Fetch Task")
+    assert rows["zh-CN"]["error"].startswith(f"RunningHub 已创建任务 {task_id}，但暂时查询不到（1004）")
+    inbox_env.skip(600)  # RunningHub shows it at last: queued again, the row is the saved video, its mark gone
+    assert make_video(tmp_path, "not found yet").task_id == task_id
+    row = inbox_routes.tasks(locale="en")["tasks"][0]
+    assert (row["phase"], row["error"]) == ("saved", "") and inbox_env.counters.submits == 1
+
+
 def test_a_budget_refusal_journaled_before_rows_kept_its_code_reads_in_the_tabs_language(inbox_env, tmp_path):
     """Rows written by the pack of 2026-12-06 20:07-20:39 UTC: an English message, no code, no price."""
     from ..runninghub_video.run import spend

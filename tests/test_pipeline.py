@@ -266,6 +266,9 @@ def test_a_new_task_runninghub_never_finds_ends_naming_it_and_queuing_again_pick
                                       "again: queue again later to ask once more, or fetch it with RunningHub Fetch "
                                       f"Task · RunningHub: {MSG_1004}")
     assert task_id in error_line(info.value, "zh")
+    with pytest.raises(errors.TaskNotFoundError) as again:  # queued again while RunningHub still cannot find it
+        generate([solid_images(1)], request, output_dir=tmp_path, timeout_s=60)
+    assert (again.value.code, again.value.task_id) == ("task_not_found_yet", task_id)  # the same task, not "expired"
     rh_env.skip(600)  # RunningHub shows it at last
     result = generate([solid_images(1)], request, output_dir=tmp_path)
     assert result.task_id == task_id and result.resumed and result.video_path.is_file()

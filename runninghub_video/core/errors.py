@@ -62,7 +62,11 @@ class RateLimitError(ApiError):
 
 
 class TaskNotFoundError(ApiError):
-    """No such task on this site, or it expired (the journal marks it so)."""
+    """No such task on this site, or it expired (the journal marks it so). With the code
+    :data:`NOT_FOUND_YET`: a task made (its submit answered with its id) that no query has found yet;
+    it stays its request's task, and its journal row keeps the code until a query finds it."""
+
+    NOT_FOUND_YET = "task_not_found_yet"
 
 
 class ServiceError(ApiError):

@@ -41,6 +41,7 @@ from ..media.references import upload_limit
 from ..remote.request import VideoRequest, check_task_id
 from ..words import wording
 from ..words.wording import format_duration
+from .polling import TaskWait, Timing, wait_for_task
 from ..core.waits import current as current_waits
 
 log = logging.getLogger("RunningHub")
@@ -513,6 +514,8 @@ def _finish(run: _Run, wanted: _Wanted, task_id: str, *, initial: TaskStatus | N
         except RunningHubError as exc:
             if exc.code == "1004":
                 run.journal.update(task_id, state=EXPIRED)
+            elif exc.code == TaskNotFoundError.NOT_FOUND_YET:  # still the request's task: the next run asks again
+                run.journal.update(task_id, error_code=TaskNotFoundError.NOT_FOUND_YET, error_message=str(exc))
             elif exc.code in error_codes.REUPLOAD_CODES and wanted.reference_hashes:
                 from ..ledger.upload_cache import UploadCache
 
@@ -535,10 +538,13 @@ def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, 
 
     ``wanted`` paces the wait (the journal's estimate) and prices a task this run made."""
     from .estimate import from_journal
-    from .polling import TaskWait, Timing, wait_for_task
+
+    unfound = row is not None and row.error_code == TaskNotFoundError.NOT_FOUND_YET
 
     def on_state(status: TaskStatus, timing: Timing) -> None:
         fields: dict = {"state": status.status or "unknown"}
+        if unfound:  # found at last: the mark an earlier wait left goes
+            fields.update(error_code=None, error_message=None)
         if status.status == "RUNNING" and timing.running_at is not None:
             fields["running_at"] = timing.running_at
         if status.status == facts.SUCCESS_STATE:
@@ -552,6 +558,6 @@ def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, 
     task = TaskWait(task_id, estimate, initial=initial,
                     submitted_at=row.submitted_at + to_monotonic if row is not None and row.submitted_at else None,
                     running_since=row.running_at + to_monotonic if row is not None and row.running_at else None,
-                    price=None if initial is None else wanted.price)
+                    price=None if initial is None else wanted.price, unfound=unfound)
     return wait_for_task(run.client, task, timeout_s=max(0.0, run.deadline - time.monotonic()),
                          on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state)

@@ -250,6 +250,9 @@ class TaskWait:
     submitted_at: float | None = None  # the real submit (earlier for a resumed task); None: now
     running_since: float | None = None  # when a resumed task is known to have started running
     price: Money | None = None  # an estimate, shown until the task reports what it cost (``TaskStatus.cost``)
+    # an earlier wait ended NOT_FOUND_YET for this task: made (its submit answered with its id) and found
+    # by no query since, so "not found" means that again, not "gone"
+    unfound: bool = False
 
 
 def wait_for_task(client: RunningHubClient, task: TaskWait, *, timeout_s: float = facts.DEFAULT_TIMEOUT_S,
@@ -286,6 +289,7 @@ class _Wait:
         self.found = False  # a query found the task (the submit's own answer does not prove a query will [U])
         # made by this run, or seen submitted by the journal; a pasted id nobody saw submitted gets no grace
         self.seen_submitted = task.initial is not None or task.submitted_at is not None
+        self.made_unfound = task.initial is not None or task.unfound  # made, and no query has found it yet
         self.last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
         self.next_query = self.start
 
@@ -341,14 +345,14 @@ class _Wait:
         new (it might not be queryable at once [U]); else the error."""
         if not self.found and self.seen_submitted and sent - self.submitted <= current_waits().new_task_not_found_grace_s:
             return
-        if self.found or self.initial is None:  # gone, or an earlier id RunningHub does not know
+        if self.found or not self.made_unfound:  # gone, or an earlier id RunningHub does not know
             raise exc
-        # a task this run made (its id proves it) that no query found: it may still appear [U], so it
-        # stays the request's task (not expired): queuing again asks again, never pays again
+        # a task made (its id proves it) that no query found, in this wait or an earlier one: it may still
+        # appear [U], so it stays the request's task (not expired): queuing again asks again, never pays again
         raise TaskNotFoundError(f"RunningHub made task {self.task_id} but still did not find it "
                                 f"{format_duration(sent - self.submitted)} after the submit (error 1004).",
-                                code="task_not_found_yet", task_id=self.task_id, server_message=exc.server_message,
-                                advice=fetch_advice(self.task_id)) from None
+                                code=TaskNotFoundError.NOT_FOUND_YET, task_id=self.task_id,
+                                server_message=exc.server_message, advice=fetch_advice(self.task_id)) from None
 
     def _ticking(self) -> bool:
         """Polled while a query is out: the line's clock keeps going, and a silent RunningHub is told."""

@@ -532,6 +532,8 @@ def row_reason(code: Any, site: str, lang: str = EN, *, price: Money | None = No
     code = str(code or "")
     if code in _REFUSALS:
         return say(_REFUSALS[code], lang, site=site, price=format_money(price, lang) if price else "?")
+    if code == errors.TaskNotFoundError.NOT_FOUND_YET:  # a task made that no query found yet: the node's line
+        return _pick(ERRORS[code], lang).format_map(_Filled(task_id=task_id or "?"))
     if not code or not code.isdigit():
         return message
     said = message if task_id else ""  # a refused submit keeps the pack's English message, not RunningHub's

@@ -6,7 +6,7 @@
 // /runninghub/budget routes (journal only, never the key). Text: ./inbox_format.js (en, zh).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { languageOf, siteSettings } from "./format.js";
+import { languageOf, SITES, siteSettings } from "./format.js";
 import { call } from "./routes.js";
 import {
   assetLine, batchItemLabel, batchLine, budgetSetting, budgetText, formatTime, groupTasks, hostOf, metaLine, optionsText, stateLabel,
@@ -258,8 +258,26 @@ class Inbox {
       tt(L, "month", { spent: totalsText(data.totals?.month, L) }),
       ...Object.values(data.budgets || {}).map((b) => budgetText(b, L)).filter(Boolean),
       ...(data.budget_error ? [data.budget_error] : []),  // a damaged budget file: every run is refused
+      ...(this.budgetNote ? [this.budgetNote] : []),  // where the damaged file went, once set again here
     ];
-    this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })));
+    const signature = JSON.stringify([L, lines]);
+    if (signature === this.totalsSignature) return;  // unchanged: keep what is being typed in the form below
+    this.totalsSignature = signature;
+    this.totals.replaceChildren(...lines.map((line) => el("div", { textContent: line })),
+      ...(data.budget_error ? [this.budgetFix()] : []));
+  }
+
+  /** Under a damaged budget file's line: set each site's budget again from here, as in Settings. */
+  budgetFix() {
+    if (this.fix?.lang !== this.lang) {
+      const done = (answer) => { this.budgetNote = answer?.note ?? ""; this.refresh(); };
+      this.fix = { lang: this.lang, form: el("details", { className: "runninghub-budget-fix" }, "padding-top:4px", [
+        el("summary", { textContent: tt(this.lang, "budgetResetTitle") }, "cursor:pointer"),
+        ...Object.entries(SITES).map(([site, label]) => el("div", {}, "padding:4px 0", [
+          el("div", { textContent: label }, MUTED), budgetReset(site, done)])),
+      ]) };
+    }
+    return this.fix.form;
   }
 
   renderTasks(tasks, batches = []) {
@@ -339,31 +357,67 @@ class Inbox {
 }
 
 // --- settings: the daily budget of each site ---------------------------------------------
+const INPUT = "flex:1;min-width:0;padding:4px 8px;border-radius:6px;border:1px solid var(--border-color);" +
+  "background:var(--comfy-input-bg);color:var(--input-text)";
+const DAMAGED = "budget_file";  // the budget routes' code for a damaged budget file: every run is refused
+
+// While the budget file is damaged: set the budget of `site` again (the server keeps the damaged
+// file aside). An amount, or "No budget" confirmed: an empty amount never turns the budget off.
+// `done(answer)`: the budgets as they are now, with the note saying where the damaged file went.
+function budgetReset(site, done) {
+  const L = lang();
+  const input = el("input", { type: "number", min: "0", step: "0.01", className: "runninghub-budget-reset-input",
+    placeholder: tt(L, "budgetResetPlaceholder") }, INPUT);
+  const said = el("div", { className: "runninghub-budget-reset-error" }, "font-size:0.9em;color:#f87171");
+  const answer = (data) => {
+    said.textContent = data?.error ?? "";
+    if (!data?.error) done(data);
+  };
+  const send = (choice) => call("/budget/reset", { site, ...choice, locale: locale() })
+    .then(answer, () => answer({ error: tt(lang(), "budgetUnanswered") }));
+  const again = button(tt(L, "budgetReset"), () => (input.value.trim() === ""
+    ? answer({ error: tt(lang(), "budgetResetAmount") }) : send({ amount: Number(input.value) })), SETTING_BUTTON);
+  again.className = "runninghub-budget-reset";
+  const none = button(tt(L, "budgetResetNone"), () => (confirm(tt(lang(), "budgetResetNoneConfirm", { site }))
+    ? send({ no_budget: true }) : undefined), SETTING_BUTTON);
+  none.className = "runninghub-budget-reset-none";
+  input.onkeydown = (event) => { if (event.key === "Enter") again.onclick(); };
+  return el("div", { className: "runninghub-budget-reset-form", title: tt(L, "budgetResetTitle") },
+    "display:flex;flex-direction:column;gap:4px", [
+      el("div", {}, "display:flex;gap:6px;align-items:center", [input, again, none]), said,
+    ]);
+}
+
 function budgetPanel(site) {
   const L = lang();
   const status = el("div", { className: "runninghub-budget-status" }, "font-size:0.9em;opacity:0.85");
   const input = el("input", { type: "number", min: "0", step: "0.01", placeholder: tt(L, "budgetPlaceholder"),
-    className: "runninghub-budget-input" },
-    "flex:1;padding:4px 8px;border-radius:6px;border:1px solid var(--border-color);" +
-    "background:var(--comfy-input-bg);color:var(--input-text)");
+    className: "runninghub-budget-input" }, INPUT);
   const result = el("div", {}, "font-size:0.9em;color:#f87171");
+  const note = el("div", { className: "runninghub-budget-note" }, "font-size:0.9em;color:#4ade80");
   // the answer's error (a damaged budget file: what to do) comes worded in the browser's language
   const show = (data) => {
     result.textContent = data?.error ?? "";
+    const damaged = data?.code === DAMAGED;
+    row.style.display = damaged ? "none" : "flex";
+    reset.style.display = damaged ? "flex" : "none";
     if (!data?.sites) return;
     const info = data.sites[site];
     status.textContent = budgetSetting(info, lang());
     input.value = info?.budget ?? "";
   };
+  const reset = budgetReset(site, (data) => { show(data); note.textContent = data?.note ?? ""; });
   const unanswered = () => { result.textContent = tt(lang(), "budgetUnanswered"); };
   const store = async (amount) => call("/budget", { site, amount, locale: locale() }).then(show, unanswered);
   const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)), SETTING_BUTTON);
   save.className = "runninghub-budget-save";
   const off = button(tt(L, "turnOff"), () => store(null), SETTING_BUTTON);
   input.onkeydown = (event) => { if (event.key === "Enter") save.onclick(); };
+  const row = el("div", {}, "display:flex;gap:6px;align-items:center", [input, save, off]);
+  reset.style.display = "none";
   call(`/budget?locale=${encodeURIComponent(locale())}`).then(show, unanswered);
   return el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [
-    status, el("div", {}, "display:flex;gap:6px;align-items:center", [input, save, off]), result,
+    status, row, result, reset, note,
   ]);
 }
 

@@ -49,7 +49,8 @@ const ASSETS = {
   ],
 };
 
-const BUDGET = { answer: null, unanswered: {} };  // what /runninghub/budget answers (null: the budgets below)
+// what /runninghub/budget answers (null: the budgets below), and /runninghub/budget/reset (null: the same)
+const BUDGET = { answer: null, reset: null, unanswered: {} };
 
 function comfy(locale = "en-US") {
   const requests = [];
@@ -71,6 +72,7 @@ function comfy(locale = "en-US") {
         requests.push({ path, method: options.method ?? "GET", body, type: options.headers?.["Content-Type"] });
         const answer = path.startsWith("/runninghub/tasks?") ? TASKS
           : path === "/runninghub/assets" ? ASSETS
+          : path === "/runninghub/budget/reset" && BUDGET.reset ? BUDGET.reset
           : path.startsWith("/runninghub/budget") ? BUDGET.answer ?? { sites: { cn: { site: "cn", currency: "CNY", budget: body?.amount ?? 2, spent: 0.75 } } }
             : { started: true };
         if (answer === BUDGET.unanswered) throw new TypeError("Failed to fetch");
@@ -280,5 +282,91 @@ test("a row's reason shows in the tab's language, the English its journal keeps 
     tab.close();
     for (const key of Object.keys(TASKS)) delete TASKS[key];
     Object.assign(TASKS, saved);
+  }
+});
+
+const DAMAGED = { error: "the budget file /state/budget.json is damaged or unreadable, so every run is refused until the " +
+  "budget is set again", code: "budget_file" };
+const SET_AGAIN = { sites: { cn: { site: "cn", currency: "CNY", budget: 3, spent: 0 }, ai: { site: "ai", currency: "USD", budget: 0, spent: 0 } },
+  kept_as: "/state/budget.json.damaged-20261206-230000",
+  note: "The damaged budget file was kept as /state/budget.json.damaged-20261206-230000; a new one now holds the budget." };
+const shown = (node) => node.style.display !== "none" && (!node.parent || shown(node.parent));
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+test("Settings sets the budget again over a damaged file: an amount, never an empty box read as 'no budget'", async () => {
+  const tab = await open();
+  Object.assign(BUDGET, { answer: DAMAGED, reset: SET_AGAIN });
+  try {
+    const panel = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn").type();
+    await settle();
+    const form = panel.find((e) => e.className === "runninghub-budget-reset-form");
+    const again = panel.find((e) => e.className === "runninghub-budget-reset");
+    assert.ok(shown(form) && !shown(panel.find((e) => e.className === "runninghub-budget-save")));
+    assert.equal(again.textContent, "Set the budget again");
+    await again.onclick();  // nothing typed: asked for an amount, nothing sent
+    assert.match(panel.text(), /Enter the amount a day, or choose No budget\./);
+    assert.equal(tab.requests.filter((r) => r.method === "POST").length, 0);
+    panel.find((e) => e.className === "runninghub-budget-reset-input").value = "3";
+    await again.onclick();
+    await settle();
+    const posts = tab.requests.filter((r) => r.method === "POST");
+    assert.deepEqual(posts.map((r) => [r.path, r.body]), [["/runninghub/budget/reset", { site: "cn", amount: 3, locale: "en-US" }]]);
+    assert.match(panel.find((e) => e.className === "runninghub-budget-note").textContent, /kept as \/state\/budget\.json\.damaged-/);
+    assert.match(panel.find((e) => e.className === "runninghub-budget-status").textContent, /3\.00 CNY a day/);
+    assert.ok(!shown(form) && shown(panel.find((e) => e.className === "runninghub-budget-save")));
+  } finally {
+    Object.assign(BUDGET, { answer: null, reset: null });
+    tab.close();
+  }
+});
+
+test("No budget over a damaged file is asked for explicitly and confirmed, in the browser's language", async () => {
+  const tab = await open("zh-CN");
+  Object.assign(BUDGET, { answer: DAMAGED, reset: SET_AGAIN });
+  let asked = "";
+  try {
+    const panel = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn").type();
+    await settle();
+    const none = panel.find((e) => e.className === "runninghub-budget-reset-none");
+    assert.equal(panel.find((e) => e.className === "runninghub-budget-reset").textContent, "重新设置预算");
+    assert.equal(none.textContent, "不设预算");
+    globalThis.confirm = (text) => { asked = text; return false; };
+    await none.onclick();
+    assert.match(asked, /不为 \.cn 设每日预算/);
+    assert.equal(tab.requests.filter((r) => r.method === "POST").length, 0);
+    globalThis.confirm = () => true;
+    await none.onclick();
+    const post = tab.requests.find((r) => r.method === "POST");
+    assert.deepEqual([post.path, post.body], ["/runninghub/budget/reset", { site: "cn", no_budget: true, locale: "zh-CN" }]);
+  } finally {
+    delete globalThis.confirm;
+    Object.assign(BUDGET, { answer: null, reset: null });
+    tab.close();
+  }
+});
+
+test("the RunningHub tab sets the budget again under the damaged file's line and then says where it went", async () => {
+  const { budgets } = TASKS;
+  Object.assign(TASKS, { budgets: {}, budget_error: DAMAGED.error });
+  BUDGET.reset = SET_AGAIN;
+  const tab = await open();
+  try {
+    const totals = tab.root.find((e) => e.className === "runninghub-totals");
+    const fix = totals.find((e) => e.className === "runninghub-budget-fix");
+    assert.match(fix.text(), /Set the daily budget again.*runninghub\.cn \(CNY\).*runninghub\.ai \(USD\)/s);
+    const [cn] = fix.all().filter((e) => e.className === "runninghub-budget-reset-input");
+    cn.value = "3";
+    Object.assign(TASKS, { budgets, budget_error: undefined });  // what the server answers once the file is sound
+    await fix.find((e) => e.className === "runninghub-budget-reset").onclick();
+    await settle();
+    const post = tab.requests.find((r) => r.method === "POST");
+    assert.deepEqual([post.path, post.body], ["/runninghub/budget/reset", { site: "cn", amount: 3, locale: "en-US" }]);
+    assert.match(totals.text(), /Daily budget \.cn.*kept as \/state\/budget\.json\.damaged-20261206-230000/s);
+    assert.ok(!totals.find((e) => e.className === "runninghub-budget-fix"));
+  } finally {
+    tab.close();
+    delete TASKS.budget_error;
+    TASKS.budgets = budgets;
+    BUDGET.reset = null;
   }
 });

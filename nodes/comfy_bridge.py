@@ -369,10 +369,7 @@ def unedited_file_of(video: Any) -> tuple[Path, bool] | None:
         return None
     path, temporary = _file_of(video)
     if hasattr(video, "get_dimensions"):  # a crop shows as a size other than the file's
-        from ..runninghub_video.media import decode
-
-        width, height = decode.probe_video(path)[:2]
-        if tuple(video.get_dimensions()) != (width, height):
+        if tuple(video.get_dimensions()) != _own_size(path):
             if temporary:
                 path.unlink(missing_ok=True)
             return None
@@ -435,7 +432,7 @@ def _video_source(video: Any) -> str:
         # get_dimensions): read defensively, and with it unreadable accept only a VIDEO without one
         crop = getattr(video, "_VideoFromFile__crop", _UNREADABLE)
         if crop is _UNREADABLE and hasattr(video, "get_dimensions") and digest:
-            crop = None if _file_size(video) == tuple(video.get_dimensions()) else _UNREADABLE
+            crop = None if _own_size(video.get_stream_source()) == tuple(video.get_dimensions()) else _UNREADABLE
         if digest is None or crop is _UNREADABLE:
             return ""
         return made_from(digest, _SAVED_AS, trim=trim, crop=None if crop is None else [int(v) for v in crop])
@@ -461,25 +458,21 @@ _UNREADABLE = object()
 
 
 def _source_digest(source: Any) -> str | None:
-    """sha256 of a VIDEO's file (a path or a BytesIO), or None when it is neither."""
-    import hashlib
-
+    """sha256 of a VIDEO's file (a path: read once while it is unchanged, see core/digests.py) or
+    BytesIO, or None when it is neither."""
     if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        digest = hashlib.sha256()
-        with open(source, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        from ..runninghub_video.core.digests import file_sha256
+
+        return file_sha256(source)
     if hasattr(source, "getbuffer"):
+        import hashlib
+
         return hashlib.sha256(source.getbuffer()).hexdigest()
     return None
 
 
-def _file_size(video: Any) -> tuple[int, int]:
-    """The width and height of the file behind a VideoFromFile (before any crop)."""
-    import av
+def _own_size(source: Any) -> tuple[int, int]:
+    """The width and height of a VIDEO's file or BytesIO itself (before any crop)."""
+    from ..runninghub_video.media import decode
 
-    source = video.get_stream_source()
-    with av.open(source if not isinstance(source, os.PathLike) else str(source)) as container:
-        stream = container.streams.video[0]
-        return int(stream.width), int(stream.height)
+    return decode.probe_video(source)[:2]

@@ -156,3 +156,58 @@ def test_a_reference_sound_decoded_by_another_build_keeps_its_identity(tmp_path,
     monkeypatch.setattr(clips, "decode_audio", lambda path: ((lambda s, r: (s * 0.999, r))(*decode(path))))
     again = clips.audio_from_file(sound)
     assert again.data != first.data and again.identity == first.identity
+
+
+def test_a_load_video_source_is_read_once_while_its_size_and_time_stay_and_again_once_they_change(
+        comfy, tmp_path):  # noqa: F811
+    """A source of several GB trimmed to 5 s is hashed on its first queue only (core/digests.py)."""
+    import os
+
+    from comfy_api.latest import InputImpl
+
+    from ..nodes import comfy_bridge as bridge
+
+    source = clip(tmp_path, 3)
+    stat = source.stat()
+
+    def identity() -> str:
+        return bridge.video_source(InputImpl.VideoFromFile(str(source), start_time=1.0, duration=1.0))
+
+    def rewrite(data: bytes, mtime_ns: int) -> None:
+        source.write_bytes(data)
+        os.utime(source, ns=(stat.st_atime_ns, mtime_ns))
+
+    first = identity()
+    data = source.read_bytes()
+    rewrite(data[:-1] + bytes([data[-1] ^ 1]), stat.st_mtime_ns)  # other bytes, same size and time
+    assert identity() == first  # not read again
+    rewrite(data[:-1] + bytes([data[-1] ^ 1]), stat.st_mtime_ns + 10**9)  # saved again a second later
+    moved = identity()
+    assert moved != first
+    rewrite(data + b"\0", stat.st_mtime_ns + 10**9)  # longer, same time
+    assert identity() not in (first, moved)
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_a_video_whose_crop_is_private_counts_by_its_source_only_at_the_files_own_size(
+        comfy, tmp_path, in_memory):  # noqa: F811
+    """A ComfyUI whose VideoFromFile hides its crop: only its size tells, read from the file (or BytesIO)."""
+    from ..nodes import comfy_bridge as bridge
+
+    path = clip(tmp_path, 3)  # 64×48
+
+    class VideoFromFile:  # ComfyUI's type by name, without the crop attribute this pack reads
+        def __init__(self, size: tuple[int, int]) -> None:
+            self.size = size
+
+        def get_stream_source(self):
+            return io.BytesIO(path.read_bytes()) if in_memory else str(path)
+
+        def get_active_trim_window(self) -> tuple[float, float]:
+            return 0.0, 0.0
+
+        def get_dimensions(self) -> tuple[int, int]:
+            return self.size
+
+    whole, cropped = bridge.video_source(VideoFromFile((64, 48))), bridge.video_source(VideoFromFile((32, 32)))
+    assert whole and cropped == ""  # a crop it cannot place: the written bytes identify the reference

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..core.digests import file_sha256
 from ..core.errors import ValidationError
 from ..remote.models import AUDIO, VIDEO, MediaRule, Model
 from .images import to_numpy
@@ -143,7 +144,7 @@ def audio_from_file(path: str | Path, name: str = "audio 1") -> MediaReference:
     if extension in ("wav", "mp3") and (extension in container_name.split(",")):
         data = path.read_bytes()
     else:  # FFmpeg's decoders of the day shape the samples: the file itself is the identity
-        source = made_from(hashlib.sha256(path.read_bytes()).hexdigest(), _AS_WAV)
+        source = made_from(file_sha256(path), _AS_WAV)
         samples, rate = decode_audio(path)
         data, extension, seconds = wav_bytes(samples, rate), "wav", samples.shape[1] / rate
     return MediaReference(AUDIO, name, seconds, data, extension, hashlib.sha256(data).hexdigest(), source)

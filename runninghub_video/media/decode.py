@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from ..remote import facts
 from . import memory
@@ -150,8 +150,9 @@ def _check_room(path: str | Path, frames: int, every_nth: int, width: int, heigh
                  "available": f"{available / 1e9:.1f}", "fit": fit, "nth": nth})
 
 
-def probe_video(path: str | Path) -> tuple[int, int, float, int]:
-    """(width, height, fps, frame_count) from the container headers, without decoding."""
+def probe_video(path: str | Path | BinaryIO) -> tuple[int, int, float, int]:
+    """(width, height, fps, frame_count) from the container headers, without decoding; ``path`` may
+    also be a video in memory (a binary file object, such as a ComfyUI VIDEO's BytesIO source)."""
     container, stream = _open(path)
     try:
         estimate, _ = _frame_estimate(container, stream)
@@ -301,14 +302,17 @@ def _lower_priority() -> None:
             pass
 
 
-def _open(path: str | Path) -> tuple[Any, Any]:
+def _open(path: str | Path | BinaryIO) -> tuple[Any, Any]:
     import av
 
-    p = Path(path)
-    if not p.is_file():
-        raise ValidationError(f"Video file not found: {p}.")
+    if hasattr(path, "read"):
+        p, source = "the video in memory", path
+    else:
+        p = source = Path(path)
+        if not p.is_file():
+            raise ValidationError(f"Video file not found: {p}.")
     try:
-        container = av.open(str(p))
+        container = av.open(source if hasattr(source, "read") else str(source))
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise ValidationError(f"{p} is not a readable video ({exc}).") from None
     if not container.streams.video:

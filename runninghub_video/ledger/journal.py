@@ -42,45 +42,38 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..remote import config, facts
-from ..core.money import Money, parse as parse_money
+from ..core.money import Money
 from ..core.redaction import redact
 from ..core.errors import ConfigError, ValidationError
-from ..core.processes import pid_exists
 from ..core.store import DamagedFile, open_db
 from .record import Record
 from . import earlier_journal
-from ..core.waits import current as current_waits
+from .holding import Holder, following, is_followed, was_let_go
+from .task_table import (ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, HOST, MIGRATIONS as _MIGRATIONS, PROCESS_TOKEN,
+                         REJECTED, SUBMITTING, UNANSWERED, UPDATABLE, UPLOADING, BatchTag, FinishedTask, Row,
+                         load_request, one, request_json, select, set_columns)
+
+__all__ = ["ABANDONED", "AMBIGUOUS", "AMBIGUOUS_BLOCK_S", "DOWNLOADED", "EXPIRED", "JOURNAL_FILE", "REJECTED",
+           "REUSE_MARGIN_S", "STALE_SUBMIT_S", "SUBMITTING", "UPLOADING", "BatchTag", "Claim", "FinishedTask",
+           "Holder", "Journal", "Row", "day_start", "fingerprint", "following", "is_followed", "month_start"]
 
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite3"
 
-# our states (RunningHub's own come from facts)
-UPLOADING = "uploading"
-SUBMITTING = "submitting"
-DOWNLOADED = "downloaded"
-EXPIRED = "expired"
-AMBIGUOUS = "ambiguous"
-REJECTED = "rejected"
-ABANDONED = "abandoned"
-_UNANSWERED = (UPLOADING, SUBMITTING)  # a claim without a task id
 _NEVER_REUSABLE = frozenset({AMBIGUOUS, EXPIRED, REJECTED, ABANDONED}) | facts.TERMINAL_FAILURE_STATES
 _NOT_CHARGED = frozenset({REJECTED, ABANDONED}) | facts.TERMINAL_FAILURE_STATES
-_FINISHED = frozenset({facts.SUCCESS_STATE, DOWNLOADED, EXPIRED}) | facts.TERMINAL_FAILURE_STATES
 
 # Reuse a result URL / pending task id only while at least this much of its 24 h life is left:
 # enough time to finish waiting and download a large file before RunningHub forgets it.
@@ -91,91 +84,15 @@ AMBIGUOUS_BLOCK_S = facts.RESULT_URL_LIFETIME_S
 STALE_SUBMIT_S = 900.0  # a submit, with all its retries and timeouts, answers well within this
 _FINGERPRINT_VERSION = 2
 
-# This process, as written into the rows it owns. The token tells this process from an earlier
-# one that had the same pid (pids are reused, and a container's main process is often pid 1).
-HOST = socket.gethostname()
-PROCESS_TOKEN = uuid.uuid4().hex
-
 _adopting = threading.Lock()
 _adopted: set[Path] = set()  # earlier journals this process has taken in (or found unreadable)
 
-# Schema migrations: entry i brings user_version i to i + 1. Append, never edit, so an older
-# journal upgrades in place and a newer one (from a later pack) is left alone.
-_MIGRATIONS: tuple[str, ...] = (
-    # 1 (``cost`` is the charge as decimal text, "0.75"; ``currency`` its code, written since money
-    # became typed: rows of older versions have NULL there and read as the site's currency)
-    """
-    CREATE TABLE IF NOT EXISTS tasks (
-        id            INTEGER PRIMARY KEY AUTOINCREMENT,
-        fingerprint   TEXT NOT NULL,
-        site          TEXT NOT NULL,
-        task_id       TEXT,
-        state         TEXT NOT NULL,
-        request_json  TEXT NOT NULL DEFAULT '{}',
-        created_at    REAL NOT NULL,
-        updated_at    REAL NOT NULL,
-        submitted_at  REAL,
-        finished_at   REAL,
-        result_url    TEXT,
-        video_path    TEXT,
-        cost          TEXT,
-        currency      TEXT,
-        error_code    TEXT,
-        error_message TEXT,
-        run_seconds   REAL,
-        variation     INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, site);
-    CREATE INDEX IF NOT EXISTS tasks_task_id ON tasks (task_id);
-    """,
-    # 2: the endpoint (site + address) a row belongs to, the model, and the claim's owner.
-    # Rows from version 1 get endpoint '' and are never matched by a new request again (they may
-    # have been made against an emulator or proxy); fetch by task id still finds them.
-    """
-    ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
-    ALTER TABLE tasks ADD COLUMN model TEXT NOT NULL DEFAULT '';
-    ALTER TABLE tasks ADD COLUMN owner_host TEXT;
-    ALTER TABLE tasks ADD COLUMN owner_pid INTEGER;
-    ALTER TABLE tasks ADD COLUMN owner_token TEXT;
-    ALTER TABLE tasks ADD COLUMN heartbeat_at REAL;
-    UPDATE tasks SET state = 'ambiguous' WHERE task_id IS NULL AND state IN ('uploading', 'submitting');
-    CREATE INDEX IF NOT EXISTS tasks_claims ON tasks (fingerprint, endpoint);
-    CREATE UNIQUE INDEX IF NOT EXISTS tasks_one_unanswered_claim ON tasks (fingerprint, endpoint)
-        WHERE task_id IS NULL AND state IN ('uploading', 'submitting');
-    """,
-    # 3: when the task started RUNNING (epoch, best guess between two answers); queue time = running_at - submitted_at
-    "ALTER TABLE tasks ADD COLUMN running_at REAL",
-    # 4: the batch a row was made for (the CLI's batch file, or one list run of a ComfyUI node): its id,
-    # its name as the tab shows it, and the item within it ("line 3 · variation 1")
-    """
-    ALTER TABLE tasks ADD COLUMN batch_id TEXT;
-    ALTER TABLE tasks ADD COLUMN batch_name TEXT;
-    ALTER TABLE tasks ADD COLUMN batch_item TEXT;
-    CREATE INDEX IF NOT EXISTS tasks_batch ON tasks (batch_id);
-    """,
-    # 5: the price a run was checked against (preview or table, amount text in the site's currency):
-    # the daily budget counts it while the task's charge is not reported
-    "ALTER TABLE tasks ADD COLUMN price TEXT",
-    # 6: how long the journal's record (record.py) was when this journal last wrote to it; -1: never
-    """
-    CREATE TABLE IF NOT EXISTS record_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL);
-    INSERT OR IGNORE INTO record_state (id, size) VALUES (1, -1);
-    """,
-)
 # Rows the record keeps: every one that reached the submit (see record.py). A rewrite of the record
 # (first use, a shortened record, compaction past RECORD_COMPACT_AT bytes) keeps those of the last
 # RECORD_KEEP_S and every one with a saved video.
 _PROTECTED = "(task_id IS NOT NULL OR state IN ('submitting', 'ambiguous', 'rejected'))"
 RECORD_KEEP_S = 2 * facts.RESULT_URL_LIFETIME_S
 RECORD_COMPACT_AT = 4_000_000
-
-# Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
-_UPDATABLE = frozenset({
-    "task_id", "state", "request", "submitted_at", "finished_at", "result_url", "video_path",
-    "cost", "error_code", "error_message", "run_seconds", "variation", "running_at", "price",
-})
-_KEY_FIELDS = frozenset({"apikey", "api_key", "authorization", "key"})
-
 
 def fingerprint(*, site: str, model: str, options: dict, reference_hashes: list[str], variation: int) -> str:
     """Identity of "the same video request": the references' identities (content hashes of their
@@ -190,81 +107,6 @@ def fingerprint(*, site: str, model: str, options: dict, reference_hashes: list[
                "references": list(reference_hashes), "variation": int(variation)}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    fingerprint: str
-    site: str
-    task_id: str | None
-    state: str
-    request: dict = field(compare=False)
-    created_at: float
-    updated_at: float
-    submitted_at: float | None
-    finished_at: float | None
-    result_url: str | None
-    video_path: str | None
-    cost: Money | None  # written as amount text + currency code; read back exact (see _row)
-    error_code: str | None
-    error_message: str | None
-    run_seconds: float | None
-    variation: int
-    endpoint: str = ""
-    model: str = ""
-    owner_host: str | None = None
-    owner_pid: int | None = None
-    owner_token: str | None = None
-    heartbeat_at: float | None = None
-    running_at: float | None = None
-    batch_id: str | None = None
-    batch_name: str | None = None
-    batch_item: str | None = None
-    price: Money | None = None  # what the budget counted this run at (see migration 5)
-
-    @property
-    def has_video(self) -> bool:
-        """True when the downloaded file is still on disk (no download needed)."""
-        return bool(self.video_path) and Path(self.video_path).is_file()
-
-    @property
-    def unanswered(self) -> bool:
-        """A claim whose submit has not answered (or not been sent): no task id yet."""
-        return not self.task_id and self.state in _UNANSWERED
-
-    def owner_alive(self, now: float | None = None) -> bool:
-        """Whether the process that holds this row is still working on it (see module doc)."""
-        if not self.owner_token:
-            return False
-        if self.owner_token == PROCESS_TOKEN:
-            return True
-        now = time.time() if now is None else now
-        if now - (self.heartbeat_at or 0.0) > current_waits().stale_after_s:
-            return False
-        if self.owner_host == HOST and self.owner_pid is not None:
-            return self.owner_pid != os.getpid() and pid_exists(self.owner_pid)
-        return True
-
-
-@dataclass(frozen=True)
-class FinishedTask:
-    """A successful task as the estimate sees it."""
-    request: dict
-    queue_s: float | None
-    run_s: float | None
-
-
-_ROW_COLUMNS = tuple(f.name if f.name != "request" else "request_json" for f in fields(Row)) + ("currency",)
-
-
-@dataclass(frozen=True)
-class BatchTag:
-    """The batch a new row is made for: ``id`` groups its rows, ``name`` titles the group in the
-    tab, ``item`` names this row's place in it."""
-    id: str
-    name: str
-    item: str
 
 
 @dataclass(frozen=True)
@@ -360,9 +202,7 @@ class Journal:
     def _alive(self, row: Row, now: float) -> bool:
         """:meth:`Row.owner_alive`, knowing too which rows this process let go of without being able
         to write so (a full state disk): those are not waited on forever by this process's next run."""
-        with _let_go_lock:
-            let_go = (str(self.path), row.id) in _let_go
-        return row.owner_alive(now) and not (row.owner_token == PROCESS_TOKEN and let_go)
+        return row.owner_alive(now) and not (row.owner_token == PROCESS_TOKEN and was_let_go(self.path, row.id))
 
     def _adopt_earlier(self) -> None:
         """Once per process: copy the journal an earlier version kept in ComfyUI's user folder
@@ -450,12 +290,12 @@ class Journal:
                 have = None
             if have is None:  # no owner: a run still working on it writes by row id, which stays the same
                 values.update(owner_token=None, heartbeat_at=None)
-                if not values.get("task_id") and values.get("state") in _UNANSWERED:
+                if not values.get("task_id") and values.get("state") in UNANSWERED:
                     values.update(state=AMBIGUOUS, error_message=redact(
                         f"answer lost: {how} before this submit's answer was written"))
                 cursor = conn.execute(f"INSERT INTO tasks ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                                       tuple(values.values()))
-                restored.append(self._one(conn, int(cursor.lastrowid)))
+                restored.append(one(conn, int(cursor.lastrowid)))
                 continue
             fill = {}
             if not have["task_id"] and values.get("task_id"):
@@ -465,7 +305,7 @@ class Journal:
             if fill:
                 conn.execute(f"UPDATE tasks SET {', '.join(f'{k} = ?' for k in fill)} WHERE id = ?",
                              (*fill.values(), row_id))
-                restored.append(self._one(conn, row_id))
+                restored.append(one(conn, row_id))
         return [row for row in restored if row is not None]
 
     def _rewrite_record(self, conn: sqlite3.Connection) -> None:
@@ -519,19 +359,19 @@ class Journal:
         now = time.time() if now is None else now
         with self._db(write=True) as conn:
             prints = (print_,) if isinstance(print_, str) else tuple(print_)
-            for row in self._rows(conn, f"fingerprint IN ({', '.join('?' * len(prints))}) AND endpoint = ?",
+            for row in select(conn, f"fingerprint IN ({', '.join('?' * len(prints))}) AND endpoint = ?",
                                   (*prints, endpoint)):
                 if row.unanswered:
                     if self._alive(row, now):
                         return Claim("wait", row)
                     if row.state == UPLOADING:
-                        self._set(conn, row.id, now, state=ABANDONED, owner_token=None)
+                        set_columns(conn, row.id, now, state=ABANDONED, owner_token=None)
                         continue
                     message = ("The process that sent this submit ended before an answer came "
                                f"(pid {row.owner_pid} on {row.owner_host}).")
-                    self._set(conn, row.id, now, state=AMBIGUOUS, owner_token=None, error_message=message)
+                    set_columns(conn, row.id, now, state=AMBIGUOUS, owner_token=None, error_message=message)
                     self._to_record(conn, "id = ?", (row.id,))
-                    return Claim("ambiguous", self._one(conn, row.id))
+                    return Claim("ambiguous", one(conn, row.id))
                 if row.state == AMBIGUOUS:
                     if now - row.created_at < AMBIGUOUS_BLOCK_S:
                         return Claim("ambiguous", row)
@@ -542,16 +382,16 @@ class Journal:
                     return Claim("reuse", row)
                 if self._alive(row, now):
                     return Claim("wait", row)
-                self._own(conn, row.id, now)
-                return Claim("resume", self._one(conn, row.id))
+                _own(conn, row.id, now)
+                return Claim("resume", one(conn, row.id))
             cursor = conn.execute(
                 "INSERT INTO tasks (fingerprint, endpoint, site, model, state, request_json, created_at, updated_at,"
                 " variation, owner_host, owner_pid, owner_token, heartbeat_at, batch_id, batch_name, batch_item)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (prints[0], endpoint, site, model, UPLOADING, _request_json(request), now, now, int(variation),
+                (prints[0], endpoint, site, model, UPLOADING, request_json(request), now, now, int(variation),
                  HOST, os.getpid(), PROCESS_TOKEN, now, *((batch.id, redact(batch.name), redact(batch.item))
                                                           if batch else (None, None, None))))
-            return Claim("new", self._one(conn, int(cursor.lastrowid)))
+            return Claim("new", one(conn, int(cursor.lastrowid)))
 
     @_rebuilt_on_damage
     def start_submit(self, row_id: int) -> bool:
@@ -599,7 +439,7 @@ class Journal:
     def batch_rows(self, batch_id: str) -> list[Row]:
         """Every row made for a batch, newest first (what it has spent, what it still runs)."""
         with self._db(write=False) as conn:
-            return [] if conn is None else self._rows(conn, "batch_id = ?", (str(batch_id),))
+            return [] if conn is None else select(conn, "batch_id = ?", (str(batch_id),))
 
     def hold(self, row_id: int) -> Holder:
         """A :class:`Holder` that heartbeats the row while anyone holds it, then releases it."""
@@ -615,7 +455,7 @@ class Journal:
             cursor = conn.execute(
                 "INSERT INTO tasks (fingerprint, endpoint, site, model, task_id, state, request_json, created_at,"
                 " updated_at, submitted_at, variation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (fingerprint, endpoint, site, model, str(task_id), state, _request_json(request or {}), now, now,
+                (fingerprint, endpoint, site, model, str(task_id), state, request_json(request or {}), now, now,
                  now, int(variation)))
             self._to_record(conn, "id = ?", (int(cursor.lastrowid),))
             return int(cursor.lastrowid)
@@ -630,12 +470,12 @@ class Journal:
 
         ``updated_at`` is set for you, and ``finished_at`` the first time a finished state is written.
         """
-        unknown = set(fields_) - _UPDATABLE
+        unknown = set(fields_) - UPDATABLE
         if unknown:
             raise TypeError(f"Journal.update got unknown field(s): {', '.join(sorted(unknown))}")
         where = "id = ?" if isinstance(task_id_or_row, int) else "task_id = ?"
         with self._db(write=True) as conn:
-            changed = self._set(conn, None, time.time(), where=(where, task_id_or_row), **fields_)
+            changed = set_columns(conn, None, time.time(), where=(where, task_id_or_row), **fields_)
             self._to_record(conn, where, (task_id_or_row,))
             return changed
 
@@ -644,7 +484,7 @@ class Journal:
         """Ambiguous submits of ``endpoint`` without a task id that still refuse their request."""
         now = time.time() if now is None else now
         with self._db(write=False) as conn:
-            return [] if conn is None else self._rows(
+            return [] if conn is None else select(
                 conn, "state = ? AND task_id IS NULL AND endpoint = ? AND created_at > ?",
                 (AMBIGUOUS, endpoint, now - AMBIGUOUS_BLOCK_S))
 
@@ -658,10 +498,10 @@ class Journal:
         when the id is already the task of a request (a row with a fingerprint): one task, one request."""
         now = time.time()
         with self._db(write=True) as conn:
-            row = self._one(conn, row_id)
+            row = one(conn, row_id)
             if row is None or row.task_id or row.state not in (AMBIGUOUS, SUBMITTING):
                 raise ValidationError("Only an ambiguous submit without a task id can take a task id.")
-            known = self._rows(conn, "task_id = ? AND site = ?", (str(task_id), row.site))
+            known = select(conn, "task_id = ? AND site = ?", (str(task_id), row.site))
             owner = next((k for k in known if k.fingerprint), None)
             if owner is not None:
                 raise ValidationError(f"Task {task_id} is already the task of another request (made "
@@ -674,14 +514,14 @@ class Journal:
                 values.update({name: getattr(fetched, name) for name in (
                     "state", "result_url", "video_path", "cost", "error_code", "error_message", "run_seconds",
                     "running_at", "finished_at") if getattr(fetched, name) is not None})
-            self._set(conn, row.id, now, **values)
+            set_columns(conn, row.id, now, **values)
             self._to_record(conn, "id = ?", (row.id,))
-            return self._one(conn, row.id)
+            return one(conn, row.id)
 
     @_rebuilt_on_damage
     def row(self, row_id: int) -> Row | None:
         with self._db(write=False) as conn:
-            return None if conn is None else self._one(conn, row_id)
+            return None if conn is None else one(conn, row_id)
 
     @_rebuilt_on_damage
     def find_reusable(self, fingerprint: str, endpoint: str, now: float | None = None) -> Row | None:
@@ -697,7 +537,7 @@ class Journal:
         with self._db(write=False) as conn:
             if conn is None:
                 return None
-            rows = self._rows(conn, "fingerprint = ? AND endpoint = ?", (fingerprint, endpoint))
+            rows = select(conn, "fingerprint = ? AND endpoint = ?", (fingerprint, endpoint))
         return next((row for row in rows if _reusable(row, now)), None)
 
     @_rebuilt_on_damage
@@ -709,7 +549,7 @@ class Journal:
                 where += f" AND {column} = ?"
                 params.append(value)
         with self._db(write=False) as conn:
-            rows = [] if conn is None else self._rows(conn, where, params, limit=1)
+            rows = [] if conn is None else select(conn, where, params, limit=1)
         return rows[0] if rows else None
 
     @_rebuilt_on_damage
@@ -717,7 +557,7 @@ class Journal:
         """Newest rows first, for the CLI's history and a user hunting for a lost task id."""
         where, params = ("site = ?", [site]) if site is not None else ("1", [])
         with self._db(write=False) as conn:
-            return [] if conn is None else self._rows(conn, where, params, limit=int(limit))
+            return [] if conn is None else select(conn, where, params, limit=int(limit))
 
     @_rebuilt_on_damage
     def finished_tasks(self, endpoint: str, limit: int = 200) -> list[FinishedTask]:
@@ -731,7 +571,7 @@ class Journal:
                 "SELECT request_json, submitted_at, running_at, run_seconds FROM tasks WHERE endpoint = ?"
                 " AND run_seconds IS NOT NULL AND state IN (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
                 (endpoint, facts.SUCCESS_STATE, DOWNLOADED, int(limit))).fetchall()
-        return [FinishedTask(_load_request(raw["request_json"]),
+        return [FinishedTask(load_request(raw["request_json"]),
                              None if raw["running_at"] is None or raw["submitted_at"] is None
                              else max(0.0, raw["running_at"] - raw["submitted_at"]),
                              float(raw["run_seconds"])) for raw in reversed(raws)]
@@ -752,20 +592,20 @@ class Journal:
             where.append("(created_at < ? OR (created_at = ? AND id < ?))")
             params += [before[0], before[0], before[1]]
         with self._db(write=False) as conn:
-            return [] if conn is None else self._rows(conn, " AND ".join(where), params, limit=int(limit))
+            return [] if conn is None else select(conn, " AND ".join(where), params, limit=int(limit))
 
     @_rebuilt_on_damage
     def task_rows(self, task_id: str, site: str) -> list[Row]:
         """Every row of one task of ``site``, newest first (a task fetched again has several)."""
         with self._db(write=False) as conn:
-            return [] if conn is None else self._rows(conn, "task_id = ? AND site = ?", (str(task_id), site))
+            return [] if conn is None else select(conn, "task_id = ? AND site = ?", (str(task_id), site))
 
     @_rebuilt_on_damage
     def charged(self, since: float) -> dict[tuple[str, str], tuple[Money, int]]:
         """Per (site, currency): the exact sum RunningHub reported as charged for tasks that finished
         since ``since``, and how many tasks; a task journaled twice (fetched again) counts once."""
         with self._db(write=False) as conn:
-            rows = [] if conn is None else self._rows(
+            rows = [] if conn is None else select(
                 conn, "cost IS NOT NULL AND cost != '' AND COALESCE(finished_at, created_at) >= ?", (since,))
         sums: dict[tuple[str, str], tuple[Money, int]] = {}
         seen: set[tuple] = set()
@@ -789,122 +629,16 @@ class Journal:
         made elsewhere (no fingerprint) counts only while it is pending."""
         now = time.time() if now is None else now
         with self._db(write=False) as conn:
-            rows = [] if conn is None else self._rows(
+            rows = [] if conn is None else select(
                 conn, "site = ? AND COALESCE(finished_at, created_at) >= ?",
                 (site, since - facts.RESULT_URL_LIFETIME_S))
         return [row for row in rows if row.cost is None and _may_be_charged(row, since, now)]
 
-    # --- SQL helpers (inside an open transaction) ----------------------------------------
-    @staticmethod
-    def _rows(conn: sqlite3.Connection, where: str, params, limit: int | None = None) -> list[Row]:
-        sql = f"SELECT {', '.join(_ROW_COLUMNS)} FROM tasks WHERE {where} ORDER BY created_at DESC, id DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [_row(raw) for raw in conn.execute(sql, tuple(params)).fetchall()]
 
-    def _one(self, conn: sqlite3.Connection, row_id: int) -> Row | None:
-        rows = self._rows(conn, "id = ?", (int(row_id),))
-        return rows[0] if rows else None
-
-    @staticmethod
-    def _own(conn: sqlite3.Connection, row_id: int, now: float) -> None:
-        conn.execute("UPDATE tasks SET owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?,"
-                     " updated_at = ? WHERE id = ?", (HOST, os.getpid(), PROCESS_TOKEN, now, now, int(row_id)))
-
-    @staticmethod
-    def _set(conn: sqlite3.Connection, row_id: int | None, now: float, *, where: tuple | None = None,
-             **fields_: Any) -> int:
-        values: dict[str, Any] = {}
-        for name, value in fields_.items():
-            if name == "request":
-                values["request_json"] = _request_json(value)
-            elif name in ("error_message", "error_code"):
-                values[name] = None if value is None else redact(str(value))
-            elif name == "run_seconds":
-                values[name] = _to_float(value)
-            elif name == "cost":
-                values["cost"], values["currency"] = _money_columns(value)
-            elif name == "price":
-                values["price"] = _money_columns(value)[0]
-            elif name in ("task_id", "result_url", "video_path") and value is not None:
-                values[name] = str(value)
-            else:
-                values[name] = value
-        assignments = [f"{name} = ?" for name in values] + ["updated_at = ?"]
-        params: list[Any] = [*values.values(), now]
-        if values.get("state") in _FINISHED and "finished_at" not in values:
-            assignments.append("finished_at = COALESCE(finished_at, ?)")
-            params.append(now)
-        clause, key = where if where is not None else ("id = ?", int(row_id))
-        cursor = conn.execute(f"UPDATE tasks SET {', '.join(assignments)} WHERE {clause}", (*params, key))
-        return cursor.rowcount
-
-
-_let_go: set[tuple[str, int]] = set()  # (journal, row) this process stopped holding but could not release
-_let_go_lock = threading.Lock()
-
-
-class Holder:
-    """Keeps a claim alive: heartbeats while held (by the run, and by a submit still in flight
-    after a Cancel), then releases the row when the last holder lets go."""
-
-    def __init__(self, journal: Journal, row_id: int) -> None:
-        self.journal, self.row_id = journal, int(row_id)
-        with _let_go_lock:
-            _let_go.discard((str(journal.path), self.row_id))
-        self._count = 1
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        threading.Thread(target=self._beat, name="runninghub-claim-heartbeat", daemon=True).start()
-
-    def add(self) -> Holder:
-        with self._lock:
-            self._count += 1
-        return self
-
-    def done(self) -> None:
-        with self._lock:
-            self._count -= 1
-            last = self._count == 0
-        if last:
-            self._stop.set()
-            try:
-                self.journal.release(self.row_id)
-            except Exception:  # never hide the run's own outcome; other processes see the heartbeat stop
-                log.warning("RunningHub: could not release journal row %s", self.row_id, exc_info=True)
-                with _let_go_lock:
-                    _let_go.add((str(self.journal.path), self.row_id))
-
-    def _beat(self) -> None:
-        while not self._stop.wait(current_waits().heartbeat_s):
-            try:
-                self.journal.heartbeat(self.row_id)
-            except Exception:  # a busy journal now and then is fine: staleness needs many misses
-                log.debug("RunningHub: heartbeat of row %s failed", self.row_id, exc_info=True)
-
-
-# --- tasks this process waits on ------------------------------------------------------------
-_followed: dict[str, int] = {}  # task id -> how many waits of this process follow it
-_followed_lock = threading.Lock()
-
-
-@contextmanager
-def following(task_id: str) -> Iterator[None]:
-    """Mark a task as waited on by this process (the tab then offers no second recovery of it)."""
-    with _followed_lock:
-        _followed[task_id] = _followed.get(task_id, 0) + 1
-    try:
-        yield
-    finally:
-        with _followed_lock:
-            _followed[task_id] -= 1
-            if not _followed[task_id]:
-                del _followed[task_id]
-
-
-def is_followed(task_id: str | None) -> bool:
-    with _followed_lock:
-        return bool(task_id) and task_id in _followed
+def _own(conn: sqlite3.Connection, row_id: int, now: float) -> None:
+    """This process takes the row over (a resume)."""
+    conn.execute("UPDATE tasks SET owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?,"
+                 " updated_at = ? WHERE id = ?", (HOST, os.getpid(), PROCESS_TOKEN, now, now, int(row_id)))
 
 
 def _may_be_charged(row: Row, since: float, now: float) -> bool:
@@ -943,49 +677,3 @@ def _reusable(row: Row, now: float) -> bool:
     return now - (row.submitted_at or row.created_at) < life
 
 
-def _request_json(request: dict) -> str:
-    """The request as stored: no key-like fields, no image bytes, every known secret masked."""
-    cleaned = {k: v for k, v in dict(request or {}).items()
-               if str(k).lower() not in _KEY_FIELDS and not isinstance(v, (bytes, bytearray, memoryview))}
-    return redact(json.dumps(cleaned, sort_keys=True, ensure_ascii=False, default=str))
-
-
-def _load_request(text: str | None) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _to_float(value: Any) -> float | None:
-    """taskCostTime arrives as a string ("58") or null; what is no time (NaN, infinite, negative) is None."""
-    try:
-        number = None if value is None or value == "" else float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if number is not None and math.isfinite(number) and number >= 0 else None
-
-
-def _money_columns(cost: Money | None) -> tuple[str | None, str | None]:
-    if cost is not None and not isinstance(cost, Money):
-        raise TypeError(f"a journal cost is Money or None, not {type(cost).__name__}")
-    return (None, None) if cost is None else (str(cost.amount), cost.currency)
-
-
-def read_cost(cost: Any, currency: Any, site: Any) -> Money | None:
-    """A row's charge: ``cost`` as text ("0.75"; older versions wrote just this, with ``currency``
-    NULL) in the row's currency, else the site's. Unreadable text counts as unknown."""
-    code = currency or facts.SITE_CURRENCY.get(str(site or ""), "")
-    try:
-        return parse_money(cost, code)
-    except ValueError:  # a currency this version does not know
-        return None
-
-
-def _row(raw: sqlite3.Row) -> Row:
-    values = {name: raw[name] for name in raw.keys()}
-    values["request"] = _load_request(values.pop("request_json"))
-    values["cost"] = read_cost(values["cost"], values.pop("currency"), values["site"])
-    values["price"] = read_cost(values["price"], None, values["site"])
-    return Row(**values)

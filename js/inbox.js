@@ -388,6 +388,17 @@ function budgetReset(site, done) {
     ]);
 }
 
+// The budget panels on the page (one per site): a budget set again over a damaged file makes the
+// file sound for every site, so the answer updates them all.
+const panels = new Set();
+
+function showEverywhere(data) {
+  for (const panel of [...panels]) {
+    panel.show(data);
+    if (!panel.root.isConnected) panels.delete(panel);  // Settings was closed
+  }
+}
+
 function budgetPanel(site) {
   const L = lang();
   const status = el("div", { className: "runninghub-budget-status" }, "font-size:0.9em;opacity:0.85");
@@ -406,7 +417,7 @@ function budgetPanel(site) {
     status.textContent = budgetSetting(info, lang());
     input.value = info?.budget ?? "";
   };
-  const reset = budgetReset(site, (data) => { show(data); note.textContent = data?.note ?? ""; });
+  const reset = budgetReset(site, (data) => { showEverywhere(data); note.textContent = data?.note ?? ""; });
   const unanswered = () => { result.textContent = tt(lang(), "budgetUnanswered"); };
   const store = async (amount) => call("/budget", { site, amount, locale: locale() }).then(show, unanswered);
   const save = button(tt(L, "save"), () => store(input.value.trim() === "" ? null : Number(input.value)), SETTING_BUTTON);
@@ -416,9 +427,11 @@ function budgetPanel(site) {
   const row = el("div", {}, "display:flex;gap:6px;align-items:center", [input, save, off]);
   reset.style.display = "none";
   call(`/budget?locale=${encodeURIComponent(locale())}`).then(show, unanswered);
-  return el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [
+  const root = el("div", { className: "runninghub-budget" }, "display:flex;flex-direction:column;gap:6px;min-width:340px", [
     status, row, result, reset, note,
   ]);
+  panels.add({ root, show });
+  return root;
 }
 
 app.registerExtension({

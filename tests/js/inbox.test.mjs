@@ -298,6 +298,7 @@ test("Settings sets the budget again over a damaged file: an amount, never an em
   Object.assign(BUDGET, { answer: DAMAGED, reset: SET_AGAIN });
   try {
     const panel = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.cn").type();
+    const ai = tab.ext.settings.find((s) => s.id === "RunningHub.Budget.ai").type();
     await settle();
     const form = panel.find((e) => e.className === "runninghub-budget-reset-form");
     const again = panel.find((e) => e.className === "runninghub-budget-reset");
@@ -314,6 +315,10 @@ test("Settings sets the budget again over a damaged file: an amount, never an em
     assert.match(panel.find((e) => e.className === "runninghub-budget-note").textContent, /kept as \/state\/budget\.json\.damaged-/);
     assert.match(panel.find((e) => e.className === "runninghub-budget-status").textContent, /3\.00 CNY a day/);
     assert.ok(!shown(form) && shown(panel.find((e) => e.className === "runninghub-budget-save")));
+    // the file is sound for .ai too: its panel says so at once, with the budget it holds now
+    assert.ok(!shown(ai.find((e) => e.className === "runninghub-budget-reset-form")));
+    assert.match(ai.find((e) => e.className === "runninghub-budget-status").textContent, /\$0\.00 a day/);
+    assert.doesNotMatch(ai.text(), /damaged or unreadable/);
   } finally {
     Object.assign(BUDGET, { answer: null, reset: null });
     tab.close();

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from . import comfy_bridge as bridge
 from ..runninghub_video.core import errors, money, redaction
-from ..runninghub_video.remote import config, facts, request
+from ..runninghub_video.remote import config, facts
+from ..runninghub_video.remote.task_id import check_task_id
 from ..runninghub_video.words import wording
 from .routes import Guarded, _body, _json, error_answer
 from .routes import register as register_routes
@@ -119,7 +120,8 @@ def video_file(site: str, task_id: str) -> Path:
     """The saved video of a journaled task (only files the journal recorded are ever served)."""
     from ..runninghub_video.ledger import inbox
 
-    site, task_id = _site(site), request.check_task_id(task_id)
+    site = _site(site)
+    task_id = check_task_id(task_id, site)
     task = inbox.task(site, task_id)
     if task is None:
         raise errors.ValidationError(f"Task {task_id} of .{site} is not in the journal.")
@@ -151,7 +153,8 @@ def recover(site: str, task_id: str, row: Any = None) -> dict:
 
     ``row``: an ambiguous submit's journal row the user found this task id for on the site; the
     row takes the id, so re-queuing that graph reuses the video too."""
-    site, task_id = _site(site), request.check_task_id(task_id)
+    site = _site(site)
+    task_id = check_task_id(task_id, site)
     if row not in (None, ""):
         _claim(site, task_id, row)
     from ..runninghub_video.ledger import inbox

@@ -125,7 +125,8 @@ class FetchTask(VideoNode):
             inputs=[
                 io.String.Input("task_id", default="",
                                 tooltip="The task id shown by the Seedance node, an error message or the CLI "
-                                        "(a long number such as 2013508786110730241)."),
+                                        "(19 digits such as 2013508786110730241), or the address of its call "
+                                        "record on RunningHub's site."),
             ],
             aliases=("fetch task", "download task", "recover video", "task id"),
             pays=False,

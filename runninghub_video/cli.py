@@ -299,10 +299,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .remote.api import RunningHubClient
     from .remote.config import load_settings
-    from .remote.request import check_task_id
+    from .remote.task_id import check_task_id
 
-    task_id = check_task_id(args.task_id)
-    with RunningHubClient(load_settings(args.site)) as client:
+    settings = load_settings(args.site)
+    task_id = check_task_id(args.task_id, settings.site)
+    with RunningHubClient(settings) as client:
         status = client.query(task_id)
     print(f"task {status.task_id}: {status.status or '?'}")
     if status.cost is not None:

@@ -214,6 +214,35 @@ def test_status_and_fetch_check_the_task_id_before_any_call(rh_env, tmp_path, ca
     assert rh_env.counters.requests_total == 0
 
 
+@pytest.mark.parametrize("task_id,says", [
+    ("201350878611073024", "it has 18 digits and a task id has 19, such as 2013508786110730241; copy it whole"),
+    ("20135087861107302411", "it has 20 digits and a task id has 19"),
+    ("https://www.runninghub.ai/call-api/call-record-detail/2013508786110730241",
+     "That is the address of a task of .ai (runninghub.ai), but the site chosen is .cn: choose the site ai"),
+])
+def test_a_task_id_with_a_digit_lost_or_of_the_other_site_is_refused_saying_what_to_do(rh_env, tmp_path, capsys,
+                                                                                        task_id, says):
+    """RunningHub would answer such an id with 1007 or 1004, whose words send a person elsewhere."""
+    assert main(["status", task_id]) == 2
+    assert main(["fetch", task_id, "--output-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count(says) == 2
+    assert rh_env.counters.requests_total == 0
+
+
+def test_a_task_id_pasted_in_groups_or_as_its_call_record_address_is_fetched(rh_env, tmp_path, capsys, monkeypatch):
+    made = _run(tmp_path / "made")
+    monkeypatch.setenv("RUNNINGHUB_STATE_DIR", str(tmp_path / "another machine"))  # a journal that never saw it
+    task_id = made.task_id
+    for pasted in (f" {task_id[:4]} {task_id[4:8]} {task_id[8:12]} {task_id[12:]} ",
+                   f"https://www.runninghub.cn/call-api/call-record-detail/{task_id}",
+                   f"www.runninghub.cn/call-api/call-record-detail/{task_id}/?from=console"):
+        assert main(["status", pasted]) == 0
+        assert capsys.readouterr().out.startswith(f"task {task_id}: SUCCESS")
+    assert main(["fetch", f"https://www.runninghub.cn/call-api/call-record-detail/{task_id}", "--output-dir",
+                 str(tmp_path / "fetched")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"_{task_id}.mp4") and rh_env.counters.submits == 1
+
+
 @pytest.mark.parametrize("timeout_s", [0, -5, float("nan"), float("inf")])
 def test_a_timeout_that_is_not_positive_is_refused_before_paying(rh_env, tmp_path, timeout_s):
     with pytest.raises(errors.ValidationError, match="timeout must be a positive"):

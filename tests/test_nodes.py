@@ -390,9 +390,13 @@ def test_fetch_task_node_downloads_an_existing_task(rh_env, comfy, tmp_path, mon
     assert rh_env.counters.submits == 1
 
 
-def test_fetch_task_node_rejects_what_is_not_a_task_id(rh_env, comfy):
-    with pytest.raises(errors.ValidationError, match="not a RunningHub task id"):
-        run(FetchTask, task_id="hello", site="cn", timeout_minutes=1)
+@pytest.mark.parametrize("task_id,says", [("hello", "not a RunningHub task id"), ("201350878611073024", "18 digits"),
+                                          ("https://www.runninghub.cn/call-api/call-record-detail/2013508786110730241",
+                                           "a task of .cn (runninghub.cn), but the site chosen is .ai")])
+def test_fetch_task_node_rejects_what_is_not_a_task_id_of_its_site(rh_env, comfy, task_id, says):
+    with pytest.raises(errors.ValidationError, match=re.escape(says)):
+        run(FetchTask, task_id=task_id, site="ai", timeout_minutes=1)
+    assert rh_env.counters.requests_total == 0
 
 
 @pytest.mark.parametrize("locale,line", [

@@ -277,9 +277,10 @@ def test_a_new_task_runninghub_never_finds_ends_naming_it_and_queuing_again_pick
 def test_fetching_an_id_runninghub_does_not_know_says_so_at_once(rh_env, tmp_path, fast_waits):
     """The new-task grace is for tasks the journal saw submitted; a mistyped id is not kept waiting."""
     waits.use(replace(fast_waits, new_task_not_found_grace_s=30.0))
-    with pytest.raises(errors.TaskNotFoundError) as info:
-        fetch_task("1" * 19, output_dir=tmp_path)
-    assert info.value.code != "task_not_found_yet" and rh_env.counters.queries == 1
+    for fetched in range(1, 3):  # fetched again: its row (of the first fetch) proves no submit either
+        with pytest.raises(errors.TaskNotFoundError) as info:
+            fetch_task("1" * 19, output_dir=tmp_path)
+        assert info.value.code != "task_not_found_yet" and rh_env.counters.queries == fetched
 
 
 @pytest.mark.parametrize("state", ["QUEUED", "RUNNING"])

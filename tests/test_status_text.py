@@ -288,12 +288,25 @@ def test_an_input_problem_found_before_upload_reads_in_chinese_with_its_figures(
 
 
 def test_a_task_id_that_is_none_reads_in_chinese():
-    from ..runninghub_video.remote.request import check_task_id
+    from ..runninghub_video.remote.task_id import check_task_id
 
     with pytest.raises(errors.ValidationError) as refused:
         check_task_id("hello")
     assert wording.error_line(refused.value, "zh") == ("输入有误：“hello”不是 RunningHub 任务 ID：任务 ID 是一串长数字，"
                                                       "如 2013508786110730241（节点、错误信息或命令行会显示）")
+
+
+def test_a_task_id_with_a_digit_lost_or_of_the_other_site_reads_in_chinese():
+    from ..runninghub_video.remote.task_id import check_task_id
+
+    with pytest.raises(errors.ValidationError) as short:
+        check_task_id("201350878611073024")
+    with pytest.raises(errors.ValidationError) as other_site:
+        check_task_id("https://www.runninghub.ai/call-api/call-record-detail/2013508786110730241", "cn")
+    assert wording.error_line(short.value, "zh") == ("输入有误：“201350878611073024”不是 RunningHub 任务 ID：它有 18 位数字，"
+                                                    "任务 ID 是 19 位，如 2013508786110730241；请完整复制（节点、错误信息或命令行会显示）")
+    assert wording.error_line(other_site.value, "zh") == ("输入有误：这是 .ai（runninghub.ai）的任务地址，但所选站点是 .cn："
+                                                         "请选择站点 ai（节点的“站点”，或 --site ai）")
 
 
 def test_a_failed_conversion_for_real_people_names_the_reference_in_chinese():

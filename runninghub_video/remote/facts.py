@@ -103,6 +103,12 @@ TYPICAL_QUEUE_S = 20.0  # our prior only: "queueing can double" a run [S]; the j
 # digits are accepted — from a user (a typo never reaches the API) and in a submit answer (an id
 # such as "../../etc/x" or 10,000 digits proves no task and is never queried or written to disk).
 TASK_ID_PATTERN = r"[0-9]{6,32}"
+# An id a person types or pastes (fetch, status, the RunningHub tab) must have the 19 digits of every
+# id seen [C]: a digit lost or doubled in copying is said before any call (RunningHub would answer
+# 1007 or 1004, whose words point elsewhere). Should RunningHub ever issue ids of another length [U],
+# its submit answers are still taken (TASK_ID_PATTERN) and their requests resumed by the journal;
+# only typing such an id in would need this changed.
+TASK_ID_DIGITS = 19
 
 
 def call_records_hint(base_url: str) -> str:

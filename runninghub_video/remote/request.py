@@ -8,7 +8,6 @@ known before any file is decoded) against that endpoint's limits.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
@@ -271,13 +270,3 @@ def _checked(option: models.Option, value: Any, spec: models.Model) -> Any:
 
 def _title(name: str) -> str:
     return name.replace("_", " ").capitalize()
-
-
-def check_task_id(task_id: object) -> str:
-    """A task id as RunningHub issues them (a run of digits), or a ValidationError before any call."""
-    text = str(task_id or "").strip()
-    if not re.fullmatch(facts.TASK_ID_PATTERN, text):
-        raise ValidationError(f"{text[:40]!r} is not a RunningHub task id: it is a long number such as "
-                              "2013508786110730241 (shown by the node, an error message or the CLI).",
-                              advice="Nothing was sent.", code="task_id", details={"value": text[:40]})
-    return text

@@ -38,7 +38,8 @@ from ..ledger.journal import (ABANDONED, AMBIGUOUS, EXPIRED, REJECTED, BatchTag,
 from ..remote.models import IMAGE
 from ..core.money import Money
 from ..media.references import upload_limit
-from ..remote.request import VideoRequest, check_task_id
+from ..remote.request import VideoRequest
+from ..remote.task_id import check_task_id
 from ..words import wording
 from ..words.wording import format_duration
 from .polling import TaskWait, Timing, wait_for_task
@@ -228,8 +229,9 @@ def fetch_task(task_id: str, *, want_last_frame: bool = False, **setup: Any) -> 
     fields of :class:`RunSetup`. A task the journal has as no request's own may be the answer of an
     unanswered submit (fetch_match.py); the result's ``note`` says what became of that."""
     setup_ = RunSetup(**setup)
-    task_id = check_task_id(task_id)
-    settings, folder = _checked(setup_)
+    settings = setup_.settings or load_settings(setup_.site)
+    task_id = check_task_id(task_id, settings.site)  # before any call, and before the output folder is made
+    settings, folder = _checked(replace(setup_, settings=settings))
     journal = Journal()
     row = journal.get(task_id, endpoint=settings.endpoint)
     plain = row is None or not row.fingerprint  # not the task of a request of this journal
@@ -558,6 +560,7 @@ def _wait(run: _Run, wanted: _Wanted, task_id: str, initial: TaskStatus | None, 
     task = TaskWait(task_id, estimate, initial=initial,
                     submitted_at=row.submitted_at + to_monotonic if row is not None and row.submitted_at else None,
                     running_since=row.running_at + to_monotonic if row is not None and row.running_at else None,
-                    price=None if initial is None else wanted.price, unfound=unfound)
+                    price=None if initial is None else wanted.price, unfound=unfound,
+                    made=row is not None and bool(row.fingerprint))  # a fetch's own row proves no submit
     return wait_for_task(run.client, task, timeout_s=max(0.0, run.deadline - time.monotonic()),
                          on_progress=run.on_progress, should_cancel=run.should_cancel, on_state=on_state)

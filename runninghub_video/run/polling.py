@@ -250,6 +250,7 @@ class TaskWait:
     submitted_at: float | None = None  # the real submit (earlier for a resumed task); None: now
     running_since: float | None = None  # when a resumed task is known to have started running
     price: Money | None = None  # an estimate, shown until the task reports what it cost (``TaskStatus.cost``)
+    made: bool = False  # an earlier task the journal saw this pack submit (a request's), not an id pasted in
     # an earlier wait ended NOT_FOUND_YET for this task: made (its submit answered with its id) and found
     # by no query since, so "not found" means that again, not "gone"
     unfound: bool = False
@@ -288,7 +289,7 @@ class _Wait:
         self.last: TaskStatus | None = None
         self.found = False  # a query found the task (the submit's own answer does not prove a query will [U])
         # made by this run, or seen submitted by the journal; a pasted id nobody saw submitted gets no grace
-        self.seen_submitted = task.initial is not None or task.submitted_at is not None
+        self.seen_submitted = task.initial is not None or task.made
         self.made_unfound = task.initial is not None or task.unfound  # made, and no query has found it yet
         self.last_running_sent: float | None = None  # when the last query that still saw RUNNING went out
         self.next_query = self.start

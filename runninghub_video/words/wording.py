@@ -257,6 +257,10 @@ ERRORS.update({
     "budget_reset_choice": _input("请填写重新开始时的每日预算：一个金额，或明确选择“不设预算”；未作任何更改"),
     "budget_amount": _input("每日预算是 0 到 {maximum} 的金额（{currency}），留空则关闭；收到的是 {value}"),
     "task_id": _input("“{value}”不是 RunningHub 任务 ID：任务 ID 是一串长数字，如 2013508786110730241（节点、错误信息或命令行会显示）"),
+    "task_id_length": _input("“{value}”不是 RunningHub 任务 ID：它有 {digits} 位数字，任务 ID 是 {expected} 位，"
+                             "如 2013508786110730241；请完整复制（节点、错误信息或命令行会显示）"),
+    "task_id_site": _input("这是 .{linked}（runninghub.{linked}）的任务地址，但所选站点是 .{chosen}：请选择站点 {linked}"
+                           "（节点的“站点”，或 --site {linked}）"),
 })
 # The names in an input problem's details as the Chinese lines say them.
 OPTION_NAMES_ZH = {"duration": "时长（秒）", "resolution": "分辨率", "aspect_ratio": "宽高比", "camera_fixed": "固定镜头",

@@ -273,8 +273,8 @@ class Inbox {
       const done = (answer) => { this.budgetNote = answer?.note ?? ""; this.refresh(); };
       this.fix = { lang: this.lang, form: el("details", { className: "runninghub-budget-fix" }, "padding-top:4px", [
         el("summary", { textContent: tt(this.lang, "budgetResetTitle") }, "cursor:pointer"),
-        ...Object.entries(SITES).map(([site, label]) => el("div", {}, "padding:4px 0", [
-          el("div", { textContent: label }, MUTED), budgetReset(site, done)])),
+        ...Object.keys(SITES).map((site) => el("div", {}, "padding:4px 0", [
+          el("div", { textContent: tt(this.lang, "budgetName", { site }) }, MUTED), budgetReset(site, done)])),
       ]) };
     }
     return this.fix.form;

@@ -126,30 +126,10 @@ class Journal(JournalReads):
         with self._db(write=True) as conn:
             prints = (print_,) if isinstance(print_, str) else tuple(print_)
             for row in select(conn, f"fingerprint IN ({', '.join('?' * len(prints))}) AND endpoint = ?",
-                                  (*prints, endpoint)):
-                if row.unanswered:
-                    if self._alive(row, now):
-                        return Claim("wait", row)
-                    if row.state == UPLOADING:
-                        set_columns(conn, row.id, now, state=ABANDONED, owner_token=None)
-                        continue
-                    message = ("The process that sent this submit ended before an answer came "
-                               f"(pid {row.owner_pid} on {row.owner_host}).")
-                    set_columns(conn, row.id, now, state=AMBIGUOUS, owner_token=None, error_message=message)
-                    self._keeper.append(conn, "id = ?", (row.id,))
-                    return Claim("ambiguous", one(conn, row.id))
-                if row.state == AMBIGUOUS:
-                    if now - row.created_at < AMBIGUOUS_BLOCK_S:
-                        return Claim("ambiguous", row)
-                    continue
-                if not reusable(row, now):
-                    continue
-                if row.has_video:
-                    return Claim("reuse", row)
-                if self._alive(row, now):
-                    return Claim("wait", row)
-                _own(conn, row.id, now)
-                return Claim("resume", one(conn, row.id))
+                              (*prints, endpoint)):
+                decided = self._decide(conn, row, now)
+                if decided is not None:
+                    return decided
             cursor = conn.execute(
                 "INSERT INTO tasks (fingerprint, endpoint, site, model, state, request_json, created_at, updated_at,"
                 " variation, owner_host, owner_pid, owner_token, heartbeat_at, batch_id, batch_name, batch_item)"
@@ -158,6 +138,31 @@ class Journal(JournalReads):
                  HOST, os.getpid(), PROCESS_TOKEN, now, *((batch.id, redact(batch.name), redact(batch.item))
                                                           if batch else (None, None, None))))
             return Claim("new", one(conn, int(cursor.lastrowid)))
+
+    def _decide(self, conn: sqlite3.Connection, row: Row, now: float) -> Claim | None:
+        """What one earlier row of the request means for the claim (see :meth:`claim`); None: look
+        at the next one."""
+        if row.unanswered:
+            if self._alive(row, now):
+                return Claim("wait", row)
+            if row.state == UPLOADING:
+                set_columns(conn, row.id, now, state=ABANDONED, owner_token=None)
+                return None
+            message = ("The process that sent this submit ended before an answer came "
+                       f"(pid {row.owner_pid} on {row.owner_host}).")
+            set_columns(conn, row.id, now, state=AMBIGUOUS, owner_token=None, error_message=message)
+            self._keeper.append(conn, "id = ?", (row.id,))
+            return Claim("ambiguous", one(conn, row.id))
+        if row.state == AMBIGUOUS:
+            return Claim("ambiguous", row) if now - row.created_at < AMBIGUOUS_BLOCK_S else None
+        if not reusable(row, now):
+            return None
+        if row.has_video:
+            return Claim("reuse", row)
+        if self._alive(row, now):
+            return Claim("wait", row)
+        _own(conn, row.id, now)
+        return Claim("resume", one(conn, row.id))
 
     @rebuilt_on_damage
     def start_submit(self, row_id: int) -> bool:

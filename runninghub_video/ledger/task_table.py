@@ -1,5 +1,5 @@
-"""The journal's table of tasks: its schema (and how an older file upgrades), the :class:`Row` a
-line reads as, and how values go in and come out: the request without keys or bytes, free text
+"""The journal's table of tasks: its schema (and how an older file upgrades), the :class:`Row` each
+of its lines reads as, and how values go in and come out: the request without keys or bytes, free text
 redacted, money as exact text with its currency.
 
 ``select``, ``one`` and ``set_columns`` work inside a transaction the journal opened.
@@ -23,7 +23,7 @@ from ..core.processes import pid_exists
 from ..core.redaction import redact
 from ..core.waits import current as current_waits
 
-# our states (RunningHub's own come from facts)
+# our states (RunningHub's own come from facts; journal.py says what each one means)
 UPLOADING = "uploading"
 SUBMITTING = "submitting"
 DOWNLOADED = "downloaded"
@@ -102,7 +102,7 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO record_state (id, size) VALUES (1, -1);
     """,
 )
-# Columns `update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
+# Columns `Journal.update` may change; id/fingerprint/site/created_at identify a row and stay fixed.
 UPDATABLE = frozenset({
     "task_id", "state", "request", "submitted_at", "finished_at", "result_url", "video_path",
     "cost", "error_code", "error_message", "run_seconds", "variation", "running_at", "price",
@@ -124,7 +124,7 @@ class Row:
     finished_at: float | None
     result_url: str | None
     video_path: str | None
-    cost: Money | None  # written as amount text + currency code; read back exact (see read_cost)
+    cost: Money | None  # written as amount text + currency code; read back exact (see _read_cost)
     error_code: str | None
     error_message: str | None
     run_seconds: float | None
@@ -259,7 +259,7 @@ def _money_columns(cost: Money | None) -> tuple[str | None, str | None]:
     return (None, None) if cost is None else (str(cost.amount), cost.currency)
 
 
-def read_cost(cost: Any, currency: Any, site: Any) -> Money | None:
+def _read_cost(cost: Any, currency: Any, site: Any) -> Money | None:
     """A row's charge: ``cost`` as text ("0.75"; older versions wrote just this, with ``currency``
     NULL) in the row's currency, else the site's. Unreadable text counts as unknown."""
     code = currency or facts.SITE_CURRENCY.get(str(site or ""), "")
@@ -272,6 +272,6 @@ def read_cost(cost: Any, currency: Any, site: Any) -> Money | None:
 def _row(raw: sqlite3.Row) -> Row:
     values = {name: raw[name] for name in raw.keys()}
     values["request"] = load_request(values.pop("request_json"))
-    values["cost"] = read_cost(values["cost"], values.pop("currency"), values["site"])
-    values["price"] = read_cost(values["price"], None, values["site"])
+    values["cost"] = _read_cost(values["cost"], values.pop("currency"), values["site"])
+    values["price"] = _read_cost(values["price"], None, values["site"])
     return Row(**values)

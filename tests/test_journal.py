@@ -283,7 +283,7 @@ def test_rows_from_before_endpoints_were_recorded_are_kept_but_never_reused(stat
     listed and fetchable by id, but a new request never reuses them; an unanswered one is ambiguous."""
     state.mkdir(parents=True)
     conn = sqlite3.connect(state / JOURNAL_FILE)
-    from ..runninghub_video.ledger.journal import _MIGRATIONS
+    from ..runninghub_video.ledger.task_table import MIGRATIONS as _MIGRATIONS
 
     conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
     conn.execute("INSERT INTO tasks (fingerprint, site, task_id, state, created_at, updated_at)"
@@ -303,7 +303,7 @@ def test_costs_written_by_older_versions_read_as_money_and_add_up_exactly(state)
     """Before money was typed, a charge was stored as bare text ("0.1") with the currency column
     left NULL; such rows read in their site's currency, and the day's sum is exact."""
     from ..runninghub_video.ledger import inbox
-    from ..runninghub_video.ledger.journal import _MIGRATIONS
+    from ..runninghub_video.ledger.task_table import MIGRATIONS as _MIGRATIONS
 
     state.mkdir(parents=True)
     now = time.time()

@@ -113,9 +113,9 @@ def test_adopting_twice_copies_nothing_twice(user, tmp_path):
     user.inside_comfyui(True)
     assert len(Journal().list()) == 1
     earlier.write_bytes(copy)  # the rename was cut off, or another process copied it meanwhile
-    from ..runninghub_video.ledger import journal as journal_module
+    from ..runninghub_video.ledger import journal_file
 
-    journal_module._adopted.clear()  # a new process
+    journal_file._adopted.clear()  # a new process
     assert len(Journal().list()) == 1
 
 

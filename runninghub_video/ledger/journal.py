@@ -59,9 +59,6 @@ from .journal_reads import (AMBIGUOUS_BLOCK_S, REUSE_MARGIN_S, STALE_SUBMIT_S, J
 from .record_keeping import RECORD_COMPACT_AT
 from .task_table import (ABANDONED, AMBIGUOUS, DOWNLOADED, EXPIRED, HOST, PROCESS_TOKEN, REJECTED, SUBMITTING,
                          UPDATABLE, UPLOADING, BatchTag, FinishedTask, Row, one, request_json, select, set_columns)
-# What tests reach in: the journals this process took in (cleared as a new process), the schema's steps
-from .journal_file import _adopted  # noqa: F401
-from .task_table import MIGRATIONS as _MIGRATIONS  # noqa: F401
 
 __all__ = ["ABANDONED", "AMBIGUOUS", "AMBIGUOUS_BLOCK_S", "DOWNLOADED", "EXPIRED", "JOURNAL_FILE", "REJECTED",
            "REUSE_MARGIN_S", "STALE_SUBMIT_S", "SUBMITTING", "UPLOADING", "BatchTag", "Claim", "FinishedTask",

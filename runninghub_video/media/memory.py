@@ -33,8 +33,8 @@ def buffer(shape: tuple[int, ...]) -> Any:
     on memory compaction, and on a 2-core VM filling 1.3 GB of huge pages took 0.1–3.4 s (mostly
     over 0.5 s) against 0.5 s for ordinary pages (there, the first such fill in a process took
     3.4 s and the next 0.11 s, with no compaction stall counted). Private, not Python's default
-    shared map: a shared anonymous map is shmem, whose first touch measured ~1.5× dearer (0.76 s against 0.50 s for
-    1.3 GB), and which a forked child would share. Unwritten pages of the map cost nothing, so an
+    shared map: a shared anonymous map is shmem, whose first touch measured ~1.5× dearer (0.76 s
+    against 0.50 s for 1.3 GB), and which a forked child would share. Unwritten pages of the map cost nothing, so an
     over-estimated frame count is free. Elsewhere plain ``numpy.empty``: Windows commits a whole
     anonymous map up front, so a map is no cheaper there, and macOS allocates large arrays lazily
     already.

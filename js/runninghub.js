@@ -238,13 +238,12 @@ function refreshPrice(node, fresh = false) {
   }, 300);  // a slider sends many changes; ask once it settles
 }
 
-// The node feeding `node`'s input `name`, or undefined.
+// The node feeding `node`'s input `name`, or undefined. Asked of the node by slot (getInputNode,
+// in 1.27.10 and 1.58 alike): newer frontends warn that a slot's own `link` is deprecated.
 function sourceOf(node, name) {
-  const link = (node.inputs ?? []).find((i) => i.name === name)?.link;
-  if (link == null) return undefined;
-  const links = app.graph?.links;
-  const entry = typeof links?.get === "function" ? links.get(link) : links?.[link];
-  return entry ? app.graph.getNodeById(entry.origin_id) : undefined;
+  const index = (node.inputs ?? []).findIndex((i) => i.name === name);
+  if (index === -1 || !node.graph) return undefined;
+  return node.getInputNode(index) ?? undefined;
 }
 
 // How many videos a queue makes of `node` when RunningHub Prompt List feeds its prompt (null: the

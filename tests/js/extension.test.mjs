@@ -220,25 +220,70 @@ test("after ComfyUI restarts, a line left mid-run says the run stopped and how t
   assert.match(status.textContent, /^已中断：运行中 ComfyUI 重启了/);
 });
 
-test("a video node fed by a Prompt List shows the batch's total, and a prompt list edit asks again", async () => {
-  const env = await load();
-  const { node: list } = await ourNode(env, "RunningHubPromptList", "9");
-  list.widgets.push({ name: "prompts", value: "a cat\na dog\n" }, { name: "variations", value: 3 });
-  list.inputs = [{ name: "prompt_list", link: null }];
-  const { node } = await ourNode(env, "RunningHubSeedanceTextToVideo", "8");
-  node.inputs = [{ name: "prompt", link: 5 }];
-  env.app.graph.links = new Map([[5, { origin_id: 9 }]]);  // frontend 1.27 keeps links in a Map
-  node.onConnectionsChange();
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  const caption = () => panelOf(node).element.children[1].textContent;
-  assert.match(caption(), /批量 6 个：预计 4\.50 元$/);  // 2 prompts × 3 variations × 0.75
-  list.inputs[0].link = 6;
-  env.app.graph.links.set(6, { origin_id: 10 });
-  env.nodes.set("10", { id: 10, comfyClass: "PrimitiveStringList" });
-  list.onConnectionsChange();
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  assert.match(caption(), /提示词列表接收上游列表后才知道总价$/);
-});
+// A node's links as each frontend keeps them, read as the frontend reads them (getInputNode by
+// slot): 1.27.10 through the slot's link id and the graph's link map; 1.58 by (node, slot) in the
+// graph, where reading a slot's own `link` prints a deprecation warning (recorded here).
+const FRONTENDS = {
+  "1.27.10": (env) => {
+    const links = new Map();
+    const graph = { _links: links, getNodeById: (id) => env.nodes.get(String(id)) };
+    return {
+      wire(node, names) {
+        Object.assign(node, { graph, inputs: names.map((name) => ({ name, link: null })) });
+        node.getInputNode = (slot) => {  // as LGraphNode.getInputNode in 1.27.10
+          const input = node.inputs[slot];
+          if (!input || input.link === null) return null;
+          const info = links.get(input.link);
+          return info ? graph.getNodeById(info.origin_id) : null;
+        };
+      },
+      connect(source, node, name) {
+        links.set(links.size + 1, { origin_id: source.id });
+        node.inputs.find((i) => i.name === name).link = links.size;
+      },
+    };
+  },
+  "1.58.1": (env) => {
+    const bySlot = new Map();  // "node:slot" -> origin node id
+    const graph = { getNodeById: (id) => env.nodes.get(String(id)) };
+    return {
+      wire(node, names) {
+        const slot = (name) => ({ name, get link() { env.deprecated.push("input.link"); return bySlot.get(`${node.id}:${names.indexOf(name)}`) ?? null; } });
+        Object.assign(node, { graph, inputs: names.map(slot) });
+        node.getInputNode = (index) => {
+          const origin = bySlot.get(`${node.id}:${index}`);
+          return origin === undefined ? null : graph.getNodeById(origin);
+        };
+      },
+      connect(source, node, name) { bySlot.set(`${node.id}:${node.inputs.findIndex((i) => i.name === name)}`, source.id); },
+    };
+  },
+};
+
+for (const [frontend, links] of Object.entries(FRONTENDS)) {
+  test(`a video node fed by a Prompt List shows the batch's total, and a prompt list edit asks again (frontend ${frontend}, no deprecated link read)`, async () => {
+    const env = await load();
+    env.deprecated = [];
+    const { wire, connect } = links(env);
+    const { node: list } = await ourNode(env, "RunningHubPromptList", "9");
+    list.widgets.push({ name: "prompts", value: "a cat\na dog\n" }, { name: "variations", value: 3 });
+    wire(list, ["prompt_list", "prompts", "variations"]);
+    const { node } = await ourNode(env, "RunningHubSeedanceTextToVideo", "8");
+    wire(node, ["prompt"]);
+    connect(list, node, "prompt");
+    node.onConnectionsChange();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const caption = () => panelOf(node).element.children[1].textContent;
+    assert.match(caption(), /批量 6 个：预计 4\.50 元$/);  // 2 prompts × 3 variations × 0.75
+    const upstream = { id: 10, comfyClass: "PrimitiveStringList" };
+    env.nodes.set("10", upstream);
+    connect(upstream, list, "prompt_list");
+    list.onConnectionsChange();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.match(caption(), /提示词列表接收上游列表后才知道总价$/);
+    assert.deepEqual(env.deprecated, []);
+  });
+}
 
 test("a switch's on/off words show in Chinese while the workflow keeps true / false", async () => {
   const env = await load();

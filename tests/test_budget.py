@@ -117,12 +117,28 @@ def test_a_damaged_budget_file_is_said_in_chinese_with_what_to_do(rh_env, tmp_pa
     assert inbox_routes.save_budget("cn", 3, "zh") == {"error": line, "code": "budget_file"}
     page = inbox_routes.tasks(locale="zh")
     assert page["budget_error"] == line
-    assert page["tasks"][0]["error"] == "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"
+    assert page["tasks"][0]["error"] == "已在上传前拒绝：当时预算文件已损坏或无法读取"
     assert str(path) in page["tasks"][0]["error_detail"]  # the English the journal keeps, on hover
     assert inbox_routes.budgets("en")["error"].startswith(f"the budget file {path} is damaged or unreadable, so "
                                                           "every run is refused until the budget is set again: "
                                                           "Settings → RunningHub → Set the budget again")
 
+
+def test_a_run_refused_by_a_damaged_budget_file_says_so_still_once_the_budget_is_set_again(rh_env, tmp_path):
+    """The tab's row tells what happened, not a step Settings no longer shows once the file is set again."""
+    from ..nodes import inbox_routes
+
+    spend.budget_path().parent.mkdir(parents=True, exist_ok=True)
+    spend.budget_path().write_text("{not json")
+    with pytest.raises(spend.BudgetFileError):
+        run(tmp_path, "refused by a damaged file")
+    said = {"en": "refused before any upload: the budget file was damaged or unreadable at the time",
+            "zh": "已在上传前拒绝：当时预算文件已损坏或无法读取"}
+    for moment in ("while the file is damaged", "after the budget was set again"):
+        for lang, reason in said.items():
+            assert inbox_routes.tasks(locale=lang)["tasks"][0]["error"] == reason, moment
+        inbox_routes.reset_budget("cn", 5, locale="en")
+    assert "error" not in inbox_routes.budgets("en")  # Settings has nothing to say of it any more
 
 # --- python -m runninghub_video budget -------------------------------------------------------
 def test_the_budget_command_sets_shows_and_turns_off_the_settings_panels_budget(rh_env, tmp_path, capsys):

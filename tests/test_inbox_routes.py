@@ -345,5 +345,5 @@ def test_a_budget_refusal_journaled_before_rows_kept_its_code_reads_in_the_tabs_
     reasons = {task["row"]: task["error"] for task in inbox_routes.tasks(locale="zh")["tasks"]}
     assert reasons == {over.id: "已在上传前拒绝：本次运行（0.14 元）会超过 .cn 的每日预算；可在 设置 → RunningHub 中调高或关闭",
                        unpriced.id: "已在上传前拒绝：.cn 每日预算所需的价格未知",
-                       damaged.id: "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"}
+                       damaged.id: "已在上传前拒绝：当时预算文件已损坏或无法读取"}
     assert inbox_env.counters.uploads == 0

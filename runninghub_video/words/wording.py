@@ -89,9 +89,9 @@ LINES: dict[str, tuple[str, str]] = {
                        "已在上传前拒绝：本次运行（{price}）会超过 .{site} 的每日预算；可在 设置 → RunningHub 中调高或关闭"),
     "refused_budget_unchecked": ("refused before any upload: a price the daily budget of .{site} needs is unknown",
                                  "已在上传前拒绝：.{site} 每日预算所需的价格未知"),
-    "refused_budget_file": ("refused before any upload: the budget file was damaged or unreadable; Settings → "
-                            "RunningHub says what to do",
-                            "已在上传前拒绝：预算文件已损坏或无法读取；处理方法见 设置 → RunningHub"),
+    # what happened then, true still once the budget is set again (Settings then says nothing of it)
+    "refused_budget_file": ("refused before any upload: the budget file was damaged or unreadable at the time",
+                            "已在上传前拒绝：当时预算文件已损坏或无法读取"),
     # the budget set again over a damaged file (spend.reset_daily_budget): where that file went
     "budget_kept_aside": ("The damaged budget file was kept as {path}; a new one now holds the budget.",
                           "损坏的预算文件已另存为 {path}；预算已写入新文件。"),

@@ -304,8 +304,8 @@ function watchPromptList(proto) {
   }
 }
 
-// The words a node's widgets show, in the UI's language: a switch's on/off (real_person "on"/"off",
-// duration_auto "auto"/"off"; both canvases draw widget.options.on / off) and a list's word-like
+// The words a node's widgets show, in the UI's language: a switch's on/off (every switch of the pack
+// reads "on"/"off", duration_auto "auto"/"off"; both canvases draw widget.options.on / off) and a list's word-like
 // choices (aspect_ratio "adaptive", task_type, bitrate; frontends with options.getOptionLabel show
 // it, older ones the value). The values a workflow saves never change.
 function labelWidgets(node, language = lang()) {

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from comfy_api.latest import io
 
+from . import schema
 from ..runninghub_video.remote import models
 from ..runninghub_video.remote import request as client_request
 
@@ -56,10 +57,9 @@ def duration_auto_input(family: Sequence[models.Model]) -> io.Boolean.Input:
     (the CLI's ``--duration auto``); off, the duration widget's seconds are sent."""
     takers = [m.label for m in family if models.AUTO in m.choices("duration")]
     who = "Seedance 2.x" if all(t.startswith("Seedance 2.") for t in takers) else ", ".join(takers)
-    return io.Boolean.Input("duration_auto", default=False, label_on="auto", label_off="off",
-                            tooltip=f"On: the model chooses the video's length and the duration above is ignored "
-                                    f"({who} only). Its price is known only as a range (shortest to "
-                                    "longest length), shown under the node; the budget counts the top.")
+    return schema.switch("duration_auto", False, f"On: the model chooses the video's length and the duration above "
+                         f"is ignored ({who} only). Its price is known only as a range (shortest to longest "
+                         "length), shown under the node; the budget counts the top.", on="auto")
 
 
 def ratio_input(family: Sequence[models.Model], default: str, tooltip: str) -> io.Combo.Input:

@@ -75,10 +75,15 @@ REAL_PERSON_TOOLTIP = (
     "delete it) and sent that way. Off: nothing is converted, and RunningHub refuses photorealistic people (1505).")
 
 
+def switch(name: str, default: bool, tooltip: str, on: str = "on") -> io.Boolean.Input:
+    """A switch of the pack: it reads on / off (``on``: another word for on), not true / false, and
+    the frontend extension shows those words in the UI's language (开 / 关 in Chinese)."""
+    return io.Boolean.Input(name, default=default, label_on=on, label_off="off", tooltip=tooltip)
+
+
 def real_person_input() -> io.Boolean.Input:
     """Every Seedance 2.x node's "references show real people" switch; off by default."""
-    return io.Boolean.Input("real_person", default=False, label_on="on", label_off="off",
-                            tooltip=REAL_PERSON_TOOLTIP)
+    return switch("real_person", False, REAL_PERSON_TOOLTIP)
 
 
 def last_frame_output() -> io.Image.Output:

@@ -95,8 +95,7 @@ class SeedanceReferenceToVideo(VideoNode):
                                tooltip="Output resolution; 720p costs about twice as much as 480p."),
                 io.Combo.Input("aspect_ratio", options=list(spec.choices("aspect_ratio")),
                                default=spec.default("aspect_ratio"), tooltip="Width:height of the video."),
-                io.Boolean.Input("camera_fixed", default=False,
-                                 tooltip="Keep the camera still (no pans or zooms)."),
+                schema.switch("camera_fixed", False, "Keep the camera still (no pans or zooms)."),
             ],
             aliases=("seedance", "reference to video", "image to video", "runninghub", "即梦"),
         )

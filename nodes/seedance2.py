@@ -99,8 +99,7 @@ class Seedance2ReferenceToVideo(VideoNode):
                                                       "with it."),
                 options.ratio_input(FAMILY, FIRST.default("aspect_ratio"),
                                     "Width:height of the video; adaptive follows the references."),
-                io.Boolean.Input("generate_audio", default=FIRST.default("generate_audio"),
-                                 tooltip="Give the video a sound track."),
+                schema.switch("generate_audio", FIRST.default("generate_audio"), "Give the video a sound track."),
                 options.seed_input("-1 lets RunningHub pick a random seed; any other value asks for that seed. "
                                    "A new seed is a new (paid) video."),
             ],

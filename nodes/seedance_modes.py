@@ -24,12 +24,10 @@ def _shared_inputs(family, ratio_default: str, ratio_tooltip: str) -> list:
         options.duration_input(family, DEFAULT, "Video length in seconds (2.0: 4-15; 1.5 Pro: 4-12); the price "
                                                 "grows with it."),
         options.ratio_input(family, ratio_default, ratio_tooltip),
-        io.Boolean.Input("generate_audio", default=True,
-                         tooltip="Give the video a sound track (on 1.5 Pro it doubles the price)."),
+        schema.switch("generate_audio", True, "Give the video a sound track (on 1.5 Pro it doubles the price)."),
         options.seed_input("Seedance 2.0 only: -1 lets RunningHub pick a random seed; any other value asks for that "
                            "seed. A new seed is a new (paid) video."),
-        io.Boolean.Input("camera_fixed", default=False,
-                         tooltip="Seedance 1.5 Pro only: keep the camera still (no pans or zooms)."),
+        schema.switch("camera_fixed", False, "Seedance 1.5 Pro only: keep the camera still (no pans or zooms)."),
     ]
 
 
@@ -50,8 +48,8 @@ class SeedanceTextToVideo(VideoNode):
                                 tooltip=f"What should happen in the video (1-{DEFAULT.prompt_max_chars} characters; "
                                         "1.5 Pro: 5000)."),
                 *_shared_inputs(TEXT_MODELS, "16:9", "Width:height of the video (adaptive: Seedance 2.0 only)."),
-                io.Boolean.Input("web_search", default=False,
-                                 tooltip="Seedance 2.0 only: let the model search the web for what the prompt names."),
+                schema.switch("web_search", False,
+                              "Seedance 2.0 only: let the model search the web for what the prompt names."),
             ],
             aliases=("seedance", "text to video", "t2v", "seedance 1.5", "即梦 文生视频"),
             last=(options.duration_auto_input(TEXT_MODELS),),  # after the inputs of earlier versions

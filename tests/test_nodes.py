@@ -168,6 +168,14 @@ def test_every_node_input_and_output_explains_itself(node):
     schema.validate()  # ComfyUI refuses a node whose input and output ids collide
 
 
+@pytest.mark.parametrize("node", nodes.NODES, ids=lambda n: n.__name__)
+def test_every_switch_reads_on_or_off_which_the_chinese_ui_shows_as_kai_or_guan(node):
+    """Without label_on / label_off a switch reads true / false, in English in every language."""
+    switches = [i for i in node.define_schema().inputs if i.io_type == "BOOLEAN"]
+    assert all(i.label_on in ("on", "auto") and i.label_off == "off" for i in switches), \
+        [(i.id, i.label_on, i.label_off) for i in switches]
+
+
 def test_seedance_node_offers_the_documented_options_and_no_key_widget():
     schema = SeedanceReferenceToVideo.define_schema()
     by_id = {i.id: i for i in schema.inputs}

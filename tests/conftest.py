@@ -216,6 +216,17 @@ def tasks_held_until(emulator: Emulator, seen: Callable[[], bool], work: Callabl
         return done.result(timeout=120)
 
 
+def ending_once_running(emulator: Emulator, events: list) -> Callable:
+    """An ``on_progress`` that keeps every event in ``events`` and ends the emulator's tasks once one
+    shows RUNNING: a task held running (run_s 600) ends only after its line was seen running."""
+    def seen(event) -> None:
+        events.append(event)
+        if event.state == "RUNNING":
+            emulator.end_tasks_now()
+
+    return seen
+
+
 def tasks_settled(emulator: Emulator) -> bool:
     """Every task the emulator made has ended (so its charge, if any, is counted)."""
     facts = pack_module("runninghub_video.remote.facts")

@@ -16,7 +16,7 @@ from ..runninghub_video.emulator.video import encode
 from ..runninghub_video.remote import models
 from ..runninghub_video.remote.request import VideoRequest
 
-from conftest import REF_COLOURS, clip, image_bytes, solid_images
+from conftest import REF_COLOURS, clip, ending_once_running, image_bytes, solid_images
 from .test_nodes import comfy, run as run_node  # noqa: F401  (comfy is a fixture: ComfyUI's runtime modules, faked)
 
 
@@ -285,14 +285,9 @@ def test_the_waiting_line_shows_the_price_of_the_run_with_its_reference_video(rh
 
     rh_env.set_clock(queue_s=0.1, run_s=600.0)  # it runs until the line was seen running
     events: list[ProgressEvent] = []
-
-    def seen(event: ProgressEvent) -> None:
-        events.append(event)
-        if event.state == "RUNNING":
-            rh_env.end_tasks_now()
-
     generate([solid_images(1)], VideoRequest("price", model="seedance-2.0", duration="4", resolution="480p"),
-             videos=[clip(tmp_path, 3)], output_dir=tmp_path, on_progress=seen)
+             videos=[clip(tmp_path, 3)], output_dir=tmp_path,
+             on_progress=ending_once_running(rh_env, events))
     running = [e for e in events if e.state == "RUNNING"]
     assert running and all(describe(e).endswith(" · ≈2.80 CNY") for e in running)  # 7 x 0.4, not 4 x 0.6
 

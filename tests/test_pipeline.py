@@ -18,7 +18,7 @@ from ..runninghub_video.run.pipeline import fetch_task, generate
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe, error_line
 
-from conftest import REF_COLOURS, clip, solid_images, tone, wait_until
+from conftest import REF_COLOURS, clip, ending_once_running, solid_images, tone, wait_until
 
 SHORT = dict(duration="2", resolution="480p")
 MSG_1004 = "Task not found, please check the task ID | 任务不存在或已过期，请检查任务ID"  # the facts file's words
@@ -110,12 +110,7 @@ def test_a_fetched_task_is_expected_to_take_as_long_as_its_own_options_say(rh_en
         generate([solid_images(1)], VideoRequest("long", duration="12", resolution="720p"), output_dir=tmp_path,
                  timeout_s=0.3)
     events: list[ProgressEvent] = []
-
-    def seen(event: ProgressEvent) -> None:
-        events.append(event)
-        if event.state == "RUNNING":
-            rh_env.end_tasks_now()
-
+    seen = ending_once_running(rh_env, events)
     fetch_task(left.value.task_id, output_dir=tmp_path, on_progress=seen)
     waiting = [e for e in events if e.phase in ("queued", "running") and e.eta_s is not None]
     expected = prior_run_seconds("seedance-v1-lite", "720p", "12")
@@ -174,12 +169,7 @@ def test_wait_timeout_names_the_task_and_how_to_fetch_it(rh_env, tmp_path):
 def test_status_line_shows_the_estimated_then_the_charged_price(rh_env, tmp_path):
     rh_env.set_clock(queue_s=0.1, run_s=600.0)  # it runs until the line was seen running
     events: list[ProgressEvent] = []
-
-    def seen(event: ProgressEvent) -> None:
-        events.append(event)
-        if event.state == "RUNNING":
-            rh_env.end_tasks_now()
-
+    seen = ending_once_running(rh_env, events)
     generate([solid_images(1)], VideoRequest("price", duration="4", resolution="720p"), output_dir=tmp_path,
              on_progress=seen)
     running = [e for e in events if e.state == "RUNNING"]

@@ -20,7 +20,7 @@ from ..runninghub_video.run.polling import QuerySchedule, _Progress
 from ..runninghub_video.remote.request import VideoRequest
 from ..runninghub_video.words.wording import describe
 
-from conftest import solid_images, wait_until
+from conftest import ending_once_running, solid_images, wait_until
 
 MAX_GAP_S, NOTICE_MARGIN_S, QUEUED_MAX_GAP_S = PRODUCTION.query_gap_s, PRODUCTION.notice_margin_s, PRODUCTION.queued_max_gap_s
 
@@ -219,14 +219,8 @@ def test_a_task_cancelled_while_queued_and_resumed_running_shows_a_fair_queue_ti
         return start is not None and time.monotonic() - start >= 3.0
 
     wait_until(ran_unwatched_for_3_s, what="the task to run 3 s unwatched")
-    seen: list[ProgressEvent] = []
-
-    def watched(event: ProgressEvent) -> None:
-        seen.append(event)
-        if event.state == "RUNNING":
-            rh_env.end_tasks_now()  # it ends once the resumed run has shown it running
-
-    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=watched)
+    seen: list[ProgressEvent] = []  # the task ends once the resumed run has shown it running
+    result = generate([solid_images(1)], request, output_dir=tmp_path, on_progress=ending_once_running(rh_env, seen))
     assert result.resumed and rh_env.counters.submits == 1
     running = [e for e in seen if e.state == "RUNNING"]
     assert running and all(e.queued_s < e.elapsed_s - 1.0 for e in running)  # not "all of it was queue"

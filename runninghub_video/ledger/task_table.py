@@ -7,7 +7,6 @@ redacted, money as exact text with its currency.
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..remote import facts
+from ..remote.wire import seconds
 from ..core.money import Money, parse as parse_money
 from ..core.processes import pid_exists
 from ..core.redaction import redact
@@ -210,7 +210,7 @@ def set_columns(conn: sqlite3.Connection, row_id: int | None, now: float, *, whe
         elif name in ("error_message", "error_code"):
             values[name] = None if value is None else redact(str(value))
         elif name == "run_seconds":
-            values[name] = _to_float(value)
+            values[name] = seconds(value)
         elif name == "cost":
             values["cost"], values["currency"] = _money_columns(value)
         elif name == "price":
@@ -242,15 +242,6 @@ def load_request(text: str | None) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _to_float(value: Any) -> float | None:
-    """taskCostTime arrives as a string ("58") or null; what is no time (NaN, infinite, negative) is None."""
-    try:
-        number = None if value is None or value == "" else float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def _money_columns(cost: Money | None) -> tuple[str | None, str | None]:

@@ -123,11 +123,12 @@ def task_status(data: dict, currency: str, task_id: str = "") -> TaskStatus:
     return TaskStatus(task_id=str(data.get("taskId") or task_id), status=str(data.get("status") or "").upper(),
                       error_code=error_code, error_message=redact(str(data.get("errorMessage") or "")),
                       results=results, cost=charge(usage, currency), failed_reason=data.get("failedReason"),
-                      cost_time_s=_seconds(usage.get("taskCostTime")))
+                      cost_time_s=seconds(usage.get("taskCostTime")))
 
 
-def _seconds(value: Any) -> float | None:
-    """A span of seconds sent as text ("58") or a number; None when absent or not a finite, non-negative number."""
+def seconds(value: Any) -> float | None:
+    """A span of seconds given as text ("58") or a number; None when absent or not a finite, non-negative
+    number (the journal keeps its spans by the same rule)."""
     try:
         number = float(str(value).strip())
     except (TypeError, ValueError):
